@@ -1,9 +1,12 @@
-package fakeorg
+// Package orgdb is the fake org's in-memory database: the schema (describe metadata), records
+// with Salesforce's validation, ids, indexes, and the SOQL and SOSL engines that run over them.
+// It knows nothing of HTTP; package fakeorg serves it on the wire.
+package orgdb
 
-// CONTRACT between the data layer (schema, storage, SOQL/SOSL, seed) and the HTTP layer
-// (OAuth, REST routing, JSON encoding, composite, collections, faults, counters). The data layer
-// owns this file and replaces the bodies; the signatures below are what the HTTP layer relies on.
-// Change a signature only together with every caller.
+// CONTRACT between the data layer (this package: schema, storage, SOQL/SOSL, seed) and the HTTP
+// layer (package fakeorg: OAuth, REST routing, JSON encoding, composite, collections, faults,
+// counters). The data layer owns this file and replaces the bodies; the signatures below are
+// what the HTTP layer relies on. Change a signature only together with every caller.
 
 import (
 	"encoding/json"
@@ -121,6 +124,36 @@ func (tx *Tx) Search(sosl string) ([]*Record, *Error) { panic("not implemented")
 // ParameterizedSearch runs a parameterized search.
 func (tx *Tx) ParameterizedSearch(p SearchParams) ([]*Record, *Error) { panic("not implemented") }
 
+// Options configures a new DB.
+type Options struct {
+	// CustomFields are declared on top of the standard schema, e.g. Contact.Drivers_License__c.
+	CustomFields []CustomField
+}
+
+// CustomField declares a custom field (name ends in __c) on an object.
+type CustomField struct {
+	Object string // e.g. "Contact"
+	Name   string // e.g. "Drivers_License__c"
+	Type   string // describe type: string, date, phone, email, boolean, double, picklist, …
+	Label  string
+	Length int
+	// ExternalID and Unique make it usable for upsert.
+	ExternalID, Unique bool
+	Picklist           []string
+}
+
+// New returns an empty DB with the standard schema (plus opts.CustomFields). It holds no records.
+func New(opts Options) (*DB, error) { panic("not implemented") }
+
+// OrgID is the org's 18-character Organization id (prefix 00D), fixed for the DB's life.
+func (db *DB) OrgID() string { panic("not implemented") }
+
+// SeedDemo loads the deterministic demo dataset.
+func SeedDemo(db *DB) error { panic("not implemented") }
+
+// SeedGenerated loads n generated person accounts and contacts (deterministic for a seed).
+func SeedGenerated(db *DB, n int, seed int64) error { panic("not implemented") }
+
 // Schema returns the org's schema (describe metadata).
 func (db *DB) Schema() *Schema { panic("not implemented") }
 
@@ -130,10 +163,13 @@ type Schema struct{}
 // SObject is one object's describe metadata.
 type SObject struct{}
 
+// Name is the object's API name, e.g. "Account".
+func (o *SObject) Name() string { panic("not implemented") }
+
 // Lookup finds an object by name, case-insensitively.
 func (s *Schema) Lookup(name string) (*SObject, bool) { panic("not implemented") }
 
-// KeyPrefix is the object's 3-character id prefix, or "" when the id does not belong to a known object.
+// ObjectForID finds the object an id belongs to by its key prefix.
 func (s *Schema) ObjectForID(id string) (*SObject, bool) { panic("not implemented") }
 
 // DescribeGlobal is the body of GET /sobjects (encoding/json-ready).
