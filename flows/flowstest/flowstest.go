@@ -1,0 +1,439 @@
+// Package flowstest holds in-memory implementations of the flows ports (SessionStore, CRM,
+// Recorder, Clock) for tests of the engine and of the packages built on it, such as the HTTP
+// API. They follow the ports' contracts exactly but are not meant for production.
+package flowstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idverify/idverify/flows"
+)
+
+// Store is an in-memory flows.SessionStore. The zero value is ready to use.
+type Store struct {
+	mu       sync.Mutex
+	sessions map[string]stored
+	failures map[string][]time.Time
+	verified map[flows.VerifiedKey]time.Time
+}
+
+type stored struct {
+	data    []byte
+	version uint64
+}
+
+var _ flows.SessionStore = (*Store)(nil)
+
+// Get implements flows.SessionStore.
+func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.sessions[id]
+	if !ok {
+		return nil, 0, flows.ErrNotFound
+	}
+	return e.data, e.version, nil
+}
+
+// Put implements flows.SessionStore.
+func (s *Store) Put(ctx context.Context, id string, data []byte, version uint64) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.sessions[id]
+	switch {
+	case version == 0 && ok:
+		return 0, flows.ErrVersionConflict
+	case version != 0 && !ok:
+		return 0, flows.ErrNotFound
+	case ok && e.version != version:
+		return 0, flows.ErrVersionConflict
+	}
+	if s.sessions == nil {
+		s.sessions = map[string]stored{}
+	}
+	s.sessions[id] = stored{data: data, version: e.version + 1}
+	return e.version + 1, nil
+}
+
+// AddFailure implements flows.SessionStore.
+func (s *Store) AddFailure(ctx context.Context, person string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures == nil {
+		s.failures = map[string][]time.Time{}
+	}
+	f := append(s.failures[person], at)
+	slices.SortFunc(f, time.Time.Compare)
+	s.failures[person] = f
+	return nil
+}
+
+// Failures implements flows.SessionStore.
+func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.failures[person]
+	i, found := slices.BinarySearchFunc(f, since, time.Time.Compare)
+	for found && i < len(f) && f[i].Equal(since) {
+		i++
+	}
+	if i == len(f) {
+		return nil, nil
+	}
+	return slices.Clone(f[i:]), nil
+}
+
+// MarkVerified implements flows.SessionStore.
+func (s *Store) MarkVerified(ctx context.Context, key flows.VerifiedKey, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verified == nil {
+		s.verified = map[flows.VerifiedKey]time.Time{}
+	}
+	s.verified[key] = until
+	return nil
+}
+
+// Verified implements flows.SessionStore.
+func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.verified[key]
+	return ok && until.After(now), nil
+}
+
+// Raw returns a copy of the stored form of session id, or nil: what a real store would hold.
+func (s *Store) Raw(id string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sessions[id].data)
+}
+
+// Delete forgets session id, as a store purging finished sessions would.
+func (s *Store) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, id)
+}
+
+// ResetFailures forgets person's failures, as an admin's unlock would.
+func (s *Store) ResetFailures(person string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.failures, person)
+}
+
+// Person is a record in the fake CRM.
+type Person struct {
+	flows.Ref
+	// Fields holds the record's field values by API name.
+	Fields map[string]string
+}
+
+// Relation lets Representative speak for Customer, as an AccountContactRelation row would.
+type Relation struct {
+	Representative, Customer string
+	Roles                    []string
+	Active                   bool
+}
+
+// CRM is an in-memory flows.CRM and flows.Recorder over a fixed set of people. Add people and
+// relations before use; the recorded engagements, leads and write-backs can be inspected
+// afterwards. Its methods are safe for concurrent use.
+type CRM struct {
+	mu          sync.Mutex
+	people      map[string]Person
+	order       []string
+	relations   []Relation
+	engagements map[string]string // external id → engagement id
+	initiating  map[string]flows.Ref
+	writebacks  []flows.Writeback
+	written     map[string]int // session → index in writebacks
+	leads       []flows.Lead
+	next        int
+	// PhoneFields are the fields FindByPhone searches; empty means every field whose name ends
+	// in "Phone".
+	PhoneFields []string
+	// Fail, when set, makes every call fail with it.
+	Fail error
+}
+
+var (
+	_ flows.CRM      = (*CRM)(nil)
+	_ flows.Recorder = (*CRM)(nil)
+)
+
+// NewCRM returns a fake CRM holding people and relations.
+func NewCRM(people []Person, relations []Relation) *CRM {
+	c := &CRM{people: map[string]Person{}, relations: relations,
+		engagements: map[string]string{}, initiating: map[string]flows.Ref{}}
+	for _, p := range people {
+		c.people[p.ID] = p
+		c.order = append(c.order, p.ID)
+	}
+	return c
+}
+
+func (c *CRM) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.Fail
+}
+
+// FindByPhone implements flows.CRM: numbers match when their last nine digits agree, so national
+// and international forms of one number match.
+func (c *CRM) FindByPhone(ctx context.Context, phone string) ([]flows.Ref, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	want := lastNine(phone)
+	var out []flows.Ref
+	for _, id := range c.order {
+		p := c.people[id]
+		for f, v := range p.Fields {
+			isPhone := strings.HasSuffix(f, "Phone")
+			if len(c.PhoneFields) > 0 {
+				isPhone = slices.Contains(c.PhoneFields, f)
+			}
+			if isPhone && v != "" && lastNine(v) == want {
+				out = append(out, p.Ref)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func lastNine(s string) string {
+	d := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+	return d[max(0, len(d)-9):]
+}
+
+// Search implements flows.CRM: a text search matches records with every keyword in one of
+// the search fields (case-insensitively); an object search matches records whose fields equal
+// the given values (case-insensitively). Filter is ignored; SortBy sorts.
+func (c *CRM) Search(ctx context.Context, st flows.SearchType, q flows.Query) ([]flows.Row, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var found []Person
+	for _, id := range c.order {
+		p := c.people[id]
+		if p.Object != st.Object || !matches(p, st, q) {
+			continue
+		}
+		found = append(found, p)
+	}
+	if st.SortBy != "" {
+		slices.SortStableFunc(found, func(a, b Person) int { return strings.Compare(a.Fields[st.SortBy], b.Fields[st.SortBy]) })
+	}
+	rows := make([]flows.Row, len(found))
+	for i, p := range found {
+		rows[i] = flows.Row{Ref: p.Ref, Values: make([]string, len(st.ResultFields))}
+		for j, f := range st.ResultFields {
+			rows[i].Values[j] = p.Fields[f]
+		}
+	}
+	return rows, nil
+}
+
+func matches(p Person, st flows.SearchType, q flows.Query) bool {
+	if st.Search == flows.SearchObject {
+		for f, v := range q.Fields {
+			if !strings.EqualFold(strings.TrimSpace(p.Fields[f]), strings.TrimSpace(v)) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, kw := range strings.Fields(strings.ToLower(q.Keywords)) {
+		hit := false
+		for _, f := range st.SearchFields {
+			hit = hit || strings.Contains(strings.ToLower(p.Fields[f]), kw)
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
+}
+
+// Values implements flows.CRM.
+func (c *CRM) Values(ctx context.Context, r flows.Ref, fields []string) (map[string]string, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.people[r.ID]
+	if !ok || p.Object != r.Object {
+		return nil, errors.New("flowstest: no such record")
+	}
+	out := make(map[string]string, len(fields))
+	for _, f := range fields {
+		if v, ok := p.Fields[f]; ok {
+			out[f] = v
+		}
+	}
+	return out, nil
+}
+
+// MayRepresent implements flows.CRM over the relations.
+func (c *CRM) MayRepresent(ctx context.Context, rule flows.RepresentationRule, rep, customer flows.Ref) (bool, error) {
+	if err := c.check(ctx); err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.relations {
+		if r.Representative != rep.ID || r.Customer != customer.ID || (rule.RequireActive && !r.Active) {
+			continue
+		}
+		if len(rule.Roles) == 0 || slices.ContainsFunc(r.Roles, func(role string) bool { return slices.Contains(rule.Roles, role) }) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// CreateLead implements flows.Recorder.
+func (c *CRM) CreateLead(ctx context.Context, lead flows.Lead) (flows.Ref, error) {
+	if err := c.check(ctx); err != nil {
+		return flows.Ref{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	ref := flows.Ref{Object: "Lead", ID: fmt.Sprintf("00Q000%09dAAA", c.next)}
+	c.people[ref.ID] = Person{Ref: ref, Fields: map[string]string{"LastName": lead.LastName, "Company": lead.Company}}
+	c.order = append(c.order, ref.ID)
+	c.leads = append(c.leads, lead)
+	return ref, nil
+}
+
+// OpenEngagement implements flows.Recorder.
+func (c *CRM) OpenEngagement(ctx context.Context, e flows.Engagement) (flows.OpenedEngagement, error) {
+	if err := c.check(ctx); err != nil {
+		return flows.OpenedEngagement{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.ID != "" {
+		for _, id := range c.engagements {
+			if id == e.ID {
+				return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
+			}
+		}
+		return flows.OpenedEngagement{}, errors.New("flowstest: no such engagement")
+	}
+	id, ok := c.engagements[e.ExternalID]
+	if !ok {
+		c.next++
+		id = fmt.Sprintf("0ZJ000%09dAAA", c.next)
+		c.engagements[e.ExternalID] = id
+	}
+	if !e.Initiating.IsZero() {
+		c.initiating[id] = e.Initiating
+	}
+	return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
+}
+
+// WriteOutcome implements flows.Recorder; a repeated write of a session replaces the first.
+func (c *CRM) WriteOutcome(ctx context.Context, w flows.Writeback) error {
+	if err := c.check(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i, ok := c.written[w.Session]; ok {
+		c.writebacks[i] = w
+		return nil
+	}
+	if c.written == nil {
+		c.written = map[string]int{}
+	}
+	c.written[w.Session] = len(c.writebacks)
+	c.writebacks = append(c.writebacks, w)
+	return nil
+}
+
+// Writebacks returns the outcomes written so far.
+func (c *CRM) Writebacks() []flows.Writeback {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.writebacks)
+}
+
+// DrainWritebacks returns the outcomes written so far and forgets them, as an outbox worker
+// that delivered them would.
+func (c *CRM) DrainWritebacks() []flows.Writeback {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.writebacks
+	c.writebacks, c.written = nil, nil
+	return w
+}
+
+// Leads returns the leads created so far.
+func (c *CRM) Leads() []flows.Lead {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.leads)
+}
+
+// Clock is a flows.Clock that moves only when told. Its zero value reads the zero time.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock reading t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now implements flows.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

@@ -1,0 +1,64 @@
+package flows_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/flows"
+)
+
+func TestPolicyValidate(t *testing.T) {
+	require.NoError(t, demoPolicy().Validate())
+	tests := []struct {
+		name   string
+		change func(p *flows.Policy)
+		want   string
+	}{
+		{"no confidential reason", func(p *flows.Policy) { p.Reasons = p.Reasons[1:] }, "none is confidential"},
+		{"duplicate reason", func(p *flows.Policy) { p.Reasons = append(p.Reasons, p.Reasons[0]) }, `reasons[2]: duplicate name "Change of address"`},
+		{"no search types", func(p *flows.Policy) { p.SearchTypes = nil }, "search_types: none configured"},
+		{"duplicate search type", func(p *flows.Policy) { p.SearchTypes[1].Name = "person"; p.SearchTypes[1].Linked = "" },
+			`search_types[1]: duplicate name "person"`},
+		{"unknown match rule", func(p *flows.Policy) { p.SearchTypes[0].Required[0].Match = "soundex" },
+			`search_types[0].verifiers[0].match: unknown match rule "soundex"`},
+		{"optional_min too large", func(p *flows.Policy) { p.SearchTypes[0].OptionalMin = 3 },
+			"search_types[0].optional_min: 3 is outside 0..2"},
+		{"nothing asked", func(p *flows.Policy) { p.SearchTypes[0].Required = nil; p.SearchTypes[0].OptionalMin = 0 },
+			"would verify anyone"},
+		{"linked type missing", func(p *flows.Policy) { p.SearchTypes[1].Linked = "nobody" },
+			`search_types[1].linked_search_type: "nobody" does not exist`},
+		{"linked chain or cycle", func(p *flows.Policy) { p.SearchTypes[2].Linked = "representative" },
+			"only one customer level is supported"},
+		{"field name injection", func(p *flows.Policy) { p.SearchTypes[0].Required[0].Field = "Name FROM User--" },
+			"is not a field name"},
+		{"question asked twice", func(p *flows.Policy) { p.SearchTypes[0].Optional[0].Field = "Name" }, `"Name" is asked twice`},
+		{"bad mode", func(p *flows.Policy) { p.SearchTypes[0].Required[0].Mode = "guess" }, `unknown mode "guess"`},
+		{"bad country code", func(p *flows.Policy) { p.Matching.DefaultCountryCode = "+44" }, "not a calling code"},
+		{"negative window", func(p *flows.Policy) { p.Lockout.Window = -1 }, "must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := demoPolicy()
+			tt.change(&p)
+			err := p.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestParseEnums(t *testing.T) {
+	m, err := flows.ParseMode("check")
+	require.NoError(t, err)
+	assert.Equal(t, flows.ModeCheck, m)
+	_, err = flows.ParseReveal("partial")
+	require.ErrorContains(t, err, `unknown reveal "partial": use one of none, masked, full`)
+	o, err := flows.ParseDateOrder("mdy")
+	require.NoError(t, err)
+	assert.Equal(t, flows.MDY, o)
+	k, err := flows.ParseSearchKind("object")
+	require.NoError(t, err)
+	assert.Equal(t, flows.SearchObject, k)
+}

@@ -1,0 +1,287 @@
+package flows
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"slices"
+)
+
+// session is a verification session as the engine persists it: record ids, field names,
+// verdicts, counters and, for check-mode questions, keyed hashes of the normalised expected
+// values. It holds no name, phone number, birth date or answer.
+type session struct {
+	id          string
+	engagement  string
+	initiating  Ref
+	preselected bool // the initiating attendee is known (phone match or named): no search for self
+	reason      string
+	subject     Subject
+	state       State
+	level       Level
+	outcome     Outcome
+	cause       Cause
+	retries     int   // failed levels retried so far
+	started     int64 // unix nanoseconds
+	updated     int64
+	lockedUntil int64
+	levels      [2]level
+}
+
+// level is the caller's or the customer's part of a session.
+type level struct {
+	searchType  string
+	results     []string // ids of the last search's rows (of the search type's object)
+	record      Ref      // the selected person
+	passed      bool
+	verifiedAt  int64
+	optionalMin int
+	questions   []question
+}
+
+type question struct {
+	field    string
+	mac      [32]byte
+	digits   uint16
+	required bool
+	hasMAC   bool // false when the expected value is empty: nothing can match it
+	verdict  Verdict
+	// The question's mode, match rule and reveal setting, as indexes into modes, matchRules
+	// and reveals (a question is kept small: a session holds many).
+	modeIdx, matchIdx, revealIdx uint8
+}
+
+func (q *question) mode() Mode           { return modes[q.modeIdx] }
+func (q *question) match() MatchRule     { return matchRules[q.matchIdx] }
+func (q *question) reveal() Reveal       { return reveals[q.revealIdx] }
+func (q *question) setMode(m Mode)       { q.modeIdx = enumIndex(modes, m) }
+func (q *question) setMatch(r MatchRule) { q.matchIdx = enumIndex(matchRules, r) }
+func (q *question) setReveal(r Reveal)   { q.revealIdx = enumIndex(reveals, r) }
+
+const (
+	sessionMagic   = 'S'
+	sessionVersion = 1
+	// maxResults caps the results a session remembers (and shows): the agent refines a search
+	// that finds more.
+	maxResults = 50
+)
+
+var (
+	modes   = []Mode{ModeAttest, ModeCheck}
+	reveals = []Reveal{RevealNone, RevealMasked, RevealFull}
+)
+
+func enumIndex[T comparable](all []T, v T) byte {
+	if i := slices.Index(all, v); i > 0 {
+		return byte(i)
+	}
+	return 0
+}
+
+// encode appends the session's persisted form to b.
+func (s *session) encode(b []byte) []byte {
+	b = append(b, sessionMagic, sessionVersion)
+	b = appendString(b, s.id)
+	b = appendString(b, s.engagement)
+	b = appendString(b, s.initiating.Object)
+	b = appendString(b, s.initiating.ID)
+	b = append(b, boolByte(s.preselected))
+	b = appendString(b, s.reason)
+	b = append(b, byte(s.subject), byte(s.state), byte(s.level), byte(s.outcome), byte(s.cause))
+	b = binary.AppendUvarint(b, uint64(s.retries))
+	b = binary.AppendVarint(b, s.started)
+	b = binary.AppendVarint(b, s.updated)
+	b = binary.AppendVarint(b, s.lockedUntil)
+	for i := range s.levels {
+		l := &s.levels[i]
+		b = appendString(b, l.searchType)
+		b = binary.AppendUvarint(b, uint64(len(l.results)))
+		for _, id := range l.results {
+			b = appendString(b, id)
+		}
+		b = appendString(b, l.record.Object)
+		b = appendString(b, l.record.ID)
+		b = append(b, boolByte(l.passed))
+		b = binary.AppendVarint(b, l.verifiedAt)
+		b = binary.AppendUvarint(b, uint64(l.optionalMin))
+		b = binary.AppendUvarint(b, uint64(len(l.questions)))
+		for j := range l.questions {
+			q := &l.questions[j]
+			b = appendString(b, q.field)
+			b = append(b, boolByte(q.required)|boolByte(q.hasMAC)<<1,
+				q.modeIdx, q.matchIdx, q.revealIdx,
+				byte(q.verdict))
+			b = binary.AppendUvarint(b, uint64(q.digits))
+			if q.hasMAC {
+				b = append(b, q.mac[:]...)
+			}
+		}
+	}
+	return b
+}
+
+// encodedSize is the exact length of the session's encoding, so that a store holds no slack.
+func (s *session) encodedSize() int {
+	n := 2 + stringSize(s.id) + stringSize(s.engagement) + stringSize(s.initiating.Object) +
+		stringSize(s.initiating.ID) + 1 + stringSize(s.reason) + 5 + uvarintSize(uint64(s.retries)) +
+		varintSize(s.started) + varintSize(s.updated) + varintSize(s.lockedUntil)
+	for i := range s.levels {
+		l := &s.levels[i]
+		n += stringSize(l.searchType) + uvarintSize(uint64(len(l.results)))
+		for _, id := range l.results {
+			n += stringSize(id)
+		}
+		n += stringSize(l.record.Object) + stringSize(l.record.ID) + 1 + varintSize(l.verifiedAt) +
+			uvarintSize(uint64(l.optionalMin)) + uvarintSize(uint64(len(l.questions)))
+		for j := range l.questions {
+			q := &l.questions[j]
+			n += stringSize(q.field) + 5 + uvarintSize(uint64(q.digits))
+			if q.hasMAC {
+				n += len(q.mac)
+			}
+		}
+	}
+	return n
+}
+
+func uvarintSize(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+func varintSize(x int64) int   { return uvarintSize(uint64(x<<1) ^ uint64(x>>63)) }
+func stringSize(s string) int  { return uvarintSize(uint64(len(s))) + len(s) }
+
+var errCorrupt = errors.New("flows: corrupt session data")
+
+// decodeSession reads a session encoded by encode. Its strings share one copy of data.
+func decodeSession(data []byte) (*session, error) {
+	s := &session{}
+	if err := s.decode(data); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decode replaces s with the session encoded in data, reusing s's slices.
+func (s *session) decode(data []byte) error {
+	d := decoder{s: string(data)}
+	if d.byte() != sessionMagic || d.byte() != sessionVersion {
+		return errCorrupt
+	}
+	levels := s.levels
+	*s = session{}
+	for i := range levels {
+		s.levels[i].results, s.levels[i].questions = levels[i].results[:0], levels[i].questions[:0]
+	}
+	s.id = d.string()
+	s.engagement = d.string()
+	s.initiating = Ref{Object: d.string(), ID: d.string()}
+	s.preselected = d.byte() == 1
+	s.reason = d.string()
+	s.subject, s.state, s.level = Subject(d.byte()), State(d.byte()), Level(d.byte())
+	s.outcome, s.cause = Outcome(d.byte()), Cause(d.byte())
+	s.retries = int(d.uvarint())
+	s.started, s.updated, s.lockedUntil = d.varint(), d.varint(), d.varint()
+	for i := range s.levels {
+		l := &s.levels[i]
+		l.searchType = d.string()
+		if n := d.count(); n > 0 {
+			l.results = slices.Grow(l.results, n)[:n]
+			for j := range l.results {
+				l.results[j] = d.string()
+			}
+		}
+		l.record = Ref{Object: d.string(), ID: d.string()}
+		l.passed = d.byte() == 1
+		l.verifiedAt = d.varint()
+		l.optionalMin = int(d.uvarint())
+		if n := d.count(); n > 0 {
+			l.questions = slices.Grow(l.questions, n)[:n]
+			for j := range l.questions {
+				q := &l.questions[j]
+				*q = question{}
+				q.field = d.string()
+				flags := d.byte()
+				q.required, q.hasMAC = flags&1 != 0, flags&2 != 0
+				q.modeIdx, q.matchIdx, q.revealIdx = d.byte(), d.byte(), d.byte()
+				q.verdict = Verdict(d.byte())
+				q.digits = uint16(min(d.uvarint(), 1<<16-1))
+				if q.hasMAC {
+					copy(q.mac[:], d.bytes(32))
+				}
+				if int(q.modeIdx) >= len(modes) || int(q.matchIdx) >= len(matchRules) ||
+					int(q.revealIdx) >= len(reveals) || q.verdict > VerdictIncorrect {
+					d.bad = true
+				}
+			}
+		}
+	}
+	if d.bad || d.off != len(d.s) || s.state < StateReason || s.state > StateDone || s.level > LevelCustomer {
+		return errCorrupt
+	}
+	return nil
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decoder reads an encoded session; after the first malformed read it returns zero values
+// and sets bad.
+type decoder struct {
+	s   string
+	off int
+	bad bool
+}
+
+func (d *decoder) byte() byte {
+	if d.off >= len(d.s) {
+		d.bad = true
+		return 0
+	}
+	d.off++
+	return d.s[d.off-1]
+}
+
+func (d *decoder) uvarint() uint64 {
+	var v uint64
+	for shift := 0; shift < 64; shift += 7 {
+		c := d.byte()
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+	d.bad = true
+	return 0
+}
+
+func (d *decoder) varint() int64 {
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.s)-d.off) { // every element takes at least one byte
+		d.bad = true
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes(n int) string {
+	if n < 0 || n > len(d.s)-d.off {
+		d.bad = true
+		return ""
+	}
+	d.off += n
+	return d.s[d.off-n : d.off]
+}
+
+func (d *decoder) string() string { return d.bytes(int(min(d.uvarint(), uint64(len(d.s))))) }

@@ -1,0 +1,62 @@
+package flows
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func fullSession() *session {
+	s := &session{id: "SESSIONID", engagement: "0ZJ000000000001AAA", initiating: Ref{Object: "Contact", ID: "003000000000001AAA"},
+		preselected: true, reason: "Change of address", subject: SubjectOther, state: StateQuestions, level: LevelCustomer,
+		cause: CauseRequiredIncorrect, retries: 1, started: -5, updated: 1 << 60, lockedUntil: 42}
+	s.levels[0] = level{searchType: "representative", results: []string{"003000000000001AAA", "003000000000002AAA"},
+		record: Ref{Object: "Contact", ID: "003000000000001AAA"}, passed: true, verifiedAt: 7, optionalMin: 1,
+		questions: []question{{field: "Name", required: true, modeIdx: 1, matchIdx: 2, hasMAC: true,
+			mac: [32]byte{1, 2, 3}, verdict: VerdictCorrect}}}
+	s.levels[1] = level{searchType: "customer", record: Ref{Object: "Account", ID: "001000000000001AAA"},
+		questions: []question{
+			{field: "PersonBirthdate", required: true, matchIdx: 3, revealIdx: 1},
+			{field: "Phone", modeIdx: 1, matchIdx: 4, digits: 6, hasMAC: true, mac: [32]byte{31: 9}, verdict: VerdictIncorrect},
+		}}
+	return s
+}
+
+func TestSessionRoundTrip(t *testing.T) {
+	long := fullSession()
+	long.reason = strings.Repeat("r", 300)
+	long.retries = 1 << 40
+	long.levels[1].questions[1].digits = 300
+	for _, s := range []*session{fullSession(), long, {id: "x", state: StateReason}} {
+		data := s.encode(nil)
+		got, err := decodeSession(data)
+		require.NoError(t, err)
+		assert.Equal(t, s, got)
+		assert.Equal(t, data, got.encode(nil))
+		assert.Equal(t, len(data), s.encodedSize())
+	}
+}
+
+func TestDecodeRejectsCorruptData(t *testing.T) {
+	data := fullSession().encode(nil)
+	for n := range len(data) {
+		_, err := decodeSession(data[:n])
+		require.ErrorIs(t, err, errCorrupt, "a session cut at %d bytes", n)
+	}
+	_, err := decodeSession(append(data, 0))
+	require.ErrorIs(t, err, errCorrupt, "trailing bytes")
+	r := rand.New(rand.NewPCG(1, 1))
+	for range 20000 {
+		mutated := append([]byte(nil), data...)
+		for range 1 + r.IntN(4) {
+			mutated[r.IntN(len(mutated))] = byte(r.IntN(256))
+		}
+		s, err := decodeSession(mutated) // must not panic
+		if err == nil {
+			assert.NotNil(t, s)
+		}
+	}
+}

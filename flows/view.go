@@ -1,0 +1,131 @@
+package flows
+
+import (
+	"slices"
+	"time"
+)
+
+// View is what the agent may see of a session after a step. It holds expected values only as
+// the verifiers' reveal settings allow, and only in attest mode; it is built for one response
+// and never stored.
+type View struct {
+	Session string
+	// Version is the session's version after the step; pass it back to detect concurrent steps.
+	Version    uint64
+	State      State
+	Outcome    Outcome
+	Cause      Cause
+	Reason     string
+	Subject    Subject
+	Level      Level
+	Engagement string
+	// Initiating is the initiating attendee, when known.
+	Initiating Ref
+	// SearchType is the current level's search type, once known.
+	SearchType string
+	// Results are the last search's results. Their Values are filled only in the response to
+	// Search: a session remembers the ids only.
+	Results []Row
+	// MoreResults says the search found more rows than a session keeps (50): refine it.
+	MoreResults bool
+	// Record is the current level's selected person.
+	Record Ref
+	// Questions are the current level's questions, in order: required first.
+	Questions   []QuestionView
+	OptionalMin int
+	// RetriesLeft is how many more times a failed level may be retried in this session.
+	RetriesLeft int
+	// LockedUntil is when the lock lifts, for OutcomeLocked.
+	LockedUntil time.Time
+	// Open is the record to open once verified: the customer, or the caller about themself.
+	Open Ref
+	// Verified lists the people verified in this session: the caller, then the customer.
+	Verified []Ref
+	Updated  time.Time
+	// Expires is when the session expires if no step comes first (zero once it has an outcome).
+	Expires time.Time
+}
+
+// QuestionView is one question as the agent sees it.
+type QuestionView struct {
+	Field    string
+	Label    string
+	Required bool
+	Mode     Mode
+	Verdict  Verdict
+	// Rule is the match rule that decided a check-mode verdict; empty for attest mode (the
+	// agent decided) and while pending.
+	Rule MatchRule
+	// Expected is the expected value as Reveal allows it: only for a pending attest-mode
+	// question, and only in the response to the step that fetched the values.
+	Expected string
+}
+
+func (e *Engine) view(s *session, version uint64, out stepOut) View {
+	rows, values := out.rows, out.values
+	l := &s.levels[s.level]
+	v := View{
+		Session: s.id, Version: version, State: s.state, Outcome: s.outcome, Cause: s.cause,
+		Reason: s.reason, Subject: s.subject, Level: s.level, Engagement: s.engagement,
+		Initiating: s.initiating, SearchType: l.searchType, Record: l.record,
+		OptionalMin: l.optionalMin, RetriesLeft: max(0, e.policy.Session.MaxRetries-s.retries),
+		Updated: time.Unix(0, s.updated).UTC(),
+	}
+	if s.state != StateDone {
+		v.Expires = v.Updated.Add(e.idle)
+	}
+	if s.lockedUntil != 0 {
+		v.LockedUntil = time.Unix(0, s.lockedUntil).UTC()
+	}
+	if rows != nil {
+		v.Results, v.MoreResults = rows, out.truncated
+	} else if len(l.results) > 0 && s.state == StateSelect {
+		obj := ""
+		if st := e.types[l.searchType]; st != nil {
+			obj = st.Object
+		}
+		v.Results = make([]Row, len(l.results))
+		for i, id := range l.results {
+			v.Results[i] = Row{Ref: Ref{Object: obj, ID: id}}
+		}
+	}
+	for i := range s.levels {
+		if s.levels[i].passed {
+			if v.Verified == nil {
+				v.Verified = make([]Ref, 0, len(s.levels))
+			}
+			v.Verified = append(v.Verified, s.levels[i].record)
+		}
+	}
+	if s.outcome == OutcomeVerified && len(v.Verified) > 0 {
+		v.Open = v.Verified[len(v.Verified)-1]
+	}
+	if len(l.questions) > 0 && s.state == StateQuestions {
+		st := e.types[l.searchType]
+		v.Questions = make([]QuestionView, len(l.questions))
+		for i := range l.questions {
+			q := &l.questions[i]
+			qv := QuestionView{Field: q.field, Label: q.field, Required: q.required, Mode: q.mode(), Verdict: q.verdict}
+			if st != nil {
+				if j := slices.IndexFunc(st.Required, func(v Verifier) bool { return v.Field == q.field }); j >= 0 {
+					qv.Label = st.Required[j].DisplayLabel()
+				} else if j := slices.IndexFunc(st.Optional, func(v Verifier) bool { return v.Field == q.field }); j >= 0 {
+					qv.Label = st.Optional[j].DisplayLabel()
+				}
+			}
+			if q.mode() == ModeCheck && q.verdict != VerdictPending {
+				qv.Rule = q.match()
+			}
+			if q.mode() == ModeAttest && q.verdict == VerdictPending && values != nil {
+				switch q.reveal() {
+				case RevealFull:
+					qv.Expected = values[q.field]
+				case RevealMasked:
+					qv.Expected = mask(q.match(), values[q.field])
+				}
+			}
+			v.Questions[i] = qv
+		}
+	}
+	return v
+}
