@@ -1,0 +1,243 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Config is idverify's whole configuration. Load builds one from defaults, a YAML file,
+// IDVERIFY_* environment variables and flags, and validates it; Policy converts its
+// verification part into the engine's flows.Policy. Keys are snake_case as written in the
+// file; docs/CONFIGURATION.md documents every one.
+//
+// Lists whose elements have field names (reasons, search types, verifiers, phone fields) are
+// lists of structs, never maps: viper lower-cases map keys, and Salesforce field names are
+// case-sensitive in meaning if not in SOQL.
+type Config struct {
+	// Reasons the agent picks from, in menu order.
+	Reasons []Reason `mapstructure:"reasons"`
+	// SearchTypes the agent picks from, in menu order.
+	SearchTypes []SearchType `mapstructure:"search_types"`
+	// Representation is the rule for who may represent whom.
+	Representation Representation `mapstructure:"representation"`
+	// Lockout limits failed verifications per person across sessions and channels.
+	Lockout Lockout `mapstructure:"lockout"`
+	// VerifiedTTL is how long a verified status lasts (so it survives a transfer).
+	VerifiedTTL time.Duration `mapstructure:"verified_ttl"`
+	// Session bounds one verification session.
+	Session Session `mapstructure:"session"`
+	// Matching configures how check-mode answers are normalised.
+	Matching Matching `mapstructure:"matching"`
+	// PhoneFields are the fields the phone lookup at the start of a call searches.
+	PhoneFields []PhoneFields `mapstructure:"phone_fields"`
+	// Secrets holds deployment secrets.
+	Secrets Secrets `mapstructure:"secrets"`
+	// Salesforce says how to reach the org; an empty Auth means the embedded fake org.
+	Salesforce Salesforce `mapstructure:"salesforce"`
+	// Store is where sessions, counters, the outbox and the audit live.
+	Store Store `mapstructure:"store"`
+	// Server configures the HTTP API.
+	Server Server `mapstructure:"server"`
+	// Log configures logging.
+	Log Log `mapstructure:"log"`
+}
+
+// Reason is a reason for the call the agent can pick.
+type Reason struct {
+	// Name is shown to the agent and written to the engagement; unique, at most 255 characters.
+	Name string `mapstructure:"name"`
+	// Confidential reasons need verification; the others end the flow as not required.
+	Confidential bool `mapstructure:"confidential"`
+}
+
+// SearchType is one way to find a person (Salesforce's IdentityVerificationProcDtl).
+type SearchType struct {
+	// Name is the unique key the agent or plugin picks the search type by.
+	Name string `mapstructure:"name"`
+	// Label is what the agent sees; empty means Name.
+	Label string `mapstructure:"label"`
+	// Object is the sObject searched, e.g. Account.
+	Object string `mapstructure:"object"`
+	// Search is "text" (keywords, SOSL) or "object" (the agent fills search_fields).
+	Search string `mapstructure:"search"`
+	// Filter is a trusted, admin-written SOQL condition ANDed to every search.
+	Filter string `mapstructure:"filter"`
+	// SortBy is the field results are sorted by; empty leaves the order to Salesforce.
+	SortBy string `mapstructure:"sort_by"`
+	// SearchFields are searched (text) or filled in by the agent (object).
+	SearchFields []string `mapstructure:"search_fields"`
+	// ResultFields are shown in the result list.
+	ResultFields []string `mapstructure:"result_fields"`
+	// RequiredVerifiers must all be answered correctly.
+	RequiredVerifiers []Verifier `mapstructure:"required_verifiers"`
+	// OptionalVerifiers: at least OptionalMin of them must be answered correctly.
+	OptionalVerifiers []Verifier `mapstructure:"optional_verifiers"`
+	OptionalMin       int        `mapstructure:"optional_min"`
+	// LinkedSearchType names the customer-level search type of a representative's search type.
+	LinkedSearchType string `mapstructure:"linked_search_type"`
+}
+
+// Verifier is one question: a field of the found record the caller must know.
+type Verifier struct {
+	// Field is the API name of the field holding the expected answer.
+	Field string `mapstructure:"field"`
+	// Label is the question the agent sees; empty means Field.
+	Label string `mapstructure:"label"`
+	// Match is the flows match rule used in check mode (required there).
+	Match string `mapstructure:"match"`
+	// Mode is "attest" (default) or "check".
+	Mode string `mapstructure:"mode"`
+	// Reveal is "none", "masked" or "full"; empty means full for attest and none for check.
+	Reveal string `mapstructure:"reveal"`
+	// Digits, with match phone only, compares just the last Digits digits.
+	Digits int `mapstructure:"digits"`
+}
+
+// Representation is the rule for who may represent whom: a row of Object must link the
+// representative (RepresentativeField) and the customer (CustomerField).
+type Representation struct {
+	// Enabled turns the check on; when off, the agent asserts the relationship, as in Salesforce.
+	Enabled             bool   `mapstructure:"enabled"`
+	Object              string `mapstructure:"object"`
+	RepresentativeField string `mapstructure:"representative_field"`
+	CustomerField       string `mapstructure:"customer_field"`
+	// Roles, when not empty, requires the row's Roles picklist to include one of them.
+	Roles []string `mapstructure:"roles"`
+	// RequireActive requires the row's IsActive to be true.
+	RequireActive bool `mapstructure:"require_active"`
+}
+
+// Lockout locks a person after MaxFailures failed verifications within Window.
+type Lockout struct {
+	MaxFailures int           `mapstructure:"max_failures"`
+	Window      time.Duration `mapstructure:"window"`
+}
+
+// Session bounds one verification session.
+type Session struct {
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	MaxRetries  int           `mapstructure:"max_retries"`
+}
+
+// Matching configures the check-mode normalisers.
+type Matching struct {
+	// DateOrder is "dmy" or "mdy", for ambiguous numeric dates.
+	DateOrder string `mapstructure:"date_order"`
+	// DefaultCountryCode is the calling code (digits, e.g. "44") of national phone numbers.
+	DefaultCountryCode string `mapstructure:"default_country_code"`
+}
+
+// PhoneFields names phone fields of one object that the phone lookup searches.
+type PhoneFields struct {
+	Object string   `mapstructure:"object"`
+	Fields []string `mapstructure:"fields"`
+}
+
+// Secrets holds deployment secrets. Load reads HMACKeyFile into HMACKey.
+type Secrets struct {
+	// HMACKey keys the hashes of check-mode answers; at least 32 bytes.
+	HMACKey     Secret `mapstructure:"hmac_key"`
+	HMACKeyFile string `mapstructure:"hmac_key_file"`
+}
+
+// The Salesforce authentication methods.
+const (
+	AuthJWT               = "jwt"
+	AuthClientCredentials = "client_credentials"
+	AuthRefreshToken      = "refresh_token"
+	AuthPassword          = "password"
+)
+
+// Salesforce says how to reach and log in to the org. Load reads PrivateKeyFile into PrivateKey.
+type Salesforce struct {
+	// Auth is jwt, client_credentials, refresh_token or password; empty means the embedded
+	// fake org with demo data.
+	Auth           string        `mapstructure:"auth"`
+	LoginURL       string        `mapstructure:"login_url"`
+	ClientID       string        `mapstructure:"client_id"`
+	ClientSecret   Secret        `mapstructure:"client_secret"`
+	Username       string        `mapstructure:"username"`
+	Password       Secret        `mapstructure:"password"`
+	SecurityToken  Secret        `mapstructure:"security_token"`
+	RefreshToken   Secret        `mapstructure:"refresh_token"`
+	PrivateKeyFile string        `mapstructure:"private_key_file"`
+	PrivateKey     Secret        `mapstructure:"private_key"`
+	APIVersion     string        `mapstructure:"api_version"`
+	Timeout        time.Duration `mapstructure:"timeout"`
+}
+
+// Embedded reports whether idverify runs against the embedded fake org instead of Salesforce.
+func (s Salesforce) Embedded() bool { return s.Auth == "" }
+
+// The store drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DefaultSQLiteDSN is the SQLite database used when store.dsn is empty.
+const DefaultSQLiteDSN = "idverify.db"
+
+// Store is where sessions, attempt counters, verified status, the outbox and the audit live.
+type Store struct {
+	// Driver is sqlite or postgres.
+	Driver string `mapstructure:"driver"`
+	// DSN is the SQLite file or the PostgreSQL URL; Load sets DefaultSQLiteDSN for sqlite when
+	// empty. It is a secret because a PostgreSQL DSN may hold a password.
+	DSN Secret `mapstructure:"dsn"`
+}
+
+// Server configures the HTTP API.
+type Server struct {
+	// Addr is the host:port the API listens on.
+	Addr string `mapstructure:"addr"`
+	// CORSOrigins are the browser origins allowed to call the API; empty allows none.
+	CORSOrigins []string `mapstructure:"cors_origins"`
+	// ShutdownTimeout is how long a stopping server waits for requests in flight.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `mapstructure:"level"`
+	// Format is text or json.
+	Format string `mapstructure:"format"`
+}
+
+// Secret is a string that never prints: every fmt verb, JSON, YAML, text and slog show
+// "[redacted]" (or nothing when it is empty). Value returns the secret itself.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Value returns the secret in clear, for the code that uses it.
+func (s Secret) Value() string { return string(s) }
+
+// String returns "[redacted]", or "" for an empty secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString is String, so %#v redacts too.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// Format redacts under every verb, including ones fmt would otherwise print raw.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' || (verb == 'v' && f.Flag('#')) {
+		_, _ = io.WriteString(f, s.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, s.String())
+}
+
+// MarshalText redacts, so JSON and YAML encodings of a Config hold no secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// LogValue redacts in slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }

@@ -1,0 +1,498 @@
+package config
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idverify/idverify/flows"
+)
+
+var (
+	// objectName is an sObject API name, e.g. Account or ns__Thing__c.
+	objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	// fieldName is a field API name, or a relationship path such as Account.Name.
+	fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$`)
+	// apiVersion is a REST API version such as 62.0.
+	apiVersion = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
+	// callingCode is an international calling code without the plus.
+	callingCode = regexp.MustCompile(`^[1-9][0-9]{0,2}$`)
+)
+
+// minAPIVersion is the first API version with the engagement objects (salesforce.md §1).
+const minAPIVersion = 55
+
+// maxReasonLen is the length of EngagementTopic.Name, where a reason is written.
+const maxReasonLen = 255
+
+// Validate reports every problem of c, each with its key path and what to do, as Problems;
+// nil means c is valid. It reads no file: Load has already read the *_file secrets.
+func (c *Config) Validate() error { return c.problems().err() }
+
+func (c *Config) problems() Problems {
+	var ps Problems
+	c.validateReasons(&ps)
+	c.validateSearchTypes(&ps)
+	c.validateRepresentation(&ps)
+	positive(&ps, "lockout.window", c.Lockout.Window)
+	if c.Lockout.MaxFailures < 1 {
+		ps.add("lockout.max_failures", "must be at least 1 (failures that lock a person), not %d", c.Lockout.MaxFailures)
+	}
+	positive(&ps, "verified_ttl", c.VerifiedTTL)
+	positive(&ps, "session.idle_timeout", c.Session.IdleTimeout)
+	if c.Session.MaxRetries < 0 {
+		ps.add("session.max_retries", "must not be negative; 0 means a failed level ends the session")
+	}
+	oneOf(&ps, "matching.date_order", c.Matching.DateOrder, "dmy", "mdy")
+	if cc := c.Matching.DefaultCountryCode; cc != "" && !callingCode.MatchString(cc) {
+		ps.add("matching.default_country_code", "must be a calling code in digits without + or leading zeros, e.g. 44 or 1")
+	}
+	c.validatePhoneFields(&ps)
+	c.validateSecrets(&ps)
+	c.validateSalesforce(&ps)
+	c.validateStore(&ps)
+	c.validateServer(&ps)
+	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(&ps, "log.format", c.Log.Format, "text", "json")
+	return ps
+}
+
+func (c *Config) validateReasons(ps *Problems) {
+	if len(c.Reasons) == 0 {
+		ps.add("reasons", "no reasons: add at least one, e.g. {name: Billing, confidential: true}")
+		return
+	}
+	seen := map[string]int{}
+	confidential := false
+	for i, r := range c.Reasons {
+		at := fmt.Sprintf("reasons[%d].name", i)
+		name := strings.TrimSpace(r.Name)
+		switch {
+		case name == "":
+			ps.add(at, "is empty: give the reason the agent picks a name")
+		case len(name) > maxReasonLen:
+			ps.add(at, "is %d bytes long: shorten it to at most %d (EngagementTopic.Name)", len(name), maxReasonLen)
+		}
+		if name != "" {
+			if j, dup := seen[strings.ToLower(name)]; dup {
+				ps.add(at, "duplicates reasons[%d].name: give every reason its own name", j)
+			} else {
+				seen[strings.ToLower(name)] = i
+			}
+		}
+		confidential = confidential || r.Confidential
+	}
+	if !confidential {
+		ps.add("reasons", "no reason is confidential, so nobody would ever be verified: set confidential: true on the reasons that need verification")
+	}
+}
+
+func (c *Config) validateSearchTypes(ps *Problems) {
+	if len(c.SearchTypes) == 0 {
+		ps.add("search_types", "no search types: add at least one (see examples/idverify.yaml)")
+		return
+	}
+	index := map[string]int{}
+	for i, s := range c.SearchTypes {
+		at := fmt.Sprintf("search_types[%d]", i)
+		switch {
+		case strings.TrimSpace(s.Name) == "":
+			ps.add(at+".name", "is empty: give the search type a name the agent or plugin picks it by")
+		default:
+			if j, dup := index[s.Name]; dup {
+				ps.add(at+".name", "duplicates search_types[%d].name %q: give every search type its own name", j, s.Name)
+			} else {
+				index[s.Name] = i
+			}
+		}
+		switch {
+		case s.Object == "":
+			ps.add(at+".object", "is empty: name the sObject searched, e.g. Account or Contact")
+		case !objectName.MatchString(s.Object):
+			ps.add(at+".object", "%q is not an sObject API name (letters, digits and _, e.g. Account)", s.Object)
+		}
+		if s.Search == "" {
+			ps.add(at+".search", "is empty: use text (the agent types keywords) or object (the agent fills search_fields)")
+		} else if _, err := flows.ParseSearchKind(s.Search); err != nil {
+			ps.add(at+".search", "%v", err)
+		}
+		if s.SortBy != "" {
+			field(ps, at+".sort_by", s.SortBy)
+		}
+		if s.Search == string(flows.SearchObject) && len(s.SearchFields) == 0 {
+			ps.add(at+".search_fields", "is empty: an object search needs the fields the agent fills, e.g. [LastName, Birthdate]")
+		}
+		for j, f := range s.SearchFields {
+			field(ps, fmt.Sprintf("%s.search_fields[%d]", at, j), f)
+		}
+		if len(s.ResultFields) == 0 {
+			ps.add(at+".result_fields", "is empty: list the fields shown in the results so the agent can pick the right record, e.g. [Name, PersonBirthdate]")
+		}
+		for j, f := range s.ResultFields {
+			field(ps, fmt.Sprintf("%s.result_fields[%d]", at, j), f)
+		}
+		fields := map[string]string{}
+		for j, v := range s.RequiredVerifiers {
+			validateVerifier(ps, fmt.Sprintf("%s.required_verifiers[%d]", at, j), v, fields)
+		}
+		for j, v := range s.OptionalVerifiers {
+			validateVerifier(ps, fmt.Sprintf("%s.optional_verifiers[%d]", at, j), v, fields)
+		}
+		switch n := len(s.OptionalVerifiers); {
+		case s.OptionalMin < 0:
+			ps.add(at+".optional_min", "is %d: it must be between 0 and %d (the number of optional verifiers)", s.OptionalMin, n)
+		case s.OptionalMin > n:
+			ps.add(at+".optional_min", "is %d but there are only %d optional verifiers: lower it or add optional verifiers", s.OptionalMin, n)
+		case len(s.RequiredVerifiers) == 0 && s.OptionalMin == 0:
+			ps.add(at, "asks no question that must be answered, so anyone would be verified: add required_verifiers or set optional_min to at least 1")
+		}
+	}
+	c.validateLinks(ps, index)
+}
+
+// validateVerifier checks one question; fields maps the fields already asked in the search
+// type to their paths, to catch a field asked twice.
+func validateVerifier(ps *Problems, at string, v Verifier, fields map[string]string) {
+	if v.Field == "" {
+		ps.add(at+".field", "is empty: name the field holding the expected answer, e.g. PersonBirthdate")
+	} else if field(ps, at+".field", v.Field) {
+		if first, dup := fields[v.Field]; dup {
+			ps.add(at+".field", "%s is already asked at %s: ask each field once", v.Field, first)
+		} else {
+			fields[v.Field] = at
+		}
+	}
+	mode := flows.ModeAttest
+	if v.Mode != "" {
+		m, err := flows.ParseMode(v.Mode)
+		if err != nil {
+			ps.add(at+".mode", "%v", err)
+		}
+		mode = m
+	}
+	switch {
+	case v.Match != "":
+		if _, err := flows.ParseMatchRule(v.Match); err != nil {
+			ps.add(at+".match", "%v", err)
+		}
+	case mode == flows.ModeCheck:
+		ps.add(at+".match", "is empty: check mode needs a match rule, one of %s", matchRuleNames())
+	}
+	if v.Reveal != "" {
+		r, err := flows.ParseReveal(v.Reveal)
+		if err != nil {
+			ps.add(at+".reveal", "%v", err)
+		} else if r == flows.RevealNone && mode == flows.ModeAttest {
+			ps.add(at+".reveal", "is none but the mode is attest: an attesting agent must see the value (masked or full), or use mode check")
+		}
+	}
+	switch {
+	case v.Digits < 0:
+		ps.add(at+".digits", "is %d: use 0 (compare the whole number) or the count of trailing digits to compare", v.Digits)
+	case v.Digits > 0 && v.Match != string(flows.MatchPhone):
+		ps.add(at+".digits", "only applies to match phone: remove it or set match: phone")
+	}
+}
+
+func matchRuleNames() string {
+	var names []string
+	for _, r := range flows.MatchRules() {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, ", ")
+}
+
+// validateLinks checks that every linked search type exists, that links form no cycle (named
+// in the message) and that a customer level links no further (one customer level only).
+func (c *Config) validateLinks(ps *Problems, index map[string]int) {
+	inCycle := map[int]bool{}
+	for i, s := range c.SearchTypes {
+		at := fmt.Sprintf("search_types[%d].linked_search_type", i)
+		if s.LinkedSearchType == "" {
+			continue
+		}
+		j, ok := index[s.LinkedSearchType]
+		if !ok {
+			ps.add(at, "%q is not the name of any search type: use one of %s", s.LinkedSearchType, c.searchTypeNames())
+			continue
+		}
+		if inCycle[i] {
+			continue
+		}
+		// Follow the links from i; each type links to at most one, so a repeat is a cycle.
+		path := []int{i}
+		for k := j; !inCycle[k]; {
+			if pos := slices.Index(path, k); pos >= 0 {
+				cycle := path[pos:]
+				names := make([]string, 0, len(cycle)+1)
+				for _, n := range cycle {
+					names = append(names, c.SearchTypes[n].Name)
+					inCycle[n] = true
+				}
+				names = append(names, c.SearchTypes[k].Name)
+				first := slices.Min(cycle)
+				ps.add(fmt.Sprintf("search_types[%d].linked_search_type", first),
+					"linked search types form a cycle (%s): a customer search type must not link further; remove linked_search_type from the customer's search type",
+					strings.Join(names, " → "))
+				break
+			}
+			next, ok := index[c.SearchTypes[k].LinkedSearchType]
+			if c.SearchTypes[k].LinkedSearchType == "" || !ok {
+				break
+			}
+			path = append(path, k)
+			k = next
+		}
+		if inCycle[i] {
+			continue
+		}
+		if next := c.SearchTypes[j].LinkedSearchType; next != "" && !inCycle[j] {
+			ps.add(at, "%q is itself linked to %q: only one customer level is supported; remove linked_search_type from %q",
+				s.LinkedSearchType, next, s.LinkedSearchType)
+		}
+	}
+}
+
+func (c *Config) searchTypeNames() string {
+	var names []string
+	for _, s := range c.SearchTypes {
+		if s.Name != "" {
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func (c *Config) validateRepresentation(ps *Problems) {
+	r := c.Representation
+	if !r.Enabled {
+		return
+	}
+	for _, f := range []struct{ key, value, example string }{
+		{"object", r.Object, "AccountContactRelation"},
+		{"representative_field", r.RepresentativeField, "ContactId"},
+		{"customer_field", r.CustomerField, "AccountId"},
+	} {
+		at := "representation." + f.key
+		switch {
+		case f.value == "":
+			ps.add(at, "is empty: set it (e.g. %s) or set representation.enabled: false", f.example)
+		case f.key == "object" && !objectName.MatchString(f.value):
+			ps.add(at, "%q is not an sObject API name (e.g. %s)", f.value, f.example)
+		case f.key != "object":
+			field(ps, at, f.value)
+		}
+	}
+	for i, role := range r.Roles {
+		if strings.TrimSpace(role) == "" {
+			ps.add(fmt.Sprintf("representation.roles[%d]", i), "is empty: give a picklist value of Roles, or remove it")
+		}
+	}
+}
+
+func (c *Config) validatePhoneFields(ps *Problems) {
+	seen := map[string]int{}
+	for i, pf := range c.PhoneFields {
+		at := fmt.Sprintf("phone_fields[%d]", i)
+		switch {
+		case pf.Object == "":
+			ps.add(at+".object", "is empty: name the sObject whose phone fields are searched, e.g. Contact")
+		case !objectName.MatchString(pf.Object):
+			ps.add(at+".object", "%q is not an sObject API name (e.g. Contact)", pf.Object)
+		default:
+			if j, dup := seen[pf.Object]; dup {
+				ps.add(at+".object", "%s is already listed at phone_fields[%d]: merge the two", pf.Object, j)
+			} else {
+				seen[pf.Object] = i
+			}
+		}
+		if len(pf.Fields) == 0 {
+			ps.add(at+".fields", "is empty: list the phone fields to search, e.g. [Phone, MobilePhone]")
+		}
+		for j, f := range pf.Fields {
+			field(ps, fmt.Sprintf("%s.fields[%d]", at, j), f)
+		}
+	}
+}
+
+// validateSecrets requires the HMAC key always, not only with check mode: flows.New refuses to
+// start without one, and a configuration that passes here must start.
+func (c *Config) validateSecrets(ps *Problems) {
+	key := c.Secrets.HMACKey
+	todo := fmt.Sprintf("set %s (or secrets.hmac_key_file) to at least %d random bytes, e.g. from `openssl rand -base64 32`",
+		EnvName("secrets.hmac_key"), flows.MinSecretLen)
+	switch {
+	case key == "" && c.firstCheckVerifier() != "":
+		ps.add("secrets.hmac_key", "is empty but %s uses check mode, which stores keyed hashes of answers: %s", c.firstCheckVerifier(), todo)
+	case key == "":
+		ps.add("secrets.hmac_key", "is empty but the engine keys the check-mode values it stores with it and will not start without one: %s", todo)
+	case len(key) < flows.MinSecretLen:
+		ps.add("secrets.hmac_key", "is %d bytes: use at least %d random bytes, e.g. from `openssl rand -base64 32`", len(key), flows.MinSecretLen)
+	}
+}
+
+// firstCheckVerifier returns the path of the first verifier in check mode, or "".
+func (c *Config) firstCheckVerifier() string {
+	for i, s := range c.SearchTypes {
+		for j, v := range s.RequiredVerifiers {
+			if v.Mode == string(flows.ModeCheck) {
+				return fmt.Sprintf("search_types[%d].required_verifiers[%d]", i, j)
+			}
+		}
+		for j, v := range s.OptionalVerifiers {
+			if v.Mode == string(flows.ModeCheck) {
+				return fmt.Sprintf("search_types[%d].optional_verifiers[%d]", i, j)
+			}
+		}
+	}
+	return ""
+}
+
+func (c *Config) validateSalesforce(ps *Problems) {
+	sf := c.Salesforce
+	if sf.Embedded() {
+		for _, f := range []struct {
+			key string
+			set bool
+		}{
+			{"client_id", sf.ClientID != ""}, {"client_secret", sf.ClientSecret != ""},
+			{"username", sf.Username != ""}, {"password", sf.Password != ""},
+			{"refresh_token", sf.RefreshToken != ""}, {"private_key", sf.PrivateKey != ""},
+		} {
+			if f.set {
+				ps.add("salesforce.auth", "is empty (the embedded fake org) but salesforce.%s is set: choose jwt, client_credentials, refresh_token or password, or remove the credentials", f.key)
+				break
+			}
+		}
+	} else if oneOf(ps, "salesforce.auth", sf.Auth, AuthJWT, AuthClientCredentials, AuthRefreshToken, AuthPassword) {
+		need := func(key string, set bool, what string) {
+			if !set {
+				ps.add("salesforce."+key, "is empty but salesforce.auth is %s: set it (%s) or %s", sf.Auth, what, EnvName("salesforce."+key))
+			}
+		}
+		need("client_id", sf.ClientID != "", "the connected app's consumer key")
+		switch sf.Auth {
+		case AuthJWT:
+			need("username", sf.Username != "", "the user the JWT is issued for")
+			if sf.PrivateKey == "" {
+				ps.add("salesforce.private_key", "is empty but salesforce.auth is jwt: set salesforce.private_key_file, or the PEM text in %s", EnvName("salesforce.private_key"))
+			} else if err := checkRSAKey(sf.PrivateKey.Value()); err != "" {
+				ps.add("salesforce.private_key", "%s", err)
+			}
+		case AuthClientCredentials:
+			need("client_secret", sf.ClientSecret != "", "the connected app's consumer secret")
+			if host := hostOf(sf.LoginURL); host == "login.salesforce.com" || host == "test.salesforce.com" {
+				ps.add("salesforce.login_url", "is %s but the client credentials flow only works on your My Domain: set it to https://<MyDomain>.my.salesforce.com", host)
+			}
+		case AuthRefreshToken:
+			need("refresh_token", sf.RefreshToken != "", "a refresh token issued to the connected app")
+		case AuthPassword:
+			need("client_secret", sf.ClientSecret != "", "the connected app's consumer secret")
+			need("username", sf.Username != "", "the integration user")
+			need("password", sf.Password != "", "the user's password; add security_token if the org requires one")
+		}
+	}
+	if u, err := url.Parse(sf.LoginURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || (u.Path != "" && u.Path != "/") {
+		ps.add("salesforce.login_url", "must be an https URL with no path, e.g. https://login.salesforce.com, https://test.salesforce.com or your My Domain (http only for 127.0.0.1 or localhost)")
+	}
+	if !apiVersion.MatchString(sf.APIVersion) {
+		ps.add("salesforce.api_version", "%q is not an API version such as 62.0", sf.APIVersion)
+	} else if n, _ := strconv.Atoi(strings.TrimSuffix(sf.APIVersion, ".0")); n < minAPIVersion {
+		ps.add("salesforce.api_version", "is %s but the engagement objects need %d.0 or later", sf.APIVersion, minAPIVersion)
+	}
+	positive(ps, "salesforce.timeout", sf.Timeout)
+}
+
+// checkRSAKey returns what is wrong with a PEM RSA private key, or "". It never quotes the key.
+func checkRSAKey(text string) string {
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return "is not PEM text (-----BEGIN PRIVATE KEY----- …): check the file or variable"
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil && k != nil {
+		return ""
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return "cannot be parsed as a PKCS#1 or PKCS#8 private key: check the file or variable"
+	}
+	if _, ok := k.(*rsa.PrivateKey); !ok {
+		return "is not an RSA key: Salesforce's JWT flow signs with RS256 only"
+	}
+	return ""
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Config) validateStore(ps *Problems) {
+	if !oneOf(ps, "store.driver", c.Store.Driver, DriverSQLite, DriverPostgres) {
+		return
+	}
+	if c.Store.Driver == DriverPostgres && c.Store.DSN == "" {
+		ps.add("store.dsn", "is empty but store.driver is postgres: set %s, e.g. postgres://user@host:5432/idverify", EnvName("store.dsn"))
+	}
+}
+
+func (c *Config) validateServer(ps *Problems) {
+	if _, port, err := net.SplitHostPort(c.Server.Addr); err != nil || port == "" {
+		ps.add("server.addr", "must be host:port, e.g. 127.0.0.1:8080 or :8080")
+	}
+	for i, o := range c.Server.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			ps.add(fmt.Sprintf("server.cors_origins[%d]", i), "must be an origin: scheme and host with no path, e.g. https://softphone.example.com")
+		}
+	}
+	positive(ps, "server.shutdown_timeout", c.Server.ShutdownTimeout)
+}
+
+// field checks a field API name at path and reports whether it is valid.
+func field(ps *Problems, path, name string) bool {
+	if !fieldName.MatchString(name) {
+		ps.add(path, "%q is not a field API name (letters, digits and _, or a relationship path such as Account.Name)", name)
+		return false
+	}
+	return true
+}
+
+// positive checks that a duration is above zero.
+func positive(ps *Problems, path string, d time.Duration) {
+	if d <= 0 {
+		ps.add(path, "must be a positive duration, e.g. \"15m\"")
+	}
+}
+
+// oneOf checks an enum value and reports whether it is valid.
+func oneOf(ps *Problems, path, value string, valid ...string) bool {
+	if slices.Contains(valid, value) {
+		return true
+	}
+	if value == "" {
+		ps.add(path, "is empty: use one of %s", strings.Join(valid, ", "))
+	} else {
+		ps.add(path, "unknown value %q: use one of %s", value, strings.Join(valid, ", "))
+	}
+	return false
+}

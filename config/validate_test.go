@@ -1,0 +1,309 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testHMACKey = "0123456789abcdef0123456789abcdef"
+
+// valid returns a configuration that passes Validate: Salesforce's sample plus a
+// representative search type linked to it.
+func valid() *Config {
+	return &Config{
+		Reasons: []Reason{{Name: "Change of address", Confidential: true}, {Name: "Opening hours"}},
+		SearchTypes: []SearchType{
+			{
+				Name: "customer", Object: "Account", Search: "text", Filter: "IsPersonAccount = true", SortBy: "Name",
+				ResultFields: []string{"Name", "PersonBirthdate", "Phone"},
+				RequiredVerifiers: []Verifier{
+					{Field: "Name", Match: "name", Mode: "check"},
+					{Field: "PersonBirthdate", Match: "date", Mode: "check"},
+				},
+				OptionalVerifiers: []Verifier{
+					{Field: "Phone", Match: "phone", Mode: "check", Digits: 4},
+					{Field: "PersonMailingPostalCode", Reveal: "masked"},
+				},
+				OptionalMin: 1,
+			},
+			{
+				Name: "representative", Object: "Contact", Search: "object",
+				SearchFields: []string{"LastName", "Birthdate"}, ResultFields: []string{"Name", "Account.Name"},
+				RequiredVerifiers: []Verifier{{Field: "Birthdate", Match: "date", Mode: "check"}},
+				LinkedSearchType:  "customer",
+			},
+		},
+		Representation: Representation{Enabled: true, Object: "AccountContactRelation",
+			RepresentativeField: "ContactId", CustomerField: "AccountId", RequireActive: true},
+		Lockout:     Lockout{MaxFailures: 5, Window: 30 * time.Minute},
+		VerifiedTTL: time.Hour,
+		Session:     Session{IdleTimeout: 15 * time.Minute, MaxRetries: 1},
+		Matching:    Matching{DateOrder: "dmy", DefaultCountryCode: "44"},
+		PhoneFields: []PhoneFields{{Object: "Contact", Fields: []string{"Phone", "MobilePhone"}}},
+		Secrets:     Secrets{HMACKey: testHMACKey},
+		Salesforce:  Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second},
+		Store:       Store{Driver: "sqlite", DSN: "idverify.db"},
+		Server:      Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second},
+		Log:         Log{Level: "info", Format: "text"},
+	}
+}
+
+func rsaPEM(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+func TestValidConfigHasNoProblems(t *testing.T) {
+	require.NoError(t, valid().Validate())
+}
+
+func TestValidateReportsEachProblem(t *testing.T) {
+	rsaKey := rsaPEM(t)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ecDER, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	require.NoError(t, err)
+	ecPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER}))
+
+	tests := []struct {
+		name    string
+		change  func(c *Config)
+		path    string
+		message string // a part of the message
+	}{
+		// reasons
+		{"no reasons", func(c *Config) { c.Reasons = nil }, "reasons", "add at least one"},
+		{"no confidential reason", func(c *Config) { c.Reasons[0].Confidential = false }, "reasons", "no reason is confidential"},
+		{"empty reason name", func(c *Config) { c.Reasons[1].Name = "  " }, "reasons[1].name", "is empty"},
+		{"duplicate reason", func(c *Config) { c.Reasons[1].Name = "change of ADDRESS" }, "reasons[1].name", "duplicates reasons[0].name"},
+		{"reason too long", func(c *Config) { c.Reasons[1].Name = strings.Repeat("x", 256) }, "reasons[1].name", "at most 255"},
+
+		// search types
+		{"no search types", func(c *Config) { c.SearchTypes = nil }, "search_types", "add at least one"},
+		{"empty search type name", func(c *Config) { c.SearchTypes[0].Name = ""; c.SearchTypes[1].LinkedSearchType = "" }, "search_types[0].name", "is empty"},
+		{"duplicate search type", func(c *Config) { c.SearchTypes[1].Name = "customer"; c.SearchTypes[1].LinkedSearchType = "" }, "search_types[1].name", `duplicates search_types[0].name "customer"`},
+		{"empty object", func(c *Config) { c.SearchTypes[0].Object = "" }, "search_types[0].object", "is empty"},
+		{"bad object", func(c *Config) { c.SearchTypes[0].Object = "Account; DELETE" }, "search_types[0].object", "not an sObject API name"},
+		{"empty search", func(c *Config) { c.SearchTypes[0].Search = "" }, "search_types[0].search", "use text"},
+		{"bad search", func(c *Config) { c.SearchTypes[0].Search = "Text-Based" }, "search_types[0].search", `unknown search kind "Text-Based": use one of text, object`},
+		{"bad sort_by", func(c *Config) { c.SearchTypes[0].SortBy = "Name DESC" }, "search_types[0].sort_by", "not a field API name"},
+		{"object search without fields", func(c *Config) { c.SearchTypes[1].SearchFields = nil }, "search_types[1].search_fields", "needs the fields the agent fills"},
+		{"bad search field", func(c *Config) { c.SearchTypes[1].SearchFields[1] = "Birth date" }, "search_types[1].search_fields[1]", "not a field API name"},
+		{"no result fields", func(c *Config) { c.SearchTypes[0].ResultFields = nil }, "search_types[0].result_fields", "is empty"},
+		{"bad result field", func(c *Config) { c.SearchTypes[1].ResultFields[1] = "Account..Name" }, "search_types[1].result_fields[1]", "not a field API name"},
+		{"optional_min too large", func(c *Config) { c.SearchTypes[0].OptionalMin = 3 }, "search_types[0].optional_min", "only 2 optional verifiers"},
+		{"optional_min negative", func(c *Config) { c.SearchTypes[0].OptionalMin = -1 }, "search_types[0].optional_min", "between 0 and 2"},
+		{"no question must be answered", func(c *Config) { c.SearchTypes[1].RequiredVerifiers = nil }, "search_types[1]", "anyone would be verified"},
+
+		// verifiers
+		{"empty verifier field", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[1].Field = "" }, "search_types[0].required_verifiers[1].field", "is empty"},
+		{"bad verifier field", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Field = "Phone'" }, "search_types[0].optional_verifiers[0].field", "not a field API name"},
+		{"field asked twice", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Field = "Name" }, "search_types[0].optional_verifiers[0].field", "already asked at search_types[0].required_verifiers[0]"},
+		{"unknown match rule", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[0].Match = "fuzzy" },
+			"search_types[0].required_verifiers[0].match", `unknown match rule "fuzzy": use one of exact, text, name, date, phone, postal_code, number, last4`},
+		{"check without match", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[0].Match = "" },
+			"search_types[0].required_verifiers[0].match", "check mode needs a match rule, one of exact, text, name"},
+		{"bad mode", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[0].Mode = "ask" }, "search_types[0].required_verifiers[0].mode", `unknown mode "ask": use one of attest, check`},
+		{"bad reveal", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[1].Reveal = "partial" }, "search_types[0].optional_verifiers[1].reveal", `unknown reveal "partial"`},
+		{"attest with reveal none", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[1].Reveal = "none" }, "search_types[0].optional_verifiers[1].reveal", "an attesting agent must see the value"},
+		{"negative digits", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Digits = -4 }, "search_types[0].optional_verifiers[0].digits", "is -4"},
+		{"digits without phone", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[1].Digits = 4 }, "search_types[0].required_verifiers[1].digits", "only applies to match phone"},
+
+		// links
+		{"unknown linked search type", func(c *Config) { c.SearchTypes[1].LinkedSearchType = "customers" },
+			"search_types[1].linked_search_type", `"customers" is not the name of any search type: use one of customer, representative`},
+		{"self link", func(c *Config) { c.SearchTypes[0].LinkedSearchType = "customer" }, "search_types[0].linked_search_type", "cycle (customer → customer)"},
+		{"two-type cycle", func(c *Config) { c.SearchTypes[0].LinkedSearchType = "representative" },
+			"search_types[0].linked_search_type", "cycle (customer → representative → customer)"},
+		{"three-type cycle", func(c *Config) {
+			c.SearchTypes = append(c.SearchTypes, c.SearchTypes[0])
+			c.SearchTypes[2].Name = "guardian"
+			c.SearchTypes[2].LinkedSearchType = "representative"
+			c.SearchTypes[0].LinkedSearchType = "guardian"
+		}, "search_types[0].linked_search_type", "cycle (customer → guardian → representative → customer)"},
+		{"link into a cycle reports the cycle once", func(c *Config) {
+			c.SearchTypes = append(c.SearchTypes, c.SearchTypes[0])
+			c.SearchTypes[2].Name = "guardian"
+			c.SearchTypes[2].LinkedSearchType = "guardian"
+			c.SearchTypes[0].LinkedSearchType = "guardian"
+			c.SearchTypes[1].LinkedSearchType = "guardian"
+		}, "search_types[2].linked_search_type", "cycle (guardian → guardian)"},
+		{"chain deeper than one level", func(c *Config) {
+			c.SearchTypes = append(c.SearchTypes, c.SearchTypes[0])
+			c.SearchTypes[2].Name = "guardian"
+			c.SearchTypes[2].LinkedSearchType = "representative"
+		}, "search_types[2].linked_search_type", `"representative" is itself linked to "customer": only one customer level is supported`},
+
+		// representation
+		{"representation without object", func(c *Config) { c.Representation.Object = "" }, "representation.object", "or set representation.enabled: false"},
+		{"representation bad field", func(c *Config) { c.Representation.CustomerField = "Account Id" }, "representation.customer_field", "not a field API name"},
+		{"representation empty role", func(c *Config) { c.Representation.Roles = []string{"Guardian", ""} }, "representation.roles[1]", "is empty"},
+
+		// limits and lifetimes
+		{"lockout max_failures zero", func(c *Config) { c.Lockout.MaxFailures = 0 }, "lockout.max_failures", "at least 1"},
+		{"lockout window zero", func(c *Config) { c.Lockout.Window = 0 }, "lockout.window", "positive duration"},
+		{"verified_ttl negative", func(c *Config) { c.VerifiedTTL = -time.Minute }, "verified_ttl", "positive duration"},
+		{"idle_timeout zero", func(c *Config) { c.Session.IdleTimeout = 0 }, "session.idle_timeout", "positive duration"},
+		{"max_retries negative", func(c *Config) { c.Session.MaxRetries = -1 }, "session.max_retries", "must not be negative"},
+
+		// matching and phone lookup
+		{"bad date order", func(c *Config) { c.Matching.DateOrder = "ymd" }, "matching.date_order", `unknown value "ymd": use one of dmy, mdy`},
+		{"bad country code", func(c *Config) { c.Matching.DefaultCountryCode = "+44" }, "matching.default_country_code", "without +"},
+		{"phone fields without object", func(c *Config) { c.PhoneFields[0].Object = "" }, "phone_fields[0].object", "is empty"},
+		{"phone fields duplicate object", func(c *Config) {
+			c.PhoneFields = append(c.PhoneFields, PhoneFields{Object: "Contact", Fields: []string{"HomePhone"}})
+		},
+			"phone_fields[1].object", "already listed at phone_fields[0]"},
+		{"phone fields empty", func(c *Config) { c.PhoneFields[0].Fields = nil }, "phone_fields[0].fields", "is empty"},
+		{"phone field bad", func(c *Config) { c.PhoneFields[0].Fields[1] = "Mobile-Phone" }, "phone_fields[0].fields[1]", "not a field API name"},
+
+		// secrets
+		{"check mode without hmac key", func(c *Config) { c.Secrets.HMACKey = "" }, "secrets.hmac_key", "search_types[0].required_verifiers[0] uses check mode"},
+		{"attest only without hmac key", func(c *Config) {
+			c.Secrets.HMACKey = ""
+			for i := range c.SearchTypes {
+				for j := range c.SearchTypes[i].RequiredVerifiers {
+					c.SearchTypes[i].RequiredVerifiers[j] = Verifier{Field: c.SearchTypes[i].RequiredVerifiers[j].Field}
+				}
+				c.SearchTypes[i].OptionalVerifiers = nil
+				c.SearchTypes[i].OptionalMin = 0
+			}
+		}, "secrets.hmac_key", "the engine keys the check-mode values it stores with it"},
+		{"short hmac key", func(c *Config) { c.Secrets.HMACKey = "short" }, "secrets.hmac_key", "is 5 bytes: use at least 32"},
+
+		// salesforce
+		{"credentials without auth", func(c *Config) { c.Salesforce.Username = "u@example.com" }, "salesforce.auth", "salesforce.username is set"},
+		{"bad auth", func(c *Config) { c.Salesforce.Auth = "oauth" }, "salesforce.auth", `unknown value "oauth": use one of jwt, client_credentials, refresh_token, password`},
+		{"jwt without username", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "jwt", ClientID: "id", PrivateKey: Secret(rsaKey), LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.username", "is empty but salesforce.auth is jwt"},
+		{"jwt without key", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "jwt", ClientID: "id", Username: "u", LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.private_key", "set salesforce.private_key_file"},
+		{"jwt key not PEM", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "jwt", ClientID: "id", Username: "u", PrivateKey: "secret-not-pem", LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.private_key", "is not PEM text"},
+		{"jwt key not RSA", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "jwt", ClientID: "id", Username: "u", PrivateKey: Secret(ecPEM), LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.private_key", "RS256 only"},
+		{"client credentials without secret", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "client_credentials", ClientID: "id", LoginURL: "https://acme.my.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.client_secret", "IDVERIFY_SALESFORCE_CLIENT_SECRET"},
+		{"client credentials on login host", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "client_credentials", ClientID: "id", ClientSecret: "s", LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.login_url", "only works on your My Domain"},
+		{"refresh token missing", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "refresh_token", ClientID: "id", LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.refresh_token", "is empty but salesforce.auth is refresh_token"},
+		{"password missing", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "password", ClientID: "id", ClientSecret: "s", Username: "u", LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.password", "is empty but salesforce.auth is password"},
+		{"client id missing", func(c *Config) {
+			c.Salesforce = Salesforce{Auth: "refresh_token", RefreshToken: "r", LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+		}, "salesforce.client_id", "consumer key"},
+		{"login url http", func(c *Config) { c.Salesforce.LoginURL = "http://login.salesforce.com" }, "salesforce.login_url", "must be an https URL"},
+		{"login url with path", func(c *Config) { c.Salesforce.LoginURL = "https://login.salesforce.com/services/oauth2/token" }, "salesforce.login_url", "no path"},
+		{"bad api version", func(c *Config) { c.Salesforce.APIVersion = "v62" }, "salesforce.api_version", `"v62" is not an API version`},
+		{"old api version", func(c *Config) { c.Salesforce.APIVersion = "54.0" }, "salesforce.api_version", "need 55.0 or later"},
+		{"timeout zero", func(c *Config) { c.Salesforce.Timeout = 0 }, "salesforce.timeout", "positive duration"},
+
+		// store, server, log
+		{"bad driver", func(c *Config) { c.Store.Driver = "mysql" }, "store.driver", `unknown value "mysql": use one of sqlite, postgres`},
+		{"postgres without dsn", func(c *Config) { c.Store = Store{Driver: "postgres"} }, "store.dsn", "IDVERIFY_STORE_DSN"},
+		{"bad addr", func(c *Config) { c.Server.Addr = "8080" }, "server.addr", "host:port"},
+		{"bad cors origin", func(c *Config) { c.Server.CORSOrigins = []string{"https://ok.example", "https://x.example/path"} }, "server.cors_origins[1]", "must be an origin"},
+		{"shutdown timeout zero", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout", "positive duration"},
+		{"bad log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "use one of debug, info, warn, error"},
+		{"empty log format", func(c *Config) { c.Log.Format = "" }, "log.format", "is empty: use one of text, json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.change(c)
+			err := c.Validate()
+			var ps Problems
+			require.ErrorAs(t, err, &ps)
+			require.Len(t, ps, 1, "want exactly one problem, got:\n%v", err)
+			assert.Equal(t, tt.path, ps[0].Path)
+			assert.Contains(t, ps[0].Message, tt.message)
+		})
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	c := valid()
+	c.Reasons[0].Confidential = false
+	c.SearchTypes[0].OptionalMin = 5
+	c.SearchTypes[1].LinkedSearchType = "nobody"
+	c.Lockout.Window = 0
+	c.Store.Driver = "mysql"
+
+	var ps Problems
+	require.ErrorAs(t, c.Validate(), &ps)
+	var paths []string
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	assert.Equal(t, []string{"reasons", "search_types[0].optional_min", "search_types[1].linked_search_type", "lockout.window", "store.driver"}, paths)
+}
+
+func TestValidateAcceptsEveryAuthMethodWhenComplete(t *testing.T) {
+	key := rsaPEM(t)
+	base := Salesforce{LoginURL: "https://acme.my.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+	tests := map[string]func(s *Salesforce){
+		"embedded":           func(s *Salesforce) {},
+		"jwt":                func(s *Salesforce) { s.Auth, s.ClientID, s.Username, s.PrivateKey = "jwt", "id", "u", Secret(key) },
+		"client_credentials": func(s *Salesforce) { s.Auth, s.ClientID, s.ClientSecret = "client_credentials", "id", "s" },
+		"refresh_token":      func(s *Salesforce) { s.Auth, s.ClientID, s.RefreshToken = "refresh_token", "id", "r" },
+		"password": func(s *Salesforce) {
+			s.Auth, s.ClientID, s.ClientSecret, s.Username, s.Password = "password", "id", "s", "u", "p"
+		},
+		"fake org over http": func(s *Salesforce) {
+			s.Auth, s.ClientID, s.RefreshToken, s.LoginURL = "refresh_token", "id", "r", "http://127.0.0.1:8089"
+		},
+	}
+	for name, set := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := valid()
+			c.Salesforce = base
+			set(&c.Salesforce)
+			require.NoError(t, c.Validate())
+		})
+	}
+}
+
+func TestProblemsNeverQuoteSecrets(t *testing.T) {
+	const secret = "hunter2-hunter2"
+	c := valid()
+	c.Secrets.HMACKey = secret
+	c.Salesforce = Salesforce{Auth: "jwt", ClientID: "id", Username: "u", PrivateKey: secret,
+		Password: secret, ClientSecret: secret, LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
+	err := c.Validate()
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), secret)
+}
+
+func TestProblemsError(t *testing.T) {
+	one := Problems{{Path: "a.b", Message: "is wrong"}}
+	assert.Equal(t, "1 problem in the configuration:\n  a.b: is wrong", one.Error())
+	two := Problems{{Path: "a", Message: "x"}, {Message: "y"}}
+	assert.Equal(t, "2 problems in the configuration:\n  a: x\n  y", two.Error())
+	assert.NoError(t, Problems(nil).err())
+	var ps Problems
+	assert.True(t, errors.As(error(two), &ps))
+}
