@@ -11,6 +11,7 @@ package orgdb
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Error is one Salesforce API error: an element of the JSON array a data endpoint answers, plus
@@ -77,57 +78,12 @@ type SearchObject struct {
 // Input values (the fields maps of Create, Update and Upsert) are as encoding/json decodes them
 // with UseNumber: nil, bool, json.Number, string, []any, map[string]any.
 
-// DB is the org's in-memory database. Its methods are safe for concurrent use; each call on DB
-// is its own transaction. Tx groups calls (composite and collections with allOrNone).
-type DB struct{}
-
-// Tx is a unit of work holding the DB's lock (shared for reads, exclusive for writes) until
-// Commit or Rollback. Rollback undoes every change made through it. A Tx is used by one goroutine.
-type Tx struct{}
-
-// Begin starts a transaction; write says whether it may change data.
-func (db *DB) Begin(write bool) *Tx { panic("not implemented") }
-
-// Commit keeps the changes and releases the lock.
-func (tx *Tx) Commit() { panic("not implemented") }
-
-// Rollback undoes the changes and releases the lock.
-func (tx *Tx) Rollback() { panic("not implemented") }
-
-// Create inserts a record and returns its 18-character id.
-func (tx *Tx) Create(object string, fields map[string]any) (string, *Error) {
-	panic("not implemented")
-}
-
-// Get reads a record; fields nil means every field.
-func (tx *Tx) Get(object, id string, fields []string) (*Record, *Error) { panic("not implemented") }
-
-// Update changes fields of a record.
-func (tx *Tx) Update(object, id string, fields map[string]any) *Error { panic("not implemented") }
-
-// Delete moves a record to the recycle bin (queryAll still sees it, with IsDeleted true).
-func (tx *Tx) Delete(object, id string) *Error { panic("not implemented") }
-
-// Upsert creates or updates the record whose external id field extField equals extValue.
-func (tx *Tx) Upsert(object, extField, extValue string, fields map[string]any) (UpsertResult, *Error) {
-	panic("not implemented")
-}
-
-// Query runs SOQL; includeDeleted is queryAll.
-func (tx *Tx) Query(soql string, includeDeleted bool) (*QueryResult, *Error) {
-	panic("not implemented")
-}
-
-// Search runs SOSL and returns searchRecords.
-func (tx *Tx) Search(sosl string) ([]*Record, *Error) { panic("not implemented") }
-
-// ParameterizedSearch runs a parameterized search.
-func (tx *Tx) ParameterizedSearch(p SearchParams) ([]*Record, *Error) { panic("not implemented") }
-
 // Options configures a new DB.
 type Options struct {
 	// CustomFields are declared on top of the standard schema, e.g. Contact.Drivers_License__c.
 	CustomFields []CustomField
+	// Now is the org's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // CustomField declares a custom field (name ends in __c) on an object.
@@ -141,42 +97,3 @@ type CustomField struct {
 	ExternalID, Unique bool
 	Picklist           []string
 }
-
-// New returns an empty DB with the standard schema (plus opts.CustomFields). It holds no records.
-func New(opts Options) (*DB, error) { panic("not implemented") }
-
-// OrgID is the org's 18-character Organization id (prefix 00D), fixed for the DB's life.
-func (db *DB) OrgID() string { panic("not implemented") }
-
-// SeedDemo loads the deterministic demo dataset.
-func SeedDemo(db *DB) error { panic("not implemented") }
-
-// SeedGenerated loads n generated person accounts and contacts (deterministic for a seed).
-func SeedGenerated(db *DB, n int, seed int64) error { panic("not implemented") }
-
-// Schema returns the org's schema (describe metadata).
-func (db *DB) Schema() *Schema { panic("not implemented") }
-
-// Schema is every sObject the org knows, by name (case-insensitive lookups).
-type Schema struct{}
-
-// SObject is one object's describe metadata.
-type SObject struct{}
-
-// Name is the object's API name, e.g. "Account".
-func (o *SObject) Name() string { panic("not implemented") }
-
-// Lookup finds an object by name, case-insensitively.
-func (s *Schema) Lookup(name string) (*SObject, bool) { panic("not implemented") }
-
-// ObjectForID finds the object an id belongs to by its key prefix.
-func (s *Schema) ObjectForID(id string) (*SObject, bool) { panic("not implemented") }
-
-// DescribeGlobal is the body of GET /sobjects (encoding/json-ready).
-func (s *Schema) DescribeGlobal(version string) any { panic("not implemented") }
-
-// Describe is the body of GET /sobjects/X/describe (encoding/json-ready).
-func (o *SObject) Describe(version string) any { panic("not implemented") }
-
-// Basic is the body of GET /sobjects/X (objectDescribe plus recentItems).
-func (o *SObject) Basic(version string) any { panic("not implemented") }

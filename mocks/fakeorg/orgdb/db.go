@@ -1,0 +1,212 @@
+package orgdb
+
+import (
+	"sync"
+	"time"
+)
+
+// dateTimeLayout is how Salesforce writes datetimes on the wire.
+const dateTimeLayout = "2006-01-02T15:04:05.000+0000"
+
+// DB is the org's in-memory database. Its methods are safe for concurrent use; each call on DB
+// is its own transaction. Tx groups calls (composite and collections with allOrNone).
+type DB struct {
+	mu     sync.RWMutex
+	schema *Schema
+	tables []*table // by SObject.index
+	now    func() time.Time
+	orgID  string
+	userID string // the integration user: owner and creator of everything created
+	cache  queryCache
+}
+
+// New returns an empty DB with the standard schema (plus opts.CustomFields). It holds no
+// records but the Organization row and the integration user, integration@demo.idverify.dev.
+func New(opts Options) (*DB, error) {
+	s, err := newSchema(opts.CustomFields)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{schema: s, now: opts.Now}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	for _, o := range s.objects {
+		db.tables = append(db.tables, newTable(o))
+	}
+	// The org and its integration user exist from the start; they are created directly, since
+	// neither object is createable through the API.
+	org, _ := s.Lookup("Organization")
+	user, _ := s.Lookup("User")
+	db.userID = makeID(user.keyPrefix, 1)
+	db.tableOf(user).seq = 1
+	db.orgID = makeID(org.keyPrefix, 1)
+	db.tableOf(org).seq = 1
+	ts := db.timestamp()
+	tx := &Tx{db: db, write: true}
+	tx.insertRaw(user, db.userID, ts, rowValuesOf(user, map[string]any{
+		"Username": IntegrationUsername, "LastName": "Integration", "FirstName": "Demo",
+		"Name": "Demo Integration", "Alias": "integ", "Email": IntegrationUsername, "IsActive": true,
+		"UserType": "Standard", "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US",
+		"LanguageLocaleKey": "en_US", "EmailEncodingKey": "UTF-8",
+	}))
+	tx.insertRaw(org, db.orgID, ts, rowValuesOf(org, map[string]any{
+		"Name": "idverify Demo Org", "InstanceName": "FAKE1", "IsSandbox": false,
+		"OrganizationType": "Developer Edition", "Country": "US", "DefaultLocaleSidKey": "en_US",
+		"LanguageLocaleKey": "en_US", "TimeZoneSidKey": "GMT",
+	}))
+	return db, nil
+}
+
+// IntegrationUsername is the username of the org's integration user, which owns and creates
+// every record written through the API.
+const IntegrationUsername = "integration@demo.idverify.dev"
+
+// OrgID is the org's 18-character Organization id (prefix 00D), fixed for the DB's life.
+func (db *DB) OrgID() string { return db.orgID }
+
+// UserID is the integration user's 18-character id (prefix 005).
+func (db *DB) UserID() string { return db.userID }
+
+// Schema returns the org's schema (describe metadata).
+func (db *DB) Schema() *Schema { return db.schema }
+
+func (db *DB) tableOf(o *SObject) *table { return db.tables[o.index] }
+
+func (db *DB) timestamp() string { return db.now().UTC().Format(dateTimeLayout) }
+
+// Begin starts a transaction; write says whether it may change data.
+func (db *DB) Begin(write bool) *Tx {
+	if write {
+		db.mu.Lock()
+	} else {
+		db.mu.RLock()
+	}
+	return &Tx{db: db, write: write}
+}
+
+// Tx is a unit of work holding the DB's lock (shared for reads, exclusive for writes) until
+// Commit or Rollback. Rollback undoes every change made through it. A Tx is used by one goroutine.
+type Tx struct {
+	db      *DB
+	write   bool
+	done    bool
+	journal []change
+	stamp   string // the timestamp of this transaction's writes
+}
+
+// change is one undo journal entry: a row inserted, or a field's old value.
+type change struct {
+	t     *table
+	row   int32
+	f     *FieldDef // nil: the row was inserted
+	old   any
+	idWas string
+}
+
+// Commit keeps the changes and releases the lock. Calling it on a finished Tx does nothing.
+func (tx *Tx) Commit() {
+	if tx.done {
+		return
+	}
+	tx.done, tx.journal = true, nil
+	tx.unlock()
+}
+
+// Rollback undoes the changes and releases the lock. Calling it on a finished Tx does nothing.
+func (tx *Tx) Rollback() {
+	if tx.done {
+		return
+	}
+	tx.undo(0)
+	tx.done = true
+	tx.unlock()
+}
+
+func (tx *Tx) unlock() {
+	if tx.write {
+		tx.db.mu.Unlock()
+	} else {
+		tx.db.mu.RUnlock()
+	}
+}
+
+// savepoint and undo let a single failing call leave no trace inside a longer transaction.
+func (tx *Tx) savepoint() int { return len(tx.journal) }
+
+func (tx *Tx) undo(to int) {
+	for i := len(tx.journal) - 1; i >= to; i-- {
+		c := tx.journal[i]
+		if c.f != nil {
+			c.t.set(c.row, c.f, c.old)
+			continue
+		}
+		// An insert: clear the row's values (and so its index entries), then drop it.
+		for _, f := range c.t.obj.fields[1:] {
+			c.t.set(c.row, f, nil)
+		}
+		delete(c.t.byID, c.idWas)
+		c.t.strs[0][c.row] = ""
+		c.t.dropLastRow()
+	}
+	tx.journal = tx.journal[:to]
+}
+
+func (tx *Tx) now() string {
+	if tx.stamp == "" {
+		tx.stamp = tx.db.timestamp()
+	}
+	return tx.stamp
+}
+
+// setField changes one value and journals the old one.
+func (tx *Tx) setField(t *table, r int32, f *FieldDef, v any) {
+	old := t.set(r, f, v)
+	tx.journal = append(tx.journal, change{t: t, row: r, f: f, old: old})
+}
+
+// insertRaw adds a row with the given id and values (already converted), setting the audit
+// fields. It validates nothing.
+func (tx *Tx) insertRaw(o *SObject, id, ts string, values rowValues) int32 {
+	t := tx.db.tableOf(o)
+	r := t.appendRow()
+	t.strs[0][r] = id
+	t.byID[id] = r
+	tx.journal = append(tx.journal, change{t: t, row: r, idWas: id})
+	for _, f := range o.fields {
+		var v any
+		switch f.Name {
+		case "Id":
+			continue
+		case "IsDeleted":
+			v = false
+		case "CreatedDate", "LastModifiedDate", "SystemModstamp":
+			v = ts
+		case "CreatedById", "LastModifiedById":
+			v = tx.db.userID
+		default:
+			v = values.v[f.index]
+			if v == nil && f.Type == "boolean" {
+				v = false
+			}
+		}
+		if v != nil {
+			t.set(r, f, v)
+		}
+	}
+	return r
+}
+
+func rowValuesOf(o *SObject, m map[string]any) rowValues {
+	rv := newRowValues(o)
+	for k, v := range m {
+		rv.set(k, v)
+	}
+	return rv
+}
+
+func (tx *Tx) newID(o *SObject) string {
+	t := tx.db.tableOf(o)
+	t.seq++
+	return makeID(o.keyPrefix, t.seq)
+}

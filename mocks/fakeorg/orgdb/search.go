@@ -1,0 +1,399 @@
+package orgdb
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
+)
+
+// Search runs SOSL and returns searchRecords: for each object of RETURNING (every searchable
+// object when absent), in that order, the records whose fields in scope match the term.
+// Matching is case-insensitive and word-based: a word matches a whole word of a field (with *
+// and ? wildcards), a phrase consecutive words; a term that looks like a phone number (only
+// digits and phone punctuation, at least seven digits) also matches phone fields by digits,
+// whatever their formatting.
+func (tx *Tx) Search(sosl string) ([]*Record, *Error) {
+	if e := tx.usable(false); e != nil {
+		return nil, e
+	}
+	s, err := soql.ParseSearch(sosl)
+	if err != nil {
+		return nil, soqlError(err)
+	}
+	c := &qctx{tx: tx, db: tx.db, src: sosl, now: tx.db.now()}
+	var specs []searchSpec
+	for _, r := range s.Returning {
+		q := &soql.Query{Pos: r.Object.Pos, From: r.Object, Where: r.Where, OrderBy: r.OrderBy, Limit: r.Limit, Offset: r.Offset}
+		for _, f := range r.Fields {
+			q.Select = append(q.Select, f)
+		}
+		specs = append(specs, searchSpec{q: q})
+	}
+	limit := 2000
+	if s.Limit != nil {
+		limit = s.Limit.Value
+	}
+	return c.search(s.Term, s.Expr, s.In, specs, limit)
+}
+
+// ParameterizedSearch runs a parameterized search: q is a search term as in FIND {…}, In the
+// scope, Objects (or every searchable object) what to return, each Where a SOQL condition.
+func (tx *Tx) ParameterizedSearch(p SearchParams) ([]*Record, *Error) {
+	if e := tx.usable(false); e != nil {
+		return nil, e
+	}
+	expr, err := soql.ParseSearchTerm(p.Q)
+	if err != nil {
+		return nil, soqlError(err)
+	}
+	in := strings.ToUpper(p.In)
+	switch in {
+	case "":
+		in = "ALL"
+	case "ALL", "NAME", "EMAIL", "PHONE", "SIDEBAR":
+	default:
+		return nil, errBadRequest("INVALID_SEARCH_SCOPE", fmt.Sprintf("Invalid search scope: %s", p.In))
+	}
+	c := &qctx{tx: tx, db: tx.db, src: p.Q, now: tx.db.now()}
+	var specs []searchSpec
+	for _, o := range p.Objects {
+		fields := o.Fields
+		if len(fields) == 0 {
+			fields = p.Fields
+		}
+		src := "SELECT " + strings.Join(append([]string{"Id"}, fields...), ", ") + " FROM " + o.Name
+		if o.Where != "" {
+			src += " WHERE " + o.Where
+		}
+		if o.Limit > 0 {
+			src += fmt.Sprintf(" LIMIT %d", o.Limit)
+		}
+		q, err := soql.Parse(src)
+		if err != nil {
+			return nil, soqlError(err)
+		}
+		if len(fields) == 0 || listHasFold(fields, "Id") {
+			q.Select = q.Select[1:]
+		}
+		specs = append(specs, searchSpec{q: q, src: src})
+	}
+	if len(specs) == 0 && len(p.Fields) > 0 {
+		for _, o := range tx.db.schema.objects {
+			if !o.searchable {
+				continue
+			}
+			src := "SELECT " + strings.Join(p.Fields, ", ") + " FROM " + o.name
+			q, err := soql.Parse(src)
+			if err != nil {
+				return nil, soqlError(err)
+			}
+			specs = append(specs, searchSpec{q: q, src: src, lenient: true})
+		}
+	}
+	limit := 2000
+	if p.Limit > 0 {
+		limit = p.Limit
+	}
+	return c.search(p.Q, expr, in, specs, limit)
+}
+
+func listHasFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
+}
+
+type searchSpec struct {
+	q       *soql.Query
+	src     string // the source the query's positions refer to, when not the statement
+	lenient bool   // skip objects where the fields do not resolve (default field lists)
+}
+
+func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []searchSpec, limit int) ([]*Record, *Error) {
+	out := []*Record{}
+	if len(term) > 10000 {
+		return out, nil // Salesforce returns no rows for terms this long
+	}
+	if specs == nil {
+		for _, o := range c.db.schema.objects {
+			if o.searchable {
+				specs = append(specs, searchSpec{q: &soql.Query{From: soql.Name{Name: o.name}}})
+			}
+		}
+	}
+	m := newTermMatcher(term, expr)
+	for _, spec := range specs {
+		cc := *c
+		if spec.src != "" {
+			cc.src = spec.src
+		}
+		o, ok := c.db.schema.Lookup(spec.q.From.Name)
+		if !ok {
+			return nil, cc.errAt("INVALID_TYPE", spec.q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", spec.q.From.Name))
+		}
+		if !o.searchable {
+			return nil, cc.errAt("INVALID_TYPE", spec.q.From.Pos, fmt.Sprintf("entity type %s does not support search", o.name))
+		}
+		p, e := cc.compile(o, spec.q, true)
+		if e != nil {
+			if spec.lenient {
+				continue
+			}
+			return nil, e
+		}
+		if len(p.aggs) > 0 {
+			return nil, cc.errAt("MALFORMED_SEARCH", spec.q.From.Pos, "aggregate functions are not supported in search")
+		}
+		if len(spec.q.Select) == 0 {
+			p.out.entries = []*outEntry{{name: "Id", leaf: o.fields[0]}}
+		}
+		fields := scopeFields(o, in)
+		match := func(r int32) bool { return m.matchRow(p.t, r, fields) }
+		if where := p.where; where != nil {
+			p.where = func(r int32) bool { return where(r) && match(r) }
+		} else {
+			p.where = match
+		}
+		if m.phone != "" && p.seek == nil {
+			p.fixed = p.t.phones.lookup(phoneKey(m.phone), []int32{})
+			sortRows(p.fixed)
+		}
+		rows, e := cc.rows(p, nil)
+		if e != nil {
+			return nil, e
+		}
+		for _, r := range rows {
+			if len(out) >= limit {
+				return out, nil
+			}
+			rec, e := cc.project(p, p.t, r)
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// scopeFields lists the fields an IN … FIELDS scope searches.
+func scopeFields(o *SObject, in string) []*FieldDef {
+	var out []*FieldDef
+	for _, f := range o.fields {
+		var ok bool
+		switch in {
+		case "NAME":
+			ok = f.NameField || f.Name == "FirstName" || f.Name == "LastName" || f.Name == "Company"
+		case "EMAIL":
+			ok = f.Type == "email"
+		case "PHONE":
+			ok = f.Type == "phone"
+		default:
+			switch f.Type {
+			case "string", "textarea", "email", "phone", "url":
+				ok = !f.AutoNumber
+			}
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// termMatcher decides whether a row matches a search term.
+type termMatcher struct {
+	expr  soql.SearchExpr
+	words map[*soql.SearchWord][]likeMatcher // each word as a phrase of token patterns
+	// needles hold each word's longest run of literal characters, lower-cased: a field without
+	// it cannot match, and is skipped before it is split into tokens.
+	needles map[*soql.SearchWord]string
+	phone   string // the term's digits, when it looks like a phone number
+}
+
+func newTermMatcher(term string, expr soql.SearchExpr) *termMatcher {
+	m := &termMatcher{expr: expr, words: map[*soql.SearchWord][]likeMatcher{}, needles: map[*soql.SearchWord]string{}}
+	var collect func(soql.SearchExpr)
+	collect = func(e soql.SearchExpr) {
+		switch x := e.(type) {
+		case *soql.SearchWord:
+			m.words[x] = wordPatterns(x.Pattern)
+			m.needles[x] = longestLiteral(m.words[x])
+		case *soql.SearchLogical:
+			collect(x.X)
+			collect(x.Y)
+		case *soql.SearchNot:
+			collect(x.X)
+		}
+	}
+	collect(expr)
+	phoneLike := true
+	for _, r := range term {
+		if !strings.ContainsRune("0123456789+-() .\\", r) {
+			phoneLike = false
+			break
+		}
+	}
+	if d := digits(term); phoneLike && len(d) >= 7 {
+		m.phone = d
+	}
+	return m
+}
+
+// wordPatterns splits a word's pattern into token patterns the way field text is split into
+// tokens: letters and digits (and wildcards) make tokens, anything else separates them.
+func wordPatterns(pattern string) []likeMatcher {
+	var out []likeMatcher
+	var cur likeMatcher
+	flush := func() {
+		if len(cur.pat) > 0 {
+			out = append(out, cur)
+			cur = likeMatcher{}
+		}
+	}
+	rs := []rune(pattern)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		escaped := false
+		if r == '\\' && i+1 < len(rs) {
+			i++
+			r, escaped = rs[i], true
+		}
+		switch {
+		case !escaped && r == '*':
+			cur.pat = append(cur.pat, likeTok{kind: '%'})
+		case !escaped && r == '?':
+			cur.pat = append(cur.pat, likeTok{kind: '_'})
+		case isWordRune(r):
+			cur.pat = append(cur.pat, likeTok{kind: 'c', r: unicode.ToLower(r)})
+		default:
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// tokens splits text into lower-case words.
+func tokens(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !isWordRune(r) })
+}
+
+func (m *termMatcher) matchRow(t *table, r int32, fields []*FieldDef) bool {
+	if m.phone != "" {
+		for _, f := range fields {
+			if f.Type == "phone" {
+				if s := t.getString(r, f); s != "" && phoneMatch(digits(s), m.phone) {
+					return true
+				}
+			}
+		}
+	}
+	return m.eval(m.expr, t, r, fields)
+}
+
+func (m *termMatcher) eval(e soql.SearchExpr, t *table, r int32, fields []*FieldDef) bool {
+	switch x := e.(type) {
+	case *soql.SearchLogical:
+		if x.Op == "AND" {
+			return m.eval(x.X, t, r, fields) && m.eval(x.Y, t, r, fields)
+		}
+		return m.eval(x.X, t, r, fields) || m.eval(x.Y, t, r, fields)
+	case *soql.SearchNot:
+		return !m.eval(x.X, t, r, fields)
+	case *soql.SearchWord:
+		pats, needle := m.words[x], m.needles[x]
+		if len(pats) == 0 {
+			return false
+		}
+		for _, f := range fields {
+			s := t.getString(r, f)
+			if s == "" || !containsFold(s, needle) {
+				continue
+			}
+			if matchPhrase(tokens(s), pats) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// longestLiteral returns the longest run of literal characters in a word's token patterns.
+func longestLiteral(pats []likeMatcher) string {
+	best := ""
+	for _, p := range pats {
+		var run []rune
+		for _, tok := range append(p.pat, likeTok{kind: '%'}) {
+			if tok.kind == 'c' {
+				run = append(run, tok.r)
+				continue
+			}
+			if len(run) > len([]rune(best)) {
+				best = string(run)
+			}
+			run = run[:0]
+		}
+	}
+	return best
+}
+
+// containsFold reports whether s contains needle (lower-case) ignoring case, without
+// allocating for ASCII text.
+func containsFold(s, needle string) bool {
+	if needle == "" {
+		return true
+	}
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] < utf8.RuneSelf
+	}
+	for i := 0; i < len(needle) && ascii; i++ {
+		ascii = needle[i] < utf8.RuneSelf
+	}
+	if !ascii {
+		return strings.Contains(strings.ToLower(s), needle)
+	}
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for j < n {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				break
+			}
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func matchPhrase(toks []string, pats []likeMatcher) bool {
+	for start := 0; start+len(pats) <= len(toks); start++ {
+		ok := true
+		for j, p := range pats {
+			if !p.match(toks[start+j]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
