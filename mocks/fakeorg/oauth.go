@@ -1,0 +1,490 @@
+package fakeorg
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Login hosts the JWT bearer flow accepts as audience, besides the org's own URL.
+var jwtAudiences = []string{"https://login.salesforce.com", "https://test.salesforce.com"}
+
+// sessions holds access and refresh tokens by their SHA-256, so that a token is never compared
+// byte by byte and never kept in the clear.
+type sessions struct {
+	mu      sync.Mutex
+	access  map[[32]byte]time.Time // hash → expiry
+	refresh map[[32]byte]struct{}
+	sweepAt int // forget expired access tokens when the map grows past this size
+}
+
+func tokenHash(tok string) [32]byte { return sha256.Sum256([]byte(tok)) }
+
+// newToken returns a random token with the given prefix.
+func newToken(prefix string, n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf) // crypto/rand.Read never fails
+	return prefix + base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// issueAccess creates an access token that expires after the org's session lifetime.
+func (o *Org) issueAccess() string {
+	tok := newToken(o.orgID[:15]+"!", 64)
+	s := &o.sessions
+	s.mu.Lock()
+	if s.access == nil {
+		s.access = make(map[[32]byte]time.Time)
+	}
+	now := o.now()
+	if len(s.access) >= max(s.sweepAt, 10000) {
+		for h, exp := range s.access {
+			if !now.Before(exp) {
+				delete(s.access, h)
+			}
+		}
+		s.sweepAt = 2 * len(s.access) // amortised: a sweep per doubling of live sessions
+	}
+	s.access[tokenHash(tok)] = now.Add(o.lifetime)
+	s.mu.Unlock()
+	return tok
+}
+
+func (o *Org) issueRefresh() string {
+	tok := newToken("5Aep861", 64)
+	s := &o.sessions
+	s.mu.Lock()
+	if s.refresh == nil {
+		s.refresh = make(map[[32]byte]struct{})
+	}
+	s.refresh[tokenHash(tok)] = struct{}{}
+	s.mu.Unlock()
+	return tok
+}
+
+// validAccess reports whether tok is a live access token.
+func (o *Org) validAccess(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	h := tokenHash(tok)
+	s := &o.sessions
+	s.mu.Lock()
+	exp, ok := s.access[h]
+	s.mu.Unlock()
+	return ok && o.now().Before(exp)
+}
+
+func (o *Org) validRefresh(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	s := &o.sessions
+	s.mu.Lock()
+	_, ok := s.refresh[tokenHash(tok)]
+	s.mu.Unlock()
+	return ok
+}
+
+// ExpireTokens ends every access session now: the next data call with any token issued so far
+// gets 401 INVALID_SESSION_ID. Refresh tokens stay valid, as they do in Salesforce.
+func (o *Org) ExpireTokens() {
+	s := &o.sessions
+	s.mu.Lock()
+	clear(s.access)
+	s.mu.Unlock()
+}
+
+// revoke removes an access or refresh token and reports whether it existed.
+func (o *Org) revoke(tok string) bool {
+	h := tokenHash(tok)
+	s := &o.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.access[h]; ok {
+		delete(s.access, h)
+		return true
+	}
+	if _, ok := s.refresh[h]; ok {
+		delete(s.refresh, h)
+		return true
+	}
+	return false
+}
+
+// bearer extracts the token of an "Authorization: Bearer …" (or "OAuth …") header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	for _, p := range []string{"Bearer ", "OAuth "} {
+		if len(h) > len(p) && strings.EqualFold(h[:len(p)], p) {
+			return strings.TrimSpace(h[len(p):])
+		}
+	}
+	return ""
+}
+
+func equalSecret(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// tokenResponse is Salesforce's OAuth success body. There is no expires_in.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Signature    string `json:"signature"`
+	Scope        string `json:"scope"`
+	InstanceURL  string `json:"instance_url"`
+	ID           string `json:"id"`
+	TokenType    string `json:"token_type"`
+	IssuedAt     string `json:"issued_at"`
+}
+
+type oauthError struct {
+	code, desc string
+}
+
+var (
+	errUnsupportedGrant = &oauthError{"unsupported_grant_type", "grant type not supported"}
+	errClientID         = &oauthError{"invalid_client_id", "client identifier invalid"}
+	errClientSecret     = &oauthError{"invalid_client", "invalid client credentials"}
+	errAuthFailure      = &oauthError{"invalid_grant", "authentication failure"}
+	errBadRefresh       = &oauthError{"invalid_grant", "expired access/refresh token"}
+	errBadAssertion     = &oauthError{"invalid_grant", "invalid assertion"}
+	errAudience         = &oauthError{"invalid_grant", "audience is invalid"}
+	errAssertionExpired = &oauthError{"invalid_grant", "expired authorization code"}
+	errNotApproved      = &oauthError{"invalid_grant", "user hasn't approved this consumer"}
+)
+
+func writeOAuthError(w http.ResponseWriter, status int, e *oauthError) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-cache,must-revalidate,max-age=0,no-store,private")
+	w.WriteHeader(status)
+	b := append([]byte(`{"error":`), appendString(nil, e.code)...)
+	b = append(b, `,"error_description":`...)
+	b = appendString(b, e.desc)
+	_, _ = w.Write(append(b, '}'))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serveToken is POST /services/oauth2/token. Parameters come form encoded, or in the query
+// string as Salesforce also accepts.
+func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeDataError(w, http.StatusMethodNotAllowed, methodNotAllowed(r.Method, "POST"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		writeOAuthError(w, http.StatusBadRequest, errUnsupportedGrant)
+		return
+	}
+	f := r.Form
+	var e *oauthError
+	refresh := false
+	switch f.Get("grant_type") {
+	case "password":
+		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), true)
+		if e == nil {
+			e = o.checkPassword(f.Get("username"), f.Get("password"))
+		}
+		refresh = true
+	case "client_credentials":
+		id, secret := f.Get("client_id"), f.Get("client_secret")
+		if u, p, ok := r.BasicAuth(); ok {
+			id, secret = u, p
+		}
+		e = o.checkClient(id, secret, true)
+	case "refresh_token":
+		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), false)
+		if e == nil && !o.validRefresh(f.Get("refresh_token")) {
+			e = errBadRefresh
+		}
+	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
+		e = o.checkAssertion(f.Get("assertion"), o.base(r))
+	default:
+		e = errUnsupportedGrant
+	}
+	if e != nil {
+		writeOAuthError(w, http.StatusBadRequest, e)
+		return
+	}
+	base := o.base(r)
+	resp := tokenResponse{
+		AccessToken: o.issueAccess(),
+		Scope:       "api id",
+		InstanceURL: base,
+		ID:          base + "/id/" + o.orgID + "/" + o.userID,
+		TokenType:   "Bearer",
+		IssuedAt:    strconv.FormatInt(o.now().UnixMilli(), 10),
+	}
+	if refresh {
+		resp.RefreshToken = o.issueRefresh()
+		resp.Scope = "api id refresh_token"
+	}
+	mac := hmac.New(sha256.New, []byte(o.secret))
+	mac.Write([]byte(resp.ID + resp.IssuedAt))
+	resp.Signature = base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	w.Header().Set("Cache-Control", "no-cache,must-revalidate,max-age=0,no-store,private")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// checkClient checks the connected app's credentials; needSecret says the grant requires the
+// secret (for refresh_token it is optional but, when given, must be right).
+func (o *Org) checkClient(id, secret string, needSecret bool) *oauthError {
+	if !equalSecret(id, o.clientID) {
+		return errClientID
+	}
+	if (needSecret || secret != "") && !equalSecret(secret, o.secret) {
+		return errClientSecret
+	}
+	return nil
+}
+
+func (o *Org) checkPassword(user, password string) *oauthError {
+	userOK := equalSecret(strings.ToLower(user), strings.ToLower(o.username))
+	pwOK := equalSecret(password, o.password)
+	if o.sectok != "" && equalSecret(password, o.password+o.sectok) {
+		pwOK = true
+	}
+	if !userOK || !pwOK {
+		return errAuthFailure
+	}
+	return nil
+}
+
+// checkAssertion checks a JWT bearer assertion as Salesforce does: RS256 signed by a registered
+// certificate, iss the client id, sub the username, aud a login host or the org's URL, exp ahead.
+func (o *Org) checkAssertion(assertion, base string) *oauthError {
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(assertion, &claims); err != nil {
+		return errBadAssertion
+	}
+	if !equalSecret(claims.Issuer, o.clientID) {
+		return errClientID
+	}
+	verified := false
+	for _, k := range o.keys {
+		p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
+		if _, err := p.Parse(assertion, func(*jwt.Token) (any, error) { return k, nil }); err == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
+		return errBadAssertion
+	}
+	audOK := false
+	for _, a := range claims.Audience {
+		a = strings.TrimRight(a, "/")
+		if a == base {
+			audOK = true
+		}
+		for _, want := range jwtAudiences {
+			if a == want {
+				audOK = true
+			}
+		}
+	}
+	if !audOK {
+		return errAudience
+	}
+	if claims.ExpiresAt == nil || !o.now().Before(claims.ExpiresAt.Time) {
+		return errAssertionExpired
+	}
+	if !strings.EqualFold(claims.Subject, o.username) {
+		return errNotApproved
+	}
+	return nil
+}
+
+// ParsePublicKey reads an RSA public key from a PEM "CERTIFICATE", "PUBLIC KEY" or
+// "RSA PUBLIC KEY" block.
+func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
+	for rest := pemBytes; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			return nil, errors.New("no PEM certificate or public key found")
+		}
+		var pub any
+		var err error
+		switch blk.Type {
+		case "CERTIFICATE":
+			var c *x509.Certificate
+			if c, err = x509.ParseCertificate(blk.Bytes); err == nil {
+				pub = c.PublicKey
+			}
+		case "PUBLIC KEY":
+			pub, err = x509.ParsePKIXPublicKey(blk.Bytes)
+		case "RSA PUBLIC KEY":
+			pub, err = x509.ParsePKCS1PublicKey(blk.Bytes)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("not an RSA key (the JWT bearer flow needs RS256)")
+		}
+		return k, nil
+	}
+}
+
+// serveRevoke is POST (or GET) /services/oauth2/revoke with token=….
+func (o *Org) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	_ = r.ParseForm()
+	if !o.revoke(r.Form.Get("token")) {
+		writeOAuthError(w, http.StatusBadRequest, &oauthError{"invalid_token", "invalid token"})
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// identityToken finds the access token of an identity or userinfo request: the Authorization
+// header, or the oauth_token / access_token parameter.
+func identityToken(r *http.Request) string {
+	if t := bearer(r); t != "" {
+		return t
+	}
+	if t := r.URL.Query().Get("oauth_token"); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+func badOAuthToken(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte("Bad_OAuth_Token"))
+}
+
+// sameID compares ids in their 15- or 18-character forms.
+func sameID(got, want string) bool {
+	if len(got) == 15 && len(want) == 18 {
+		return got == want[:15]
+	}
+	return got == want
+}
+
+// serveIdentity is GET /id/<orgId>/<userId>.
+func (o *Org) serveIdentity(w http.ResponseWriter, r *http.Request, orgID, userID string) {
+	if !o.validAccess(identityToken(r)) || !sameID(orgID, o.orgID) || !sameID(userID, o.userID) {
+		badOAuthToken(w)
+		return
+	}
+	base := o.base(r)
+	writeJSON(w, http.StatusOK, o.identity(base))
+}
+
+func (o *Org) urls(base string) map[string]string {
+	v := "{version}"
+	return map[string]string{
+		"enterprise":    base + "/services/Soap/c/" + v + "/" + o.orgID[:15],
+		"metadata":      base + "/services/Soap/m/" + v + "/" + o.orgID[:15],
+		"partner":       base + "/services/Soap/u/" + v + "/" + o.orgID[:15],
+		"rest":          base + "/services/data/v" + v + "/",
+		"sobjects":      base + "/services/data/v" + v + "/sobjects/",
+		"search":        base + "/services/data/v" + v + "/search/",
+		"query":         base + "/services/data/v" + v + "/query/",
+		"recent":        base + "/services/data/v" + v + "/recent/",
+		"tooling_soap":  base + "/services/Soap/T/" + v + "/" + o.orgID[:15],
+		"tooling_rest":  base + "/services/data/v" + v + "/tooling/",
+		"profile":       base + "/" + o.userID[:15],
+		"feeds":         base + "/services/data/v" + v + "/chatter/feeds",
+		"groups":        base + "/services/data/v" + v + "/chatter/groups",
+		"users":         base + "/services/data/v" + v + "/chatter/users",
+		"feed_items":    base + "/services/data/v" + v + "/chatter/feed-items",
+		"feed_elements": base + "/services/data/v" + v + "/chatter/feed-elements",
+		"custom_domain": base,
+	}
+}
+
+func (o *Org) identity(base string) map[string]any {
+	return map[string]any{
+		"id":                      base + "/id/" + o.orgID + "/" + o.userID,
+		"asserted_user":           true,
+		"user_id":                 o.userID,
+		"organization_id":         o.orgID,
+		"username":                o.username,
+		"nick_name":               "integ",
+		"display_name":            "Integration User",
+		"email":                   o.username,
+		"email_verified":          true,
+		"first_name":              "Integration",
+		"last_name":               "User",
+		"timezone":                "GMT",
+		"photos":                  map[string]string{"picture": base + "/profilephoto/005/F", "thumbnail": base + "/profilephoto/005/T"},
+		"addr_street":             nil,
+		"addr_city":               nil,
+		"addr_state":              nil,
+		"addr_country":            nil,
+		"addr_zip":                nil,
+		"mobile_phone":            nil,
+		"mobile_phone_verified":   false,
+		"is_lightning_login_user": false,
+		"status":                  map[string]any{"created_date": nil, "body": nil},
+		"urls":                    o.urls(base),
+		"active":                  true,
+		"user_type":               "STANDARD",
+		"language":                "en_US",
+		"locale":                  "en_US",
+		"utcOffset":               0,
+		"last_modified_date":      "2024-01-01T00:00:00Z",
+		"is_app_installed":        true,
+	}
+}
+
+// serveUserinfo is /services/oauth2/userinfo (OpenID Connect).
+func (o *Org) serveUserinfo(w http.ResponseWriter, r *http.Request) {
+	if !o.validAccess(identityToken(r)) {
+		badOAuthToken(w)
+		return
+	}
+	base := o.base(r)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"sub":                base + "/id/" + o.orgID + "/" + o.userID,
+		"user_id":            o.userID,
+		"organization_id":    o.orgID,
+		"preferred_username": o.username,
+		"nickname":           "integ",
+		"name":               "Integration User",
+		"email":              o.username,
+		"email_verified":     true,
+		"given_name":         "Integration",
+		"family_name":        "User",
+		"zoneinfo":           "GMT",
+		"photos":             map[string]string{"picture": base + "/profilephoto/005/F", "thumbnail": base + "/profilephoto/005/T"},
+		"profile":            base + "/" + o.userID[:15],
+		"picture":            base + "/profilephoto/005/F",
+		"address":            map[string]any{},
+		"urls":               o.urls(base),
+		"active":             true,
+		"user_type":          "STANDARD",
+		"language":           "en_US",
+		"locale":             "en_US",
+		"utcOffset":          0,
+		"updated_at":         "2024-01-01T00:00:00Z",
+		"is_app_installed":   true,
+	})
+}

@@ -1,0 +1,215 @@
+package fakeorg
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+)
+
+// Demo credentials: the connected app and the integration user every org has unless Options
+// says otherwise.
+const (
+	DemoClientID     = "idverify-demo"
+	DemoClientSecret = "idverify-demo-secret"
+	DemoUsername     = "integration@demo.idverify.dev"
+	DemoPassword     = "demo-password"
+)
+
+// Seed names the data an org starts with.
+type Seed string
+
+const (
+	SeedNone Seed = "none" // no records but the integration user; the zero value means the same
+	SeedDemo Seed = "demo" // the deterministic demo dataset (orgdb.SeedDemo)
+)
+
+// Defaults of Options.
+const (
+	DefaultSessionLifetime = 2 * time.Hour // Salesforce's default session timeout
+	DefaultDailyAPILimit   = 1_000_000     // high, so that benchmarks never hit it by accident
+	// DefaultCursorLifetime is how long an unread query cursor (nextRecordsUrl) lives.
+	DefaultCursorLifetime = 15 * time.Minute
+	// DefaultMaxCursors is how many query cursors stay open at once.
+	DefaultMaxCursors = 1000
+)
+
+// Options configures a new Org. The zero value is an empty org with the demo credentials.
+type Options struct {
+	// BaseURL is the org's own URL (instance_url, the identity URL, the JWT audience), e.g.
+	// "https://acme.my.salesforce.com".
+	// Empty: learned from each request's Host.
+	BaseURL string
+
+	Seed       Seed  // SeedNone (default) or SeedDemo
+	Records    int   // further generated person accounts and contacts (orgdb.SeedGenerated)
+	RecordSeed int64 // seed of the generator
+
+	// Credentials; empty fields take the demo values. Username only changes what the login
+	// flows accept: the User record stays the data layer's integration user.
+	ClientID, ClientSecret string
+	Username, Password     string
+	// SecurityToken, if set, may be appended to the password in the password flow (the plain
+	// password is accepted too).
+	SecurityToken string
+
+	// JWTCertificates are the connected app's certificates for the JWT bearer flow, each a PEM
+	// "CERTIFICATE" or "PUBLIC KEY" (or "RSA PUBLIC KEY") block. None: the JWT flow is refused.
+	JWTCertificates [][]byte
+
+	SessionLifetime time.Duration // access token lifetime; 0 means DefaultSessionLifetime
+	DailyAPILimit   int64         // DailyApiRequests Max; 0 means DefaultDailyAPILimit
+	CursorLifetime  time.Duration // 0 means DefaultCursorLifetime
+	// MaxCursors is how many query cursors (nextRecordsUrl) stay open; beyond it the one
+	// closest to expiry is dropped. 0 means DefaultMaxCursors. Salesforce keeps 10 per user.
+	MaxCursors int
+
+	CustomFields []orgdb.CustomField // declared on top of the standard schema
+
+	// Now is the org's clock; nil means time.Now.
+	Now func() time.Time
+	// FaultSeed seeds the random choices of rate-based faults, for deterministic tests.
+	// 0 means a random seed.
+	FaultSeed uint64
+}
+
+// Org is a fake Salesforce org, made by New. Its methods are safe for concurrent use.
+type Org struct {
+	db        *orgdb.DB
+	now       func() time.Time
+	baseURL   string
+	clientID  string
+	secret    string
+	username  string
+	password  string
+	sectok    string
+	keys      []*rsa.PublicKey
+	lifetime  time.Duration
+	cursorTTL time.Duration
+
+	orgID  string
+	userID string
+
+	sessions sessions
+	cursors  cursors
+	faults   faults
+	counters counters
+	usage    apiUsage
+}
+
+// New creates an org: its database with the standard schema and the integration user, and the
+// seed data Options asks for.
+func New(opts Options) (*Org, error) {
+	o := &Org{
+		now:       opts.Now,
+		baseURL:   strings.TrimRight(opts.BaseURL, "/"),
+		clientID:  or(opts.ClientID, DemoClientID),
+		secret:    or(opts.ClientSecret, DemoClientSecret),
+		username:  or(opts.Username, DemoUsername),
+		password:  or(opts.Password, DemoPassword),
+		sectok:    opts.SecurityToken,
+		lifetime:  opts.SessionLifetime,
+		cursorTTL: opts.CursorLifetime,
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.lifetime <= 0 {
+		o.lifetime = DefaultSessionLifetime
+	}
+	if o.cursorTTL <= 0 {
+		o.cursorTTL = DefaultCursorLifetime
+	}
+	o.cursors.max = opts.MaxCursors
+	if o.cursors.max <= 0 {
+		o.cursors.max = DefaultMaxCursors
+	}
+	o.usage.max = opts.DailyAPILimit
+	if o.usage.max <= 0 {
+		o.usage.max = DefaultDailyAPILimit
+	}
+	if opts.Records < 0 {
+		return nil, errors.New("fakeorg: Records must not be negative")
+	}
+	if opts.Seed != "" && opts.Seed != SeedNone && opts.Seed != SeedDemo {
+		return nil, fmt.Errorf("fakeorg: unknown seed %q (want %q or %q)", opts.Seed, SeedDemo, SeedNone)
+	}
+	for i, pemBytes := range opts.JWTCertificates {
+		k, err := ParsePublicKey(pemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("fakeorg: JWT certificate %d: %w", i+1, err)
+		}
+		o.keys = append(o.keys, k)
+	}
+	seed := opts.FaultSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	o.faults.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	db, err := orgdb.New(orgdb.Options{CustomFields: opts.CustomFields, Now: o.now})
+	if err != nil {
+		return nil, fmt.Errorf("fakeorg: %w", err)
+	}
+	o.db = db
+	// The data layer creates the integration User record itself (User is not createable
+	// through the API); the credentials log in as that user.
+	o.orgID, o.userID = db.OrgID(), db.UserID()
+	if opts.Seed == SeedDemo {
+		if err := orgdb.SeedDemo(db); err != nil {
+			return nil, fmt.Errorf("fakeorg: demo seed: %w", err)
+		}
+	}
+	if opts.Records > 0 {
+		if err := orgdb.SeedGenerated(db, opts.Records, opts.RecordSeed); err != nil {
+			return nil, fmt.Errorf("fakeorg: generated seed: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// DB is the org's database, for seeding and checking from Go. Changes made through it are
+// visible to the API at once.
+func (o *Org) DB() *orgdb.DB { return o.db }
+
+// OrgID is the org's 18-character Organization id.
+func (o *Org) OrgID() string { return o.orgID }
+
+// UserID is the 18-character id of the integration user.
+func (o *Org) UserID() string { return o.userID }
+
+// ClientID is the connected app's client id (consumer key) the org accepts.
+func (o *Org) ClientID() string { return o.clientID }
+
+// ClientSecret is the connected app's client secret.
+func (o *Org) ClientSecret() string { return o.secret }
+
+// Username is the integration user's login name.
+func (o *Org) Username() string { return o.username }
+
+// Password is the integration user's password.
+func (o *Org) Password() string { return o.password }
+
+// base returns the org's base URL: Options.BaseURL, or the scheme and Host of r.
+func (o *Org) base(r *http.Request) string {
+	if o.baseURL != "" {
+		return o.baseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
