@@ -1,0 +1,235 @@
+package sfdc
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/oauth2/jwt"
+)
+
+// session is one access token and the instance it is valid for. Sessions are compared by
+// pointer: invalidating one never clears a newer one.
+type session struct {
+	accessToken string
+	instanceURL string
+	issued      time.Time
+}
+
+// loginFunc gets a new session from the token endpoint.
+type loginFunc func(ctx context.Context) (*session, error)
+
+// tokenCache holds the one session all goroutines share. When it is empty, or the session has
+// been invalidated, the first caller logs in and every concurrent caller waits for that login.
+type tokenCache struct {
+	login    loginFunc
+	lifetime time.Duration // 0: until invalidated
+	timeout  time.Duration // bound on one login
+	logins   atomic.Int64
+
+	mu     sync.Mutex
+	cur    *session
+	flight *loginFlight
+}
+
+type loginFlight struct {
+	done chan struct{}
+	s    *session
+	err  error
+}
+
+// get returns the current session, logging in if there is none. A login runs on its own context
+// (bounded by the cache's timeout), so one caller's cancellation does not fail the others; each
+// caller stops waiting when its own context ends.
+func (t *tokenCache) get(ctx context.Context) (*session, error) {
+	t.mu.Lock()
+	if s := t.cur; s != nil && (t.lifetime <= 0 || time.Since(s.issued) < t.lifetime) {
+		t.mu.Unlock()
+		return s, nil
+	}
+	f := t.flight
+	if f == nil {
+		f = &loginFlight{done: make(chan struct{})}
+		t.flight = f
+		go t.run(context.WithoutCancel(ctx), f)
+	}
+	t.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.s, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (t *tokenCache) run(ctx context.Context, f *loginFlight) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	t.logins.Add(1)
+	f.s, f.err = t.login(ctx)
+	t.mu.Lock()
+	if f.err == nil {
+		t.cur = f.s
+	}
+	t.flight = nil
+	t.mu.Unlock()
+	close(f.done)
+}
+
+// invalidate forgets s if it is still the current session (compare-and-clear): a caller holding
+// an old session cannot throw away the one another caller just got.
+func (t *tokenCache) invalidate(s *session) {
+	t.mu.Lock()
+	if t.cur == s {
+		t.cur = nil
+	}
+	t.mu.Unlock()
+}
+
+// newLogin builds the login for the configured OAuth flow on top of golang.org/x/oauth2.
+// hc sends the token requests.
+func newLogin(a Auth, hc *http.Client) (loginFunc, error) {
+	tokenURL := a.LoginURL + "/services/oauth2/token"
+	conf := &oauth2.Config{
+		ClientID:     a.ClientID,
+		ClientSecret: a.ClientSecret,
+		Endpoint:     oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams},
+	}
+	withClient := func(ctx context.Context) context.Context {
+		return context.WithValue(ctx, oauth2.HTTPClient, hc)
+	}
+	var fetch func(ctx context.Context) (*oauth2.Token, error)
+	switch a.Method {
+	case AuthJWT:
+		key := a.PrivateKeyPEM
+		if len(key) == 0 {
+			b, err := os.ReadFile(a.PrivateKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("sfdc: config: reading auth.private_key_file: %w", errors.Unwrap(err))
+			}
+			key = b
+		}
+		aud := a.Audience
+		if aud == "" {
+			aud = a.LoginURL
+		}
+		jc := &jwt.Config{
+			Email:      a.ClientID, // iss: the consumer key
+			Subject:    a.Username,
+			PrivateKey: key,
+			TokenURL:   tokenURL,
+			Audience:   aud,
+			Expires:    3 * time.Minute,
+		}
+		if err := checkPrivateKey(jc); err != nil {
+			return nil, err
+		}
+		fetch = func(ctx context.Context) (*oauth2.Token, error) { return jc.TokenSource(withClient(ctx)).Token() }
+	case AuthClientCredentials:
+		cc := &clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, TokenURL: tokenURL,
+			AuthStyle: oauth2.AuthStyleInParams}
+		fetch = func(ctx context.Context) (*oauth2.Token, error) { return cc.Token(withClient(ctx)) }
+	case AuthRefreshToken:
+		var mu sync.Mutex
+		refresh := a.RefreshToken
+		fetch = func(ctx context.Context) (*oauth2.Token, error) {
+			mu.Lock()
+			rt := refresh
+			mu.Unlock()
+			tok, err := conf.TokenSource(withClient(ctx), &oauth2.Token{RefreshToken: rt}).Token()
+			if err == nil && tok.RefreshToken != "" && tok.RefreshToken != rt {
+				mu.Lock() // Salesforce may rotate refresh tokens
+				refresh = tok.RefreshToken
+				mu.Unlock()
+			}
+			return tok, err
+		}
+	case AuthPassword:
+		fetch = func(ctx context.Context) (*oauth2.Token, error) {
+			return conf.PasswordCredentialsToken(withClient(ctx), a.Username, a.Password+a.SecurityToken)
+		}
+	default:
+		return nil, errors.New("sfdc: config: unknown auth method")
+	}
+	return func(ctx context.Context) (*session, error) {
+		tok, err := fetch(ctx)
+		if err != nil {
+			return nil, loginError(ctx, err)
+		}
+		inst, _ := tok.Extra("instance_url").(string)
+		u, perr := url.Parse(inst)
+		if tok.AccessToken == "" || perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, &Error{Op: "login", Code: "invalid_token_response", kind: ErrAuth}
+		}
+		return &session{accessToken: tok.AccessToken, instanceURL: strings.TrimRight(inst, "/"), issued: time.Now()}, nil
+	}, nil
+}
+
+// checkPrivateKey proves the key parses as an RSA private key (PKCS#1 or PKCS#8), so that a bad
+// key fails at New, not at the first call. The error never quotes the key.
+func checkPrivateKey(jc *jwt.Config) error {
+	blk, _ := pem.Decode(jc.PrivateKey)
+	if blk == nil {
+		return errors.New("sfdc: config: auth private key is not PEM")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(blk.Bytes); err == nil {
+		return nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return errors.New("sfdc: config: auth private key is not an RSA private key (PKCS#1 or PKCS#8)")
+	}
+	if _, ok := k.(*rsa.PrivateKey); !ok {
+		return errors.New("sfdc: config: auth private key is not RSA (Salesforce signs with RS256)")
+	}
+	return nil
+}
+
+// loginError maps a token-endpoint failure to an *Error carrying Salesforce's error and
+// error_description (a fixed vocabulary, no secrets).
+func loginError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("sfdc: login: %w", ctx.Err())
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		e := &Error{Op: "login", Code: re.ErrorCode, Message: re.ErrorDescription, kind: ErrAuth}
+		if re.Response != nil {
+			e.StatusCode = re.Response.StatusCode
+			if e.StatusCode >= 500 {
+				e.kind = ErrUnavailable
+			}
+		}
+		if e.Code == "" { // the jwt package does not parse the body
+			var body struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			if json.Unmarshal(re.Body, &body) == nil {
+				e.Code, e.Message = body.Error, body.Description
+			}
+		}
+		return e
+	}
+	return &Error{Op: "login", kind: ErrUnavailable, cause: errors.New(redactLoginError(err.Error()))}
+}
+
+// redactLoginError keeps a transport failure's text but drops what x/oauth2 quotes of the
+// request. Token requests carry secrets only in their bodies, which no error quotes; the URL is the
+// login host.
+func redactLoginError(s string) string {
+	return strings.TrimPrefix(s, "oauth2: ")
+}

@@ -1,0 +1,231 @@
+package sfdc_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/mocks/fakeorg"
+	"github.com/idverify/idverify/sfdc"
+)
+
+func TestQueryPaging(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{Records: 2500, RecordSeed: 7})
+	ctx := context.Background()
+	total, _, err := e.c.Count(ctx, sfdc.SelectCount().From("Contact"))
+	require.NoError(t, err)
+	require.Greater(t, total, 2000, "the generated data spans pages")
+	e.org.ResetCounts()
+
+	seen := map[sfdc.ID]bool{}
+	for rec, err := range e.c.Query(ctx, sfdc.Select("Id", "LastName").From("Contact")) {
+		require.NoError(t, err)
+		require.NotEmpty(t, rec.ID())
+		require.False(t, seen[rec.ID()], "no row twice")
+		seen[rec.ID()] = true
+	}
+	assert.Len(t, seen, total)
+	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindQuery))
+	assert.Equal(t, int64((total-1)/2000), e.org.Count(fakeorg.KindQueryMore), "one request per further page")
+
+	// Stopping early fetches no further page.
+	e.org.ResetCounts()
+	n := 0
+	for _, err := range e.c.Query(ctx, sfdc.Select("Id").From("Contact")) {
+		require.NoError(t, err)
+		if n++; n == 10 {
+			break
+		}
+	}
+	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindQuery))
+	assert.Zero(t, e.org.Count(fakeorg.KindQueryMore))
+
+	// Typed rows.
+	type contact struct {
+		ID       string `json:"Id"`
+		LastName string `json:"LastName"`
+	}
+	rows := 0
+	for c, err := range sfdc.QueryInto[contact](ctx, e.c, sfdc.Select("Id", "LastName").From("Contact").Limit(2100)) {
+		require.NoError(t, err)
+		require.NotEmpty(t, c.ID)
+		require.NotEmpty(t, c.LastName)
+		rows++
+	}
+	assert.Equal(t, 2100, rows)
+}
+
+func TestQueryValuesAndRelationships(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	ctx := context.Background()
+	acc, _, err := e.c.Create(ctx, "Account", map[string]any{"Name": "O'Brien & Sons 50%"})
+	require.NoError(t, err)
+	tricky := `O'Brien \ "x" 100%_`
+	con, _, err := e.c.Create(ctx, "Contact", map[string]any{"LastName": tricky, "AccountId": acc, "Birthdate": "1980-02-29"})
+	require.NoError(t, err)
+	_, _, err = e.c.Create(ctx, "Contact", map[string]any{"LastName": "O'Brien"})
+	require.NoError(t, err)
+
+	q := sfdc.Select("Id", "LastName", "Birthdate", "Account.Name").From("Contact").
+		Where(sfdc.Eq("LastName", tricky), sfdc.Eq("Birthdate", sfdc.Date{Year: 1980, Month: 2, Day: 29}), sfdc.In("AccountId", []sfdc.ID{acc}))
+	var got []sfdc.Record
+	for rec, err := range e.c.Query(ctx, q) {
+		require.NoError(t, err)
+		got = append(got, rec)
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, con, got[0].ID())
+	name, ok := got[0].String("Account.Name")
+	require.True(t, ok)
+	assert.Equal(t, "O'Brien & Sons 50%", name)
+	d, ok := got[0].Date("Birthdate")
+	require.True(t, ok)
+	assert.Equal(t, sfdc.Date{Year: 1980, Month: 2, Day: 29}, d)
+
+	// LIKE with escaped wildcards matches the literal text only.
+	count := func(p sfdc.LikePattern) int {
+		n, _, err := e.c.Count(ctx, sfdc.SelectCount().From("Contact").Where(sfdc.Like("LastName", p)))
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 2, count(sfdc.HasPrefix("O'Brien")))
+	assert.Equal(t, 1, count(sfdc.HasSuffix("100%_")))
+	assert.Equal(t, 0, count(sfdc.HasSuffix("1000_")), "% and _ are not wildcards")
+
+	// The classic injection finds nothing instead of everything.
+	n, _, err := e.c.Count(ctx, sfdc.SelectCount().From("Contact").Where(sfdc.Eq("LastName", "x' OR LastName != '")))
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestQueryAll(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	ctx := context.Background()
+	id := e.createContact(t, "Gone")
+	_, err := e.c.Delete(ctx, "Contact", id)
+	require.NoError(t, err)
+	q := sfdc.Select("Id", "IsDeleted").From("Contact").Where(sfdc.Eq("Id", id))
+	live := 0
+	for _, err := range e.c.Query(ctx, q) {
+		require.NoError(t, err)
+		live++
+	}
+	assert.Zero(t, live)
+	var all []sfdc.Record
+	for rec, err := range e.c.QueryAll(ctx, q) {
+		require.NoError(t, err)
+		all = append(all, rec)
+	}
+	require.Len(t, all, 1)
+	deleted, _ := all[0].Bool("IsDeleted")
+	assert.True(t, deleted)
+}
+
+func TestQueryErrors(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	ctx := context.Background()
+	const secret = "Jane-Doe-555"
+	var err error
+	for _, err = range e.c.Query(ctx, sfdc.Select("Id", "Naem").From("Contact").Where(sfdc.Eq("LastName", secret))) {
+	}
+	require.ErrorIs(t, err, sfdc.ErrInvalidRequest)
+	var se *sfdc.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "INVALID_FIELD", se.Code)
+	assert.Equal(t, "SELECT Id, Naem FROM Contact WHERE LastName = ?", se.Shape)
+	assert.NotContains(t, err.Error(), secret)
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", err, err, err), secret)
+
+	for _, err = range e.c.Query(ctx, sfdc.Select("Id FROM").From("Contact")) {
+	}
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+
+	// A read that keeps failing with 5xx is retried, then reported with its attempts.
+	e.fault(t, fakeorg.Fault{Path: "*/query", Failure: fakeorg.FailServerUnavailable, Times: 1})
+	rows := 0
+	for _, err := range e.c.Query(ctx, sfdc.Select("Id").From("Contact")) {
+		require.NoError(t, err)
+		rows++
+	}
+	assert.Equal(t, map[string]int64{"SERVER_UNAVAILABLE": 1}, e.c.Stats().Retries)
+}
+
+func TestSearch(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	ctx := context.Background()
+	ann := e.createContact(t, "Zebulon")
+	_, _, err := e.c.Create(ctx, "Contact", map[string]any{"LastName": "Other", "FirstName": "Person"})
+	require.NoError(t, err)
+
+	recs, resp, err := e.c.Search(ctx, sfdc.Find("zebulon").In(sfdc.NameFields).
+		Returning(sfdc.Returning{Object: "Contact", Fields: []string{"Id", "LastName"}}))
+	require.NoError(t, err)
+	assert.Positive(t, resp.Usage.Max)
+	require.Len(t, recs, 1)
+	assert.Equal(t, ann, recs[0].ID())
+	assert.Equal(t, "Contact", recs[0].Type())
+
+	recs, _, err = e.c.Search(ctx, sfdc.FindPrefix("Zeb").Returning(sfdc.Returning{Object: "Contact", Fields: []string{"Id"}}))
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+
+	// Operators in the input are words, not operators: this finds nothing rather than both.
+	recs, _, err = e.c.Search(ctx, sfdc.Find("Zebulon OR Other").Returning(sfdc.Returning{Object: "Contact"}))
+	require.NoError(t, err)
+	assert.Empty(t, recs)
+
+	recs, _, err = e.c.ParameterizedSearch(ctx, sfdc.ParamSearch{Text: "Zebulon", In: sfdc.NameFields,
+		Objects: []sfdc.Returning{{Object: "Contact", Fields: []string{"Id", "LastName"}, Where: sfdc.Ne("LastName", "x'y")}}})
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, ann, recs[0].ID())
+
+	_, _, err = e.c.Search(ctx, sfdc.Find("a"))
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+}
+
+// TestNothingReachesTheStandardLog drives simpleforce through every kind of failure and checks
+// that it wrote nothing to the standard logger (it logs URLs with SOQL and error bodies there).
+// Not parallel: it swaps the standard logger's output.
+func TestNothingReachesTheStandardLog(t *testing.T) {
+	var buf bytes.Buffer
+	prev := log.Writer()
+	log.SetOutput(&buf)
+	defer log.SetOutput(prev)
+
+	e := newEnv(t, fakeorg.Options{}, func(c *sfdc.Config) { c.MaxRetries = -1 })
+	ctx := context.Background()
+	const secret = "Secret-Surname-999"
+	for _, err := range e.c.Query(ctx, sfdc.Select("Id", "Nope").From("Contact").Where(sfdc.Eq("LastName", secret))) {
+		require.Error(t, err)
+	}
+	_, _, err := e.c.Get(ctx, "Contact", sfdc.MustParseID("003000000000001"))
+	require.Error(t, err)
+	for _, f := range []fakeorg.Failure{fakeorg.FailEmptyBody, fakeorg.FailHTMLBadGateway, fakeorg.FailUnableToLockRow} {
+		e.fault(t, fakeorg.Fault{Path: "*/query", Failure: f, Times: 1})
+		for _, err := range e.c.Query(ctx, sfdc.Select("Id").From("Contact").Where(sfdc.Eq("LastName", secret))) {
+			require.Error(t, err)
+		}
+	}
+	e.fault(t, fakeorg.Fault{Path: "*/query", Status: 500, Failure: fakeorg.FailEmptyBody, Times: 1})
+	_, _, err = e.c.Create(ctx, "Contact", map[string]any{"FirstName": secret})
+	require.Error(t, err)
+	assert.Empty(t, buf.String())
+}
+
+func TestToolingQuery(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{Seed: fakeorg.SeedDemo})
+	n := 0
+	for rec, err := range e.c.ToolingQuery(context.Background(), sfdc.Select("Id", "DeveloperName").From("IdentityVerificationProcDef")) {
+		require.NoError(t, err)
+		assert.Equal(t, "IdentityVerificationProcDef", rec.Type())
+		n++
+	}
+	assert.Positive(t, n)
+	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindToolingQuery))
+}

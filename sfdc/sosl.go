@@ -1,0 +1,233 @@
+package sfdc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// SearchScope is SOSL's IN clause: which fields the search looks at.
+type SearchScope string
+
+// Search scopes.
+const (
+	AllFields   SearchScope = "ALL"
+	NameFields  SearchScope = "NAME"
+	EmailFields SearchScope = "EMAIL"
+	PhoneFields SearchScope = "PHONE"
+)
+
+func (s SearchScope) valid() bool {
+	switch s {
+	case "", AllFields, NameFields, EmailFields, PhoneFields:
+		return true
+	}
+	return false
+}
+
+// Returning is one object of a search's RETURNING clause.
+type Returning struct {
+	Object  string   // e.g. "Account"
+	Fields  []string // fields to return; empty returns the Id only
+	Where   Cond     // optional filter
+	OrderBy string   // optional field to sort by (ascending)
+	Limit   int      // optional per-object row cap
+}
+
+// Search builds a SOSL query. The search text becomes one quoted phrase with every reserved
+// character escaped, so every character matches itself: no input can add a logical operator
+// (AND, OR, NOT are plain words inside a phrase), a wildcard or a clause. The zero Search is
+// invalid; start with Find or FindPrefix. Methods return a new Search.
+type Search struct {
+	text      string
+	prefix    bool
+	scope     SearchScope
+	returning []Returning
+	limit     int
+}
+
+// maxSearchText is where Salesforce starts dropping logical operators; refuse longer text.
+const maxSearchText = 4000
+
+// Find starts a search for text as a phrase: its words, in order, each matched literally
+// (Salesforce's search is case-insensitive).
+func Find(text string) *Search { return &Search{text: text} }
+
+// FindPrefix starts a search for one word as a prefix (word*). The word must not contain spaces
+// and needs at least two letters or digits.
+func FindPrefix(word string) *Search { return &Search{text: word, prefix: true} }
+
+func (s *Search) clone() *Search {
+	c := *s
+	c.returning = append([]Returning(nil), s.returning...)
+	return &c
+}
+
+// In sets the fields searched (default ALL FIELDS).
+func (s *Search) In(scope SearchScope) *Search { c := s.clone(); c.scope = scope; return c }
+
+// Returning adds objects to return, in order.
+func (s *Search) Returning(r ...Returning) *Search {
+	c := s.clone()
+	c.returning = append(c.returning, r...)
+	return c
+}
+
+// Limit caps the rows returned overall; n <= 0 means Salesforce's default.
+func (s *Search) Limit(n int) *Search { c := s.clone(); c.limit = n; return c }
+
+// SOSL renders the search, or reports why it cannot. The error never contains the text.
+func (s *Search) SOSL() (string, error) {
+	if err := s.check(); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := s.render(&b, false); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// Shape renders the search with the text and literals replaced by '?'.
+func (s *Search) Shape() string {
+	var b strings.Builder
+	if s.render(&b, true) != nil {
+		return ""
+	}
+	return b.String()
+}
+
+// String is Shape: a Search never prints its text.
+func (s *Search) String() string { return s.Shape() }
+
+func (s *Search) check() error {
+	if err := checkSearchText(s.text); err != nil {
+		return err
+	}
+	if s.prefix && strings.ContainsFunc(s.text, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return fmt.Errorf("%w: a prefix search takes one word", ErrBadQuery)
+	}
+	if !s.scope.valid() {
+		return fmt.Errorf("%w: unknown search scope", ErrBadQuery)
+	}
+	for i, r := range s.returning {
+		if err := checkObject(r.Object); err != nil {
+			return fmt.Errorf("%w: returning %d: %v", ErrBadQuery, i+1, err)
+		}
+		for j, f := range r.Fields {
+			if err := checkIdent(f); err != nil {
+				return fmt.Errorf("%w: returning %d field %d: %v", ErrBadQuery, i+1, j+1, err)
+			}
+		}
+		if r.OrderBy != "" {
+			if err := checkIdent(r.OrderBy); err != nil {
+				return fmt.Errorf("%w: returning %d order by: %v", ErrBadQuery, i+1, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkSearchText refuses text Salesforce would reject or silently misread: fewer than two
+// searchable characters, more than 4,000 characters, invalid UTF-8.
+func checkSearchText(text string) error {
+	if !utf8.ValidString(text) {
+		return fmt.Errorf("%w: search text is not valid UTF-8", ErrBadQuery)
+	}
+	if utf8.RuneCountInString(text) > maxSearchText {
+		return fmt.Errorf("%w: search text longer than %d characters", ErrBadQuery, maxSearchText)
+	}
+	n := 0
+	for _, r := range text {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	if n < 2 {
+		return fmt.Errorf("%w: search text needs at least two letters or digits", ErrBadQuery)
+	}
+	return nil
+}
+
+func (s *Search) render(b *strings.Builder, shape bool) error {
+	b.WriteString("FIND {")
+	switch {
+	case shape:
+		b.WriteByte('?')
+	case s.prefix:
+		// One word with a trailing wildcard: never an operator, whatever the word.
+		b.WriteString(EscapeSOSL(s.text))
+		b.WriteByte('*')
+	default:
+		b.WriteString(searchPhrase(s.text))
+	}
+	b.WriteString("} IN ")
+	scope := s.scope
+	if scope == "" {
+		scope = AllFields
+	}
+	b.WriteString(string(scope))
+	b.WriteString(" FIELDS")
+	if len(s.returning) > 0 {
+		b.WriteString(" RETURNING ")
+		for i, r := range s.returning {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(r.Object)
+			if len(r.Fields) == 0 && r.Where == nil && r.OrderBy == "" && r.Limit <= 0 {
+				continue
+			}
+			b.WriteByte('(')
+			if len(r.Fields) == 0 {
+				b.WriteString("Id")
+			} else {
+				b.WriteString(strings.Join(r.Fields, ", "))
+			}
+			if r.Where != nil {
+				b.WriteString(" WHERE ")
+				if err := r.Where.render(b, shape); err != nil {
+					return err
+				}
+			}
+			if r.OrderBy != "" {
+				b.WriteString(" ORDER BY ")
+				b.WriteString(r.OrderBy)
+			}
+			if r.Limit > 0 {
+				b.WriteString(" LIMIT ")
+				b.WriteString(strconv.Itoa(r.Limit))
+			}
+			b.WriteByte(')')
+		}
+	}
+	if s.limit > 0 {
+		b.WriteString(" LIMIT ")
+		b.WriteString(strconv.Itoa(s.limit))
+	}
+	return nil
+}
+
+// searchPhrase renders text as one quoted, escaped phrase.
+func searchPhrase(text string) string { return `"` + EscapeSOSL(text) + `"` }
+
+// EscapeSOSL escapes text for SOSL's FIND {…}: each of ? & | ! { } [ ] ( ) ^ ~ * : \ " ' + - gets a
+// backslash, and control characters become spaces (SOSL has no escape for them).
+func EscapeSOSL(text string) string {
+	var b strings.Builder
+	b.Grow(len(text) + 8)
+	for _, r := range text {
+		switch {
+		case strings.ContainsRune(`?&|!{}[]()^~*:\"'+-`, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case unicode.IsControl(r):
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
