@@ -193,6 +193,21 @@ async function main() {
     assert.equal(left.totalSize, 0);
   });
 
+  await step('composite with references (conn.requestPost)', async () => {
+    const res = await conn.requestPost('/services/data/v62.0/composite', {
+      allOrNone: true,
+      compositeRequest: [
+        { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'acct', body: { Name: 'Jsforce Composite Co' } },
+        { method: 'POST', url: '/services/data/v62.0/sobjects/Contact', referenceId: 'ct',
+          body: { LastName: 'Jsforcecomposite', AccountId: '@{acct.id}' } },
+        { method: 'GET', url: "/services/data/v62.0/query?q=SELECT+Id,AccountId+FROM+Contact+WHERE+Id='@{ct.id}'", referenceId: 'q' },
+      ],
+    });
+    const items = res.compositeResponse;
+    assert.deepEqual(items.map((i) => i.httpStatusCode), [201, 201, 200]);
+    assert.equal(items[2].body.records[0].AccountId, items[0].body.id);
+  });
+
   await step('error: bad SOQL', async () => {
     await assert.rejects(conn.query('SELECT Naem FROM Contact'), (err) => {
       assert.equal(err.errorCode, 'INVALID_FIELD');

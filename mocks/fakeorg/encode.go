@@ -60,7 +60,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// recordURL is the attributes.url of a record.
+// appendRecordURL appends the attributes.url of a record.
 func appendRecordURL(b []byte, version, typ, id string) []byte {
 	b = append(b, "/services/data/v"...)
 	b = append(b, version...)

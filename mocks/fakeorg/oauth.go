@@ -27,9 +27,16 @@ var jwtAudiences = []string{"https://login.salesforce.com", "https://test.salesf
 // byte by byte and never kept in the clear.
 type sessions struct {
 	mu      sync.Mutex
-	access  map[[32]byte]time.Time // hash → expiry
+	access  map[[32]byte]accessSession
 	refresh map[[32]byte]struct{}
 	sweepAt int // forget expired access tokens when the map grows past this size
+}
+
+// accessSession is a live access token: when it expires, and the hash of the refresh token it
+// came with or from (zero if none), which revokes it too.
+type accessSession struct {
+	expires time.Time
+	refresh [32]byte
 }
 
 func tokenHash(tok string) [32]byte { return sha256.Sum256([]byte(tok)) }
@@ -41,24 +48,25 @@ func newToken(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// issueAccess creates an access token that expires after the org's session lifetime.
-func (o *Org) issueAccess() string {
+// issueAccess creates an access token that expires after the org's session lifetime, tied to
+// the refresh token with hash refresh (zero: none).
+func (o *Org) issueAccess(refresh [32]byte) string {
 	tok := newToken(o.orgID[:15]+"!", 64)
 	s := &o.sessions
 	s.mu.Lock()
 	if s.access == nil {
-		s.access = make(map[[32]byte]time.Time)
+		s.access = make(map[[32]byte]accessSession)
 	}
 	now := o.now()
 	if len(s.access) >= max(s.sweepAt, 10000) {
-		for h, exp := range s.access {
-			if !now.Before(exp) {
+		for h, a := range s.access {
+			if !now.Before(a.expires) {
 				delete(s.access, h)
 			}
 		}
 		s.sweepAt = 2 * len(s.access) // amortised: a sweep per doubling of live sessions
 	}
-	s.access[tokenHash(tok)] = now.Add(o.lifetime)
+	s.access[tokenHash(tok)] = accessSession{expires: now.Add(o.lifetime), refresh: refresh}
 	s.mu.Unlock()
 	return tok
 }
@@ -83,9 +91,9 @@ func (o *Org) validAccess(tok string) bool {
 	h := tokenHash(tok)
 	s := &o.sessions
 	s.mu.Lock()
-	exp, ok := s.access[h]
+	a, ok := s.access[h]
 	s.mu.Unlock()
-	return ok && o.now().Before(exp)
+	return ok && o.now().Before(a.expires)
 }
 
 func (o *Org) validRefresh(tok string) bool {
@@ -108,7 +116,8 @@ func (o *Org) ExpireTokens() {
 	s.mu.Unlock()
 }
 
-// revoke removes an access or refresh token and reports whether it existed.
+// revoke removes an access or refresh token (and the access tokens that came with or from a
+// refresh token) and reports whether it existed.
 func (o *Org) revoke(tok string) bool {
 	h := tokenHash(tok)
 	s := &o.sessions
@@ -120,6 +129,11 @@ func (o *Org) revoke(tok string) bool {
 	}
 	if _, ok := s.refresh[h]; ok {
 		delete(s.refresh, h)
+		for ah, a := range s.access {
+			if a.refresh == h {
+				delete(s.access, ah)
+			}
+		}
 		return true
 	}
 	return false
@@ -198,14 +212,15 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.Form
 	var e *oauthError
-	refresh := false
+	issueRefresh := false
+	var parent [32]byte // the refresh token the access token is tied to
 	switch f.Get("grant_type") {
 	case "password":
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), true)
 		if e == nil {
 			e = o.checkPassword(f.Get("username"), f.Get("password"))
 		}
-		refresh = true
+		issueRefresh = true
 	case "client_credentials":
 		id, secret := f.Get("client_id"), f.Get("client_secret")
 		if u, p, ok := r.BasicAuth(); ok {
@@ -217,6 +232,7 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		if e == nil && !o.validRefresh(f.Get("refresh_token")) {
 			e = errBadRefresh
 		}
+		parent = tokenHash(f.Get("refresh_token"))
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		e = o.checkAssertion(f.Get("assertion"), o.base(r))
 	default:
@@ -227,16 +243,21 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := o.base(r)
-	resp := tokenResponse{
-		AccessToken: o.issueAccess(),
-		Scope:       "api id",
-		InstanceURL: base,
-		ID:          base + "/id/" + o.orgID + "/" + o.userID,
-		TokenType:   "Bearer",
-		IssuedAt:    strconv.FormatInt(o.now().UnixMilli(), 10),
+	var refreshToken string
+	if issueRefresh {
+		refreshToken = o.issueRefresh()
+		parent = tokenHash(refreshToken)
 	}
-	if refresh {
-		resp.RefreshToken = o.issueRefresh()
+	resp := tokenResponse{
+		AccessToken:  o.issueAccess(parent),
+		RefreshToken: refreshToken,
+		Scope:        "api id",
+		InstanceURL:  base,
+		ID:           base + "/id/" + o.orgID + "/" + o.userID,
+		TokenType:    "Bearer",
+		IssuedAt:     strconv.FormatInt(o.now().UnixMilli(), 10),
+	}
+	if issueRefresh {
 		resp.Scope = "api id refresh_token"
 	}
 	mac := hmac.New(sha256.New, []byte(o.secret))

@@ -158,9 +158,19 @@ func TestClientCredentialsAndRefresh(t *testing.T) {
 	assert.NotEmpty(t, tr2["access_token"])
 	assert.NotContains(t, tr2, "refresh_token")
 
-	// A revoked refresh token is refused.
+	// Revoking the refresh token revokes the access tokens that came with and from it.
+	to.token = tr2["access_token"]
+	to.doJSON(http.MethodGet, "limits", nil, http.StatusOK)
+	other := to.login() // a session of its own, with its own refresh token
 	resp, _ = to.form("/services/oauth2/revoke", url.Values{"token": {rt}})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, tok := range []string{tr["access_token"], tr2["access_token"]} {
+		to.token = tok
+		resp, body = to.do(http.MethodGet, "limits", nil)
+		requireAPIError(t, resp, body, http.StatusUnauthorized, "INVALID_SESSION_ID")
+	}
+	to.token = other
+	to.doJSON(http.MethodGet, "limits", nil, http.StatusOK)
 	resp, body = to.form("/services/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {DemoClientID},
 		"refresh_token": {rt}})
 	requireOAuthError(t, resp, body, "invalid_grant", "expired access/refresh token")

@@ -62,9 +62,13 @@ type Options struct {
 	// "CERTIFICATE" or "PUBLIC KEY" (or "RSA PUBLIC KEY") block. None: the JWT flow is refused.
 	JWTCertificates [][]byte
 
-	SessionLifetime time.Duration // access token lifetime; 0 means DefaultSessionLifetime
-	DailyAPILimit   int64         // DailyApiRequests Max; 0 means DefaultDailyAPILimit
-	CursorLifetime  time.Duration // 0 means DefaultCursorLifetime
+	// SessionLifetime is how long an access token lives from its issue (activity does not
+	// extend it); 0 means DefaultSessionLifetime.
+	SessionLifetime time.Duration
+	// DailyAPILimit is DailyApiRequests Max; 0 means DefaultDailyAPILimit.
+	DailyAPILimit int64
+	// CursorLifetime is how long an unread query cursor lives; 0 means DefaultCursorLifetime.
+	CursorLifetime time.Duration
 	// MaxCursors is how many query cursors (nextRecordsUrl) stay open; beyond it the one
 	// closest to expiry is dropped. 0 means DefaultMaxCursors. Salesforce keeps 10 per user.
 	MaxCursors int

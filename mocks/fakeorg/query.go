@@ -127,7 +127,8 @@ func serveQuery(c *call) response        { return runQuery(c, false, false) }
 func serveQueryAll(c *call) response     { return runQuery(c, true, false) }
 func serveToolingQuery(c *call) response { return runQuery(c, false, true) }
 
-// toolingObjects are the objects tooling/query answers for.
+// toolingObject finds the FROM object of a tooling query and reports whether tooling/query
+// serves it (the IdentityVerificationProc* objects).
 func toolingObject(soql string) (string, bool) {
 	f := strings.Fields(soql)
 	for i := 0; i+1 < len(f); i++ {
