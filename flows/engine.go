@@ -80,9 +80,14 @@ func New(p Policy, ports Ports, secret []byte) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = systemClock{}
 	}
+	// A deep copy: the caller may reuse p.
+	e.policy.Reasons = slices.Clone(p.Reasons)
+	e.policy.Representation.Roles = slices.Clone(p.Representation.Roles)
 	e.policy.SearchTypes = slices.Clone(p.SearchTypes)
 	for i := range e.policy.SearchTypes {
 		st := &e.policy.SearchTypes[i]
+		st.SearchFields, st.ResultFields = slices.Clone(st.SearchFields), slices.Clone(st.ResultFields)
+		st.Required, st.Optional = slices.Clone(st.Required), slices.Clone(st.Optional)
 		e.types[st.Name] = st
 	}
 	return e, nil
@@ -96,7 +101,7 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// Policy returns the policy the engine runs.
+// Policy returns the policy the engine runs. The caller must not modify it.
 func (e *Engine) Policy() Policy { return e.policy }
 
 // StartRequest starts a session. Exactly one of Phone, Attendee, Lead or Engagement says how.

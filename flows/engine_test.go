@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -170,6 +171,13 @@ func TestFlows(t *testing.T) {
 			outcome: flows.OutcomeFailed, cause: flows.CauseRequiredIncorrect, verified: []flows.Ref{robert},
 			check: func(t *testing.T, h *harness, v flows.View) {
 				assert.Empty(t, v.Open)
+				// The audit sees which question decided it, and by which rule; never a value.
+				require.Len(t, v.Questions, 3)
+				assert.Equal(t, flows.QuestionView{Field: "Name", Label: "What is your Name?", Required: true,
+					Mode: flows.ModeCheck, Verdict: flows.VerdictCorrect, Rule: flows.MatchName}, v.Questions[0])
+				assert.Equal(t, flows.QuestionView{Field: "PersonBirthdate", Label: "What is your PersonBirthdate?", Required: true,
+					Mode: flows.ModeCheck, Verdict: flows.VerdictIncorrect, Rule: flows.MatchDate}, v.Questions[1])
+				assert.Equal(t, flows.VerdictPending, v.Questions[2].Verdict)
 				w := h.crm.Writebacks()[0]
 				assert.Equal(t, flows.ProcessFailed, w.Topic.ProcessStatus)
 				assert.Equal(t, jane, w.Topic.RelatedPerson)
@@ -328,6 +336,9 @@ func TestFlows(t *testing.T) {
 			assert.Equal(t, v, got, "Get shows what the last step returned")
 			require.Len(t, h.crm.Writebacks(), 1, "exactly one outcome written")
 			assertNoPersonalData(t, h.store.Raw(v.Session), v.Session)
+			wb, err := json.Marshal(h.crm.Writebacks())
+			require.NoError(t, err)
+			assertNoPersonalData(t, wb, v.Session)
 			if tt.check != nil {
 				tt.check(t, h, v)
 			}

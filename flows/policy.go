@@ -141,7 +141,8 @@ type RepresentationRule struct {
 func (r RepresentationRule) Enabled() bool { return r.Object != "" }
 
 // Lockout locks a person (a record id) after MaxFailures failed verifications within Window,
-// until the oldest of them leaves the window or an admin resets it.
+// until enough of them have left the window (fewer than MaxFailures remain) or an admin
+// resets it.
 type Lockout struct {
 	// MaxFailures is the number of failures that locks a record; zero means
 	// DefaultLockoutMaxFailures.

@@ -30,7 +30,8 @@ type View struct {
 	MoreResults bool
 	// Record is the current level's selected person.
 	Record Ref
-	// Questions are the current level's questions, in order: required first.
+	// Questions are the current level's questions, in order (required first), while they are
+	// asked and once the session has ended, with their verdicts.
 	Questions   []QuestionView
 	OptionalMin int
 	// RetriesLeft is how many more times a failed level may be retried in this session.
@@ -56,8 +57,8 @@ type QuestionView struct {
 	// Rule is the match rule that decided a check-mode verdict; empty for attest mode (the
 	// agent decided) and while pending.
 	Rule MatchRule
-	// Expected is the expected value as Reveal allows it: only for a pending attest-mode
-	// question, and only in the response to the step that fetched the values.
+	// Expected is the expected value as the verifier's reveal setting allows it, for a pending
+	// attest-mode question only: fetched from the CRM for each response, never stored.
 	Expected string
 }
 
@@ -100,7 +101,7 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 	if s.outcome == OutcomeVerified && len(v.Verified) > 0 {
 		v.Open = v.Verified[len(v.Verified)-1]
 	}
-	if len(l.questions) > 0 && s.state == StateQuestions {
+	if len(l.questions) > 0 && (s.state == StateQuestions || s.state == StateDone) {
 		st := e.types[l.searchType]
 		v.Questions = make([]QuestionView, len(l.questions))
 		for i := range l.questions {

@@ -44,8 +44,9 @@ func (a *attempt) satisfied(p flows.Policy) bool {
 
 // TestRandomWalks drives thousands of sessions with random steps and random (often right)
 // answers, and asserts that no walk verifies anyone unless every required question of every
-// level was answered right and optional_min optional ones were, and that a representative's
-// session is verified only with both levels passed.
+// level was answered right and optional_min optional ones were, that a representative's
+// session is verified only with both levels passed, and that no stored session holds personal
+// data, whatever was typed into it.
 func TestRandomWalks(t *testing.T) {
 	walks := 4000
 	if testing.Short() {
@@ -205,6 +206,7 @@ func TestRandomWalks(t *testing.T) {
 			}
 			v = next
 		}
+		assertNoPersonalData(t, h.store.Raw(v.Session), v.Session)
 		if v.Outcome == flows.OutcomeVerified {
 			verifiedWalks++
 			want := 1

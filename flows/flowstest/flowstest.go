@@ -251,9 +251,10 @@ func (c *CRM) Search(ctx context.Context, st flows.SearchType, q flows.Query) ([
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var found []Person
+	keywords := strings.Fields(strings.ToLower(q.Keywords))
 	for _, id := range c.order {
 		p := c.people[id]
-		if p.Object != st.Object || !matches(p, st, q) {
+		if p.Object != st.Object || !matches(p, st, q, keywords) {
 			continue
 		}
 		found = append(found, p)
@@ -271,7 +272,7 @@ func (c *CRM) Search(ctx context.Context, st flows.SearchType, q flows.Query) ([
 	return rows, nil
 }
 
-func matches(p Person, st flows.SearchType, q flows.Query) bool {
+func matches(p Person, st flows.SearchType, q flows.Query, keywords []string) bool {
 	if st.Search == flows.SearchObject {
 		for f, v := range q.Fields {
 			if !strings.EqualFold(strings.TrimSpace(p.Fields[f]), strings.TrimSpace(v)) {
@@ -280,7 +281,7 @@ func matches(p Person, st flows.SearchType, q flows.Query) bool {
 		}
 		return true
 	}
-	for _, kw := range strings.Fields(strings.ToLower(q.Keywords)) {
+	for _, kw := range keywords {
 		hit := false
 		for _, f := range st.SearchFields {
 			hit = hit || strings.Contains(strings.ToLower(p.Fields[f]), kw)
