@@ -1,6 +1,7 @@
 package sfdc
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func BenchmarkDecodePage(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := decodePage[map[string]any](body)
+			p, err := decodePage[map[string]json.RawMessage](body)
 			if err != nil || len(p.Records) != 2000 {
 				b.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func BenchmarkDecodePage(b *testing.B) {
 }
 
 func TestDecodePage(t *testing.T) {
-	p, err := decodePage[map[string]any](pageJSON(3))
+	p, err := decodePage[map[string]json.RawMessage](pageJSON(3))
 	if err != nil {
 		t.Fatal(err)
 	}

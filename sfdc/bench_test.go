@@ -3,6 +3,7 @@ package sfdc_test
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -30,7 +31,7 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // makes (same request, same in-process fake org, body read but not decoded). The difference is
 // the client's own cost: auth, retry policy, simpleforce, error mapping, decoding.
 func BenchmarkCallOverhead(b *testing.B) {
-	org, err := fakeorg.New(fakeorg.Options{BaseURL: "http://fake.test"})
+	org, err := fakeorg.New(fakeorg.Options{BaseURL: "http://fake.test", DailyAPILimit: math.MaxInt32})
 	require.NoError(b, err)
 	// Both sides use the same transport and the same per-attempt timeout (which costs allocations
 	// in net/http).

@@ -17,7 +17,8 @@ import (
 
 // Client talks to one Salesforce org. It is safe for concurrent use: all goroutines share one
 // cached access token, which is replaced (once, however many callers notice) when Salesforce
-// answers 401 INVALID_SESSION_ID, and the call is then replayed once.
+// answers 401 INVALID_SESSION_ID, and the call is then replayed once. Create one with New (the
+// zero Client has no credentials and cannot be used).
 type Client struct {
 	cfg        Config
 	version    string // "62.0"

@@ -359,6 +359,20 @@ func TestCancelStopsRetries(t *testing.T) {
 	assert.Zero(t, e.org.Counts().Total)
 }
 
+// TestDeadline: a call that outlives its context's deadline ends with DeadlineExceeded and is not
+// retried.
+func TestDeadline(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	e.createContact(t, "x") // logged in
+	e.fault(t, fakeorg.Fault{Path: "*/limits", Latency: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := e.c.Limits(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindLimits))
+	assert.Empty(t, e.c.Stats().Retries)
+}
+
 // TestConnectionRefused: a request that never left (the org is gone) is retried even for a
 // create, and counted as such.
 func TestConnectionRefused(t *testing.T) {

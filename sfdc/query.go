@@ -21,8 +21,8 @@ type page[T any] struct {
 
 // Query runs a SOQL query and yields its rows, fetching the next page (up to 2,000 rows) only when
 // the previous one has been consumed: a large result is never held whole. Stopping the loop
-// stops the fetching. On failure the iterator yields one error (an *Error, or a builder error
-// wrapping ErrBadQuery) and ends.
+// stops the fetching; each range over the iterator runs the query anew. On failure the iterator
+// yields one error (an *Error, or a builder error wrapping ErrBadQuery) and ends.
 //
 //	for rec, err := range client.Query(ctx, q) {
 //		if err != nil { return err }
@@ -54,7 +54,7 @@ const (
 
 func queryRecords(ctx context.Context, c *Client, st Statement, res queryResource) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		for m, err := range queryPages[map[string]any](ctx, c, st, res) {
+		for m, err := range queryPages[map[string]json.RawMessage](ctx, c, st, res) {
 			if err != nil {
 				yield(Record{}, err)
 				return
@@ -74,6 +74,9 @@ func QueryInto[T any](ctx context.Context, c *Client, st Statement) iter.Seq2[T,
 
 // Count runs a SELECT COUNT() query (see SelectCount) and returns the count.
 func (c *Client) Count(ctx context.Context, st Statement) (int, *Response, error) {
+	if st == nil {
+		return 0, nil, fmt.Errorf("%w: nil statement", ErrBadQuery)
+	}
 	soql, err := st.SOQL()
 	if err != nil {
 		return 0, nil, err
@@ -102,6 +105,10 @@ func decodePage[T any](body []byte) (page[T], error) {
 func queryPages[T any](ctx context.Context, c *Client, st Statement, res queryResource) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		if st == nil {
+			yield(zero, fmt.Errorf("%w: nil statement", ErrBadQuery))
+			return
+		}
 		soql, err := st.SOQL()
 		if err != nil {
 			yield(zero, err)
@@ -193,11 +200,9 @@ func (c *Client) Search(ctx context.Context, s *Search) ([]Record, *Response, er
 
 func decodeSearch(op string, res *result) ([]Record, *Response, error) {
 	var body struct {
-		SearchRecords []map[string]any `json:"searchRecords"`
+		SearchRecords []map[string]json.RawMessage `json:"searchRecords"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(res.body))
-	dec.UseNumber()
-	if err := dec.Decode(&body); err != nil {
+	if err := json.Unmarshal(res.body, &body); err != nil {
 		return nil, &res.resp, decodeError(op, res, err)
 	}
 	out := make([]Record, len(body.SearchRecords))

@@ -229,3 +229,23 @@ func TestToolingQuery(t *testing.T) {
 	assert.Positive(t, n)
 	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindToolingQuery))
 }
+
+func TestQueryMultiSelect(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	ctx := context.Background()
+	acc, _, err := e.c.Create(ctx, "Account", map[string]any{"Name": "Customer"})
+	require.NoError(t, err)
+	con, _, err := e.c.Create(ctx, "Contact", map[string]any{"LastName": "Rep"})
+	require.NoError(t, err)
+	_, _, err = e.c.Create(ctx, "AccountContactRelation", map[string]any{"AccountId": acc, "ContactId": con,
+		"Roles": "Power of Attorney;Spouse", "IsActive": true})
+	require.NoError(t, err)
+	count := func(c sfdc.Cond) int {
+		n, _, err := e.c.Count(ctx, sfdc.SelectCount().From("AccountContactRelation").Where(sfdc.Eq("ContactId", con), c))
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 1, count(sfdc.Includes("Roles", []string{"Spouse", "Legal Guardian"})))
+	assert.Equal(t, 0, count(sfdc.Includes("Roles", []string{"Legal Guardian"})))
+	assert.Equal(t, 1, count(sfdc.Excludes("Roles", []string{"Legal Guardian"})))
+}

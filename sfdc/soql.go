@@ -123,6 +123,9 @@ func (q *Query) Offset(n int) *Query { c := q.clone(); c.offset = n; return c }
 
 // SOQL renders the query, or returns the first error met while building it.
 func (q *Query) SOQL() (string, error) {
+	if q == nil {
+		return "", fmt.Errorf("%w: nil query", ErrBadQuery)
+	}
 	if len(q.errs) > 0 {
 		return "", q.errs[0]
 	}
@@ -138,6 +141,9 @@ func (q *Query) SOQL() (string, error) {
 
 // Shape renders the query with every literal replaced by '?'.
 func (q *Query) Shape() string {
+	if q == nil {
+		return ""
+	}
 	var b strings.Builder
 	if q.render(&b, true) != nil {
 		return ""
@@ -198,7 +204,7 @@ func (c cmpCond) render(b *strings.Builder, shape bool) error {
 	b.WriteByte(' ')
 	b.WriteString(c.op)
 	b.WriteByte(' ')
-	return writeValue(b, c.value, shape, c.op == "IN" || c.op == "NOT IN")
+	return writeValue(b, c.value, shape, c.op == "IN" || c.op == "NOT IN" || c.op == "INCLUDES" || c.op == "EXCLUDES")
 }
 
 // Eq is field = value. value is a string, ID, bool, integer, float, time.Time (a datetime),
@@ -225,6 +231,13 @@ func In(field string, values any) Cond { return cmpCond{field, "IN", values} }
 
 // NotIn is field NOT IN (values…).
 func NotIn(field string, values any) Cond { return cmpCond{field, "NOT IN", values} }
+
+// Includes is field INCLUDES (values…) for a multi-select picklist: rows where any of the values
+// is selected. values must not be empty.
+func Includes(field string, values []string) Cond { return cmpCond{field, "INCLUDES", values} }
+
+// Excludes is field EXCLUDES (values…) for a multi-select picklist.
+func Excludes(field string, values []string) Cond { return cmpCond{field, "EXCLUDES", values} }
 
 // IsNull is field = null.
 func IsNull(field string) Cond { return cmpCond{field, "=", nil} }

@@ -44,6 +44,9 @@ func TestQueryBuilder(t *testing.T) {
 			`SELECT Id FROM Account WHERE Name LIKE '%50\%\_off\'%'`, "SELECT Id FROM Account WHERE Name LIKE ?"},
 		{"like prefix", sfdc.Select("Id").From("Account").Where(sfdc.Like("Name", sfdc.HasPrefix("Ac"))),
 			`SELECT Id FROM Account WHERE Name LIKE 'Ac%'`, "SELECT Id FROM Account WHERE Name LIKE ?"},
+		{"multi-select", sfdc.Select("Id").From("AccountContactRelation").Where(sfdc.Includes("Roles", []string{"Agent", "Power of Attorney'"}), sfdc.Excludes("Roles", []string{"Former"})),
+			`SELECT Id FROM AccountContactRelation WHERE (Roles INCLUDES ('Agent', 'Power of Attorney\'') AND Roles EXCLUDES ('Former'))`,
+			"SELECT Id FROM AccountContactRelation WHERE (Roles INCLUDES (?, ?) AND Roles EXCLUDES (?))"},
 		{"count", sfdc.SelectCount().From("Lead").Where(sfdc.Ne("Status", "Closed")),
 			"SELECT COUNT() FROM Lead WHERE Status != 'Closed'", "SELECT COUNT() FROM Lead WHERE Status != ?"},
 		{"custom and namespaced names", sfdc.Select("ns__Field__c", "Parent__r.Name").From("ns__Thing__c"),
@@ -189,4 +192,15 @@ func TestSearchBuilderRejects(t *testing.T) {
 			assert.Empty(t, got)
 		})
 	}
+}
+
+func TestNilBuilders(t *testing.T) {
+	var q *sfdc.Query
+	_, err := q.SOQL()
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	assert.Empty(t, q.Shape())
+	var s *sfdc.Search
+	_, err = s.SOSL()
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	assert.Empty(t, s.Shape())
 }

@@ -80,6 +80,9 @@ func (s *Search) Limit(n int) *Search { c := s.clone(); c.limit = n; return c }
 
 // SOSL renders the search, or reports why it cannot. The error never contains the text.
 func (s *Search) SOSL() (string, error) {
+	if s == nil {
+		return "", fmt.Errorf("%w: nil search", ErrBadQuery)
+	}
 	if err := s.check(); err != nil {
 		return "", err
 	}
@@ -92,6 +95,9 @@ func (s *Search) SOSL() (string, error) {
 
 // Shape renders the search with the text and literals replaced by '?'.
 func (s *Search) Shape() string {
+	if s == nil {
+		return ""
+	}
 	var b strings.Builder
 	if s.render(&b, true) != nil {
 		return ""
