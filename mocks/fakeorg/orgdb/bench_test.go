@@ -32,6 +32,7 @@ func bigOrg(b *testing.B) *DB {
 // contacts) and reports the heap they hold after a GC.
 func BenchmarkSeedGenerated100k(b *testing.B) {
 	var heap float64
+	cpu0, cpuOK := processCPU()
 	for b.Loop() {
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -49,12 +50,16 @@ func BenchmarkSeedGenerated100k(b *testing.B) {
 		runtime.KeepAlive(db)
 	}
 	b.ReportMetric(heap, "heap-MB")
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	}
 }
 
 func benchQuery(b *testing.B, q string, want int) {
 	db := bigOrg(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		tx := db.Begin(false)
 		res, e := tx.Query(q, false)
@@ -105,6 +110,7 @@ func BenchmarkSearchPhone(b *testing.B) {
 	q := "FIND {" + GeneratedPhone(4242, 1)[2:] + "} IN PHONE FIELDS RETURNING Account(Id, Name), Contact(Id, Name)"
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		tx := db.Begin(false)
 		recs, e := tx.Search(q)
@@ -119,6 +125,7 @@ func BenchmarkSearchName(b *testing.B) {
 	db := bigOrg(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		tx := db.Begin(false)
 		_, e := tx.Search("FIND {Kowalski} IN NAME FIELDS RETURNING Contact(Id, Name LIMIT 10)")
@@ -141,6 +148,17 @@ func BenchmarkCreateContact(b *testing.B) {
 		tx.Commit()
 		if e != nil {
 			b.Fatal(e)
+		}
+	}
+}
+
+// reportCPU starts measuring the process's CPU time; the function it returns reports it per
+// operation (where it can be measured).
+func reportCPU(b *testing.B) func() {
+	cpu0, ok0 := processCPU()
+	return func() {
+		if cpu1, ok := processCPU(); ok && ok0 {
+			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

@@ -41,9 +41,6 @@ func get(t testing.TB, db *DB, object, id string, fields ...string) map[string]a
 	t.Helper()
 	tx := db.Begin(false)
 	defer tx.Commit()
-	if fields == nil {
-		fields = nil
-	}
 	rec, e := tx.Get(object, id, fields)
 	require.Nil(t, e)
 	out := map[string]any{}
@@ -115,19 +112,21 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 	assert.Equal(t, 404, e.Status)
 }
 
+type validationCase struct {
+	name, object string
+	body         map[string]any
+	code         string
+	msg          string
+	fields       []string
+}
+
 func TestValidationErrors(t *testing.T) {
 	db := newTestDB(t)
 	acct := mustCreate(t, db, "Account", map[string]any{"Name": "Acme"})
 	contact := mustCreate(t, db, "Contact", map[string]any{"LastName": "X", "Drivers_License__c": "D123"})
 	user := db.UserID()
 	long := strings.Repeat("x", 81)
-	tests := []struct {
-		name, object string
-		body         map[string]any
-		code         string
-		msg          string
-		fields       []string
-	}{
+	tests := []validationCase{
 		{"required", "Contact", map[string]any{"FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", []string{"LastName"}},
 		{"several required", "Lead", map[string]any{"FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName, Company]", []string{"LastName", "Company"}},
 		{"unknown field", "Contact", map[string]any{"LastName": "A", "Naem": "x"}, "INVALID_FIELD", "No such column 'Naem' on sobject of type Contact", []string{"Naem"}},
@@ -155,7 +154,11 @@ func TestValidationErrors(t *testing.T) {
 		{"unknown object", "Nope", map[string]any{}, "NOT_FOUND", "The requested resource does not exist", nil},
 		{"not createable object", "Organization", map[string]any{}, "INVALID_TYPE_FOR_OPERATION", "does not support insert", nil},
 	}
-	_ = acct
+	gone := mustCreate(t, db, "Account", map[string]any{"Name": "Gone"})
+	_, e := write(t, db, func(tx *Tx) (struct{}, *Error) { return struct{}{}, tx.Delete("Account", gone) })
+	require.Nil(t, e)
+	tests = append(tests, validationCase{"reference to a deleted record", "Contact", map[string]any{"LastName": "A", "AccountId": gone}, "ENTITY_IS_DELETED", "entity is deleted", []string{"AccountId"}},
+		validationCase{"ids are case-sensitive: another case is another id", "Contact", map[string]any{"LastName": "A", "AccountId": strings.ToUpper(acct[:15])}, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []string{"AccountId"}})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countRows(db)
@@ -422,4 +425,56 @@ func TestConcurrentUse(t *testing.T) {
 	res, e := tx.Query("SELECT COUNT() FROM Contact WHERE FirstName = 'W'", false)
 	require.Nil(t, e)
 	assert.Equal(t, 2*(50-17), res.TotalSize, "rolled-back writes left nothing")
+}
+
+func TestFifteenCharacterReference(t *testing.T) {
+	db := newTestDB(t)
+	acct := mustCreate(t, db, "Account", map[string]any{"Name": "Acme"})
+	c := mustCreate(t, db, "Contact", map[string]any{"LastName": "A", "AccountId": acct[:15]})
+	assert.Equal(t, acct, get(t, db, "Contact", c, "AccountId")["AccountId"], "stored in the 18-character form")
+}
+
+func TestUpdateErrors(t *testing.T) {
+	db := newTestDB(t)
+	acct := mustCreate(t, db, "Account", map[string]any{"Name": "Acme"})
+	c1 := mustCreate(t, db, "Contact", map[string]any{"LastName": "One", "Drivers_License__c": "A1"})
+	mustCreate(t, db, "Contact", map[string]any{"LastName": "Two", "Drivers_License__c": "A2"})
+	acr := mustCreate(t, db, "AccountContactRelation", map[string]any{"AccountId": acct, "ContactId": c1})
+	gone := mustCreate(t, db, "Contact", map[string]any{"LastName": "Gone"})
+	_, e := write(t, db, func(tx *Tx) (struct{}, *Error) { return struct{}{}, tx.Delete("Contact", gone) })
+	require.Nil(t, e)
+	tests := []struct {
+		name, object, id string
+		body             map[string]any
+		code             string
+		status           int
+	}{
+		{"unknown field", "Contact", c1, map[string]any{"Naem": "x"}, "INVALID_FIELD", 400},
+		{"read-only field", "Contact", c1, map[string]any{"Name": "x"}, "INVALID_FIELD_FOR_INSERT_UPDATE", 400},
+		{"create-only field", "AccountContactRelation", acr, map[string]any{"AccountId": acct}, "INVALID_FIELD_FOR_INSERT_UPDATE", 400},
+		{"required field nulled", "Contact", c1, map[string]any{"LastName": nil}, "REQUIRED_FIELD_MISSING", 400},
+		{"duplicate external id", "Contact", c1, map[string]any{"Drivers_License__c": "a2"}, "DUPLICATE_VALUE", 400},
+		{"another record's id in the body", "Contact", c1, map[string]any{"Id": gone, "LastName": "x"}, "INVALID_FIELD", 400},
+		{"malformed id", "Contact", "xyz", map[string]any{"LastName": "x"}, "MALFORMED_ID", 400},
+		{"id of another object", "Contact", acct, map[string]any{"LastName": "x"}, "MALFORMED_ID", 400},
+		{"no such record", "Contact", makeID("003", 999), map[string]any{"LastName": "x"}, "NOT_FOUND", 404},
+		{"deleted record", "Contact", gone, map[string]any{"LastName": "x"}, "ENTITY_IS_DELETED", 404},
+		{"not updateable object", "Organization", db.OrgID(), map[string]any{}, "INVALID_TYPE_FOR_OPERATION", 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := get(t, db, "Contact", c1)
+			_, e := write(t, db, func(tx *Tx) (struct{}, *Error) { return struct{}{}, tx.Update(tc.object, tc.id, tc.body) })
+			require.NotNil(t, e)
+			assert.Equal(t, tc.code, e.Code)
+			assert.Equal(t, tc.status, e.Status)
+			assert.Equal(t, before, get(t, db, "Contact", c1), "a failed update changes nothing")
+		})
+	}
+	// The record's own id in the body is accepted.
+	_, e = write(t, db, func(tx *Tx) (struct{}, *Error) {
+		return struct{}{}, tx.Update("Contact", c1, map[string]any{"Id": c1[:15], "attributes": map[string]any{"type": "Contact"}, "LastName": "Uno"})
+	})
+	require.Nil(t, e)
+	assert.Equal(t, "Uno", get(t, db, "Contact", c1)["LastName"])
 }

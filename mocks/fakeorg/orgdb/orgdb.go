@@ -5,8 +5,9 @@ package orgdb
 
 // CONTRACT between the data layer (this package: schema, storage, SOQL/SOSL, seed) and the HTTP
 // layer (package fakeorg: OAuth, REST routing, JSON encoding, composite, collections, faults,
-// counters). The data layer owns this file and replaces the bodies; the signatures below are
-// what the HTTP layer relies on. Change a signature only together with every caller.
+// counters): the types below, and the methods of DB and Tx (db.go, crud.go, query.go,
+// search.go), Schema and SObject (schema.go, describe.go) and the seeds (seed.go). Change a
+// signature only together with every caller.
 
 import (
 	"encoding/json"

@@ -239,6 +239,11 @@ func (c *qctx) compile(o *SObject, q *soql.Query, child bool) (*plan, *Error) {
 	p := &plan{obj: o, t: c.db.tableOf(o), out: &outNode{}, limit: -1}
 	seen := map[string]bool{}
 	var plain *soql.FieldRef
+	fieldsFunc := false
+	for _, item := range q.Select {
+		_, ok := item.(*soql.FieldsFunc)
+		fieldsFunc = fieldsFunc || ok
+	}
 	for _, item := range q.Select {
 		switch it := item.(type) {
 		case *soql.FieldRef:
@@ -251,12 +256,30 @@ func (c *qctx) compile(o *SObject, q *soql.Query, child bool) (*plan, *Error) {
 				key = strings.ToLower(fp.leaf.Name)
 			}
 			if seen[key] {
+				if fieldsFunc {
+					continue // already selected by FIELDS(…)
+				}
 				return nil, c.errAt("INVALID_FIELD", it.Pos, "duplicate field selected: "+it.String())
 			}
 			seen[key] = true
 			c.addOutput(p.out, fp, it)
 			if plain == nil {
 				plain = it
+			}
+		case *soql.FieldsFunc:
+			if it.Kind != "STANDARD" && (q.Limit == nil || q.Limit.Value > 200) {
+				return nil, c.errAt("MALFORMED_QUERY", it.Pos, "The SOQL FIELDS function must have a LIMIT of at most 200")
+			}
+			for _, f := range o.fields {
+				key := strings.ToLower(f.Name)
+				if seen[key] || it.Kind == "STANDARD" && f.Custom || it.Kind == "CUSTOM" && !f.Custom {
+					continue
+				}
+				seen[key] = true
+				p.out.entries = append(p.out.entries, &outEntry{name: f.Name, leaf: f})
+				if plain == nil {
+					plain = &soql.FieldRef{Pos: it.Pos, Path: []string{"FIELDS(" + it.Kind + ")"}}
+				}
 			}
 		case *soql.Subquery:
 			if child {

@@ -323,3 +323,51 @@ func TestQueryErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestQueryCustomField(t *testing.T) {
+	db := newTestDB(t)
+	id := mustCreate(t, db, "Contact", map[string]any{"LastName": "A", "drivers_license__C": "DL-1"})
+	tx := db.Begin(false)
+	defer tx.Commit()
+	res, e := tx.Query("SELECT Id, DRIVERS_LICENSE__C FROM Contact WHERE Drivers_License__c = 'dl-1'", false)
+	require.Nil(t, e)
+	require.Equal(t, []string{id}, recordIDs(res))
+	assert.Equal(t, []Field{{"Id", id}, {"Drivers_License__c", "DL-1"}}, res.Records[0].Fields)
+	_, e = tx.Query("SELECT Drivers_License FROM Contact", false)
+	require.NotNil(t, e)
+	assert.Equal(t, "INVALID_FIELD", e.Code)
+}
+
+func TestNewRejectsBadCustomFields(t *testing.T) {
+	for _, cf := range []CustomField{
+		{Object: "Nope", Name: "X__c", Type: "string"},
+		{Object: "Contact", Name: "NoSuffix", Type: "string"},
+		{Object: "Contact", Name: "LastName__c", Type: "blob"},
+	} {
+		_, err := New(Options{CustomFields: []CustomField{cf}})
+		assert.Error(t, err, cf)
+	}
+	_, err := New(Options{CustomFields: []CustomField{{Object: "Contact", Name: "A__c", Type: "date"}, {Object: "contact", Name: "a__c", Type: "date"}}})
+	assert.Error(t, err, "declared twice")
+}
+
+func TestQueryFieldsFunction(t *testing.T) {
+	db := newTestDB(t)
+	id := mustCreate(t, db, "Contact", map[string]any{"LastName": "A", "Drivers_License__c": "X1"})
+	tx := db.Begin(false)
+	defer tx.Commit()
+	c, _ := db.Schema().Lookup("Contact")
+	res, e := tx.Query("SELECT FIELDS(ALL) FROM Contact LIMIT 200", false)
+	require.Nil(t, e)
+	assert.Len(t, res.Records[0].Fields, len(c.Fields()))
+	res, e = tx.Query("SELECT Id, FIELDS(CUSTOM) FROM Contact WITH SECURITY_ENFORCED LIMIT 10", false)
+	require.Nil(t, e)
+	assert.Equal(t, []Field{{"Id", id}, {"Drivers_License__c", "X1"}}, res.Records[0].Fields)
+	res, e = tx.Query("SELECT FIELDS(STANDARD), Id FROM Contact", false)
+	require.Nil(t, e)
+	assert.Len(t, res.Records[0].Fields, len(c.Fields())-1)
+	_, e = tx.Query("SELECT FIELDS(ALL) FROM Contact", false)
+	require.NotNil(t, e)
+	assert.Equal(t, "MALFORMED_QUERY", e.Code)
+	assert.Contains(t, e.Message, "LIMIT of at most 200")
+}

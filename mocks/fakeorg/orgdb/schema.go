@@ -66,6 +66,9 @@ func (o *SObject) Fields() []*FieldDef { return o.fields }
 
 // Field finds a field by name, case-insensitively.
 func (o *SObject) Field(name string) (*FieldDef, bool) {
+	if f, ok := o.byCanon[name]; ok {
+		return f, true
+	}
 	f, ok := o.byName[strings.ToLower(name)]
 	return f, ok
 }
@@ -447,8 +450,10 @@ func newSchema(custom []CustomField) (*Schema, error) {
 		if !strings.HasSuffix(cf.Name, "__c") || len(cf.Name) < 4 {
 			return nil, fmt.Errorf("orgdb: custom field %s.%s: name must end in __c", cf.Object, cf.Name)
 		}
-		if _, dup := o.Field(cf.Name); dup {
-			return nil, fmt.Errorf("orgdb: custom field %s.%s declared twice", o.name, cf.Name)
+		for _, f := range o.fields {
+			if strings.EqualFold(f.Name, cf.Name) {
+				return nil, fmt.Errorf("orgdb: custom field %s.%s declared twice", o.name, cf.Name)
+			}
 		}
 		f := newField(cf.Name, cf.Label, cf.Type, cf.Length)
 		if f.Label == "" {
@@ -485,8 +490,8 @@ func newSchema(custom []CustomField) (*Schema, error) {
 			if f.RelationshipName != "" {
 				o.byRelationship[strings.ToLower(f.RelationshipName)] = f
 			}
-			f.indexed = f.Type == "reference" || f.Type == "phone" || f.Type == "email" ||
-				f.NameField || f.ExternalID || f.Unique || f.IDLookup || f.Name == "LastName"
+			f.indexed = f.Type == "reference" || f.Type == "phone" ||
+				f.NameField || f.ExternalID || f.Unique || f.IDLookup
 			switch f.Name {
 			case "Id", "OwnerId", "CreatedById", "LastModifiedById":
 				// The id map serves Id; the audit references would make one huge bucket.

@@ -12,9 +12,11 @@ import (
 // Search runs SOSL and returns searchRecords: for each object of RETURNING (every searchable
 // object when absent), in that order, the records whose fields in scope match the term.
 // Matching is case-insensitive and word-based: a word matches a whole word of a field (with *
-// and ? wildcards), a phrase consecutive words; a term that looks like a phone number (only
-// digits and phone punctuation, at least seven digits) also matches phone fields by digits,
-// whatever their formatting.
+// and ? wildcards), a phrase consecutive words. A term that looks like a phone number (only
+// digits and phone punctuation, at least seven digits) matches phone fields by digits, whatever
+// their formatting, with or without the country code; in the ALL and PHONE scopes it then
+// matches phone fields only. As in Salesforce, past 4,000 characters a term's logical operators
+// are ignored, and past 10,000 it finds nothing.
 func (tx *Tx) Search(sosl string) ([]*Record, *Error) {
 	if e := tx.usable(false); e != nil {
 		return nil, e
@@ -160,7 +162,8 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		} else {
 			p.where = match
 		}
-		if m.phone != "" && p.seek == nil {
+		// A phone-shaped term reads only the rows the phone index names (in scopes with phones).
+		if m.phone != "" && p.seek == nil && (in == "ALL" || in == "PHONE") {
 			p.fixed = p.t.phones.lookup(phoneKey(m.phone), []int32{})
 			sortRows(p.fixed)
 		}

@@ -5,15 +5,16 @@ import "strings"
 // table holds one object's rows column by column: text-like, id and date values as strings
 // ("" is null, as Salesforce stores empty text as null), everything else as compact Go values.
 type table struct {
-	obj  *SObject
-	n    int32      // number of rows
-	strs [][]string // by column, for fields with strKind
-	vals [][]any    // by column, for the other fields
-	col  []int      // by field index: its column in strs or vals
-	str  []bool     // by field index: whether it lives in strs
-	byID map[string]int32
-	idx  []*index // by field index; nil when the field is not indexed
-	seq  uint64   // ids issued so far
+	obj       *SObject
+	n         int32      // number of rows
+	strs      [][]string // by column, for fields with strKind
+	vals      [][]any    // by column, for the other fields
+	col       []int      // by field index: its column in strs or vals
+	str       []bool     // by field index: whether it lives in strs
+	byID      map[string]int32
+	idx       []*index // by field index; nil when the field is not indexed
+	seq       uint64   // ids issued so far
+	isDeleted int      // the vals column of IsDeleted, or -1
 	// phones indexes every phone field by the last seven digits of its value, so that a search
 	// for a number finds it whatever its formatting.
 	phones *index
@@ -34,6 +35,10 @@ func newTable(o *SObject) *table {
 		if f.indexed {
 			t.idx[i] = &index{one: map[string]int32{}}
 		}
+	}
+	t.isDeleted = -1
+	if f, ok := o.byCanon["IsDeleted"]; ok {
+		t.isDeleted = t.col[f.index]
 	}
 	return t
 }
@@ -127,9 +132,12 @@ func (t *table) dropLastRow() {
 
 func (t *table) id(r int32) string { return t.strs[0][r] }
 
+// deleted reports whether a row is in the recycle bin (IsDeleted; objects without it never are).
 func (t *table) deleted(r int32) bool {
-	f := t.obj.byName["isdeleted"]
-	b, _ := t.get(r, f).(bool)
+	if t.isDeleted < 0 {
+		return false
+	}
+	b, _ := t.vals[t.isDeleted][r].(bool)
 	return b
 }
 
@@ -150,9 +158,11 @@ type index struct {
 }
 
 func (ix *index) add(k string, r int32) {
-	if rs, ok := ix.many[k]; ok {
-		ix.many[k] = append(rs, r)
-		return
+	if len(ix.many) > 0 {
+		if rs, ok := ix.many[k]; ok {
+			ix.many[k] = append(rs, r)
+			return
+		}
 	}
 	if r0, ok := ix.one[k]; ok {
 		delete(ix.one, k)

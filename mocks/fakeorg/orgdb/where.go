@@ -193,6 +193,16 @@ func (c *qctx) getter(p *plan, fp *path) func(r int32) any {
 	return func(r int32) any { return c.value(t, r, fp) }
 }
 
+// strGetter reads a string-stored field ("" and false when null) without boxing it.
+func (c *qctx) strGetter(p *plan, fp *path) func(r int32) (string, bool) {
+	t := p.t
+	if len(fp.hops) == 0 && t.str[fp.leaf.index] {
+		col := t.strs[t.col[fp.leaf.index]]
+		return func(r int32) (string, bool) { s := col[r]; return s, s != "" }
+	}
+	return func(r int32) (string, bool) { s, ok := c.value(t, r, fp).(string); return s, ok }
+}
+
 func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 	fp, err := c.resolve(p.obj, x.Field)
 	if err != nil {
@@ -200,6 +210,7 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 	}
 	f := fp.kind
 	get := c.getter(p, fp)
+	getStr := c.strGetter(p, fp)
 	if x.Op == "LIKE" {
 		if !f.isText() && !f.isID() {
 			return nil, c.errAt("INVALID_QUERY_FILTER_OPERATOR", x.Pos, fmt.Sprintf("invalid operator on %s field: %s", f.Type, x.Field.String()))
@@ -209,7 +220,7 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 		}
 		m := compileLike(x.Value.Raw)
 		return func(r int32) bool {
-			s, ok := get(r).(string)
+			s, ok := getStr(r)
 			return ok && m.match(s)
 		}, nil
 	}
@@ -252,7 +263,7 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 			">=": func(s string) bool { return s >= from },
 		}[x.Op]
 		return func(r int32) bool {
-			s, ok := get(r).(string)
+			s, ok := getStr(r)
 			if !ok {
 				return x.Op == "!="
 			}
@@ -263,7 +274,7 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 	if f.isText() && x.Op == "=" {
 		ws := want.(string)
 		return func(r int32) bool {
-			s, ok := get(r).(string)
+			s, ok := getStr(r)
 			return ok && strings.EqualFold(s, ws)
 		}, nil
 	}
@@ -483,20 +494,23 @@ func compileLike(raw string) likeMatcher {
 }
 
 func (m likeMatcher) match(s string) bool {
-	text := []rune(strings.ToLower(s))
+	// Wildcard matching with backtracking to the last %, over the string's runes in place.
 	p, t := 0, 0
 	star, mark := -1, 0
-	for t < len(text) {
+	for t < len(s) {
+		r, n := utf8.DecodeRuneInString(s[t:])
+		r = unicode.ToLower(r)
 		switch {
-		case p < len(m.pat) && (m.pat[p].kind == '_' || m.pat[p].kind == 'c' && m.pat[p].r == text[t]):
+		case p < len(m.pat) && (m.pat[p].kind == '_' || m.pat[p].kind == 'c' && m.pat[p].r == r):
 			p++
-			t++
+			t += n
 		case p < len(m.pat) && m.pat[p].kind == '%':
 			star, mark = p, t
 			p++
 		case star >= 0:
 			p = star + 1
-			mark++
+			_, n := utf8.DecodeRuneInString(s[mark:])
+			mark += n
 			t = mark
 		default:
 			return false

@@ -20,7 +20,9 @@ type Query struct {
 	OrderBy []OrderItem
 	Limit   *Int // nil when absent
 	Offset  *Int // nil when absent
-	// ForUpdate, ForView and ForReference record a trailing FOR clause; they change nothing here.
+	// With records WITH SECURITY_ENFORCED, USER_MODE or SYSTEM_MODE (upper case), "" when absent.
+	With string
+	// For records a trailing FOR VIEW, FOR REFERENCE or FOR UPDATE (upper case), "" when absent.
 	For string
 }
 
@@ -36,7 +38,7 @@ type Int struct {
 	Value int
 }
 
-// SelectItem is one element of a select list: *FieldRef, *Subquery or *Aggregate.
+// SelectItem is one element of a select list: *FieldRef, *Subquery, *Aggregate or *FieldsFunc.
 type SelectItem interface{ selectItem() }
 
 // FieldRef is a field, possibly through parent relationships: Path {"Account", "Name"}.
@@ -62,9 +64,16 @@ type Aggregate struct {
 	Alias string // "" when none
 }
 
-func (*FieldRef) selectItem()  {}
-func (*Subquery) selectItem()  {}
-func (*Aggregate) selectItem() {}
+// FieldsFunc is FIELDS(ALL), FIELDS(STANDARD) or FIELDS(CUSTOM).
+type FieldsFunc struct {
+	Pos  Pos
+	Kind string // ALL, STANDARD or CUSTOM
+}
+
+func (*FieldsFunc) selectItem() {}
+func (*FieldRef) selectItem()   {}
+func (*Subquery) selectItem()   {}
+func (*Aggregate) selectItem()  {}
 
 // OrderItem is one ORDER BY key.
 type OrderItem struct {
@@ -156,6 +165,7 @@ type Literal struct {
 }
 
 // Walk calls fn for e and, while fn returns true, for every expression inside it, depth first.
+// It does not descend into the WHERE clause of a semi-join's subquery (SetComparison.Subquery).
 func Walk(e Expr, fn func(Expr) bool) {
 	if e == nil || !fn(e) {
 		return

@@ -112,6 +112,19 @@ func (p *parser) query(sub bool) (*Query, *Error) {
 		}
 		q.Where = w
 	}
+	if p.isKeyword("WITH") {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		mode := strings.ToUpper(p.tok.text)
+		if p.tok.kind != tIdent || mode != "SECURITY_ENFORCED" && mode != "USER_MODE" && mode != "SYSTEM_MODE" {
+			return nil, p.unexpected()
+		}
+		q.With = mode
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
 	if p.isKeyword("ORDER") {
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -203,6 +216,19 @@ func (p *parser) selectItem(sub bool) (SelectItem, *Error) {
 	name, pos := p.tok.text, p.tok.pos
 	if err := p.advance(); err != nil {
 		return nil, err
+	}
+	if p.isPunct("(") && strings.EqualFold(name, "FIELDS") {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		kind := strings.ToUpper(p.tok.text)
+		if p.tok.kind != tIdent || kind != "ALL" && kind != "STANDARD" && kind != "CUSTOM" {
+			return nil, p.unexpected()
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		return &FieldsFunc{Pos: pos, Kind: kind}, p.expectPunct(")")
 	}
 	if p.isPunct("(") && aggregates[strings.ToUpper(name)] {
 		a := &Aggregate{Pos: pos, Func: strings.ToUpper(name)}

@@ -306,3 +306,32 @@ func TestParseSearchErrors(t *testing.T) {
 		assert.Contains(t, se.Detail, tc.detail, tc.src)
 	}
 }
+
+func TestLongSearchTermDropsOperators(t *testing.T) {
+	long := strings.Repeat("word ", 801) + "OR (other)"
+	require.Greater(t, len(long), 4000)
+	s, err := ParseSearch("FIND {" + long + "}")
+	require.NoError(t, err)
+	var ops []string
+	var walk func(SearchExpr)
+	walk = func(e SearchExpr) {
+		if l, ok := e.(*SearchLogical); ok {
+			ops = append(ops, l.Op)
+			walk(l.X)
+			walk(l.Y)
+		}
+	}
+	walk(s.Expr)
+	assert.NotContains(t, ops, "OR")
+}
+
+func TestParseFieldsAndWith(t *testing.T) {
+	q, err := Parse("SELECT fields(standard), Id FROM Account WITH SECURITY_ENFORCED ORDER BY Name LIMIT 200")
+	require.NoError(t, err)
+	assert.Equal(t, &FieldsFunc{Pos: Pos{Row: 1, Column: 8, Offset: 7}, Kind: "STANDARD"}, q.Select[0])
+	assert.Equal(t, "SECURITY_ENFORCED", q.With)
+	_, err = Parse("SELECT FIELDS(SOME) FROM Account")
+	require.Error(t, err)
+	_, err = Parse("SELECT Id FROM Account WITH NOTHING")
+	require.Error(t, err)
+}

@@ -359,8 +359,13 @@ func significant(s string) int {
 	return utf8.RuneCountInString(s) - strings.Count(s, "*") - strings.Count(s, "?")
 }
 
+// maxOperatorTerm is the longest term whose logical operators count: past it, Salesforce drops
+// them (AND, OR, NOT and parentheses are then words and separators).
+const maxOperatorTerm = 4000
+
 // lexTerm splits a term into words, phrases, operators and parentheses, resolving escapes.
 func lexTerm(src, term string, at Pos) ([]termToken, *Error) {
+	plain := len(term) > maxOperatorTerm
 	var toks []termToken
 	row, col := at.Row, at.Column
 	pos := func(off int) Pos { return Pos{Row: row, Column: col, Offset: at.Offset + off} }
@@ -380,7 +385,9 @@ func lexTerm(src, term string, at Pos) ([]termToken, *Error) {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			step()
 		case c == '(' || c == ')':
-			toks = append(toks, termToken{kind: c, text: string(c), pos: pos(i)})
+			if !plain {
+				toks = append(toks, termToken{kind: c, text: string(c), pos: pos(i)})
+			}
 			step()
 		case c == '"':
 			p := pos(i)
@@ -443,6 +450,7 @@ func lexTerm(src, term string, at Pos) ([]termToken, *Error) {
 			kind := byte('w')
 			raw := pat.String()
 			switch {
+			case plain:
 			case raw == "AND" || raw == "and":
 				kind = 'A'
 			case raw == "OR" || raw == "or":
