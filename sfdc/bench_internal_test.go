@@ -1,7 +1,6 @@
 package sfdc
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -49,7 +48,7 @@ func BenchmarkDecodePage(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := decodePage[map[string]json.RawMessage](body)
+			p, err := decodePage[Record](body)
 			if err != nil || len(p.Records) != 2000 {
 				b.Fatal(err)
 			}
@@ -68,11 +67,11 @@ func BenchmarkDecodePage(b *testing.B) {
 }
 
 func TestDecodePage(t *testing.T) {
-	p, err := decodePage[map[string]json.RawMessage](pageJSON(3))
+	p, err := decodePage[Record](pageJSON(3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := Record{fields: p.Records[2]}
+	r := p.Records[2]
 	if name, _ := r.String("Account.Name"); name != "Account 2" {
 		t.Fatalf("Account.Name = %q", name)
 	}

@@ -141,7 +141,7 @@ type call struct {
 	op         string // for errors and retry events; never contains values
 	object     string // the object the op is about, if any
 	method     string
-	path       string // absolute path on the instance, e.g. /services/data/v62.0/sobjects/Account
+	path       string // absolute path on the instance, e.g. /services/data/v62.0/sobjects/Account (may end in ?query)
 	query      string // raw query string (already encoded), without '?'
 	body       []byte
 	idempotent bool

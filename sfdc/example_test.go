@@ -28,7 +28,7 @@ func ExampleFind() {
 	sosl, _ := s.SOSL()
 	fmt.Println(sosl)
 	// Output:
-	// FIND {"Smith \(Jr\) OR x"} IN NAME FIELDS RETURNING Contact(Id, Name LIMIT 10)
+	// FIND {"Smith" AND "\(Jr\)" AND "OR"} IN NAME FIELDS RETURNING Contact(Id, Name LIMIT 10)
 }
 
 func ExampleParseID() {

@@ -101,29 +101,89 @@ func FuzzSOQLLike(f *testing.F) {
 
 func FuzzSOSL(f *testing.F) {
 	for _, s := range []string{"john smith", "x} IN ALL FIELDS RETURNING User(Id)", `"quoted" OR x`, `a\`, "AND NOT or",
-		"*?", "+44 (20) 7946-0000", "ab\ncd", "ü漢字"} {
+		"*?", "+44 (20) 7946-0000", "ab\ncd", "ü漢字", "Smith J. 1980", `ab" OR "cd`, "(ab OR cd) AND NOT ef", "ab\u00a0cd\u2003ef"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		text, err := sfdc.Find(s).In(sfdc.NameFields).Returning(sfdc.Returning{Object: "Contact", Fields: []string{"Id"}}).Limit(3).SOSL()
-		if err != nil {
+		want := searchWords(s)
+		if !utf8.ValidString(s) || len(want) == 0 {
 			require.ErrorIs(t, err, sfdc.ErrBadQuery)
 			return
 		}
+		if utf8.RuneCountInString(s) > 4000 || quotedLen(want) > 4000 {
+			require.ErrorIs(t, err, sfdc.ErrBadQuery, "past 4,000 characters Salesforce drops the operators")
+			return
+		}
+		require.NoError(t, err)
 		ast, err := soql.ParseSearch(text)
 		require.NoError(t, err, "built search must parse")
-		word, ok := ast.Expr.(*soql.SearchWord)
-		require.True(t, ok, "the term is one phrase, got %T", ast.Expr)
-		require.True(t, word.Phrase)
-		require.Equal(t, controlsToSpaces(s), word.Text)
-		require.NotContains(t, unescapedWildcards(word.Pattern), "*")
-		require.NotContains(t, unescapedWildcards(word.Pattern), "?")
+		// The term is the words ANDed, in order: (((w1 AND w2) AND w3) …), each a quoted phrase
+		// holding exactly the word, with no wildcard.
+		words := andedPhrases(t, ast.Expr)
+		require.Len(t, words, len(want))
+		for i, w := range words {
+			require.True(t, w.Phrase)
+			require.Equal(t, want[i], w.Text)
+			require.Empty(t, unescapedWildcards(w.Pattern))
+		}
+		require.LessOrEqual(t, len(ast.Term), 4000, "past 4,000 characters Salesforce drops the operators")
 		require.Equal(t, "NAME", ast.In)
 		require.Len(t, ast.Returning, 1)
 		require.Equal(t, "Contact", ast.Returning[0].Object.Name)
 		require.NotNil(t, ast.Limit)
 		require.Equal(t, 3, ast.Limit.Value)
 	})
+}
+
+// searchWords is Find's contract, written independently: the text split at white space and
+// control characters, keeping words with at least two letters or digits.
+func searchWords(s string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		n := 0
+		for _, r := range w {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				n++
+			}
+		}
+		if n >= 2 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// quotedLen is the length in bytes of the words quoted, escaped and joined with " AND ".
+func quotedLen(words []string) int {
+	n := 0
+	for i, w := range words {
+		if i > 0 {
+			n += len(" AND ")
+		}
+		n += len(w) + 2
+		for _, r := range w {
+			if strings.ContainsRune(`?&|!{}[]()^~*:\"'+-`, r) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// andedPhrases returns the leaves of a left-deep chain of ANDs, failing on any other node.
+func andedPhrases(t *testing.T, e soql.SearchExpr) []*soql.SearchWord {
+	switch x := e.(type) {
+	case *soql.SearchWord:
+		return []*soql.SearchWord{x}
+	case *soql.SearchLogical:
+		require.Equal(t, "AND", x.Op)
+		y, ok := x.Y.(*soql.SearchWord)
+		require.True(t, ok, "right of AND is one word, got %T", x.Y)
+		return append(andedPhrases(t, x.X), y)
+	}
+	require.Failf(t, "unexpected search node", "%T", e)
+	return nil
 }
 
 func FuzzSOSLPrefix(f *testing.F) {
@@ -144,15 +204,6 @@ func FuzzSOSLPrefix(f *testing.F) {
 		require.Equal(t, s+"*", word.Text)
 		require.Equal(t, "*", unescapedWildcards(word.Pattern), "only the trailing wildcard")
 	})
-}
-
-func controlsToSpaces(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // unescapedWildcards returns the '*' and '?' of a pattern that are not escaped.

@@ -54,12 +54,8 @@ const (
 
 func queryRecords(ctx context.Context, c *Client, st Statement, res queryResource) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		for m, err := range queryPages[map[string]json.RawMessage](ctx, c, st, res) {
-			if err != nil {
-				yield(Record{}, err)
-				return
-			}
-			if !yield(Record{fields: m}, nil) {
+		for rec, err := range queryPages[Record](ctx, c, st, res) {
+			if !yield(rec, err) || err != nil {
 				return
 			}
 		}
@@ -200,22 +196,21 @@ func (c *Client) Search(ctx context.Context, s *Search) ([]Record, *Response, er
 
 func decodeSearch(op string, res *result) ([]Record, *Response, error) {
 	var body struct {
-		SearchRecords []map[string]json.RawMessage `json:"searchRecords"`
+		SearchRecords []Record `json:"searchRecords"`
 	}
 	if err := json.Unmarshal(res.body, &body); err != nil {
 		return nil, &res.resp, decodeError(op, res, err)
 	}
-	out := make([]Record, len(body.SearchRecords))
-	for i, m := range body.SearchRecords {
-		out[i] = Record{fields: m}
+	if body.SearchRecords == nil {
+		body.SearchRecords = []Record{}
 	}
-	return out, &res.resp, nil
+	return body.SearchRecords, &res.resp, nil
 }
 
 // ParamSearch is a parameterized search (the parameterizedSearch resource): the text is matched
 // literally, as with Find.
 type ParamSearch struct {
-	Text    string      // the search text; escaped like Find's
+	Text    string      // the search text: its words, each quoted and escaped, joined with AND, as Find does
 	In      SearchScope // default ALL
 	Objects []Returning // objects to search, with fields, filter and limit; OrderBy is ignored
 	Fields  []string    // fields returned for objects that list none
@@ -238,6 +233,10 @@ func (c *Client) ParameterizedSearch(ctx context.Context, p ParamSearch) ([]Reco
 
 func (p ParamSearch) body() ([]byte, error) {
 	s := &Search{text: p.Text, scope: p.In, returning: p.Objects}
+	term, err := s.term()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -258,7 +257,7 @@ func (p ParamSearch) body() ([]byte, error) {
 		Fields       []string  `json:"fields,omitempty"`
 		SObjects     []sobject `json:"sobjects,omitempty"`
 		OverallLimit int       `json:"overallLimit,omitempty"`
-	}{Q: searchPhrase(p.Text), In: string(p.In), Fields: p.Fields, OverallLimit: p.Limit}
+	}{Q: term, In: string(p.In), Fields: p.Fields, OverallLimit: p.Limit}
 	for _, o := range p.Objects {
 		so := sobject{Name: o.Object, Fields: o.Fields, Limit: o.Limit}
 		if o.Where != nil {

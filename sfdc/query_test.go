@@ -189,6 +189,63 @@ func TestSearch(t *testing.T) {
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 }
 
+// TestSearchWords checks Find's word search against the fake org's SOSL engine: every word must
+// match, in any order and in any searched field; short words are dropped; reserved characters
+// and operator words are literal.
+func TestSearchWords(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{})
+	ctx := context.Background()
+	jane, _, err := e.c.Create(ctx, "Contact", map[string]any{"FirstName": "Jane", "LastName": "Smith",
+		"Email": "jane.smith@example.com", "Birthdate": "1980-04-02", "Phone": "+44 20 7946 0001"})
+	require.NoError(t, err)
+	john, _, err := e.c.Create(ctx, "Contact", map[string]any{"FirstName": "John", "LastName": "Smith"})
+	require.NoError(t, err)
+	obrien, _, err := e.c.Create(ctx, "Contact", map[string]any{"FirstName": "Ann", "LastName": "O'Brien-Smith"})
+	require.NoError(t, err)
+	_, _, err = e.c.Create(ctx, "Contact", map[string]any{"FirstName": "Brien", "LastName": "Jane"})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name string
+		text string
+		in   sfdc.SearchScope
+		want []sfdc.ID
+	}{
+		{"one word", "smith", sfdc.NameFields, []sfdc.ID{jane, john, obrien}},
+		{"two words", "Smith Jane", sfdc.NameFields, []sfdc.ID{jane}},
+		{"any order", "jane smith", sfdc.NameFields, []sfdc.ID{jane}},
+		{"words across fields", "jane example", sfdc.AllFields, []sfdc.ID{jane}},
+		{"an initial is dropped", "Smith J", sfdc.NameFields, []sfdc.ID{jane, john, obrien}},
+		{"punctuation inside a word keeps its parts together", "O'Brien", sfdc.NameFields, []sfdc.ID{obrien}},
+		{"joined words must be next to each other", "Smith-Jane", sfdc.NameFields, nil},
+		{"a missing word finds nothing", "jane smith zebulon", sfdc.NameFields, nil},
+		{"operator words are words", "Jane OR John", sfdc.NameFields, nil},
+		{"NOT is a word", "smith AND NOT jane", sfdc.NameFields, nil},
+		{"a wildcard is literal", "Sm*", sfdc.NameFields, nil},
+		{"a group is literal", "(smith OR jones)", sfdc.NameFields, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, _, err := e.c.Search(ctx, sfdc.Find(tt.text).In(tt.in).Returning(sfdc.Returning{Object: "Contact", Fields: []string{"Id"}}))
+			require.NoError(t, err)
+			var got []sfdc.ID
+			for _, r := range recs {
+				got = append(got, r.ID())
+			}
+			assert.ElementsMatch(t, tt.want, got)
+
+			recs, _, err = e.c.ParameterizedSearch(ctx, sfdc.ParamSearch{Text: tt.text, In: tt.in,
+				Objects: []sfdc.Returning{{Object: "Contact", Fields: []string{"Id"}}}})
+			require.NoError(t, err)
+			got = got[:0]
+			for _, r := range recs {
+				got = append(got, r.ID())
+			}
+			assert.ElementsMatch(t, tt.want, got, "parameterized search")
+		})
+	}
+}
+
 // TestNothingReachesTheStandardLog drives simpleforce through every kind of failure and checks
 // that it wrote nothing to the standard logger (it logs URLs with SOQL and error bodies there).
 // Not parallel: it swaps the standard logger's output.

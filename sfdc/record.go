@@ -3,18 +3,32 @@ package sfdc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// Record is one sObject row as the API returns it. Fields are kept as their JSON text and
-// converted when read, so decoding a page of records does not build every value; parent lookups
-// read as Records and child subqueries as lists of Records. Numbers keep their text
-// (json.Number), so no precision is lost. A Record is read-only and safe to share.
+// Record is one sObject row as the API returns it. It keeps the row's JSON text and an index of
+// where each field's name and value sit in it, and converts a value only when it is read: decoding
+// a record costs one allocation for the index (plus a copy of the text when encoding/json hands it
+// over), not one per field. Parent lookups read as Records and child subqueries as lists of
+// Records. Numbers keep their text (json.Number), so no precision is lost. A Record is read-only
+// and safe to share; the zero Record has no fields.
 type Record struct {
-	fields map[string]json.RawMessage
+	raw    []byte // the object's JSON text, never modified
+	fields []span // each member of the object, in the order sent
+}
+
+// span locates one member of a record's JSON text: the name between its quotes (escapes
+// intact) and the value.
+type span struct {
+	k0, k1, v0, v1 int32
 }
 
 // NewRecord builds a Record from field values as encoding/json would decode them (nil, bool,
@@ -28,54 +42,180 @@ func NewRecord(fields map[string]any) (Record, error) {
 		}
 		m[k] = b
 	}
-	return Record{fields: m}, nil
+	b, err := json.Marshal(m)
+	if err != nil {
+		return Record{}, fmt.Errorf("sfdc: NewRecord: %w", err)
+	}
+	return parseRecord(b)
 }
 
-// UnmarshalJSON decodes one record object.
+// errNotObject is the error for a record that is not a JSON object.
+var errNotObject = errors.New("sfdc: a record must be a JSON object")
+
+// UnmarshalJSON decodes one record object (keeping a copy of b).
 func (r *Record) UnmarshalJSON(b []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
+	rec, err := parseRecord(bytes.Clone(b))
+	if err != nil {
 		return err
 	}
-	if m == nil {
-		return fmt.Errorf("sfdc: a record must be a JSON object")
-	}
-	r.fields = m
+	*r = rec
 	return nil
+}
+
+// parseRecord indexes the JSON object b, which the Record keeps: b must not change afterwards.
+func parseRecord(b []byte) (Record, error) {
+	if !json.Valid(b) {
+		// Let encoding/json describe the syntax error (it quotes one character at most).
+		var v struct{}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return Record{}, err
+		}
+		return Record{}, errNotObject
+	}
+	if len(b) > math.MaxInt32 {
+		return Record{}, errors.New("sfdc: a record larger than 2 GiB")
+	}
+	i := skipSpace(b, 0)
+	if b[i] != '{' {
+		return Record{}, errNotObject
+	}
+	var buf [32]span
+	spans := buf[:0]
+	for m := (members{b: b, i: i}); m.next(); {
+		spans = append(spans, m.cur)
+	}
+	return Record{raw: b, fields: append(make([]span, 0, len(spans)), spans...)}, nil
+}
+
+// members walks the members of a JSON object known to be valid.
+type members struct {
+	b   []byte
+	i   int // at the '{' before the first call, then after the last value
+	cur span
+}
+
+func (m *members) next() bool {
+	b := m.b
+	if m.i >= len(b) || b[m.i] == '}' {
+		return false
+	}
+	i := skipSpace(b, m.i+1) // past '{' or ','
+	if b[i] == '}' {
+		m.i = i // an empty object
+		return false
+	}
+	k0 := i + 1
+	i = skipString(b, i)
+	k1 := i - 1
+	i = skipSpace(b, i) + 1 // past ':'
+	v0 := skipSpace(b, i)
+	v1 := skipValue(b, v0)
+	m.cur = span{int32(k0), int32(k1), int32(v0), int32(v1)}
+	m.i = skipSpace(b, v1) // at ',' or '}'
+	return true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string that starts at b[i] ('"').
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipValue returns the index just past the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// plainName reports whether a member's name reads as it is written: no escapes, valid UTF-8.
+func plainName(k []byte) bool { return bytes.IndexByte(k, '\\') < 0 && utf8.Valid(k) }
+
+// name returns a member's name as encoding/json would decode it; it allocates only for a name
+// that is not plain.
+func (r Record) name(s span) string {
+	k := r.raw[s.k0:s.k1]
+	if plainName(k) {
+		return string(k)
+	}
+	var n string
+	_ = json.Unmarshal(r.raw[s.k0-1:s.k1+1], &n)
+	return n
+}
+
+// nameIs reports whether a member's name is name, exactly or (fold) ignoring case.
+func (r Record) nameIs(s span, name string, fold bool) bool {
+	k := r.raw[s.k0:s.k1]
+	if !plainName(k) {
+		n := r.name(s)
+		return n == name || fold && strings.EqualFold(n, name)
+	}
+	if fold {
+		return strings.EqualFold(string(k), name)
+	}
+	return string(k) == name
 }
 
 // MarshalJSON encodes the record as Salesforce sent it (attributes included).
 func (r Record) MarshalJSON() ([]byte, error) {
-	if r.fields == nil {
+	if r.raw == nil {
 		return []byte("null"), nil
 	}
-	return json.Marshal(r.fields)
+	return bytes.Clone(r.raw), nil
 }
 
 // Decode stores the record into v (a pointer to a struct with json tags, or a map).
 func (r Record) Decode(v any) error {
-	b, err := r.MarshalJSON()
-	if err != nil {
-		return err
+	if r.raw == nil {
+		return errNotObject
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := json.NewDecoder(bytes.NewReader(r.raw))
 	dec.UseNumber()
 	return dec.Decode(v)
 }
 
 // Type is the object's API name from the record's attributes, e.g. "Account".
 func (r Record) Type() string {
-	raw, ok := r.fields["attributes"]
-	if !ok {
-		return ""
-	}
-	var a struct {
-		Type string `json:"type"`
-	}
-	if json.Unmarshal(raw, &a) != nil {
-		return ""
-	}
-	return a.Type
+	s, _ := r.String("attributes.type")
+	return s
 }
 
 // ID is the record's Id field, or "" when absent or not a valid id.
@@ -88,49 +228,63 @@ func (r Record) ID() ID {
 	return id
 }
 
-// Names lists the record's field names (attributes excluded), in no particular order.
+// Names lists the record's field names (attributes excluded), in the order Salesforce sent them.
 func (r Record) Names() []string {
 	names := make([]string, 0, len(r.fields))
-	for k := range r.fields {
-		if k != "attributes" {
-			names = append(names, k)
+	for _, s := range r.fields {
+		if n := r.name(s); n != "attributes" && !slices.Contains(names, n) {
+			names = append(names, n)
 		}
 	}
 	return names
 }
 
-// raw returns a field's JSON text. name may be a relationship path such as "Account.Owner.Name";
+// rawValue returns a field's JSON text. name may be a relationship path such as "Account.Owner.Name";
 // names match exactly first, then case-insensitively, as Salesforce's do. ok is false when a field
 // on the path is missing or a parent on it is null.
-func (r Record) raw(name string) (json.RawMessage, bool) {
-	cur := r
-	for {
-		head, rest, more := strings.Cut(name, ".")
-		v, ok := cur.field(head)
-		if !ok || !more {
-			return v, ok
-		}
+func (r Record) rawValue(name string) (json.RawMessage, bool) {
+	head, rest, more := strings.Cut(name, ".")
+	v, ok := r.field(head)
+	for ok && more {
 		if len(v) == 0 || v[0] != '{' {
 			return nil, false
 		}
-		var m map[string]json.RawMessage
-		if json.Unmarshal(v, &m) != nil {
-			return nil, false
-		}
-		cur, name = Record{fields: m}, rest
+		head, rest, more = strings.Cut(rest, ".")
+		v, ok = objectField(v, head)
 	}
+	return v, ok
 }
 
+// field looks a member up in the index: the last one named exactly name, else the last one whose
+// name matches ignoring case (encoding/json keeps the last of duplicate names too).
 func (r Record) field(name string) (json.RawMessage, bool) {
-	if v, ok := r.fields[name]; ok {
-		return v, true
-	}
-	for k, v := range r.fields {
-		if strings.EqualFold(k, name) {
-			return v, true
+	for _, fold := range [2]bool{false, true} {
+		for i := len(r.fields) - 1; i >= 0; i-- {
+			if s := r.fields[i]; r.nameIs(s, name, fold) {
+				return r.raw[s.v0:s.v1:s.v1], true
+			}
 		}
 	}
 	return nil, false
+}
+
+// objectField looks a member up in a nested object (valid JSON) without indexing it.
+func objectField(obj []byte, name string) (json.RawMessage, bool) {
+	sub := Record{raw: obj}
+	var exact, folded json.RawMessage
+	for m := (members{b: obj, i: skipSpace(obj, 0)}); m.next(); {
+		v := obj[m.cur.v0:m.cur.v1:m.cur.v1]
+		switch {
+		case sub.nameIs(m.cur, name, false):
+			exact = v
+		case sub.nameIs(m.cur, name, true):
+			folded = v
+		}
+	}
+	if exact != nil {
+		return exact, true
+	}
+	return folded, folded != nil
 }
 
 // Get returns a field's value: nil, string, bool, json.Number, Record (a parent), []Record (a
@@ -138,7 +292,7 @@ func (r Record) field(name string) (json.RawMessage, bool) {
 // be a relationship path such as "Account.Owner.Name"; ok is false when a field on the path is
 // missing or a parent on it is null.
 func (r Record) Get(name string) (v any, ok bool) {
-	raw, ok := r.raw(name)
+	raw, ok := r.rawValue(name)
 	if !ok {
 		return nil, false
 	}
@@ -168,15 +322,14 @@ func decodeValue(raw json.RawMessage) any {
 		if json.Unmarshal(raw, &sub) == nil && sub.TotalSize != nil && sub.Records != nil {
 			out := make([]Record, 0, len(sub.Records))
 			for _, x := range sub.Records {
-				var rec Record
-				if rec.UnmarshalJSON(x) == nil {
+				if rec, err := parseRecord(x); err == nil { // x is a copy: the Record may keep it
 					out = append(out, rec)
 				}
 			}
 			return out
 		}
-		var rec Record
-		if rec.UnmarshalJSON(raw) != nil {
+		rec, err := parseRecord(raw) // raw is part of an immutable record
+		if err != nil {
 			return nil
 		}
 		return rec
@@ -207,7 +360,7 @@ func unquote(raw json.RawMessage) (string, bool) {
 
 // IsNull reports whether a field is present and null (or a parent on its path is null).
 func (r Record) IsNull(name string) bool {
-	raw, ok := r.raw(name)
+	raw, ok := r.rawValue(name)
 	if !ok {
 		return strings.Contains(name, ".") && r.parentNull(name)
 	}
@@ -218,7 +371,7 @@ func (r Record) IsNull(name string) bool {
 func (r Record) parentNull(name string) bool {
 	for i := len(name) - 1; i >= 0; i-- {
 		if name[i] == '.' {
-			if raw, ok := r.raw(name[:i]); ok {
+			if raw, ok := r.rawValue(name[:i]); ok {
 				return string(raw) == "null"
 			}
 		}
@@ -228,7 +381,7 @@ func (r Record) parentNull(name string) bool {
 
 // String returns a text field (string, picklist, id, phone, email, date as text…).
 func (r Record) String(name string) (string, bool) {
-	raw, ok := r.raw(name)
+	raw, ok := r.rawValue(name)
 	if !ok {
 		return "", false
 	}
@@ -237,7 +390,7 @@ func (r Record) String(name string) (string, bool) {
 
 // Bool returns a checkbox field.
 func (r Record) Bool(name string) (bool, bool) {
-	raw, _ := r.raw(name)
+	raw, _ := r.rawValue(name)
 	switch string(raw) {
 	case "true":
 		return true, true
@@ -249,7 +402,7 @@ func (r Record) Bool(name string) (bool, bool) {
 
 // number returns a field's number text, or false when it is not a number.
 func (r Record) number(name string) (string, bool) {
-	raw, ok := r.raw(name)
+	raw, ok := r.rawValue(name)
 	if !ok || len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return "", false
 	}
@@ -329,4 +482,14 @@ func (r Record) Children(name string) []Record {
 // personal data, and %v on one must not put it in a log.
 func (r Record) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "sfdc.Record{Type:%s Id:%s fields:%d}", r.Type(), r.ID(), len(r.Names()))
+}
+
+// LogValue is what log/slog records for a Record: its type, id and number of fields, never its
+// values (slog would otherwise use MarshalJSON and log them).
+func (r Record) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("type", r.Type()),
+		slog.String("id", string(r.ID())),
+		slog.Int("fields", len(r.Names())),
+	)
 }

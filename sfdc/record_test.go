@@ -1,7 +1,10 @@
 package sfdc_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -116,4 +119,22 @@ func TestNewRecord(t *testing.T) {
 	var bad sfdc.Record
 	require.Error(t, json.Unmarshal([]byte(`null`), &bad))
 	require.Error(t, json.Unmarshal([]byte(`[1]`), &bad))
+}
+
+// A record printed or logged shows its type, id and size, never a value: records hold personal
+// data.
+func TestRecordNeverPrintsValues(t *testing.T) {
+	var r sfdc.Record
+	require.NoError(t, json.Unmarshal([]byte(recordJSON), &r))
+
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger.Info("fetched", "record", r)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("fetched", "record", r)
+	printed := buf.String() + fmt.Sprintf("%v %+v %#v %s", r, r, r, r)
+
+	for _, value := range []string{"Brien", "1980-02-29", "12345678901234567", "Integration"} {
+		assert.NotContains(t, printed, value)
+	}
+	assert.Contains(t, printed, "0019000001AWn2oAAD")
 }

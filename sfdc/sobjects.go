@@ -29,16 +29,16 @@ func (c *Client) Get(ctx context.Context, object string, id ID, fields ...string
 	if err != nil {
 		return Record{}, respOf(res), err
 	}
-	var rec Record
-	if err := rec.UnmarshalJSON(res.body); err != nil {
+	rec, err := parseRecord(res.body) // the body is the call's own: the Record keeps it
+	if err != nil {
 		return Record{}, &res.resp, decodeError(r.opName(), res, err)
 	}
 	return rec, &res.resp, nil
 }
 
 // GetInto reads one record by id into dst, a pointer to a struct whose json tags name the fields
-// (or anything else encoding/json decodes an object into). It is Get without the generic Record:
-// cheaper when the caller knows the shape.
+// (or anything else encoding/json decodes an object into). It is Get without the generic Record,
+// for callers that know the shape: values arrive typed, fields not in dst are dropped.
 func (c *Client) GetInto(ctx context.Context, object string, id ID, dst any, fields ...string) (*Response, error) {
 	res, r, err := c.get(ctx, object, id, fields)
 	if err != nil {
@@ -64,11 +64,27 @@ func (c *Client) get(ctx context.Context, object string, id ID, fields []string)
 	if err := checkFields(fields); err != nil {
 		return nil, nil, err
 	}
-	r := &call{op: "get", object: object, method: http.MethodGet, path: c.dataPrefix + "sobjects/" + object + "/" + string(id),
-		idempotent: true}
-	if len(fields) > 0 {
-		r.query = "fields=" + strings.Join(fields, ",")
+	// The path and query in one string: one allocation.
+	n := len(c.dataPrefix) + len("sobjects/") + len(object) + 1 + len(id) + len("?fields=") + len(fields)
+	for _, f := range fields {
+		n += len(f)
 	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(c.dataPrefix)
+	b.WriteString("sobjects/")
+	b.WriteString(object)
+	b.WriteByte('/')
+	b.WriteString(string(id))
+	for i, f := range fields {
+		if i == 0 {
+			b.WriteString("?fields=")
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(f)
+	}
+	r := &call{op: "get", object: object, method: http.MethodGet, path: b.String(), idempotent: true}
 	res, err := c.do(ctx, r)
 	return res, r, err
 }

@@ -537,11 +537,10 @@ func checkIdent(s string) error {
 	if len(s) > 255 {
 		return errors.New("identifier too long")
 	}
-	segs := strings.Split(s, ".")
-	if len(segs) > 6 {
+	if strings.Count(s, ".") > 5 {
 		return errors.New("relationship path deeper than 5 levels")
 	}
-	for _, seg := range segs {
+	for seg := range strings.SplitSeq(s, ".") {
 		if err := checkSegment(seg); err != nil {
 			return err
 		}
@@ -582,8 +581,24 @@ func checkSegment(seg string) error {
 			return errors.New("identifier with a character other than a letter, digit or underscore")
 		}
 	}
-	if reservedSOQL[strings.ToUpper(seg)] {
+	if isReservedSOQL(seg) {
 		return errors.New("identifier is a reserved word")
 	}
 	return nil
+}
+
+// isReservedSOQL reports whether seg (ASCII) is a reserved word in any case, without allocating.
+func isReservedSOQL(seg string) bool {
+	var up [16]byte // longer than every reserved word
+	if len(seg) > len(up) {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up[i] = c
+	}
+	return reservedSOQL[string(up[:len(seg)])]
 }

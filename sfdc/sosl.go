@@ -36,10 +36,10 @@ type Returning struct {
 	Limit   int      // optional per-object row cap
 }
 
-// Search builds a SOSL query. The search text becomes one quoted phrase with every reserved
-// character escaped, so every character matches itself: no input can add a logical operator
-// (AND, OR, NOT are plain words inside a phrase), a wildcard or a clause. The zero Search is
-// invalid; start with Find or FindPrefix. Methods return a new Search.
+// Search builds a SOSL query. The search text becomes quoted terms with every reserved character
+// escaped, so every character matches itself: no input can add a logical operator (AND, OR, NOT
+// are plain words inside quotes), a wildcard, a group or a clause. The zero Search is invalid;
+// start with Find or FindPrefix. Methods return a new Search.
 type Search struct {
 	text      string
 	prefix    bool
@@ -48,11 +48,19 @@ type Search struct {
 	limit     int
 }
 
-// maxSearchText is where Salesforce starts dropping logical operators; refuse longer text.
+// maxSearchText is where Salesforce starts dropping logical operators: refuse longer text, and
+// longer terms once quoted and escaped (counted in bytes, which is never less than characters).
 const maxSearchText = 4000
 
-// Find starts a search for text as a phrase: its words, in order, each matched literally
-// (Salesforce's search is case-insensitive).
+// Find starts a search for every word of text, in any order and in any of the fields searched,
+// as Salesforce's own text search does: "smith jane 1980" finds a record holding all three words.
+// The text is split at white space and control characters; each word becomes one quoted term
+// with every reserved character escaped, and the terms are joined with AND. A word with fewer
+// than two letters or digits is dropped (an initial, a lone "-"): Salesforce rejects terms
+// shorter than two characters, and a term without letters or digits matches no indexed word, so
+// keeping it would fail or empty the whole search. Punctuation inside a word stays, so
+// "O'Brien" and "Smith-Jones" still match only those words next to each other. Text left with no
+// word, longer than 4,000 characters or not valid UTF-8 is refused. Matching is case-insensitive.
 func Find(text string) *Search { return &Search{text: text} }
 
 // FindPrefix starts a search for one word as a prefix (word*). The word must not contain spaces
@@ -83,11 +91,15 @@ func (s *Search) SOSL() (string, error) {
 	if s == nil {
 		return "", fmt.Errorf("%w: nil search", ErrBadQuery)
 	}
+	term, err := s.term()
+	if err != nil {
+		return "", err
+	}
 	if err := s.check(); err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	if err := s.render(&b, false); err != nil {
+	if err := s.render(&b, term, false); err != nil {
 		return "", err
 	}
 	return b.String(), nil
@@ -99,7 +111,7 @@ func (s *Search) Shape() string {
 		return ""
 	}
 	var b strings.Builder
-	if s.render(&b, true) != nil {
+	if s.render(&b, "", true) != nil {
 		return ""
 	}
 	return b.String()
@@ -108,13 +120,64 @@ func (s *Search) Shape() string {
 // String is Shape: a Search never prints its text.
 func (s *Search) String() string { return s.Shape() }
 
+// term renders the text between FIND's braces.
+func (s *Search) term() (string, error) {
+	if !utf8.ValidString(s.text) {
+		return "", fmt.Errorf("%w: search text is not valid UTF-8", ErrBadQuery)
+	}
+	if utf8.RuneCountInString(s.text) > maxSearchText {
+		return "", fmt.Errorf("%w: search text longer than %d characters", ErrBadQuery, maxSearchText)
+	}
+	var b strings.Builder
+	if s.prefix {
+		if strings.ContainsFunc(s.text, isSearchSpace) {
+			return "", fmt.Errorf("%w: a prefix search takes one word", ErrBadQuery)
+		}
+		if !searchableWord(s.text) {
+			return "", fmt.Errorf("%w: search text needs at least two letters or digits", ErrBadQuery)
+		}
+		// One word with a trailing wildcard: never an operator, whatever the word.
+		writeEscapedSOSL(&b, s.text)
+		b.WriteByte('*')
+	} else {
+		for _, w := range strings.FieldsFunc(s.text, isSearchSpace) {
+			if !searchableWord(w) {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString(" AND ")
+			}
+			b.WriteByte('"')
+			writeEscapedSOSL(&b, w)
+			b.WriteByte('"')
+		}
+		if b.Len() == 0 {
+			return "", fmt.Errorf("%w: search text needs a word of at least two letters or digits", ErrBadQuery)
+		}
+	}
+	if b.Len() > maxSearchText {
+		return "", fmt.Errorf("%w: search text longer than %d characters once escaped", ErrBadQuery, maxSearchText)
+	}
+	return b.String(), nil
+}
+
+func isSearchSpace(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
+// searchableWord reports whether w holds at least two letters or digits.
+func searchableWord(w string) bool {
+	n := 0
+	for _, r := range w {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if n++; n == 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// check checks everything but the text (see term).
 func (s *Search) check() error {
-	if err := checkSearchText(s.text); err != nil {
-		return err
-	}
-	if s.prefix && strings.ContainsFunc(s.text, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return fmt.Errorf("%w: a prefix search takes one word", ErrBadQuery)
-	}
 	if !s.scope.valid() {
 		return fmt.Errorf("%w: unknown search scope", ErrBadQuery)
 	}
@@ -136,38 +199,13 @@ func (s *Search) check() error {
 	return nil
 }
 
-// checkSearchText refuses text Salesforce would reject or silently misread: fewer than two
-// searchable characters, more than 4,000 characters, invalid UTF-8.
-func checkSearchText(text string) error {
-	if !utf8.ValidString(text) {
-		return fmt.Errorf("%w: search text is not valid UTF-8", ErrBadQuery)
-	}
-	if utf8.RuneCountInString(text) > maxSearchText {
-		return fmt.Errorf("%w: search text longer than %d characters", ErrBadQuery, maxSearchText)
-	}
-	n := 0
-	for _, r := range text {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			n++
-		}
-	}
-	if n < 2 {
-		return fmt.Errorf("%w: search text needs at least two letters or digits", ErrBadQuery)
-	}
-	return nil
-}
-
-func (s *Search) render(b *strings.Builder, shape bool) error {
+// render writes the search with term between the braces ('?' for the shape).
+func (s *Search) render(b *strings.Builder, term string, shape bool) error {
 	b.WriteString("FIND {")
-	switch {
-	case shape:
+	if shape {
 		b.WriteByte('?')
-	case s.prefix:
-		// One word with a trailing wildcard: never an operator, whatever the word.
-		b.WriteString(EscapeSOSL(s.text))
-		b.WriteByte('*')
-	default:
-		b.WriteString(searchPhrase(s.text))
+	} else {
+		b.WriteString(term)
 	}
 	b.WriteString("} IN ")
 	scope := s.scope
@@ -216,14 +254,16 @@ func (s *Search) render(b *strings.Builder, shape bool) error {
 	return nil
 }
 
-// searchPhrase renders text as one quoted, escaped phrase.
-func searchPhrase(text string) string { return `"` + EscapeSOSL(text) + `"` }
-
 // EscapeSOSL escapes text for SOSL's FIND {…}: each of ? & | ! { } [ ] ( ) ^ ~ * : \ " ' + - gets a
 // backslash, and control characters become spaces (SOSL has no escape for them).
 func EscapeSOSL(text string) string {
 	var b strings.Builder
 	b.Grow(len(text) + 8)
+	writeEscapedSOSL(&b, text)
+	return b.String()
+}
+
+func writeEscapedSOSL(b *strings.Builder, text string) {
 	for _, r := range text {
 		switch {
 		case strings.ContainsRune(`?&|!{}[]()^~*:\"'+-`, r):
@@ -235,5 +275,4 @@ func EscapeSOSL(text string) string {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
 }
