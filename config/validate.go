@@ -402,6 +402,9 @@ func (c *Config) validateSalesforce(ps *Problems) {
 	}
 	if u, err := url.Parse(sf.LoginURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || (u.Path != "" && u.Path != "/") {
 		ps.add("salesforce.login_url", "must be an https URL with no path, e.g. https://login.salesforce.com, https://test.salesforce.com or your My Domain (http only for 127.0.0.1 or localhost)")
+	} else if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// The URL is printed (config check) and logged: credentials in it would leak.
+		ps.add("salesforce.login_url", "must hold no user, password, query or fragment: put credentials in salesforce.client_secret, salesforce.password and the like")
 	}
 	if !apiVersion.MatchString(sf.APIVersion) {
 		ps.add("salesforce.api_version", "%q is not an API version such as 62.0", sf.APIVersion)

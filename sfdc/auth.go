@@ -124,7 +124,7 @@ func newLogin(a Auth, hc *http.Client) (loginFunc, error) {
 		}
 		aud := a.Audience
 		if aud == "" {
-			aud = a.LoginURL
+			aud = defaultAudience(a.LoginURL)
 		}
 		jc := &jwt.Config{
 			Email:      a.ClientID, // iss: the consumer key
@@ -176,6 +176,24 @@ func newLogin(a Auth, hc *http.Client) (loginFunc, error) {
 		}
 		return &session{accessToken: tok.AccessToken, instanceURL: strings.TrimRight(inst, "/"), issued: time.Now()}, nil
 	}, nil
+}
+
+// defaultAudience is the JWT aud claim for a login URL. Salesforce wants the login host, not the
+// My Domain the token request goes to: https://test.salesforce.com for sandboxes (and their My
+// Domains, <name>--<sandbox>.sandbox.my.salesforce.com), https://login.salesforce.com for other
+// Salesforce hosts. Any other URL (an Experience Cloud site, a test server) is its own audience.
+func defaultAudience(loginURL string) string {
+	u, err := url.Parse(loginURL)
+	if err != nil {
+		return loginURL
+	}
+	switch host := strings.ToLower(u.Hostname()); {
+	case host == "test.salesforce.com" || strings.HasSuffix(host, ".sandbox.my.salesforce.com"):
+		return LoginSandbox
+	case host == "login.salesforce.com" || strings.HasSuffix(host, ".my.salesforce.com"):
+		return LoginProduction
+	}
+	return loginURL
 }
 
 // checkPrivateKey proves the key parses as an RSA private key (PKCS#1 or PKCS#8), so that a bad

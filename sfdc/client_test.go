@@ -154,6 +154,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 	_, err = e.c.Update(ctx, "Contact", "", map[string]any{})
 	require.ErrorIs(t, err, sfdc.ErrBadID)
+	// A dot segment as an external id would make the PATCH go to another path.
+	for _, v := range []string{"", ".", ".."} {
+		_, _, err = e.c.Upsert(ctx, "Contact", "Ext_Id__c", v, map[string]any{"LastName": "x"})
+		require.ErrorIs(t, err, sfdc.ErrBadQuery, "value %q", v)
+	}
 	assert.Zero(t, e.org.Counts().Total, "nothing reached the org, not even a login")
 }
 
@@ -534,6 +539,12 @@ func TestComposite(t *testing.T) {
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 	_, _, err = e.c.Composite(ctx, false)
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	_, _, err = e.c.Composite(ctx, false, sfdc.CompositeQuery("q", nil))
+	require.ErrorIs(t, err, sfdc.ErrBadQuery, "a nil statement is an error, not a panic")
+	_, _, err = e.c.Composite(ctx, false, sfdc.CompositeQuery("q", sfdc.Select("Name; DELETE").From("Contact")))
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	_, _, err = e.c.Composite(ctx, false, sfdc.CompositeUpsert("up", "Contact", "Ext_Id__c", "..", map[string]any{}))
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 	assert.Zero(t, e.org.Counts().Total)
 }
 
@@ -734,6 +745,8 @@ func TestConfigValidation(t *testing.T) {
 		{"password without secret", sfdc.Auth{Method: sfdc.AuthPassword, ClientID: "x", Username: "u", Password: "p"}, "auth.client_secret"},
 		{"no client id", sfdc.Auth{Method: sfdc.AuthClientCredentials, ClientSecret: "s"}, "auth.client_id"},
 		{"bad login url", sfdc.Auth{Method: sfdc.AuthClientCredentials, ClientID: "x", ClientSecret: "s", LoginURL: "login.salesforce.com"}, "auth.login_url"},
+		{"login url with password", sfdc.Auth{Method: sfdc.AuthClientCredentials, ClientID: "x", ClientSecret: "s", LoginURL: "https://u:hunter2@login.salesforce.com"}, "auth.login_url must hold no user"},
+		{"login url with query", sfdc.Auth{Method: sfdc.AuthClientCredentials, ClientID: "x", ClientSecret: "s", LoginURL: "https://login.salesforce.com?sid=hunter2"}, "auth.login_url must hold no user"},
 		{"bad key", sfdc.Auth{Method: sfdc.AuthJWT, ClientID: "x", Username: "u", PrivateKeyPEM: []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")}, "not an RSA private key"},
 		{"missing key file", sfdc.Auth{Method: sfdc.AuthJWT, ClientID: "x", Username: "u", PrivateKeyFile: "/nonexistent/key.pem"}, "private_key_file"},
 	}
@@ -742,6 +755,7 @@ func TestConfigValidation(t *testing.T) {
 			_, err := sfdc.New(sfdc.Config{Auth: tt.auth})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "hunter2")
 		})
 	}
 	_, err := sfdc.New(sfdc.Config{APIVersion: "sixty", Auth: sfdc.Auth{Method: sfdc.AuthClientCredentials, ClientID: "x", ClientSecret: "s"}})

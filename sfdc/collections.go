@@ -83,17 +83,23 @@ func (c *Client) saveRecords(ctx context.Context, op, method, object, rel string
 			err = decodeSaveResults(op, res, out[start:end], start)
 		}
 		if err != nil {
-			e, ok := err.(*Error)
-			if !ok {
-				e = &Error{Op: op, cause: err}
-			}
-			for i := start; i < len(out); i++ {
-				out[i].Err = e
-			}
-			return out, err
+			return failFrom(out, start, op, err)
 		}
 	}
 	return out, firstSaveError(out)
+}
+
+// failFrom marks every record from start on (the failed chunk and those never sent) with the
+// failure of a whole call, and returns it.
+func failFrom(out []SaveResult, start int, op string, err error) ([]SaveResult, error) {
+	e, ok := err.(*Error)
+	if !ok {
+		e = &Error{Op: op, cause: err}
+	}
+	for i := start; i < len(out); i++ {
+		out[i].Err = e
+	}
+	return out, err
 }
 
 // DeleteRecords deletes records by id, 200 a call, results in input order.
@@ -118,14 +124,7 @@ func (c *Client) DeleteRecords(ctx context.Context, allOrNone bool, ids []ID) ([
 			err = decodeSaveResults(op, res, out[start:end], start)
 		}
 		if err != nil {
-			e, ok := err.(*Error)
-			if !ok {
-				e = &Error{Op: op, cause: err}
-			}
-			for i := start; i < len(out); i++ {
-				out[i].Err = e
-			}
-			return out, err
+			return failFrom(out, start, op, err)
 		}
 	}
 	return out, firstSaveError(out)

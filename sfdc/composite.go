@@ -110,8 +110,8 @@ func CompositeUpsert(ref, object, extField, value string, fields any) Subrequest
 	if s.err == nil {
 		if err := checkObject(extField); err != nil {
 			s.err = fmt.Errorf("%w: external id field: %v", ErrBadQuery, err)
-		} else if value == "" {
-			s.err = fmt.Errorf("%w: empty external id value", ErrBadQuery)
+		} else {
+			s.err = checkExternalValue(value)
 		}
 	}
 	return s
@@ -128,6 +128,9 @@ func CompositeDelete(ref, object, id string) Subrequest {
 
 // CompositeQuery runs a query; Ref(ref, "records[0].Id") reads its first row.
 func CompositeQuery(ref string, st Statement) Subrequest {
+	if st == nil {
+		return Subrequest{err: fmt.Errorf("%w: nil statement", ErrBadQuery)}
+	}
 	soql, err := st.SOQL()
 	s := newSub(http.MethodGet, ref, "", "query?q="+url.QueryEscape(soql), nil)
 	if s.err == nil {

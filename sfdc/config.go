@@ -57,8 +57,10 @@ type Auth struct {
 	// jwt: the RSA private key, as PEM bytes (e.g. from an environment variable) or a file path.
 	PrivateKeyPEM  []byte
 	PrivateKeyFile string
-	// Audience is the JWT aud claim; empty means LoginURL (Salesforce wants the login host, or
-	// the site URL for Experience Cloud).
+	// Audience is the JWT aud claim. Empty means the login host Salesforce wants for LoginURL:
+	// LoginSandbox for test.salesforce.com and sandbox My Domains, LoginProduction for
+	// login.salesforce.com and other My Domains, else LoginURL itself (set it to the site URL
+	// for an Experience Cloud site).
 	Audience string
 
 	// SessionLifetime, when set, makes the client log in again once a token is that old. Salesforce
@@ -159,6 +161,10 @@ func (c Config) validate() error {
 	u, err := url.Parse(a.LoginURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("sfdc: config: auth.login_url must be an absolute http(s) URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// Auth prints and logs the login URL: it must hold no credentials.
+		return errors.New("sfdc: config: auth.login_url must hold no user, password, query or fragment")
 	}
 	if !validVersion(c.APIVersion) {
 		return errors.New(`sfdc: config: api_version must look like "62.0"`)

@@ -272,3 +272,20 @@ func TestValidNextRecordsURL(t *testing.T) {
 		assert.Equal(t, want, validNextRecordsURL(u), u)
 	}
 }
+
+// TestDefaultAudience: the JWT audience is the login host even when the token request goes to a
+// My Domain, which Salesforce refuses as an audience ("audience is invalid").
+func TestDefaultAudience(t *testing.T) {
+	for _, tt := range []struct{ login, want string }{
+		{"https://login.salesforce.com", LoginProduction},
+		{"https://test.salesforce.com", LoginSandbox},
+		{"https://acme.my.salesforce.com", LoginProduction},
+		{"https://ACME.My.Salesforce.com", LoginProduction},
+		{"https://acme--uat.sandbox.my.salesforce.com", LoginSandbox},
+		{"https://acme.my.site.com/customers", "https://acme.my.site.com/customers"},
+		{"http://127.0.0.1:8089", "http://127.0.0.1:8089"},
+		{"https://my.salesforce.com.evil.example", "https://my.salesforce.com.evil.example"},
+	} {
+		assert.Equal(t, tt.want, defaultAudience(tt.login), tt.login)
+	}
+}

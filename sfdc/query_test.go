@@ -258,20 +258,29 @@ func TestNothingReachesTheStandardLog(t *testing.T) {
 	e := newEnv(t, fakeorg.Options{}, func(c *sfdc.Config) { c.MaxRetries = -1 })
 	ctx := context.Background()
 	const secret = "Secret-Surname-999"
-	for _, err := range e.c.Query(ctx, sfdc.Select("Id", "Nope").From("Contact").Where(sfdc.Eq("LastName", secret))) {
-		require.Error(t, err)
+	queryFails := func(st sfdc.Statement) {
+		t.Helper()
+		n := 0
+		for _, err := range e.c.Query(ctx, st) {
+			require.Error(t, err)
+			n++
+		}
+		require.Equal(t, 1, n, "one error, no rows")
 	}
+	queryFails(sfdc.Select("Id", "Nope").From("Contact").Where(sfdc.Eq("LastName", secret)))
 	_, _, err := e.c.Get(ctx, "Contact", sfdc.MustParseID("003000000000001"))
 	require.Error(t, err)
 	for _, f := range []fakeorg.Failure{fakeorg.FailEmptyBody, fakeorg.FailHTMLBadGateway, fakeorg.FailUnableToLockRow} {
 		e.fault(t, fakeorg.Fault{Path: "*/query", Failure: f, Times: 1})
-		for _, err := range e.c.Query(ctx, sfdc.Select("Id").From("Contact").Where(sfdc.Eq("LastName", secret))) {
-			require.Error(t, err)
-		}
+		queryFails(sfdc.Select("Id").From("Contact").Where(sfdc.Eq("LastName", secret)))
 	}
-	e.fault(t, fakeorg.Fault{Path: "*/query", Status: 500, Failure: fakeorg.FailEmptyBody, Times: 1})
+	// A create that fails validation (the error body names the field), and one answered by an
+	// empty 500.
 	_, _, err = e.c.Create(ctx, "Contact", map[string]any{"FirstName": secret})
-	require.Error(t, err)
+	require.ErrorIs(t, err, sfdc.ErrValidation)
+	e.fault(t, fakeorg.Fault{Path: "*/sobjects/Contact", Status: 500, Failure: fakeorg.FailEmptyBody, Times: 1})
+	_, _, err = e.c.Create(ctx, "Contact", map[string]any{"LastName": secret})
+	require.ErrorIs(t, err, sfdc.ErrUnavailable)
 	assert.Empty(t, buf.String())
 }
 
@@ -305,4 +314,50 @@ func TestQueryMultiSelect(t *testing.T) {
 	assert.Equal(t, 1, count(sfdc.Includes("Roles", []string{"Spouse", "Legal Guardian"})))
 	assert.Equal(t, 0, count(sfdc.Includes("Roles", []string{"Legal Guardian"})))
 	assert.Equal(t, 1, count(sfdc.Excludes("Roles", []string{"Legal Guardian"})))
+}
+
+// TestQueryPagingStopsOnFailure: a failure between pages (a cancelled context, a page that
+// fails) is yielded once, after the rows already fetched, and nothing more is fetched or yielded.
+func TestQueryPagingStopsOnFailure(t *testing.T) {
+	e := newEnv(t, fakeorg.Options{Records: 2500, RecordSeed: 7})
+	st := sfdc.Select("Id").From("Contact")
+
+	t.Run("context cancelled after the first page", func(t *testing.T) {
+		e.org.ResetCounts()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rows, errs := 0, []error{}
+		for _, err := range e.c.Query(ctx, st) {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if rows++; rows == 2000 {
+				cancel()
+			}
+		}
+		assert.Equal(t, 2000, rows)
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], context.Canceled)
+		assert.Zero(t, e.org.Count(fakeorg.KindQueryMore), "no page is fetched on a cancelled context")
+	})
+
+	t.Run("next page fails", func(t *testing.T) {
+		e.org.ResetCounts()
+		id, err := e.org.AddFault(fakeorg.Fault{Path: "/services/data/*/query/*", Failure: fakeorg.FailEmptyBody, Status: 400})
+		require.NoError(t, err)
+		defer e.org.RemoveFault(id)
+		rows, errs := 0, []error{}
+		for _, err := range e.c.Query(context.Background(), st) {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			rows++
+		}
+		assert.Equal(t, 2000, rows)
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], sfdc.ErrInvalidRequest)
+		assert.Equal(t, int64(1), e.org.Count(fakeorg.KindQueryMore), "a 400 is not retried")
+	})
 }

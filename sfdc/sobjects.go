@@ -173,8 +173,8 @@ func (c *Client) Upsert(ctx context.Context, object, extField, value string, fie
 	if err := checkObject(extField); err != nil {
 		return UpsertResult{}, nil, fmt.Errorf("%w: external id field: %v", ErrBadQuery, err)
 	}
-	if value == "" {
-		return UpsertResult{}, nil, fmt.Errorf("%w: empty external id value", ErrBadQuery)
+	if err := checkExternalValue(value); err != nil {
+		return UpsertResult{}, nil, err
 	}
 	op := "upsert " + object
 	body, err := encodeFields(op, fields)
@@ -200,6 +200,19 @@ func (c *Client) Upsert(ctx context.Context, object, extField, value string, fie
 		}
 	}
 	return out, &res.resp, nil
+}
+
+// checkExternalValue refuses external id values that cannot be one path segment: empty, and
+// "." or "..", which url.PathEscape leaves as they are and a server or proxy would resolve as a
+// path step, sending the write to another resource.
+func checkExternalValue(value string) error {
+	switch value {
+	case "":
+		return fmt.Errorf("%w: empty external id value", ErrBadQuery)
+	case ".", "..":
+		return fmt.Errorf("%w: external id value is a dot segment", ErrBadQuery)
+	}
+	return nil
 }
 
 // Delete moves the record id to the recycle bin.
@@ -273,7 +286,8 @@ func (d *Describe) Field(name string) (FieldInfo, bool) {
 }
 
 // Describe returns an object's metadata. Answers are cached for the client's life (metadata
-// changes need a new client); concurrent first calls may each fetch.
+// changes need a new client); concurrent first calls may each fetch. Every caller gets the same
+// *Describe: treat it as read-only.
 func (c *Client) Describe(ctx context.Context, object string) (*Describe, error) {
 	if err := checkObject(object); err != nil {
 		return nil, badObject(err)
@@ -333,7 +347,8 @@ func (g *GlobalDescribe) ObjectForPrefix(prefix string) (SObjectInfo, bool) {
 	return SObjectInfo{}, false
 }
 
-// DescribeGlobal lists the org's objects, cached for the client's life.
+// DescribeGlobal lists the org's objects, cached for the client's life. Every caller gets the
+// same *GlobalDescribe: treat it as read-only.
 func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
 	c.describeMu.Lock()
 	g := c.describeGlobal

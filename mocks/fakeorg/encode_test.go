@@ -78,6 +78,17 @@ func TestSOQLStringKeepsInjectionLiteral(t *testing.T) {
 	// An unknown field is NOT_FOUND, not a query error.
 	resp, body := to.do(http.MethodGet, "sobjects/Contact/No_Such__c/x", nil)
 	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+	// So is a field that is not an external id, even though a record holds the value; and a
+	// name that is no field at all.
+	for _, path := range []string{"sobjects/Contact/LastName/Secret", "sobjects/Contact/LIMIT/1", "sobjects/Contact/Ext_Id__c%20OR%20Id/E1"} {
+		resp, body := to.do(http.MethodGet, path, nil)
+		requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+	}
+	// Field names are case-insensitive; Id (an idLookup field) reads by id.
+	secret := to.doJSON(http.MethodGet, "sobjects/Contact/ext_id__c/E1?fields=LastName", nil, http.StatusOK).(map[string]any)
+	assert.Equal(t, "Secret", secret["LastName"])
+	byID := to.doJSON(http.MethodGet, "sobjects/Contact/Id/"+secret["Id"].(string)+"?fields=LastName", nil, http.StatusOK).(map[string]any)
+	assert.Equal(t, "Secret", byID["LastName"])
 	resp, body = to.do(http.MethodGet, "sobjects/Contact/Bad-Field/x", nil)
 	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
 }

@@ -212,4 +212,36 @@ func TestAdminEndpoint(t *testing.T) {
 	to.Handler().ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 	assert.Contains(t, rec.Body.String(), "NOT_FOUND")
+
+	// Only the connection's address counts: headers a proxy or a client sets do not.
+	for _, h := range []string{"X-Forwarded-For", "X-Real-Ip", "Forwarded"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/_fakeorg/expire-tokens", nil)
+		req.RemoteAddr = "192.0.2.10:4000"
+		req.Header.Set(h, "127.0.0.1")
+		if h == "Forwarded" {
+			req.Header.Set(h, "for=127.0.0.1")
+		}
+		to.Handler().ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusNotFound, rec.Code, h)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:80", true},
+		{"127.9.9.9:80", true},
+		{"[::1]:80", true},
+		{"[::ffff:127.0.0.1]:80", true},
+		{"192.0.2.10:80", false},
+		{"[2001:db8::1]:80", false},
+		{"localhost:80", false}, // RemoteAddr is an address, never a name
+		{"", false},
+		{"127.0.0.1.evil.example:80", false},
+	} {
+		assert.Equal(t, tt.want, isLoopback(tt.addr), tt.addr)
+	}
 }

@@ -226,6 +226,10 @@ func TestJWTBearerFlow(t *testing.T) {
 		{"other key", sign(other, jwt.SigningMethodRS256, claims(nil)), "invalid_grant", "invalid assertion"},
 		{"HS256", sign(nil, jwt.SigningMethodHS256, claims(nil)), "invalid_grant", "invalid assertion"},
 		{"RS512", sign(key, jwt.SigningMethodRS512, claims(nil)), "invalid_grant", "invalid assertion"},
+		{"alg none", unsigned(t, claims(nil)), "invalid_grant", "invalid assertion"},
+		// Key confusion: an HMAC keyed with the public key, which anyone may hold.
+		{"HS256 keyed with the certificate", hmacSigned(t, cert, claims(nil)), "invalid_grant", "invalid assertion"},
+		{"HS256 keyed with the public key", hmacSigned(t, publicKeyPEM(t, &key.PublicKey), claims(nil)), "invalid_grant", "invalid assertion"},
 		{"wrong audience", sign(key, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { c["aud"] = "https://evil.example" })), "invalid_grant", "audience is invalid"},
 		{"expired", sign(key, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { c["exp"] = clock.Now().Add(-time.Second).Unix() })), "invalid_grant", "expired authorization code"},
 		{"no exp", sign(key, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { delete(c, "exp") })), "invalid_grant", "expired authorization code"},
@@ -248,6 +252,29 @@ func TestJWTBearerFlow(t *testing.T) {
 			assert.NotEmpty(t, tr["access_token"])
 		})
 	}
+}
+
+// unsigned returns an assertion with alg "none" and no signature.
+func unsigned(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	require.NoError(t, err)
+	return s
+}
+
+// hmacSigned returns an HS256 assertion keyed with secret.
+func hmacSigned(t *testing.T, secret []byte, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	require.NoError(t, err)
+	return s
+}
+
+func publicKeyPEM(t *testing.T, k *rsa.PublicKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(k)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
 func TestParsePublicKey(t *testing.T) {

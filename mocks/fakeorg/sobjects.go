@@ -172,20 +172,6 @@ func soqlString(s string) string {
 	return b.String()
 }
 
-// validFieldName reports whether s can be a field API name (letters, digits, underscores).
-func validFieldName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // multipleChoices is the 300 answer when several records match an external id: a JSON array
 // of their record URLs.
 func (c *call) multipleChoices(typ string, ids []string) response {
@@ -203,9 +189,13 @@ func serveReadByExternalID(c *call) response {
 		return errResp(e)
 	}
 	field, value := c.segs[2], c.segs[3]
-	if !validFieldName(field) {
-		return errResp(errNotFound)
+	// Only an external id or idLookup field (Id among them) reads a record, as in upsert.
+	f, ok := obj.Field(field)
+	if !ok || !(f.ExternalID || f.IDLookup) {
+		return errResp(&orgdb.Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
+			Message: "Provided external ID field does not exist or is not accessible: " + field})
 	}
+	field = f.Name
 	return c.run(false, func(tx *orgdb.Tx) response {
 		if strings.EqualFold(field, "Id") {
 			rec, e := tx.Get(obj.Name(), value, fieldsParam(c.query.Get("fields")))
@@ -216,10 +206,6 @@ func serveReadByExternalID(c *call) response {
 		}
 		res, e := tx.Query("SELECT Id FROM "+obj.Name()+" WHERE "+field+" = "+soqlString(value), false)
 		if e != nil {
-			if e.Code == "INVALID_FIELD" {
-				return errResp(&orgdb.Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
-					Message: "Provided external ID field does not exist or is not accessible: " + field})
-			}
 			return errResp(e)
 		}
 		switch len(res.Records) {

@@ -126,39 +126,18 @@ func (p *parser) query(sub bool) (*Query, *Error) {
 		}
 	}
 	if p.isKeyword("ORDER") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		if err := p.expectKeyword("BY"); err != nil {
-			return nil, err
-		}
-		for {
-			item, err := p.orderItem()
-			if err != nil {
-				return nil, err
-			}
-			q.OrderBy = append(q.OrderBy, item)
-			if !p.isPunct(",") {
-				break
-			}
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if p.isKeyword("LIMIT") {
-		n, err := p.intAfterKeyword()
+		items, err := p.orderBy()
 		if err != nil {
 			return nil, err
 		}
-		q.Limit = n
+		q.OrderBy = items
 	}
-	if p.isKeyword("OFFSET") {
-		n, err := p.intAfterKeyword()
-		if err != nil {
-			return nil, err
-		}
-		q.Offset = n
+	var err *Error
+	if q.Limit, err = p.optionalInt("LIMIT"); err != nil {
+		return nil, err
+	}
+	if q.Offset, err = p.optionalInt("OFFSET"); err != nil {
+		return nil, err
 	}
 	if !sub && p.isKeyword("FOR") {
 		if err := p.advance(); err != nil {
@@ -175,7 +154,11 @@ func (p *parser) query(sub bool) (*Query, *Error) {
 	return q, nil
 }
 
-func (p *parser) intAfterKeyword() (*Int, *Error) {
+// optionalInt parses "keyword N" (LIMIT, OFFSET) if keyword comes next, and returns nil if not.
+func (p *parser) optionalInt(keyword string) (*Int, *Error) {
+	if !p.isKeyword(keyword) {
+		return nil, nil
+	}
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -264,6 +247,30 @@ func (p *parser) fieldRef() (*FieldRef, *Error) {
 	}
 	f := &FieldRef{Pos: p.tok.pos, Path: strings.Split(p.tok.text, ".")}
 	return f, p.advance()
+}
+
+// orderBy parses ORDER BY and its comma-separated items; the parser is at ORDER.
+func (p *parser) orderBy() ([]OrderItem, *Error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if err := p.expectKeyword("BY"); err != nil {
+		return nil, err
+	}
+	var items []OrderItem
+	for {
+		item, err := p.orderItem()
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+		if !p.isPunct(",") {
+			return items, nil
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (p *parser) orderItem() (OrderItem, *Error) {

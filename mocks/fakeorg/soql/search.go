@@ -136,12 +136,8 @@ func ParseSearch(src string) (*Search, error) {
 			}
 		}
 	}
-	if p.isKeyword("LIMIT") {
-		n, err := p.intAfterKeyword()
-		if err != nil {
-			return nil, err
-		}
-		s.Limit = n
+	if s.Limit, err = p.optionalInt("LIMIT"); err != nil {
+		return nil, err
 	}
 	if p.tok.kind != tEOF {
 		return nil, p.unexpected()
@@ -187,39 +183,18 @@ func (p *parser) returning() (*Returning, *Error) {
 		r.Where = w
 	}
 	if p.isKeyword("ORDER") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		if err := p.expectKeyword("BY"); err != nil {
-			return nil, err
-		}
-		for {
-			item, err := p.orderItem()
-			if err != nil {
-				return nil, err
-			}
-			r.OrderBy = append(r.OrderBy, item)
-			if !p.isPunct(",") {
-				break
-			}
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if p.isKeyword("LIMIT") {
-		n, err := p.intAfterKeyword()
+		items, err := p.orderBy()
 		if err != nil {
 			return nil, err
 		}
-		r.Limit = n
+		r.OrderBy = items
 	}
-	if p.isKeyword("OFFSET") {
-		n, err := p.intAfterKeyword()
-		if err != nil {
-			return nil, err
-		}
-		r.Offset = n
+	var err *Error
+	if r.Limit, err = p.optionalInt("LIMIT"); err != nil {
+		return nil, err
+	}
+	if r.Offset, err = p.optionalInt("OFFSET"); err != nil {
+		return nil, err
 	}
 	return r, p.expectPunct(")")
 }
