@@ -389,27 +389,39 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (View, error) {
 	const step = "answer"
 	return e.step(ctx, step, req.Session, req.Version, StateQuestions, func(s *session, now time.Time) (stepOut, error) {
 		l := &s.levels[s.level]
-		idx, err := e.pending(step, s, len(req.Answers), func(i int) string { return req.Answers[i].Field }, ModeCheck)
+		var idxArr [8]int
+		idx, err := e.pending(step, s, idxArr[:0], len(req.Answers), func(i int) string { return req.Answers[i].Field }, ModeCheck)
 		if err != nil {
 			return stepOut{}, err
 		}
 		m := e.policy.Matching
-		var norm [8]string
-		normalized := norm[:0]
+		// The normalised answers, one after the other in buf, each ending at ends[i]. buf is
+		// cleared before the step returns: no copy of an answer outlives it.
+		var (
+			bufArr  [256]byte
+			endsArr [8]int
+		)
+		buf, ends := bufArr[:0], endsArr[:0]
+		defer func() { clear(bufArr[:]); clear(buf) }()
 		for i, a := range req.Answers {
 			q := &l.questions[idx[i]]
 			if len(a.Value) > maxAnswerLen {
 				return stepOut{}, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("the answer to %q is longer than %d bytes", q.field, maxAnswerLen))
 			}
-			n := m.Normalize(q.match(), int(q.digits), a.Value)
-			if n == "" {
+			n := len(buf)
+			buf = m.appendNormalized(buf, q.match(), int(q.digits), a.Value)
+			if len(buf) == n {
 				return stepOut{}, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("the answer to %q is empty or not a valid %s", q.field, q.match()))
 			}
-			normalized = append(normalized, n)
+			ends = append(ends, len(buf))
 		}
 		for i := range req.Answers {
 			q := &l.questions[idx[i]]
-			mac := e.key.sum(s.id, q.field, normalized[i])
+			begin := 0
+			if i > 0 {
+				begin = ends[i-1]
+			}
+			mac := e.key.sum(s.id, q.field, buf[begin:ends[i]])
 			if hmac.Equal(mac[:], q.mac[:]) && q.hasMAC {
 				q.verdict = VerdictCorrect
 			} else {
@@ -429,7 +441,8 @@ func (e *Engine) Attest(ctx context.Context, req AttestRequest) (View, error) {
 	const step = "attest"
 	return e.step(ctx, step, req.Session, req.Version, StateQuestions, func(s *session, now time.Time) (stepOut, error) {
 		l := &s.levels[s.level]
-		idx, err := e.pending(step, s, len(req.Attestations), func(i int) string { return req.Attestations[i].Field }, ModeAttest)
+		var idxArr [8]int
+		idx, err := e.pending(step, s, idxArr[:0], len(req.Attestations), func(i int) string { return req.Attestations[i].Field }, ModeAttest)
 		if err != nil {
 			return stepOut{}, err
 		}
@@ -656,7 +669,7 @@ func (e *Engine) beginLevel(ctx context.Context, step string, s *session, st *Se
 		return stepOut{}, fmt.Errorf("%s: %w", step, err)
 	}
 	l.record = p
-	l.results = nil // chosen: the other results are of no further use
+	l.results = l.results[:0] // chosen: the other results are of no further use
 	l.optionalMin = st.OptionalMin
 	if verified {
 		return stepOut{}, e.passLevel(ctx, s, now)
@@ -673,6 +686,10 @@ func (e *Engine) beginLevel(ctx context.Context, step string, s *session, st *Se
 		return stepOut{}, fmt.Errorf("%s: fetch the expected values: %w", step, err)
 	}
 	l.questions = slices.Grow(l.questions[:0], len(fields))
+	// Expected values are normalised into norm, which is cleared before returning.
+	var normArr [128]byte
+	norm := normArr[:0]
+	defer func() { clear(normArr[:]); clear(norm[:cap(norm)]) }()
 	for i := range fields {
 		v, required := e.verifier(st, i)
 		q := question{field: v.Field, required: required, digits: uint16(min(v.Digits, 1<<16-1))}
@@ -680,8 +697,9 @@ func (e *Engine) beginLevel(ctx context.Context, step string, s *session, st *Se
 		q.setMatch(v.Match)
 		q.setReveal(v.Reveal)
 		if q.mode() == ModeCheck {
-			if n := e.policy.Matching.Normalize(q.match(), int(q.digits), values[v.Field]); n != "" {
-				q.hasMAC, q.mac = true, e.key.sum(s.id, q.field, n)
+			norm = e.policy.Matching.appendNormalized(norm[:0], q.match(), int(q.digits), values[v.Field])
+			if len(norm) > 0 {
+				q.hasMAC, q.mac = true, e.key.sum(s.id, q.field, norm)
 			}
 		}
 		l.questions = append(l.questions, q)
@@ -736,13 +754,13 @@ func (e *Engine) locked(ctx context.Context, person string, now time.Time) (time
 }
 
 // pending checks that the n fields named by field(i) are distinct, pending questions of the
-// current level in mode, and returns their indexes.
-func (e *Engine) pending(step string, s *session, n int, field func(int) string, mode Mode) ([]int, error) {
+// current level in mode, and returns their indexes, appended to idx[:0].
+func (e *Engine) pending(step string, s *session, idx []int, n int, field func(int) string, mode Mode) ([]int, error) {
 	if n == 0 {
 		return nil, stepErr(step, s.state, ErrInvalidInput, "give at least one answer")
 	}
 	l := &s.levels[s.level]
-	idx := make([]int, n)
+	idx = slices.Grow(idx[:0], n)[:n]
 	for i := range n {
 		f := field(i)
 		j := slices.IndexFunc(l.questions, func(q question) bool { return q.field == f })
@@ -816,7 +834,7 @@ func (e *Engine) failLevel(ctx context.Context, s *session, c Cause, counted boo
 	if s.retries < e.policy.Session.MaxRetries {
 		s.retries++
 		searchType := l.searchType
-		*l = level{}
+		*l = level{results: l.results[:0], questions: l.questions[:0]} // keep the arrays, for reuse
 		if s.level == LevelCustomer {
 			l.searchType = searchType // the customer level always searches with the linked type
 		}
@@ -838,7 +856,8 @@ func (e *Engine) passLevel(ctx context.Context, s *session, now time.Time) error
 	}
 	if s.level == LevelCaller && s.subject == SubjectOther {
 		s.level = LevelCustomer
-		s.levels[LevelCustomer] = level{searchType: e.types[l.searchType].Linked}
+		c := &s.levels[LevelCustomer]
+		*c = level{searchType: e.types[l.searchType].Linked, results: c.results[:0], questions: c.questions[:0]}
 		s.state = StateSearch
 		s.cause = CauseNone
 		return nil

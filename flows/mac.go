@@ -29,7 +29,7 @@ func newMACKey(secret []byte) *macKey {
 
 // sum returns HMAC-SHA256(secret, a 0x00 b 0x00 c): a value bound to its session and field,
 // so equal values in different sessions or fields hash differently.
-func (k *macKey) sum(a, b, c string) [sha256.Size]byte {
+func (k *macKey) sum(a, b string, c []byte) [sha256.Size]byte {
 	st := k.pool.Get().(*macState)
 	st.h.Reset()
 	st.msg = append(append(append(append(append(st.msg[:0], a...), 0), b...), 0), c...)

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"slices"
@@ -20,25 +21,33 @@ import (
 // or not a date, a number, ...): nothing matches "". Normalize is idempotent. digits is
 // Verifier.Digits (used by MatchPhone only).
 func (m Matching) Normalize(rule MatchRule, digits int, value string) string {
+	var buf [64]byte
+	return string(m.appendNormalized(buf[:0], rule, digits, value))
+}
+
+// appendNormalized appends Normalize(rule, digits, value) to dst and returns the extended
+// slice; it appends nothing when value has no normalised form. The engine hashes normalised
+// values straight from a buffer, so normalising allocates nothing on its path.
+func (m Matching) appendNormalized(dst []byte, rule MatchRule, digits int, value string) []byte {
 	switch rule {
 	case MatchExact, "":
-		return strings.TrimSpace(value)
+		return append(dst, strings.TrimSpace(value)...)
 	case MatchText:
-		return normalizeText(value, false)
+		return appendText(dst, value, false)
 	case MatchName:
-		return normalizeText(value, true)
+		return appendText(dst, value, true)
 	case MatchDate:
-		return normalizeDate(value, m.DateOrder)
+		return appendDate(dst, value, m.DateOrder)
 	case MatchPhone:
-		return normalizePhone(value, m.DefaultCountryCode, digits)
+		return appendPhone(dst, value, m.DefaultCountryCode, digits)
 	case MatchPostalCode:
-		return normalizePostalCode(value)
+		return appendPostalCode(dst, value)
 	case MatchNumber:
-		return normalizeNumber(value)
+		return append(dst, normalizeNumber(value)...)
 	case MatchLast4:
-		return lastDigits(value, 4)
+		return appendLastDigits(dst, value, 4)
 	}
-	return ""
+	return dst
 }
 
 // MatchResult is the verdict of one comparison. It names the rule that decided it, for the
@@ -62,42 +71,73 @@ func (m Matching) Match(rule MatchRule, digits int, expected, answer string) Mat
 	return MatchResult{Correct: same && e != "" && a != "", Rule: rule}
 }
 
-// normalizeText case-folds, strips accents, drops punctuation and collapses whitespace; with
-// sortWords it also sorts the words, so "Smith, Jane" matches "jane smith".
-func normalizeText(s string, sortWords bool) string {
+// appendText appends s case-folded, without accents or punctuation and with its whitespace
+// collapsed; with sortWords it sorts the words too, so "Smith, Jane" matches "jane smith".
+func appendText(dst []byte, s string, sortWords bool) []byte {
 	if !isASCII(s) {
 		s = foldUnicode(s)
 	}
-	var b strings.Builder
-	b.Grow(len(s))
+	start := len(dst)
 	space := false
 	for _, r := range s {
 		switch {
+		case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+			if space && len(dst) > start {
+				dst = append(dst, ' ')
+			}
+			space = false
+			dst = append(dst, byte(r))
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
+			if space && len(dst) > start {
+				dst = append(dst, ' ')
 			}
 			space = false
 			// Lower-case after folding too: folding maps some scripts (Cherokee) to upper case
 			// and back, which would make normalisation flip-flop.
-			b.WriteRune(unicode.ToLower(r))
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
 		case unicode.IsSpace(r):
 			space = true
 		}
 	}
-	out := b.String()
-	if sortWords && strings.IndexByte(out, ' ') >= 0 {
-		var arr [8]string
-		words := arr[:0]
-		for w := range strings.SplitSeq(out, " ") {
-			words = append(words, w)
-		}
-		if !slices.IsSorted(words) {
-			slices.Sort(words)
-			out = strings.Join(words, " ")
-		}
+	if sortWords {
+		dst = sortWordsFrom(dst, start)
 	}
-	return out
+	return dst
+}
+
+// sortWordsFrom sorts the single-space-separated words of dst[start:] in place.
+func sortWordsFrom(dst []byte, start int) []byte {
+	text := dst[start:]
+	if bytes.IndexByte(text, ' ') < 0 {
+		return dst
+	}
+	// The words as offsets into text (offsets, not slices, keep dst off the heap).
+	type span struct{ lo, hi int }
+	var arr [8]span
+	words := arr[:0]
+	for lo := 0; ; {
+		i := bytes.IndexByte(text[lo:], ' ')
+		if i < 0 {
+			words = append(words, span{lo, len(text)})
+			break
+		}
+		words, lo = append(words, span{lo, lo + i}), lo+i+1
+	}
+	cmp := func(a, b span) int { return bytes.Compare(text[a.lo:a.hi], text[b.lo:b.hi]) }
+	if slices.IsSortedFunc(words, cmp) {
+		return dst
+	}
+	slices.SortFunc(words, cmp)
+	// Join the sorted words after the text, then move the result over the text.
+	end := len(dst)
+	for i, w := range words {
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, text[w.lo:w.hi]...)
+	}
+	n := copy(dst[start:], dst[end:])
+	return dst[:start+n]
 }
 
 // foldUnicode case-folds s and removes its combining marks (accents). Folding comes first so
@@ -127,11 +167,12 @@ var months = map[string]time.Month{
 	"dec": 12, "december": 12,
 }
 
-// normalizeDate reads a calendar date in the common written forms (1980-03-14,
+// appendDate reads a calendar date in the common written forms (1980-03-14,
 // 1980-03-14T00:00:00Z, 19800314, 14/03/1980 or 03/14/1980 per order when ambiguous,
 // 14.3.1980, March 14 1980, 14 Mar 1980, 14th of March, 1980, ...) and returns it as
-// YYYY-MM-DD. Years must have four digits: a two-digit year is too ambiguous to compare.
-func normalizeDate(s string, order DateOrder) string {
+// YYYY-MM-DD, appended to dst. Years must have four digits: a two-digit year is too ambiguous
+// to compare.
+func appendDate(dst []byte, s string, order DateOrder) []byte {
 	s = strings.TrimSpace(s)
 	if len(s) > 10 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ') {
 		s = s[:10] // an ISO date-time: the date part
@@ -141,12 +182,12 @@ func normalizeDate(s string, order DateOrder) string {
 	var month time.Month
 	for len(s) > 0 {
 		// The next token: a run of letters and digits.
-		i := strings.IndexFunc(s, isAlnum)
+		i := indexAlnum(s, true)
 		if i < 0 {
 			break
 		}
 		s = s[i:]
-		j := strings.IndexFunc(s, func(r rune) bool { return !isAlnum(r) })
+		j := indexAlnum(s, false)
 		if j < 0 {
 			j = len(s)
 		}
@@ -154,19 +195,19 @@ func normalizeDate(s string, order DateOrder) string {
 		s = s[j:]
 		digits := strings.TrimRightFunc(tok, unicode.IsLetter)
 		switch {
-		case digits != "" && strings.TrimFunc(digits, isDigit) == "":
+		case digits != "" && allDigits(digits):
 			if suffix := tok[len(digits):]; suffix != "" && !anyFold(suffix, "st", "nd", "rd", "th") {
-				return ""
+				return dst
 			}
 			if len(nums) == len(numsArr) {
-				return ""
+				return dst
 			}
 			nums = append(nums, digits)
 		case month == 0 && monthOf(tok) != 0:
 			month = monthOf(tok)
 		case anyFold(tok, "of", "the"):
 		default:
-			return ""
+			return dst
 		}
 	}
 	var y, mo, d int
@@ -179,7 +220,7 @@ func normalizeDate(s string, order DateOrder) string {
 		case len(nums[1]) == 4 && len(nums[0]) <= 2:
 			d, y = atoi(nums[0]), atoi(nums[1])
 		default:
-			return ""
+			return dst
 		}
 	case month == 0 && len(nums) == 1 && len(nums[0]) == 8:
 		n := nums[0]
@@ -203,23 +244,53 @@ func normalizeDate(s string, order DateOrder) string {
 				d, mo = x, z
 			}
 		default:
-			return ""
+			return dst
 		}
 	default:
-		return ""
+		return dst
 	}
 	if y < 1000 || mo < 1 || mo > 12 || d < 1 {
-		return ""
+		return dst
 	}
 	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
 	if t.Day() != d || t.Month() != time.Month(mo) {
-		return "" // e.g. 31 April
+		return dst // e.g. 31 April
 	}
-	var out [10]byte
-	return string(t.AppendFormat(out[:0], time.DateOnly))
+	// YYYY-MM-DD: y has four digits, mo and d at most two (checked above).
+	return append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10))
 }
 
 func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// indexAlnum returns the index of the first rune of s that is (or, with want false, is not) a
+// letter or digit, or -1: strings.IndexFunc(s, isAlnum) without a call per ASCII byte.
+func indexAlnum(s string, want bool) int {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') == want {
+				return i
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if isAlnum(r) == want {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 func anyFold(s string, words ...string) bool {
 	for _, w := range words {
@@ -246,8 +317,6 @@ func monthOf(tok string) time.Month {
 	return months[string(buf[:len(tok)])]
 }
 
-func isDigit(r rune) bool { return r >= '0' && r <= '9' }
-
 // atoi reads a short run of ASCII digits (the caller checked them).
 func atoi(s string) int {
 	n := 0
@@ -258,68 +327,75 @@ func atoi(s string) int {
 }
 
 func digitsOnly(s string) string {
-	var b strings.Builder
+	var buf [40]byte
+	return string(appendDigits(buf[:0], s))
+}
+
+// appendDigits appends the ASCII digits of s to dst.
+func appendDigits(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= '0' && s[i] <= '9' {
-			if b.Cap() == 0 {
-				b.Grow(len(s) - i)
-			}
-			b.WriteByte(s[i])
+			dst = append(dst, s[i])
 		}
 	}
-	return b.String()
+	return dst
 }
 
-func lastDigits(s string, n int) string {
-	d := digitsOnly(s)
-	if len(d) < n {
-		return ""
+// appendLastDigits appends the last n digits of s, or nothing when s has fewer.
+func appendLastDigits(dst []byte, s string, n int) []byte {
+	start := len(dst)
+	dst = appendDigits(dst, s)
+	if len(dst)-start < n {
+		return dst[:start]
 	}
-	return d[len(d)-n:]
+	m := copy(dst[start:], dst[len(dst)-n:])
+	return dst[:start+m]
 }
 
-// normalizePhone returns a phone number's digits. With last > 0 it returns just the last
+// appendPhone appends a phone number's digits. With last > 0 it appends just the last
 // digits. Otherwise an international number (written with + or 00, or starting with the
 // country code and at least 11 digits long) becomes "+" and its digits, and a national number
 // becomes "+", the default country code and its digits without the trunk 0, so national and
 // international forms of one number agree. With no default country code, national numbers
 // keep their digits as written.
-func normalizePhone(s, cc string, last int) string {
+func appendPhone(dst []byte, s, cc string, last int) []byte {
 	if last > 0 {
-		return lastDigits(s, last)
+		return appendLastDigits(dst, s, last)
 	}
-	d := digitsOnly(s)
-	t := strings.TrimSpace(s)
-	var out string
-	switch {
+	var buf [40]byte
+	d := appendDigits(buf[:0], s)
+	if len(d) < 3 {
+		return dst // no phone number is this short
+	}
+	start := len(dst)
+	switch t := strings.TrimSpace(s); {
 	case strings.HasPrefix(t, "+"):
-		out = "+" + d
-	case strings.HasPrefix(d, "00"):
-		out = "+" + d[2:]
+		dst = append(append(dst, '+'), d...)
+	case bytes.HasPrefix(d, []byte("00")):
+		dst = append(append(dst, '+'), d[2:]...)
 	case cc == "":
-		out = d
-	case strings.HasPrefix(d, "0"):
-		out = "+" + cc + d[1:]
-	case strings.HasPrefix(d, cc) && len(d) >= 11:
-		out = "+" + d
+		dst = append(dst, d...)
+	case d[0] == '0':
+		dst = append(append(append(dst, '+'), cc...), d[1:]...)
+	case bytes.HasPrefix(d, []byte(cc)) && len(d) >= 11:
+		dst = append(append(dst, '+'), d...)
 	default:
-		out = "+" + cc + d
+		dst = append(append(append(dst, '+'), cc...), d...)
 	}
-	if len(strings.TrimPrefix(out, "+")) < 3 || len(d) < 3 {
-		return "" // no phone number is this short
+	if out := dst[start:]; len(bytes.TrimPrefix(out, []byte("+"))) < 3 {
+		return dst[:start] // no phone number is this short
 	}
-	return out
+	return dst
 }
 
-// normalizePostalCode upper-cases and keeps letters and digits only ("sw1a 1aa" = "SW1A1AA").
-func normalizePostalCode(s string) string {
-	var b strings.Builder
+// appendPostalCode appends s upper-cased, letters and digits only ("sw1a 1aa" = "SW1A1AA").
+func appendPostalCode(dst []byte, s string) []byte {
 	for _, r := range s {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToUpper(r))
+			dst = utf8.AppendRune(dst, unicode.ToUpper(r))
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // normalizeNumber reads a decimal number with optional sign, grouping (",", "_", spaces) and

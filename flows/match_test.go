@@ -142,6 +142,24 @@ func TestNormalizeIdempotent(t *testing.T) {
 	}
 }
 
+// The engine normalises into a shared buffer: appending to one that already holds text must
+// give that text followed by exactly what Normalize gives, and never touch the text.
+func TestAppendNormalizedKeepsPrefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, cc := range []string{"", "44"} {
+		m := Matching{DateOrder: DMY, DefaultCountryCode: cc}
+		for _, rule := range matchRules {
+			for _, d := range []int{0, 4} {
+				for range 1000 {
+					prefix, s := answerish(r), answerish(r)
+					got := m.appendNormalized([]byte(prefix), rule, d, s)
+					require.Equal(t, prefix+m.Normalize(rule, d, s), string(got), "rule %s digits %d input %q", rule, d, s)
+				}
+			}
+		}
+	}
+}
+
 func TestNoRuleMatchesEmpty(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	m := Matching{DateOrder: DMY, DefaultCountryCode: "44"}
@@ -173,7 +191,7 @@ func TestMACMatchesCryptoHMAC(t *testing.T) {
 		f := func(a, b, c string) bool {
 			h := hmac.New(sha256.New, secret)
 			h.Write([]byte(a + "\x00" + b + "\x00" + c))
-			got := k.sum(a, b, c)
+			got := k.sum(a, b, []byte(c))
 			return hmac.Equal(h.Sum(nil), got[:])
 		}
 		require.NoError(t, quick.Check(f, &quick.Config{MaxCount: 300}), "secret length %d", secretLen)

@@ -159,36 +159,41 @@ func decodeSession(data []byte) (*session, error) {
 	return s, nil
 }
 
-// decode replaces s with the session encoded in data, reusing s's slices.
+// decode replaces s with the session encoded in data, reusing s's slices. A string equal to
+// the one it replaces (the same session loaded again, as every step does) keeps the old
+// string; the others share one copy of data, made only when one is needed. So reloading a
+// session copies nothing unless it changed.
 func (s *session) decode(data []byte) error {
-	d := decoder{s: string(data)}
+	d := decoder{b: data}
 	if d.byte() != sessionMagic || d.byte() != sessionVersion {
 		return errCorrupt
 	}
-	levels := s.levels
+	old := *s
 	*s = session{}
-	for i := range levels {
-		s.levels[i].results, s.levels[i].questions = levels[i].results[:0], levels[i].questions[:0]
+	for i := range old.levels {
+		s.levels[i].results, s.levels[i].questions = old.levels[i].results[:0], old.levels[i].questions[:0]
 	}
-	s.id = d.string()
-	s.engagement = d.string()
-	s.initiating = Ref{Object: d.string(), ID: d.string()}
+	s.id = d.string(old.id)
+	s.engagement = d.string(old.engagement)
+	s.initiating = Ref{Object: d.string(old.initiating.Object), ID: d.string(old.initiating.ID)}
 	s.preselected = d.byte() == 1
-	s.reason = d.string()
+	s.reason = d.string(old.reason)
 	s.subject, s.state, s.level = Subject(d.byte()), State(d.byte()), Level(d.byte())
 	s.outcome, s.cause = Outcome(d.byte()), Cause(d.byte())
 	s.retries = int(d.uvarint())
 	s.started, s.updated, s.lockedUntil = d.varint(), d.varint(), d.varint()
 	for i := range s.levels {
-		l := &s.levels[i]
-		l.searchType = d.string()
+		l, was := &s.levels[i], &old.levels[i]
+		l.searchType = d.string(was.searchType)
 		if n := d.count(); n > 0 {
+			// Grow keeps the old elements within the capacity: each is compared with the
+			// string that replaces it.
 			l.results = slices.Grow(l.results, n)[:n]
 			for j := range l.results {
-				l.results[j] = d.string()
+				l.results[j] = d.string(l.results[j])
 			}
 		}
-		l.record = Ref{Object: d.string(), ID: d.string()}
+		l.record = Ref{Object: d.string(was.record.Object), ID: d.string(was.record.ID)}
 		l.passed = d.byte() == 1
 		l.verifiedAt = d.varint()
 		l.optionalMin = int(d.uvarint())
@@ -196,8 +201,9 @@ func (s *session) decode(data []byte) error {
 			l.questions = slices.Grow(l.questions, n)[:n]
 			for j := range l.questions {
 				q := &l.questions[j]
+				field := q.field
 				*q = question{}
-				q.field = d.string()
+				q.field = d.string(field)
 				flags := d.byte()
 				q.required, q.hasMAC = flags&1 != 0, flags&2 != 0
 				q.modeIdx, q.matchIdx, q.revealIdx = d.byte(), d.byte(), d.byte()
@@ -213,7 +219,7 @@ func (s *session) decode(data []byte) error {
 			}
 		}
 	}
-	if d.bad || d.off != len(d.s) || s.state < StateReason || s.state > StateDone || s.level > LevelCustomer {
+	if d.bad || d.off != len(d.b) || s.state < StateReason || s.state > StateDone || s.level > LevelCustomer {
 		return errCorrupt
 	}
 	return nil
@@ -234,18 +240,21 @@ func appendString(b []byte, s string) []byte {
 // decoder reads an encoded session; after the first malformed read it returns zero values
 // and sets bad.
 type decoder struct {
-	s   string
+	b   []byte
 	off int
 	bad bool
+	// copied is b as a string, made the first time a string read differs from the one it
+	// replaces; the strings read share it.
+	copied string
 }
 
 func (d *decoder) byte() byte {
-	if d.off >= len(d.s) {
+	if d.off >= len(d.b) {
 		d.bad = true
 		return 0
 	}
 	d.off++
-	return d.s[d.off-1]
+	return d.b[d.off-1]
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -268,20 +277,36 @@ func (d *decoder) varint() int64 {
 
 func (d *decoder) count() int {
 	n := d.uvarint()
-	if n > uint64(len(d.s)-d.off) { // every element takes at least one byte
+	if n > uint64(len(d.b)-d.off) { // every element takes at least one byte
 		d.bad = true
 		return 0
 	}
 	return int(n)
 }
 
-func (d *decoder) bytes(n int) string {
-	if n < 0 || n > len(d.s)-d.off {
+// bytes returns the next n bytes, which alias the data.
+func (d *decoder) bytes(n int) []byte {
+	if n < 0 || n > len(d.b)-d.off {
 		d.bad = true
-		return ""
+		return nil
 	}
 	d.off += n
-	return d.s[d.off-n : d.off]
+	return d.b[d.off-n : d.off]
 }
 
-func (d *decoder) string() string { return d.bytes(int(min(d.uvarint(), uint64(len(d.s))))) }
+// string reads a length-prefixed string: old when it has the same bytes, else a part of the
+// data's copy.
+func (d *decoder) string(old string) string {
+	n := int(min(d.uvarint(), uint64(len(d.b))))
+	b := d.bytes(n)
+	switch {
+	case len(b) == 0:
+		return ""
+	case string(b) == old:
+		return old
+	}
+	if d.copied == "" {
+		d.copied = string(d.b)
+	}
+	return d.copied[d.off-n : d.off]
+}

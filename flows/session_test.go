@@ -60,3 +60,33 @@ func TestDecodeRejectsCorruptData(t *testing.T) {
 		}
 	}
 }
+
+// A pooled session is decoded over whatever it held before: the result must be the same as a
+// fresh decode, whichever strings were kept from the previous contents.
+func TestDecodeOverPreviousSession(t *testing.T) {
+	full := fullSession()
+	other := fullSession()
+	other.id, other.reason = "OTHERID", "Opening hours"
+	other.levels[0].results = []string{"003000000000009AAA", "003000000000001AAA", "003000000000003AAA"}
+	other.levels[1].questions = other.levels[1].questions[:1]
+	other.levels[1].questions[0].field = "Name"
+	sessions := []*session{full, {id: "x", state: StateReason}, other, full, full, other, long(), full}
+	reused := &session{}
+	for i, want := range sessions {
+		data := want.encode(nil)
+		require.NoError(t, reused.decode(data), "session %d", i)
+		fresh, err := decodeSession(data)
+		require.NoError(t, err)
+		assert.Equal(t, fresh.encode(nil), reused.encode(nil), "session %d", i)
+		assert.Equal(t, want.encode(nil), reused.encode(nil), "session %d", i)
+		// Every field is encoded, so equal encodings are equal sessions (an empty slice where
+		// a fresh decode has nil is the reuse, and encodes the same).
+		assert.Equal(t, fresh.id, reused.id)
+	}
+}
+
+func long() *session {
+	s := fullSession()
+	s.reason = strings.Repeat("r", 300)
+	return s
+}

@@ -108,11 +108,7 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 			q := &l.questions[i]
 			qv := QuestionView{Field: q.field, Label: q.field, Required: q.required, Mode: q.mode(), Verdict: q.verdict}
 			if st != nil {
-				if j := slices.IndexFunc(st.Required, func(v Verifier) bool { return v.Field == q.field }); j >= 0 {
-					qv.Label = st.Required[j].DisplayLabel()
-				} else if j := slices.IndexFunc(st.Optional, func(v Verifier) bool { return v.Field == q.field }); j >= 0 {
-					qv.Label = st.Optional[j].DisplayLabel()
-				}
+				qv.Label = label(st, i, q.field)
 			}
 			if q.mode() == ModeCheck && q.verdict != VerdictPending {
 				qv.Rule = q.match()
@@ -129,4 +125,22 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 		}
 	}
 	return v
+}
+
+// label returns the display label of the question on field, which was st's i-th question when
+// it was asked (the policy may have changed since); field itself when st no longer asks it.
+func label(st *SearchType, i int, field string) string {
+	if i < len(st.Required) && st.Required[i].Field == field {
+		return st.Required[i].DisplayLabel()
+	}
+	if j := i - len(st.Required); j >= 0 && j < len(st.Optional) && st.Optional[j].Field == field {
+		return st.Optional[j].DisplayLabel()
+	}
+	if j := slices.IndexFunc(st.Required, func(v Verifier) bool { return v.Field == field }); j >= 0 {
+		return st.Required[j].DisplayLabel()
+	}
+	if j := slices.IndexFunc(st.Optional, func(v Verifier) bool { return v.Field == field }); j >= 0 {
+		return st.Optional[j].DisplayLabel()
+	}
+	return field
 }

@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idverify/idverify/flows"
 )
@@ -166,8 +168,8 @@ type Relation struct {
 // afterwards. Its methods are safe for concurrent use.
 type CRM struct {
 	mu          sync.Mutex
-	people      map[string]Person
-	order       []string
+	people      map[string]*person
+	order       []*person // in the order added
 	relations   []Relation
 	engagements map[string]string // external id → engagement id
 	initiating  map[string]flows.Ref
@@ -187,15 +189,44 @@ var (
 	_ flows.Recorder = (*CRM)(nil)
 )
 
-// NewCRM returns a fake CRM holding people and relations.
+// person is a record with its fields also in a slice, each with its last nine digits, so
+// that FindByPhone walks no map and parses no number.
+type person struct {
+	Person
+	fields []field
+}
+
+type field struct {
+	name, value string
+	last        lastNineDigits
+}
+
+// NewCRM returns a fake CRM holding people and relations. It keeps copies of the people's
+// fields: later changes to the maps are not seen.
 func NewCRM(people []Person, relations []Relation) *CRM {
-	c := &CRM{people: map[string]Person{}, relations: relations,
+	c := &CRM{people: map[string]*person{}, relations: relations,
 		engagements: map[string]string{}, initiating: map[string]flows.Ref{}}
 	for _, p := range people {
-		c.people[p.ID] = p
-		c.order = append(c.order, p.ID)
+		c.add(p)
 	}
 	return c
+}
+
+// add adds p, or replaces the person with p's id. The caller holds c.mu or owns c.
+func (c *CRM) add(p Person) {
+	p.Fields = maps.Clone(p.Fields)
+	e := &person{Person: p}
+	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
+		if v := p.Fields[name]; v != "" {
+			e.fields = append(e.fields, field{name: name, value: v, last: lastNine(v)})
+		}
+	}
+	if old, ok := c.people[p.ID]; ok {
+		*old = *e
+		return
+	}
+	c.people[p.ID] = e
+	c.order = append(c.order, e)
 }
 
 func (c *CRM) check(ctx context.Context) error {
@@ -215,14 +246,13 @@ func (c *CRM) FindByPhone(ctx context.Context, phone string) ([]flows.Ref, error
 	defer c.mu.Unlock()
 	want := lastNine(phone)
 	var out []flows.Ref
-	for _, id := range c.order {
-		p := c.people[id]
-		for f, v := range p.Fields {
-			isPhone := strings.HasSuffix(f, "Phone")
+	for _, p := range c.order {
+		for _, f := range p.fields {
+			isPhone := strings.HasSuffix(f.name, "Phone")
 			if len(c.PhoneFields) > 0 {
-				isPhone = slices.Contains(c.PhoneFields, f)
+				isPhone = slices.Contains(c.PhoneFields, f.name)
 			}
-			if isPhone && v != "" && lastNine(v) == want {
+			if isPhone && f.last == want {
 				out = append(out, p.Ref)
 				break
 			}
@@ -231,14 +261,21 @@ func (c *CRM) FindByPhone(ctx context.Context, phone string) ([]flows.Ref, error
 	return out, nil
 }
 
-func lastNine(s string) string {
-	d := strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
+// lastNineDigits holds up to the last nine digits of a number, right-aligned, and how many.
+type lastNineDigits struct {
+	d [9]byte
+	n int
+}
+
+func lastNine(s string) lastNineDigits {
+	var l lastNineDigits
+	for i := len(s) - 1; i >= 0 && l.n < len(l.d); i-- {
+		if s[i] >= '0' && s[i] <= '9' {
+			l.n++
+			l.d[len(l.d)-l.n] = s[i]
 		}
-		return -1
-	}, s)
-	return d[max(0, len(d)-9):]
+	}
+	return l
 }
 
 // Search implements flows.CRM: a text search matches records with every keyword in one of
@@ -250,24 +287,26 @@ func (c *CRM) Search(ctx context.Context, st flows.SearchType, q flows.Query) ([
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var found []Person
 	keywords := strings.Fields(strings.ToLower(q.Keywords))
-	for _, id := range c.order {
-		p := c.people[id]
-		if p.Object != st.Object || !matches(p, st, q, keywords) {
-			continue
+	var foundArr [16]*person
+	found := foundArr[:0]
+	for _, p := range c.order {
+		if p.Object == st.Object && matches(p.Person, st, q, keywords) {
+			found = append(found, p)
 		}
-		found = append(found, p)
 	}
 	if st.SortBy != "" {
-		slices.SortStableFunc(found, func(a, b Person) int { return strings.Compare(a.Fields[st.SortBy], b.Fields[st.SortBy]) })
+		slices.SortStableFunc(found, func(a, b *person) int { return strings.Compare(a.Fields[st.SortBy], b.Fields[st.SortBy]) })
 	}
-	rows := make([]flows.Row, len(found))
+	// One array holds every row's values; each row's slice is clipped to its own.
+	n := len(st.ResultFields)
+	rows, values := make([]flows.Row, len(found)), make([]string, len(found)*n)
 	for i, p := range found {
-		rows[i] = flows.Row{Ref: p.Ref, Values: make([]string, len(st.ResultFields))}
+		v := values[i*n : (i+1)*n : (i+1)*n]
 		for j, f := range st.ResultFields {
-			rows[i].Values[j] = p.Fields[f]
+			v[j] = p.Fields[f]
 		}
+		rows[i] = flows.Row{Ref: p.Ref, Values: v}
 	}
 	return rows, nil
 }
@@ -284,13 +323,29 @@ func matches(p Person, st flows.SearchType, q flows.Query, keywords []string) bo
 	for _, kw := range keywords {
 		hit := false
 		for _, f := range st.SearchFields {
-			hit = hit || strings.Contains(strings.ToLower(p.Fields[f]), kw)
+			hit = hit || containsLower(p.Fields[f], kw)
 		}
 		if !hit {
 			return false
 		}
 	}
 	return true
+}
+
+// containsLower reports whether strings.ToLower(s) contains the lower-case kw, without
+// building the lower-case copy when s is ASCII.
+func containsLower(s, kw string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), kw)
+		}
+	}
+	for i := 0; i+len(kw) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(kw)], kw) {
+			return true
+		}
+	}
+	return false
 }
 
 // Values implements flows.CRM.
@@ -340,8 +395,7 @@ func (c *CRM) CreateLead(ctx context.Context, lead flows.Lead) (flows.Ref, error
 	defer c.mu.Unlock()
 	c.next++
 	ref := flows.Ref{Object: "Lead", ID: fmt.Sprintf("00Q000%09dAAA", c.next)}
-	c.people[ref.ID] = Person{Ref: ref, Fields: map[string]string{"LastName": lead.LastName, "Company": lead.Company}}
-	c.order = append(c.order, ref.ID)
+	c.add(Person{Ref: ref, Fields: map[string]string{"LastName": lead.LastName, "Company": lead.Company}})
 	c.leads = append(c.leads, lead)
 	return ref, nil
 }
@@ -405,7 +459,8 @@ func (c *CRM) DrainWritebacks() []flows.Writeback {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w := c.writebacks
-	c.writebacks, c.written = nil, nil
+	c.writebacks = nil
+	clear(c.written)
 	return w
 }
 
