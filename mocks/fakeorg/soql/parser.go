@@ -102,15 +102,9 @@ func (p *parser) query(sub bool) (*Query, *Error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	if p.isKeyword("WHERE") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		w, err := p.condition()
-		if err != nil {
-			return nil, err
-		}
-		q.Where = w
+	var err *Error
+	if q.Where, err = p.optionalWhere(); err != nil {
+		return nil, err
 	}
 	if p.isKeyword("WITH") {
 		if err := p.advance(); err != nil {
@@ -132,7 +126,6 @@ func (p *parser) query(sub bool) (*Query, *Error) {
 		}
 		q.OrderBy = items
 	}
-	var err *Error
 	if q.Limit, err = p.optionalInt("LIMIT"); err != nil {
 		return nil, err
 	}
@@ -311,6 +304,17 @@ func (p *parser) orderItem() (OrderItem, *Error) {
 }
 
 // condition parses a WHERE expression. AND and OR do not mix without parentheses.
+// optionalWhere parses "WHERE condition" if the next keyword is WHERE; otherwise it returns nil.
+func (p *parser) optionalWhere() (Expr, *Error) {
+	if !p.isKeyword("WHERE") {
+		return nil, nil
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return p.condition()
+}
+
 func (p *parser) condition() (Expr, *Error) {
 	x, err := p.unary()
 	if err != nil {

@@ -172,15 +172,9 @@ func (p *parser) returning() (*Returning, *Error) {
 			return nil, err
 		}
 	}
-	if p.isKeyword("WHERE") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		w, err := p.condition()
-		if err != nil {
-			return nil, err
-		}
-		r.Where = w
+	var err *Error
+	if r.Where, err = p.optionalWhere(); err != nil {
+		return nil, err
 	}
 	if p.isKeyword("ORDER") {
 		items, err := p.orderBy()
@@ -189,7 +183,6 @@ func (p *parser) returning() (*Returning, *Error) {
 		}
 		r.OrderBy = items
 	}
-	var err *Error
 	if r.Limit, err = p.optionalInt("LIMIT"); err != nil {
 		return nil, err
 	}
