@@ -70,6 +70,9 @@ type SearchType struct {
 	SearchFields []string `mapstructure:"search_fields"`
 	// ResultFields are shown in the result list.
 	ResultFields []string `mapstructure:"result_fields"`
+	// MaskedResultFields are result fields shown masked (all but the last two letters or
+	// digits hidden), e.g. a phone number.
+	MaskedResultFields []string `mapstructure:"masked_result_fields"`
 	// RequiredVerifiers must all be answered correctly.
 	RequiredVerifiers []Verifier `mapstructure:"required_verifiers"`
 	// OptionalVerifiers: at least OptionalMin of them must be answered correctly.
@@ -127,6 +130,8 @@ type Matching struct {
 	DateOrder string `mapstructure:"date_order"`
 	// DefaultCountryCode is the calling code (digits, e.g. "44") of national phone numbers.
 	DefaultCountryCode string `mapstructure:"default_country_code"`
+	// Languages are the languages (en, de, fr, es, it) whose month names dates are read in.
+	Languages []string `mapstructure:"languages"`
 }
 
 // PhoneFields names phone fields of one object that the phone lookup searches.

@@ -67,8 +67,9 @@ var defaults = map[string]any{
 	"lockout.window":                      30 * time.Minute,
 	"verified_ttl":                        time.Hour,
 	"session.idle_timeout":                15 * time.Minute,
-	"session.max_retries":                 1,
+	"session.max_retries":                 0,
 	"matching.date_order":                 "dmy",
+	"matching.languages":                  []any{"en"},
 	"phone_fields": []any{
 		map[string]any{"object": "Account", "fields": []any{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		map[string]any{"object": "Contact", "fields": []any{"Phone", "MobilePhone", "HomePhone"}},

@@ -56,8 +56,8 @@ func TestLoadDefaults(t *testing.T) {
 		RepresentativeField: "ContactId", CustomerField: "AccountId", RequireActive: true}, c.Representation)
 	assert.Equal(t, Lockout{MaxFailures: 5, Window: 30 * time.Minute}, c.Lockout)
 	assert.Equal(t, time.Hour, c.VerifiedTTL)
-	assert.Equal(t, Session{IdleTimeout: 15 * time.Minute, MaxRetries: 1}, c.Session)
-	assert.Equal(t, Matching{DateOrder: "dmy"}, c.Matching)
+	assert.Equal(t, Session{IdleTimeout: 15 * time.Minute, MaxRetries: 0}, c.Session)
+	assert.Equal(t, Matching{DateOrder: "dmy", Languages: []string{"en"}}, c.Matching)
 	assert.Equal(t, []PhoneFields{
 		{Object: "Account", Fields: []string{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		{Object: "Contact", Fields: []string{"Phone", "MobilePhone", "HomePhone"}},
@@ -112,6 +112,9 @@ func TestEnvironmentOverridesKeysAbsentFromTheFile(t *testing.T) {
 		{"IDVERIFY_LOCKOUT_MAX_FAILURES", "7", func(t *testing.T, c *Config) { assert.Equal(t, 7, c.Lockout.MaxFailures) }},
 		{"IDVERIFY_LOCKOUT_WINDOW", "2h", func(t *testing.T, c *Config) { assert.Equal(t, 2*time.Hour, c.Lockout.Window) }},
 		{"IDVERIFY_VERIFIED_TTL", "5m", func(t *testing.T, c *Config) { assert.Equal(t, 5*time.Minute, c.VerifiedTTL) }},
+		// Spaces around a duration, as a shell or an env file may leave them, are not an error.
+		{"IDVERIFY_SESSION_IDLE_TIMEOUT", " 20m\t", func(t *testing.T, c *Config) { assert.Equal(t, 20*time.Minute, c.Session.IdleTimeout) }},
+		{"IDVERIFY_MATCHING_LANGUAGES", "de, fr", func(t *testing.T, c *Config) { assert.Equal(t, []string{"de", "fr"}, c.Matching.Languages) }},
 		{"IDVERIFY_REPRESENTATION_ENABLED", "false", func(t *testing.T, c *Config) { assert.False(t, c.Representation.Enabled) }},
 		{"IDVERIFY_REPRESENTATION_ROLES", "Guardian, Power of Attorney", func(t *testing.T, c *Config) {
 			assert.Equal(t, []string{"Guardian", "Power of Attorney"}, c.Representation.Roles)

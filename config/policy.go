@@ -25,25 +25,30 @@ func (c *Config) Policy() (flows.Policy, error) {
 		Matching: flows.Matching{
 			DateOrder:          flows.DateOrder(c.Matching.DateOrder),
 			DefaultCountryCode: c.Matching.DefaultCountryCode,
+			Languages:          make([]flows.Language, 0, len(c.Matching.Languages)),
 		},
+	}
+	for _, l := range c.Matching.Languages {
+		p.Matching.Languages = append(p.Matching.Languages, flows.Language(l))
 	}
 	for _, r := range c.Reasons {
 		p.Reasons = append(p.Reasons, flows.Reason{Name: r.Name, Confidential: r.Confidential})
 	}
 	for _, s := range c.SearchTypes {
 		p.SearchTypes = append(p.SearchTypes, flows.SearchType{
-			Name:         s.Name,
-			Label:        s.Label,
-			Object:       s.Object,
-			Search:       flows.SearchKind(s.Search),
-			Filter:       s.Filter,
-			SortBy:       s.SortBy,
-			SearchFields: slices.Clone(s.SearchFields),
-			ResultFields: slices.Clone(s.ResultFields),
-			Required:     verifiers(s.RequiredVerifiers),
-			Optional:     verifiers(s.OptionalVerifiers),
-			OptionalMin:  s.OptionalMin,
-			Linked:       s.LinkedSearchType,
+			Name:               s.Name,
+			Label:              s.Label,
+			Object:             s.Object,
+			Search:             flows.SearchKind(s.Search),
+			Filter:             s.Filter,
+			SortBy:             s.SortBy,
+			SearchFields:       slices.Clone(s.SearchFields),
+			ResultFields:       slices.Clone(s.ResultFields),
+			MaskedResultFields: slices.Clone(s.MaskedResultFields),
+			Required:           verifiers(s.RequiredVerifiers),
+			Optional:           verifiers(s.OptionalVerifiers),
+			OptionalMin:        s.OptionalMin,
+			Linked:             s.LinkedSearchType,
 		})
 	}
 	if r := c.Representation; r.Enabled {

@@ -52,8 +52,19 @@ func (c *Config) problems() Problems {
 		ps.add("session.max_retries", "must not be negative; 0 means a failed level ends the session")
 	}
 	oneOf(&ps, "matching.date_order", c.Matching.DateOrder, "dmy", "mdy")
-	if cc := c.Matching.DefaultCountryCode; cc != "" && !callingCode.MatchString(cc) {
+	switch cc := c.Matching.DefaultCountryCode; {
+	case cc == "":
+	case !callingCode.MatchString(cc):
 		ps.add("matching.default_country_code", "must be a calling code in digits without + or leading zeros, e.g. 44 or 1")
+	default:
+		if err := flows.ValidateCallingCode(cc); err != nil {
+			ps.add("matching.default_country_code", "%v: use the calling code of the country whose national numbers callers give, e.g. 44 or 1", err)
+		}
+	}
+	for i, l := range c.Matching.Languages {
+		if _, err := flows.ParseLanguage(l); err != nil {
+			ps.add(fmt.Sprintf("matching.languages[%d]", i), "%v", err)
+		}
 	}
 	c.validatePhoneFields(&ps)
 	c.validateSecrets(&ps)
@@ -134,17 +145,26 @@ func (c *Config) validateSearchTypes(ps *Problems) {
 			field(ps, fmt.Sprintf("%s.search_fields[%d]", at, j), f)
 		}
 		if len(s.ResultFields) == 0 {
-			ps.add(at+".result_fields", "is empty: list the fields shown in the results so the agent can pick the right record, e.g. [Name, PersonBirthdate]")
+			ps.add(at+".result_fields", "is empty: list the fields shown in the results so the agent can pick the right record, e.g. [Name, PersonMailingCity, Phone]")
 		}
 		for j, f := range s.ResultFields {
 			field(ps, fmt.Sprintf("%s.result_fields[%d]", at, j), f)
 		}
+		for j, f := range s.MaskedResultFields {
+			if !slices.Contains(s.ResultFields, f) {
+				ps.add(fmt.Sprintf("%s.masked_result_fields[%d]", at, j), "%q is not in result_fields: masking applies to a shown field; add it to result_fields or remove it here", f)
+			}
+		}
 		fields := map[string]string{}
 		for j, v := range s.RequiredVerifiers {
-			validateVerifier(ps, fmt.Sprintf("%s.required_verifiers[%d]", at, j), v, fields)
+			vat := fmt.Sprintf("%s.required_verifiers[%d]", at, j)
+			validateVerifier(ps, vat, v, fields)
+			checkNotShown(ps, at, vat, s, v)
 		}
 		for j, v := range s.OptionalVerifiers {
-			validateVerifier(ps, fmt.Sprintf("%s.optional_verifiers[%d]", at, j), v, fields)
+			vat := fmt.Sprintf("%s.optional_verifiers[%d]", at, j)
+			validateVerifier(ps, vat, v, fields)
+			checkNotShown(ps, at, vat, s, v)
 		}
 		switch n := len(s.OptionalVerifiers); {
 		case s.OptionalMin < 0:
@@ -199,6 +219,26 @@ func validateVerifier(ps *Problems, at string, v Verifier, fields map[string]str
 		ps.add(at+".digits", "is %d: use 0 (compare the whole number) or the count of trailing digits to compare", v.Digits)
 	case v.Digits > 0 && v.Match != string(flows.MatchPhone):
 		ps.add(at+".digits", "only applies to match phone: remove it or set match: phone")
+	}
+}
+
+// checkNotShown refuses a check-mode question on a field the search type shows the agent or
+// lets the agent search by: check mode hides the expected answer from the agent, and a result
+// column (even masked) or a search that finds the record only with the right value would show
+// it. at is the search type's path, vat the verifier's. Field names compare as Salesforce does,
+// ignoring case.
+func checkNotShown(ps *Problems, at, vat string, s SearchType, v Verifier) {
+	if v.Mode != string(flows.ModeCheck) || v.Field == "" {
+		return
+	}
+	same := func(f string) bool { return strings.EqualFold(f, v.Field) }
+	if j := slices.IndexFunc(s.ResultFields, same); j >= 0 {
+		ps.add(vat+".field", "%s is asked in check mode, which hides the answer from the agent, but %s.result_fields[%d] shows it in the search results: remove it from one of the two",
+			v.Field, at, j)
+	}
+	if j := slices.IndexFunc(s.SearchFields, same); j >= 0 {
+		ps.add(vat+".field", "%s is asked in check mode, which hides the answer from the agent, but %s.search_fields[%d] lets the agent search by it, which would confirm an answer: remove it from one of the two",
+			v.Field, at, j)
 	}
 }
 

@@ -26,20 +26,20 @@ func valid() *Config {
 		SearchTypes: []SearchType{
 			{
 				Name: "customer", Object: "Account", Search: "text", Filter: "IsPersonAccount = true", SortBy: "Name",
-				ResultFields: []string{"Name", "PersonBirthdate", "Phone"},
+				ResultFields: []string{"Name", "PersonMailingCity", "Phone"}, MaskedResultFields: []string{"Phone"},
 				RequiredVerifiers: []Verifier{
-					{Field: "Name", Match: "name", Mode: "check"},
+					{Field: "PersonMailingPostalCode", Match: "postal_code", Mode: "check"},
 					{Field: "PersonBirthdate", Match: "date", Mode: "check"},
 				},
 				OptionalVerifiers: []Verifier{
-					{Field: "Phone", Match: "phone", Mode: "check", Digits: 4},
-					{Field: "PersonMailingPostalCode", Reveal: "masked"},
+					{Field: "PersonMobilePhone", Match: "phone", Mode: "check", Digits: 4},
+					{Field: "PersonEmail", Reveal: "masked"},
 				},
 				OptionalMin: 1,
 			},
 			{
 				Name: "representative", Object: "Contact", Search: "object",
-				SearchFields: []string{"LastName", "Birthdate"}, ResultFields: []string{"Name", "Account.Name"},
+				SearchFields: []string{"LastName", "FirstName"}, ResultFields: []string{"Name", "Account.Name"},
 				RequiredVerifiers: []Verifier{{Field: "Birthdate", Match: "date", Mode: "check"}},
 				LinkedSearchType:  "customer",
 			},
@@ -104,7 +104,8 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		{"bad sort_by", func(c *Config) { c.SearchTypes[0].SortBy = "Name DESC" }, "search_types[0].sort_by", "not a field API name"},
 		{"object search without fields", func(c *Config) { c.SearchTypes[1].SearchFields = nil }, "search_types[1].search_fields", "needs the fields the agent fills"},
 		{"bad search field", func(c *Config) { c.SearchTypes[1].SearchFields[1] = "Birth date" }, "search_types[1].search_fields[1]", "not a field API name"},
-		{"no result fields", func(c *Config) { c.SearchTypes[0].ResultFields = nil }, "search_types[0].result_fields", "is empty"},
+		{"no result fields", func(c *Config) { c.SearchTypes[0].ResultFields, c.SearchTypes[0].MaskedResultFields = nil, nil },
+			"search_types[0].result_fields", "is empty"},
 		{"bad result field", func(c *Config) { c.SearchTypes[1].ResultFields[1] = "Account..Name" }, "search_types[1].result_fields[1]", "not a field API name"},
 		{"optional_min too large", func(c *Config) { c.SearchTypes[0].OptionalMin = 3 }, "search_types[0].optional_min", "only 2 optional verifiers"},
 		{"optional_min negative", func(c *Config) { c.SearchTypes[0].OptionalMin = -1 }, "search_types[0].optional_min", "between 0 and 2"},
@@ -113,7 +114,19 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		// verifiers
 		{"empty verifier field", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[1].Field = "" }, "search_types[0].required_verifiers[1].field", "is empty"},
 		{"bad verifier field", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Field = "Phone'" }, "search_types[0].optional_verifiers[0].field", "not a field API name"},
-		{"field asked twice", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Field = "Name" }, "search_types[0].optional_verifiers[0].field", "already asked at search_types[0].required_verifiers[0]"},
+		{"field asked twice", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Field = "PersonMailingPostalCode" }, "search_types[0].optional_verifiers[0].field", "already asked at search_types[0].required_verifiers[0]"},
+		{"check-mode field shown in the results", func(c *Config) {
+			c.SearchTypes[0].ResultFields = append(c.SearchTypes[0].ResultFields, "PersonBirthdate")
+		},
+			"search_types[0].required_verifiers[1].field", "PersonBirthdate is asked in check mode, which hides the answer from the agent, but search_types[0].result_fields[3] shows it in the search results"},
+		{"check-mode field shown in the results in another case", func(c *Config) { c.SearchTypes[0].ResultFields[1] = "personbirthdate" },
+			"search_types[0].required_verifiers[1].field", "search_types[0].result_fields[1] shows it"},
+		{"check-mode field shown masked in the results", func(c *Config) { c.SearchTypes[0].OptionalVerifiers[0].Field = "Phone" },
+			"search_types[0].optional_verifiers[0].field", "search_types[0].result_fields[2] shows it"},
+		{"check-mode field searched by", func(c *Config) { c.SearchTypes[1].SearchFields[1] = "Birthdate" },
+			"search_types[1].required_verifiers[0].field", "Birthdate is asked in check mode, which hides the answer from the agent, but search_types[1].search_fields[1] lets the agent search by it"},
+		{"masked field not shown", func(c *Config) { c.SearchTypes[0].MaskedResultFields = []string{"Phone", "PersonHomePhone"} },
+			"search_types[0].masked_result_fields[1]", `"PersonHomePhone" is not in result_fields`},
 		{"unknown match rule", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[0].Match = "fuzzy" },
 			"search_types[0].required_verifiers[0].match", `unknown match rule "fuzzy": use one of exact, text, name, date, phone, postal_code, number, last4`},
 		{"check without match", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[0].Match = "" },
@@ -164,6 +177,8 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		// matching and phone lookup
 		{"bad date order", func(c *Config) { c.Matching.DateOrder = "ymd" }, "matching.date_order", `unknown value "ymd": use one of dmy, mdy`},
 		{"bad country code", func(c *Config) { c.Matching.DefaultCountryCode = "+44" }, "matching.default_country_code", "without +"},
+		{"unassigned country code", func(c *Config) { c.Matching.DefaultCountryCode = "999" }, "matching.default_country_code", "999 is not the calling code of a country"},
+		{"unknown language", func(c *Config) { c.Matching.Languages = []string{"en", "nl"} }, "matching.languages[1]", `unknown language "nl": use one of en, de, fr, es, it`},
 		{"phone fields without object", func(c *Config) { c.PhoneFields[0].Object = "" }, "phone_fields[0].object", "is empty"},
 		{"phone fields duplicate object", func(c *Config) {
 			c.PhoneFields = append(c.PhoneFields, PhoneFields{Object: "Contact", Fields: []string{"HomePhone"}})
@@ -246,6 +261,15 @@ func TestValidateReportsEachProblem(t *testing.T) {
 			assert.Contains(t, ps[0].Message, tt.message)
 		})
 	}
+}
+
+// Attest mode shows the agent the expected value anyway, so an attest-mode question may be on a
+// field the results show or the search uses.
+func TestValidateAllowsAttestModeOnShownFields(t *testing.T) {
+	c := valid()
+	c.SearchTypes[0].OptionalVerifiers[1] = Verifier{Field: "Phone", Reveal: "masked"}
+	c.SearchTypes[1].OptionalVerifiers = []Verifier{{Field: "LastName"}}
+	require.NoError(t, c.Validate())
 }
 
 func TestValidateReportsEveryProblemAtOnce(t *testing.T) {

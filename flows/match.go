@@ -6,12 +6,10 @@ import (
 	"crypto/subtle"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
-	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 )
@@ -27,7 +25,8 @@ func (m Matching) Normalize(rule MatchRule, digits int, value string) string {
 
 // appendNormalized appends Normalize(rule, digits, value) to dst and returns the extended
 // slice; it appends nothing when value has no normalised form. The engine hashes normalised
-// values straight from a buffer, so normalising allocates nothing on its path.
+// values straight from a buffer, so normalising allocates nothing on its path beyond what
+// case folding (text that is not ASCII) and libphonenumber (phone numbers) allocate.
 func (m Matching) appendNormalized(dst []byte, rule MatchRule, digits int, value string) []byte {
 	switch rule {
 	case MatchExact, "":
@@ -37,7 +36,7 @@ func (m Matching) appendNormalized(dst []byte, rule MatchRule, digits int, value
 	case MatchName:
 		return appendText(dst, value, true)
 	case MatchDate:
-		return appendDate(dst, value, m.DateOrder)
+		return appendDate(dst, value, m.DateOrder, m.Languages)
 	case MatchPhone:
 		return appendPhone(dst, value, m.DefaultCountryCode, digits)
 	case MatchPostalCode:
@@ -71,38 +70,109 @@ func (m Matching) Match(rule MatchRule, digits int, expected, answer string) Mat
 	return MatchResult{Correct: same && e != "" && a != "", Rule: rule}
 }
 
-// appendText appends s case-folded, without accents or punctuation and with its whitespace
-// collapsed; with sortWords it sorts the words too, so "Smith, Jane" matches "jane smith".
+// appendText appends s as words: case-folded, without accents, each a run of letters and
+// digits, single-space separated. Every other character (spaces, hyphens, apostrophes, any
+// punctuation) separates words, so "Smith-Jones" is "smith jones". A word of one Latin letter
+// is joined to the word after it (to the word before it when it is the last), so the elided
+// O' of "O'Neil", a spaced "O Neil" and "ONeil" are all "oneil" (see joinLetters). With
+// sortWords it sorts the words too, so "Smith, Jane" matches "jane smith".
 func appendText(dst []byte, s string, sortWords bool) []byte {
-	if !isASCII(s) {
-		s = foldUnicode(s)
-	}
 	start := len(dst)
-	space := false
-	for _, r := range s {
-		switch {
-		case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+	if isASCII(s) {
+		space := false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			default:
+				space = true
+				continue
+			}
 			if space && len(dst) > start {
 				dst = append(dst, ' ')
 			}
 			space = false
-			dst = append(dst, byte(r))
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if space && len(dst) > start {
-				dst = append(dst, ' ')
-			}
-			space = false
-			// Lower-case after folding too: folding maps some scripts (Cherokee) to upper case
-			// and back, which would make normalisation flip-flop.
-			dst = utf8.AppendRune(dst, unicode.ToLower(r))
-		case unicode.IsSpace(r):
-			space = true
+			dst = append(dst, c)
 		}
+	} else {
+		dst = appendUnicodeWords(dst, s)
 	}
+	dst = joinLetters(dst, start)
 	if sortWords {
 		dst = sortWordsFrom(dst, start)
 	}
 	return dst
+}
+
+// appendUnicodeWords is appendText's first part for text that is not all ASCII: the words of s
+// case-folded, lower-cased, without accents and composed (NFC), single-space separated.
+func appendUnicodeWords(dst []byte, s string) []byte {
+	var scratch [128]byte
+	folded := foldUnicode(scratch[:0], s)
+	start := len(dst)
+	space := false
+	for len(folded) > 0 {
+		r, n := utf8.DecodeRune(folded)
+		folded = folded[n:]
+		switch {
+		case unicode.Is(unicode.M, r):
+			continue // a mark (an accent, a vowel sign) is part of its word: drop it, split nothing
+		case !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			space = true
+			continue
+		}
+		if space && len(dst) > start {
+			dst = append(dst, ' ')
+		}
+		space = false
+		// Lower-case after folding too: folding maps some scripts (Cherokee) to upper case and
+		// back, which would make normalisation flip-flop.
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+	}
+	// Compose only now: a character dropped above (an unassigned code point, a mark) may have
+	// kept two letters apart that compose once it is gone (Hangul "가\u0378\u11a8"), and an
+	// uncomposed result would compose on the next pass.
+	if text := dst[start:]; !norm.NFC.IsNormal(text) {
+		composed := norm.NFC.Append(scratch[:0], text...)
+		dst = append(dst[:start], composed...)
+	}
+	return dst
+}
+
+// joinLetters joins, in the words of dst[start:], every word of one Latin letter to the word
+// after it, or to the word before it when it is the last. Elided articles and initials then
+// belong to their word ("O Neil" = "ONeil", "J Smith" = "JSmith"), and no one-letter word is
+// left to move when names are sorted, which keeps normalisation idempotent. The cost: an
+// initial matches only where it was written ("John F Kennedy" does not match "Kennedy John F").
+func joinLetters(dst []byte, start int) []byte {
+	text := dst[start:]
+	if bytes.IndexByte(text, ' ') < 0 {
+		return dst
+	}
+	oneLetter := func(w []byte) bool { return len(w) == 1 && 'a' <= w[0] && w[0] <= 'z' }
+	// Words only move left (spaces are removed), so the word read next is never overwritten.
+	out, lo := 0, 0
+	for lo < len(text) {
+		hi := lo + bytes.IndexByte(text[lo:], ' ')
+		if hi < lo {
+			hi = len(text)
+		}
+		word := text[lo:hi]
+		out += copy(text[out:], word)
+		if hi == len(text) {
+			break
+		}
+		next := text[hi+1:]
+		last := bytes.IndexByte(next, ' ') < 0
+		if !oneLetter(text[out-len(word):out]) && !(last && oneLetter(next)) {
+			text[out] = ' '
+			out++
+		}
+		lo = hi + 1
+	}
+	return dst[:start+out]
 }
 
 // sortWordsFrom sorts the single-space-separated words of dst[start:] in place.
@@ -140,15 +210,16 @@ func sortWordsFrom(dst []byte, start int) []byte {
 	return dst[:start+n]
 }
 
-// foldUnicode case-folds s and removes its combining marks (accents). Folding comes first so
-// that marks it produces (e.g. from "İ") are removed too, which keeps normalisation idempotent.
-func foldUnicode(s string) string {
-	t := transform.Chain(cases.Fold(), norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
+// foldUnicode appends s case-folded and canonically decomposed (NFD) to dst, so that accents
+// are separate marks the caller drops. Folding comes first so that marks it produces (e.g.
+// from "İ") are dropped too, which keeps normalisation idempotent.
+func foldUnicode(dst []byte, s string) []byte {
+	var scratch [128]byte
+	folded, _, err := transform.Append(cases.Fold(), scratch[:0], []byte(s))
 	if err != nil {
-		return ""
+		return dst
 	}
-	return out
+	return norm.NFD.Append(dst, folded...)
 }
 
 func isASCII(s string) bool {
@@ -158,172 +229,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-var months = map[string]time.Month{
-	"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
-	"may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
-	"sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
-	"dec": 12, "december": 12,
-}
-
-// appendDate reads a calendar date in the common written forms (1980-03-14,
-// 1980-03-14T00:00:00Z, 19800314, 14/03/1980 or 03/14/1980 per order when ambiguous,
-// 14.3.1980, March 14 1980, 14 Mar 1980, 14th of March, 1980, ...) and returns it as
-// YYYY-MM-DD, appended to dst. Years must have four digits: a two-digit year is too ambiguous
-// to compare.
-func appendDate(dst []byte, s string, order DateOrder) []byte {
-	s = strings.TrimSpace(s)
-	if len(s) > 10 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ') {
-		s = s[:10] // an ISO date-time: the date part
-	}
-	var numsArr [3]string
-	nums := numsArr[:0]
-	var month time.Month
-	for len(s) > 0 {
-		// The next token: a run of letters and digits.
-		i := indexAlnum(s, true)
-		if i < 0 {
-			break
-		}
-		s = s[i:]
-		j := indexAlnum(s, false)
-		if j < 0 {
-			j = len(s)
-		}
-		tok := s[:j]
-		s = s[j:]
-		digits := strings.TrimRightFunc(tok, unicode.IsLetter)
-		switch {
-		case digits != "" && allDigits(digits):
-			if suffix := tok[len(digits):]; suffix != "" && !anyFold(suffix, "st", "nd", "rd", "th") {
-				return dst
-			}
-			if len(nums) == len(numsArr) {
-				return dst
-			}
-			nums = append(nums, digits)
-		case month == 0 && monthOf(tok) != 0:
-			month = monthOf(tok)
-		case anyFold(tok, "of", "the"):
-		default:
-			return dst
-		}
-	}
-	var y, mo, d int
-	switch {
-	case month != 0 && len(nums) == 2:
-		mo = int(month)
-		switch {
-		case len(nums[0]) == 4 && len(nums[1]) <= 2:
-			y, d = atoi(nums[0]), atoi(nums[1])
-		case len(nums[1]) == 4 && len(nums[0]) <= 2:
-			d, y = atoi(nums[0]), atoi(nums[1])
-		default:
-			return dst
-		}
-	case month == 0 && len(nums) == 1 && len(nums[0]) == 8:
-		n := nums[0]
-		y, mo, d = atoi(n[:4]), atoi(n[4:6]), atoi(n[6:])
-	case month == 0 && len(nums) == 3:
-		a, b, c := nums[0], nums[1], nums[2]
-		switch {
-		case len(a) == 4 && len(b) <= 2 && len(c) <= 2:
-			y, mo, d = atoi(a), atoi(b), atoi(c)
-		case len(c) == 4 && len(a) <= 2 && len(b) <= 2:
-			y = atoi(c)
-			x, z := atoi(a), atoi(b)
-			switch {
-			case x > 12 && z <= 12:
-				d, mo = x, z
-			case z > 12 && x <= 12:
-				mo, d = x, z
-			case order == MDY:
-				mo, d = x, z
-			default:
-				d, mo = x, z
-			}
-		default:
-			return dst
-		}
-	default:
-		return dst
-	}
-	if y < 1000 || mo < 1 || mo > 12 || d < 1 {
-		return dst
-	}
-	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d || t.Month() != time.Month(mo) {
-		return dst // e.g. 31 April
-	}
-	// YYYY-MM-DD: y has four digits, mo and d at most two (checked above).
-	return append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10))
-}
-
-func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
-
-// indexAlnum returns the index of the first rune of s that is (or, with want false, is not) a
-// letter or digit, or -1: strings.IndexFunc(s, isAlnum) without a call per ASCII byte.
-func indexAlnum(s string, want bool) int {
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') == want {
-				return i
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if isAlnum(r) == want {
-			return i
-		}
-		i += n
-	}
-	return -1
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func anyFold(s string, words ...string) bool {
-	for _, w := range words {
-		if strings.EqualFold(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// monthOf returns the month an English month name or abbreviation names, or 0.
-func monthOf(tok string) time.Month {
-	var buf [9]byte
-	if len(tok) < 3 || len(tok) > len(buf) {
-		return 0
-	}
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return months[string(buf[:len(tok)])]
-}
-
-// atoi reads a short run of ASCII digits (the caller checked them).
-func atoi(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	return n
 }
 
 func digitsOnly(s string) string {
@@ -350,42 +255,6 @@ func appendLastDigits(dst []byte, s string, n int) []byte {
 	}
 	m := copy(dst[start:], dst[len(dst)-n:])
 	return dst[:start+m]
-}
-
-// appendPhone appends a phone number's digits. With last > 0 it appends just the last
-// digits. Otherwise an international number (written with + or 00, or starting with the
-// country code and at least 11 digits long) becomes "+" and its digits, and a national number
-// becomes "+", the default country code and its digits without the trunk 0, so national and
-// international forms of one number agree. With no default country code, national numbers
-// keep their digits as written.
-func appendPhone(dst []byte, s, cc string, last int) []byte {
-	if last > 0 {
-		return appendLastDigits(dst, s, last)
-	}
-	var buf [40]byte
-	d := appendDigits(buf[:0], s)
-	if len(d) < 3 {
-		return dst // no phone number is this short
-	}
-	start := len(dst)
-	switch t := strings.TrimSpace(s); {
-	case strings.HasPrefix(t, "+"):
-		dst = append(append(dst, '+'), d...)
-	case bytes.HasPrefix(d, []byte("00")):
-		dst = append(append(dst, '+'), d[2:]...)
-	case cc == "":
-		dst = append(dst, d...)
-	case d[0] == '0':
-		dst = append(append(append(dst, '+'), cc...), d[1:]...)
-	case bytes.HasPrefix(d, []byte(cc)) && len(d) >= 11:
-		dst = append(append(dst, '+'), d...)
-	default:
-		dst = append(append(append(dst, '+'), cc...), d...)
-	}
-	if out := dst[start:]; len(bytes.TrimPrefix(out, []byte("+"))) < 3 {
-		return dst[:start] // no phone number is this short
-	}
-	return dst
 }
 
 // appendPostalCode appends s upper-cased, letters and digits only ("sw1a 1aa" = "SW1A1AA").

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // Policy is the admin configuration the engine runs: the reasons an agent may pick, the search
@@ -73,6 +76,10 @@ type SearchType struct {
 	SearchFields []string
 	// ResultFields are shown in the result list so the agent can pick the right record.
 	ResultFields []string
+	// MaskedResultFields are result fields whose values the agent sees masked as RevealMasked
+	// masks an expected value (a phone number keeps its last two digits): enough to tell two
+	// people apart, not enough to answer a question with. Each is one of ResultFields.
+	MaskedResultFields []string
 	// Required questions must all be answered correctly.
 	Required []Verifier
 	// Optional questions: at least OptionalMin of them must be answered correctly.
@@ -165,9 +172,48 @@ type SessionLimits struct {
 type Matching struct {
 	// DateOrder resolves ambiguous numeric dates such as 03/04/1980; zero means DMY.
 	DateOrder DateOrder
-	// DefaultCountryCode is the calling code (digits, e.g. "44") assumed for national phone
-	// numbers, so 020 7946 0000 and +44 20 7946 0000 match. Empty compares digits as given.
+	// DefaultCountryCode is the calling code (digits, e.g. "44") whose main region national
+	// phone numbers are read in, so 020 7946 0000 and +44 20 7946 0000 match. Empty reads
+	// only numbers written with + and compares the others' digits as given.
 	DefaultCountryCode string
+	// Languages whose month names dates may be written with ("14 März 1980"); empty means
+	// English only.
+	Languages []Language
+}
+
+// Language is a language whose month names MatchDate reads: an ISO 639-1 code.
+type Language string
+
+// The languages MatchDate reads month names in.
+const (
+	English Language = "en"
+	German  Language = "de"
+	French  Language = "fr"
+	Spanish Language = "es"
+	Italian Language = "it"
+)
+
+var languages = []Language{English, German, French, Spanish, Italian}
+
+// Languages returns every language MatchDate reads month names in.
+func Languages() []Language { return slices.Clone(languages) }
+
+// ValidateCallingCode returns an error unless cc is the international calling code of a
+// country, without "+" or leading zeros ("44", "1"), as Matching.DefaultCountryCode must be.
+func ValidateCallingCode(cc string) error {
+	n, err := strconv.Atoi(cc)
+	if err != nil || len(cc) > 3 || cc[0] == '0' || strings.Trim(cc, "0123456789") != "" {
+		return fmt.Errorf("%q is not a calling code: use its digits without + or leading zeros, e.g. 44 or 1", cc)
+	}
+	if r := phonenumbers.GetRegionCodeForCountryCode(n); r == "ZZ" || r == "001" {
+		return fmt.Errorf("%s is not the calling code of a country", cc)
+	}
+	return nil
+}
+
+// ParseLanguage returns the language with ISO 639-1 code name ("en", "de", "fr", "es", "it").
+func ParseLanguage(name string) (Language, error) {
+	return parseEnum(name, "language", languages)
 }
 
 // SearchKind is how a search type finds records.
@@ -218,13 +264,17 @@ type MatchRule string
 const (
 	// MatchExact compares after trimming surrounding whitespace only.
 	MatchExact MatchRule = "exact"
-	// MatchText ignores case, accents, punctuation and runs of whitespace.
+	// MatchText compares words, ignoring case and accents: any character other than a letter
+	// or digit separates words ("Smith-Jones" = "Smith Jones"), and a one-letter word joins the
+	// next ("O'Neil" = "O Neil" = "ONeil").
 	MatchText MatchRule = "text"
 	// MatchName is MatchText that also ignores word order (given and family names swapped).
 	MatchName MatchRule = "name"
-	// MatchDate compares calendar dates written in any common form.
+	// MatchDate compares calendar dates written in any common form, with month names in
+	// Matching.Languages.
 	MatchDate MatchRule = "date"
-	// MatchPhone compares digits, national and international forms alike (see Verifier.Digits).
+	// MatchPhone compares numbers in E.164 form as libphonenumber reads them in the default
+	// country, national and international forms alike (see Verifier.Digits).
 	MatchPhone MatchRule = "phone"
 	// MatchPostalCode ignores case and spaces.
 	MatchPostalCode MatchRule = "postal_code"
@@ -348,6 +398,11 @@ func (p Policy) Validate() error {
 				bad("%s: field %d %q is not a field name", at, j, f)
 			}
 		}
+		for _, f := range s.MaskedResultFields {
+			if !slices.Contains(s.ResultFields, f) {
+				bad("%s.masked_result_fields: %q is not one of the result fields", at, f)
+			}
+		}
 		if len(s.Required) == 0 && s.OptionalMin == 0 {
 			bad("%s: no required verifiers and optional_min 0 would verify anyone", at)
 		}
@@ -408,8 +463,15 @@ func (p Policy) Validate() error {
 	if o := p.Matching.DateOrder; o != "" && o != DMY && o != MDY {
 		bad("matching.date_order: unknown date order %q", o)
 	}
-	if c := p.Matching.DefaultCountryCode; c != "" && (len(c) > 3 || strings.Trim(c, "0123456789") != "" || c[0] == '0') {
-		bad("matching.default_country_code: %q is not a calling code such as 44", c)
+	if c := p.Matching.DefaultCountryCode; c != "" {
+		if err := ValidateCallingCode(c); err != nil {
+			bad("matching.default_country_code: %v", err)
+		}
+	}
+	for _, l := range p.Matching.Languages {
+		if !slices.Contains(languages, l) {
+			bad("matching.languages: unknown language %q", l)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -36,6 +36,11 @@ func TestPolicyValidate(t *testing.T) {
 		{"question asked twice", func(p *flows.Policy) { p.SearchTypes[0].Optional[0].Field = "Name" }, `"Name" is asked twice`},
 		{"bad mode", func(p *flows.Policy) { p.SearchTypes[0].Required[0].Mode = "guess" }, `unknown mode "guess"`},
 		{"bad country code", func(p *flows.Policy) { p.Matching.DefaultCountryCode = "+44" }, "not a calling code"},
+		{"unassigned country code", func(p *flows.Policy) { p.Matching.DefaultCountryCode = "999" }, "999 is not the calling code of a country"},
+		{"non-geographic country code", func(p *flows.Policy) { p.Matching.DefaultCountryCode = "800" }, "800 is not the calling code of a country"},
+		{"unknown language", func(p *flows.Policy) { p.Matching.Languages = []flows.Language{"nl"} }, `matching.languages: unknown language "nl"`},
+		{"masked field not a result field", func(p *flows.Policy) { p.SearchTypes[0].MaskedResultFields = []string{"MobilePhone"} },
+			`search_types[0].masked_result_fields: "MobilePhone" is not one of the result fields`},
 		{"negative window", func(p *flows.Policy) { p.Lockout.Window = -1 }, "must not be negative"},
 	}
 	for _, tt := range tests {
@@ -61,4 +66,18 @@ func TestParseEnums(t *testing.T) {
 	k, err := flows.ParseSearchKind("object")
 	require.NoError(t, err)
 	assert.Equal(t, flows.SearchObject, k)
+	l, err := flows.ParseLanguage("de")
+	require.NoError(t, err)
+	assert.Equal(t, flows.German, l)
+	_, err = flows.ParseLanguage("nl")
+	require.ErrorContains(t, err, `unknown language "nl": use one of en, de, fr, es, it`)
+}
+
+func TestValidateCallingCode(t *testing.T) {
+	for _, cc := range []string{"1", "7", "39", "44", "353", "998"} {
+		assert.NoError(t, flows.ValidateCallingCode(cc), cc)
+	}
+	for _, cc := range []string{"", "0", "044", "+44", "4a", "1234", "999", "800", "882"} {
+		assert.Error(t, flows.ValidateCallingCode(cc), cc)
+	}
 }

@@ -79,7 +79,7 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 		v.LockedUntil = time.Unix(0, s.lockedUntil).UTC()
 	}
 	if rows != nil {
-		v.Results, v.MoreResults = rows, out.truncated
+		v.Results, v.MoreResults = maskResults(e.types[l.searchType], rows), out.truncated
 	} else if len(l.results) > 0 && s.state == StateSelect {
 		obj := ""
 		if st := e.types[l.searchType]; st != nil {
