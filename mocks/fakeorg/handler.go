@@ -391,9 +391,11 @@ func route(c *call) (Kind, handlerFunc, string) {
 // answers a success and rolled back otherwise.
 func (c *call) run(write bool, fn func(tx *orgdb.Tx) response) response {
 	if c.tx != nil {
+		c.tx.UseVersion(c.verN)
 		return fn(c.tx)
 	}
 	tx := c.o.db.Begin(write)
+	tx.UseVersion(c.verN) // what the call's API version sees of the schema
 	done := false
 	defer func() {
 		if !done {

@@ -53,7 +53,7 @@ func (tx *Tx) Query(src string, includeDeleted bool) (*QueryResult, *Error) {
 		return nil, soqlError(err)
 	}
 	c := &qctx{tx: tx, db: tx.db, src: src, now: tx.db.now(), includeDeleted: includeDeleted}
-	o, ok := tx.db.schema.Lookup(q.From.Name)
+	o, ok := tx.schema.Lookup(q.From.Name)
 	if !ok {
 		return nil, c.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
 	}
@@ -121,7 +121,7 @@ func (c *qctx) resolve(o *SObject, f *soql.FieldRef) (*path, *Error) {
 			leaf := strings.ToLower(segs[len(segs)-1])
 			p.leafName = leaf
 			for _, to := range rel.ReferenceTo {
-				t, _ := c.db.schema.Lookup(to)
+				t, _ := c.tx.schema.Lookup(to)
 				if fd, ok := t.byName[leaf]; ok {
 					p.kind = fd
 					return p, nil
@@ -131,10 +131,10 @@ func (c *qctx) resolve(o *SObject, f *soql.FieldRef) (*path, *Error) {
 				p.kind = &FieldDef{Name: "Type", Type: "string"}
 				return p, nil
 			}
-			last, _ := c.db.schema.Lookup(rel.ReferenceTo[0])
+			last, _ := c.tx.schema.Lookup(rel.ReferenceTo[0])
 			return nil, c.noSuchColumn(last, f)
 		}
-		cur, _ = c.db.schema.Lookup(rel.ReferenceTo[0])
+		cur, _ = c.tx.schema.Lookup(rel.ReferenceTo[0])
 	}
 	leaf, ok := cur.Field(segs[len(segs)-1])
 	if !ok {
