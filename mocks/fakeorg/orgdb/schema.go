@@ -351,7 +351,7 @@ func standardObjects() []objectSpec {
 			salutation(),
 			text("FirstName", "First Name", 40),
 			text("LastName", "Last Name", 80).required(),
-			text("Name", "Full Name", 121).readOnly().nameField(),
+			text("Name", "Full Name", 121).readOnly().nameField().required(),
 			text("Title", "Title", 128),
 			text("Department", "Department", 80),
 			date("Birthdate", "Birthdate"),
@@ -374,7 +374,7 @@ func standardObjects() []objectSpec {
 			salutation(),
 			text("FirstName", "First Name", 40),
 			text("LastName", "Last Name", 80).required(),
-			text("Name", "Full Name", 121).readOnly().nameField(),
+			text("Name", "Full Name", 121).readOnly().nameField().required(),
 			// Required in an org without person accounts; this org has them, and a lead without a
 			// company converts to a person account.
 			text("Company", "Company", 255),
@@ -400,7 +400,7 @@ func standardObjects() []objectSpec {
 			text("Username", "Username", 80).required().idLookup(),
 			text("LastName", "Last Name", 80).required(),
 			text("FirstName", "First Name", 40),
-			text("Name", "Full Name", 121).readOnly().nameField(),
+			text("Name", "Full Name", 121).readOnly().nameField().required(),
 			text("Alias", "Alias", 8).required(),
 			email("Email", "Email").required(),
 			phone("Phone", "Phone"),
