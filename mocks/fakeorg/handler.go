@@ -62,6 +62,11 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				Message: "An unexpected error occurred in the fake org (a bug in mocks/fakeorg)."})
 		}
 	}()
+	if strings.Contains(r.URL.Path, "//") {
+		// Salesforce's servers read a run of slashes as one. The Salesforce CLI relies on it: it
+		// keeps instance URLs with a trailing slash and asks for <instance>//services/data.
+		r.URL.Path, r.URL.RawPath = collapseSlashes(r.URL.Path), collapseSlashes(r.URL.RawPath)
+	}
 	p := r.URL.Path
 	if p == "/_fakeorg" || strings.HasPrefix(p, "/_fakeorg/") {
 		o.serveAdmin(w, r)
@@ -112,6 +117,19 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeDataError(w, http.StatusNotFound, errNotFound)
 	}
+}
+
+// collapseSlashes replaces each run of slashes in a path by one.
+func collapseSlashes(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }
 
 // versionsBody is GET /services/data/: every version the org serves, oldest first.
