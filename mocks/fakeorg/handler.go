@@ -37,6 +37,7 @@ var (
 //	POST /services/oauth2/token        password, client_credentials, refresh_token, JWT bearer
 //	POST /services/oauth2/revoke       token=…
 //	GET  /services/oauth2/userinfo     and the identity URL /id/<orgId>/<userId>
+//	POST /services/Soap/{u,c}/NN.0     the SOAP API's login() call only (31.0–64.0; soap.go)
 //	GET  /services/data/               versions 20.0–66.0, without authentication
 //	     /services/data/vNN.N/…        resources, sobjects (describeGlobal, basic info, describe,
 //	                                   create, read, update, delete, upsert and read by external
@@ -88,6 +89,8 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		kind = KindIdentity
 	case p == "/services/data" || p == "/services/data/":
 		kind = KindVersions
+	case strings.HasPrefix(p, "/services/Soap/"):
+		kind = KindSOAP
 	}
 	o.counters.add(kind, r.Method)
 	if o.applyFaults(w, r) {
@@ -100,6 +103,8 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		o.serveRevoke(w, r)
 	case KindUserinfo:
 		o.serveUserinfo(w, r)
+	case KindSOAP:
+		o.serveSOAP(w, r)
 	case KindIdentity:
 		parts := strings.Split(strings.TrimPrefix(p, "/id/"), "/")
 		if len(parts) != 2 || r.Method != http.MethodGet && r.Method != http.MethodPost {
