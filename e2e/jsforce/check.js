@@ -173,7 +173,7 @@ async function main() {
     upd.forEach((r) => assert.equal(r.success, true, JSON.stringify(r)));
     const ups = await conn.sobject('EngagementInteraction').upsert([
       { ExternalIdentifier: 'jsforce-call-1', CommunicationChannel: 'Voice Call', Status: 'Completed' },
-      { ExternalIdentifier: 'jsforce-call-2', CommunicationChannel: 'Web Chat', Status: 'New' },
+      { ExternalIdentifier: 'jsforce-call-2', CommunicationChannel: 'Web Chat', Status: 'New', StartDateTime: new Date().toISOString() },
     ], 'ExternalIdentifier');
     assert.equal(ups.length, 2);
     assert.equal(ups[0].success, true);

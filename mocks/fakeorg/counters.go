@@ -15,6 +15,7 @@ const (
 	KindRevoke         Kind = "revoke"   // /services/oauth2/revoke
 	KindIdentity       Kind = "identity" // GET /id/<org>/<user>
 	KindUserinfo       Kind = "userinfo" // /services/oauth2/userinfo
+	KindSOAP           Kind = "soap"     // POST /services/Soap/{u,c}/NN.0: login()
 	KindVersions       Kind = "versions" // GET /services/data/
 	KindResources      Kind = "resources"
 	KindDescribeGlobal Kind = "describe-global"

@@ -37,6 +37,7 @@ var (
 //	POST /services/oauth2/token        password, client_credentials, refresh_token, JWT bearer
 //	POST /services/oauth2/revoke       token=…
 //	GET  /services/oauth2/userinfo     and the identity URL /id/<orgId>/<userId>
+//	POST /services/Soap/{u,c}/NN.0     the SOAP API's login() call only (31.0–64.0; soap.go)
 //	GET  /services/data/               versions 20.0–66.0, without authentication
 //	     /services/data/vNN.N/…        resources, sobjects (describeGlobal, basic info, describe,
 //	                                   create, read, update, delete, upsert and read by external
@@ -62,6 +63,11 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				Message: "An unexpected error occurred in the fake org (a bug in mocks/fakeorg)."})
 		}
 	}()
+	if strings.Contains(r.URL.Path, "//") {
+		// Salesforce's servers read a run of slashes as one. The Salesforce CLI relies on it: it
+		// keeps instance URLs with a trailing slash and asks for <instance>//services/data.
+		r.URL.Path, r.URL.RawPath = collapseSlashes(r.URL.Path), collapseSlashes(r.URL.RawPath)
+	}
 	p := r.URL.Path
 	if p == "/_fakeorg" || strings.HasPrefix(p, "/_fakeorg/") {
 		o.serveAdmin(w, r)
@@ -83,6 +89,8 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		kind = KindIdentity
 	case p == "/services/data" || p == "/services/data/":
 		kind = KindVersions
+	case strings.HasPrefix(p, "/services/Soap/"):
+		kind = KindSOAP
 	}
 	o.counters.add(kind, r.Method)
 	if o.applyFaults(w, r) {
@@ -95,6 +103,8 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		o.serveRevoke(w, r)
 	case KindUserinfo:
 		o.serveUserinfo(w, r)
+	case KindSOAP:
+		o.serveSOAP(w, r)
 	case KindIdentity:
 		parts := strings.Split(strings.TrimPrefix(p, "/id/"), "/")
 		if len(parts) != 2 || r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -112,6 +122,19 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeDataError(w, http.StatusNotFound, errNotFound)
 	}
+}
+
+// collapseSlashes replaces each run of slashes in a path by one.
+func collapseSlashes(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }
 
 // versionsBody is GET /services/data/: every version the org serves, oldest first.
@@ -391,9 +414,11 @@ func route(c *call) (Kind, handlerFunc, string) {
 // answers a success and rolled back otherwise.
 func (c *call) run(write bool, fn func(tx *orgdb.Tx) response) response {
 	if c.tx != nil {
+		c.tx.UseVersion(c.verN)
 		return fn(c.tx)
 	}
 	tx := c.o.db.Begin(write)
+	tx.UseVersion(c.verN) // what the call's API version sees of the schema
 	done := false
 	defer func() {
 		if !done {

@@ -74,6 +74,9 @@ type Options struct {
 	MaxCursors int
 
 	CustomFields []orgdb.CustomField // declared on top of the standard schema
+	// PicklistValues are values added to standard picklists, on top of the demo org's own
+	// (orgdb.DemoPicklistValues) when Seed is SeedDemo.
+	PicklistValues []orgdb.PicklistValues
 
 	// Now is the org's clock; nil means time.Now.
 	Now func() time.Time
@@ -156,7 +159,11 @@ func New(opts Options) (*Org, error) {
 	}
 	o.faults.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
-	db, err := orgdb.New(orgdb.Options{CustomFields: opts.CustomFields, Now: o.now})
+	picklists := opts.PicklistValues
+	if opts.Seed == SeedDemo {
+		picklists = append(orgdb.DemoPicklistValues(), picklists...)
+	}
+	db, err := orgdb.New(orgdb.Options{CustomFields: opts.CustomFields, PicklistValues: picklists, Now: o.now})
 	if err != nil {
 		return nil, fmt.Errorf("fakeorg: %w", err)
 	}

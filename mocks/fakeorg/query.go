@@ -153,6 +153,9 @@ func runQuery(c *call, all, tooling bool) response {
 				Message: "sObject type '" + name + "' is not supported."})
 		}
 	}
+	if c.query.Get("columns") == "true" {
+		return serveColumns(c, q)
+	}
 	return c.run(false, func(tx *orgdb.Tx) response {
 		res, e := tx.Query(q, all)
 		if e != nil {

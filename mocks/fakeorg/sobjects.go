@@ -19,12 +19,17 @@ func serveResources(c *call) response {
 }
 
 func serveDescribeGlobal(c *call) response {
-	return jsonResp(http.StatusOK, c.o.db.Schema().DescribeGlobal(c.ver))
+	return jsonResp(http.StatusOK, c.schema().DescribeGlobal(c.ver))
 }
 
-// object resolves the sObject named in the path (case-insensitively) to its API name.
+// schema is the org's schema as the call's API version sees it: objects and fields that
+// appeared later are unknown (NOT_FOUND, INVALID_FIELD), as in Salesforce.
+func (c *call) schema() *orgdb.Schema { return c.o.db.Schema().At(c.verN) }
+
+// object resolves the sObject named in the path (case-insensitively), as the call's API
+// version sees it.
 func (c *call) object(name string) (*orgdb.SObject, *orgdb.Error) {
-	obj, ok := c.o.db.Schema().Lookup(name)
+	obj, ok := c.schema().Lookup(name)
 	if !ok {
 		return nil, errNotFound
 	}

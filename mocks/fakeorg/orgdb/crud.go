@@ -30,9 +30,10 @@ func (tx *Tx) usable(write bool) *Error {
 	return nil
 }
 
-// object finds an sObject for a data call; an unknown name is NOT_FOUND, as on the wire.
+// object finds an sObject for a data call, as the call's API version sees it; an unknown name
+// is NOT_FOUND, as on the wire.
 func (tx *Tx) object(name string) (*SObject, *Error) {
-	o, ok := tx.db.schema.Lookup(name)
+	o, ok := tx.schema.Lookup(name)
 	if !ok {
 		return nil, errNotFound()
 	}
@@ -91,6 +92,12 @@ func (tx *Tx) Get(object, id string, fields []string) (*Record, *Error) {
 
 // Create inserts a record and returns its 18-character id. Bad input changes nothing.
 func (tx *Tx) Create(object string, fields map[string]any) (string, *Error) {
+	return tx.create(object, fields, false)
+}
+
+// create inserts a record; setup says it is the org's setup being deployed (the seed), which
+// may write the setup objects and their read-only fields, as the Metadata API does.
+func (tx *Tx) create(object string, fields map[string]any, setup bool) (string, *Error) {
 	if e := tx.usable(true); e != nil {
 		return "", e
 	}
@@ -98,15 +105,15 @@ func (tx *Tx) Create(object string, fields map[string]any) (string, *Error) {
 	if e != nil {
 		return "", e
 	}
-	if !o.createable {
+	if !o.createable && !setup {
 		return "", errBadRequest("INVALID_TYPE_FOR_OPERATION", fmt.Sprintf("entity type %s does not support insert", o.name))
 	}
-	vals, e := tx.convertBody(o, fields, true, "")
+	vals, e := tx.convertBody(o, fields, true, "", setup)
 	if e != nil {
 		return "", e
 	}
 	sp := tx.savepoint()
-	id, e := tx.insert(o, vals)
+	id, e := tx.insert(o.full, vals)
 	if e != nil {
 		tx.undo(sp)
 	}
@@ -129,7 +136,7 @@ func (tx *Tx) Update(object, id string, fields map[string]any) *Error {
 	if !o.updateable {
 		return errBadRequest("INVALID_TYPE_FOR_OPERATION", fmt.Sprintf("entity type %s does not support update", o.name))
 	}
-	vals, e := tx.convertBody(o, fields, false, t.id(r))
+	vals, e := tx.convertBody(o, fields, false, t.id(r), false)
 	if e != nil {
 		return e
 	}
@@ -160,7 +167,7 @@ func (tx *Tx) Delete(object, id string) *Error {
 	}
 	tx.markDeleted(t, r)
 	if o.name == "Account" {
-		if pc, ok := t.get(r, o.byName["personcontactid"]).(string); ok {
+		if pc, ok := t.get(r, o.full.byName["personcontactid"]).(string); ok {
 			if ct, cr, e := tx.row(tx.objectNamed("Contact"), pc, true); e == nil {
 				tx.markDeleted(ct, cr)
 			}
@@ -174,6 +181,7 @@ func (tx *Tx) markDeleted(t *table, r int32) {
 	tx.touch(t, r)
 }
 
+// objectNamed is an object of the newest schema, for the data layer's own work.
 func (tx *Tx) objectNamed(name string) *SObject {
 	o, _ := tx.db.schema.Lookup(name)
 	return o
@@ -289,9 +297,10 @@ type fieldValue struct {
 	v any
 }
 
-// convertBody checks and converts an input body: known fields, writable, values of the right
-// type. Keys are visited in sorted order so that the error reported is deterministic.
-func (tx *Tx) convertBody(o *SObject, body map[string]any, create bool, selfID string) ([]fieldValue, *Error) {
+// convertBody checks and converts an input body: known fields, writable (setup: any field but
+// the system's), values of the right type. Keys are visited in sorted order so that the error
+// reported is deterministic.
+func (tx *Tx) convertBody(o *SObject, body map[string]any, create bool, selfID string, setup bool) ([]fieldValue, *Error) {
 	keys := make([]string, 0, len(body))
 	for k := range body {
 		keys = append(keys, k)
@@ -317,7 +326,11 @@ func (tx *Tx) convertBody(o *SObject, body map[string]any, create bool, selfID s
 			}
 			continue
 		}
-		if create && !f.Createable || !create && !f.Updateable {
+		writable := create && f.Createable || !create && f.Updateable
+		if setup {
+			writable = create && !f.AutoNumber && !isSystemField(f.Name)
+		}
+		if !writable {
 			return nil, errBadRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
 				fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", f.Name), f.Name)
 		}
@@ -354,6 +367,41 @@ func isPersonField(name string) bool {
 	return name == "FirstName" || name == "LastName" || name == "Salutation" || strings.HasPrefix(name, "Person")
 }
 
+// isSystemField reports the fields the platform sets: id and audit fields.
+func isSystemField(name string) bool {
+	switch name {
+	case "Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
+		"SystemModstamp", "LastViewedDate", "LastReferencedDate":
+		return true
+	}
+	return false
+}
+
+// badFieldNames is Salesforce's answer to fields an account of the other kind has: Name on a
+// person account, the person fields on a business account (Salesforce Help, "Error 'bad field
+// names' when you import Person Accounts").
+func badFieldNames(names []string) *Error {
+	return errBadRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
+		"Account: bad field names on insert/update call: "+strings.Join(names, ", "), names...)
+}
+
+// accountKindErrors checks the fields written to an account against its kind.
+func accountKindErrors(vals []fieldValue, person bool) *Error {
+	var bad []string
+	for _, fv := range vals {
+		if person && fv.f.Name == "Name" || !person && isPersonField(fv.f.Name) && fv.v != nil {
+			bad = append(bad, fv.f.Name)
+		}
+	}
+	if bad != nil {
+		return badFieldNames(bad)
+	}
+	return nil
+}
+
+// mappedStates is EngagementInteraction.MappedState for each standard Status.
+var mappedStates = map[string]string{"New": "New", "In Progress": "InProgress", "Completed": "Completed"}
+
 // insert applies defaults and object rules to converted values, checks required and unique
 // fields, and inserts the row (and, for a person account, its person contact).
 func (tx *Tx) insert(o *SObject, vals []fieldValue) (string, *Error) {
@@ -369,7 +417,7 @@ func (tx *Tx) insert(o *SObject, vals []fieldValue) (string, *Error) {
 		}
 		switch {
 		case f.Type == "boolean":
-			values.v[f.index] = f.Name == "IsActive" // ACR and User default to active
+			values.v[f.index] = f.defaultOn
 		case f.DefaultedOnCreate && f.defaultPicklist() != "":
 			values.v[f.index] = f.defaultPicklist()
 		case f.Name == "OwnerId":
@@ -379,9 +427,14 @@ func (tx *Tx) insert(o *SObject, vals []fieldValue) (string, *Error) {
 	person := false
 	switch o.name {
 	case "Account":
-		person = values.get("IsPersonAccount") == true
-		for _, fv := range vals {
-			person = person || fv.v != nil && isPersonField(fv.f.Name)
+		// The record type makes a person account ("Person Account Record Types", SOAP API
+		// Developer Guide); without one the user's default, a business account type, applies.
+		if values.get("RecordTypeId") == nil {
+			values.set("RecordTypeId", tx.db.businessRecordType)
+		}
+		person = values.get("RecordTypeId") == tx.db.personRecordType
+		if e := accountKindErrors(vals, person); e != nil {
+			return "", e
 		}
 		if person {
 			values.set("IsPersonAccount", true)
@@ -396,6 +449,9 @@ func (tx *Tx) insert(o *SObject, vals []fieldValue) (string, *Error) {
 		if values.get("IsAttendeeVerified") == true && values.get("AttendeeVerificationTime") == nil {
 			values.set("AttendeeVerificationTime", tx.now())
 		}
+		if st, ok := values.get("Status").(string); ok && mappedStates[st] != "" {
+			values.set("MappedState", mappedStates[st])
+		}
 	case "EngagementAttendee":
 		if values.get("ExternalAttendeeId") == nil && values.get("InternalAttendeeId") == nil {
 			return "", errBadRequest("REQUIRED_FIELD_MISSING", "Required fields are missing: [ExternalAttendeeId, InternalAttendeeId]", "ExternalAttendeeId", "InternalAttendeeId")
@@ -403,7 +459,7 @@ func (tx *Tx) insert(o *SObject, vals []fieldValue) (string, *Error) {
 	}
 	var missing []string
 	for _, f := range o.fields {
-		if !f.Nillable && f.Createable && values.v[f.index] == nil && !(person && f.Name == "Name") {
+		if (!f.Nillable && f.Createable || f.saveRequired) && values.v[f.index] == nil && !(person && f.Name == "Name") {
 			missing = append(missing, f.Name)
 		}
 	}
@@ -492,10 +548,23 @@ func (tx *Tx) checkUnique(t *table, self int32, f *FieldDef, v any) *Error {
 func (tx *Tx) update(t *table, r int32, vals []fieldValue) *Error {
 	o := t.obj
 	person := o.name == "Account" && t.get(r, o.byName["ispersonaccount"]) == true
+	if o.name == "Account" {
+		for _, fv := range vals {
+			if fv.f.Name == "RecordTypeId" && fv.v != t.get(r, fv.f) && (fv.v == tx.db.personRecordType) != person {
+				// Changing an account's kind ("marrying" or "separating" a person account) moves
+				// its contacts around in Salesforce; the fake does not do that.
+				return errBadRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
+					"Changing an account between business and person account record types is not supported by the fake org", "RecordTypeId")
+			}
+		}
+		if e := accountKindErrors(vals, person); e != nil {
+			return e
+		}
+	}
 	names := false
 	for _, fv := range vals {
 		f := fv.f
-		if fv.v == nil && !f.Nillable && !(person && f.Name == "Name") {
+		if fv.v == nil && (!f.Nillable || f.saveRequired) && !(person && f.Name == "Name") {
 			return errBadRequest("REQUIRED_FIELD_MISSING", fmt.Sprintf("Required fields are missing: [%s]", f.Name), f.Name)
 		}
 		if f.Unique && fv.v != nil {
@@ -537,6 +606,9 @@ func (tx *Tx) update(t *table, r int32, vals []fieldValue) *Error {
 	case "EngagementInteraction":
 		if t.get(r, o.byName["isattendeeverified"]) == true && t.get(r, o.byName["attendeeverificationtime"]) == nil {
 			tx.setField(t, r, o.byName["attendeeverificationtime"], tx.now())
+		}
+		if st, ok := t.get(r, o.byName["status"]).(string); ok && mappedStates[st] != "" {
+			tx.setField(t, r, o.byName["mappedstate"], mappedStates[st])
 		}
 	}
 	tx.touch(t, r)

@@ -128,17 +128,17 @@ func TestValidationErrors(t *testing.T) {
 	long := strings.Repeat("x", 81)
 	tests := []validationCase{
 		{"required", "Contact", map[string]any{"FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", []string{"LastName"}},
-		{"several required", "Lead", map[string]any{"FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName, Company]", []string{"LastName", "Company"}},
+		{"several required", "EngagementAttendee", map[string]any{"InternalAttendeeId": user}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [EngagementId, StartDateTime]", []string{"EngagementId", "StartDateTime"}},
+		{"lead: company not required in a person-account org", "Lead", map[string]any{"FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", []string{"LastName"}},
 		{"unknown field", "Contact", map[string]any{"LastName": "A", "Naem": "x"}, "INVALID_FIELD", "No such column 'Naem' on sobject of type Contact", []string{"Naem"}},
 		{"id in create", "Contact", map[string]any{"LastName": "A", "Id": contact}, "INVALID_FIELD", "cannot specify Id in an insert call", []string{"Id"}},
 		{"read-only field", "Contact", map[string]any{"LastName": "A", "Name": "x"}, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Name.", []string{"Name"}},
 		{"restricted picklist", "EngagementInteraction", map[string]any{"CommunicationChannel": "Pigeon"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Communication Channel: bad value for restricted picklist field: Pigeon", []string{"CommunicationChannel"}},
-		{"required picklist", "EngagementInteraction", map[string]any{"Status": "New"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [CommunicationChannel]", []string{"CommunicationChannel"}},
+		{"required on save though nillable", "EngagementInteraction", map[string]any{"Status": "New"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [StartDateTime, CommunicationChannel]", []string{"StartDateTime", "CommunicationChannel"}},
 		{"bad date", "Contact", map[string]any{"LastName": "A", "Birthdate": "1990-13-01"}, "JSON_PARSER_ERROR", "Cannot deserialize instance of date", []string{"Birthdate"}},
 		{"date as number", "Contact", map[string]any{"LastName": "A", "Birthdate": json.Number("1990")}, "JSON_PARSER_ERROR", "Cannot deserialize instance of date", []string{"Birthdate"}},
 		{"bad datetime", "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "StartDateTime": "yesterday"}, "JSON_PARSER_ERROR", "Cannot deserialize instance of datetime", []string{"StartDateTime"}},
-		{"bad number", "IdentityVerificationProcDtl", map[string]any{"OptionalVerifiersMinVerfCount": "one"}, "JSON_PARSER_ERROR", "Cannot deserialize instance of double", []string{"OptionalVerifiersMinVerfCount"}},
-		{"fractional int", "IdentityVerificationProcDtl", map[string]any{"OptionalVerifiersMinVerfCount": json.Number("1.5")}, "JSON_PARSER_ERROR", "Cannot deserialize instance of int", []string{"OptionalVerifiersMinVerfCount"}},
+		{"setup object", "IdentityVerificationProcDtl", map[string]any{"OptionalVerifiersMinVerfCount": 1}, "INVALID_TYPE_FOR_OPERATION", "entity type IdentityVerificationProcDtl does not support insert", nil},
 		{"bad boolean", "Contact", map[string]any{"LastName": "A", "IsPersonAccount": true}, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: IsPersonAccount.", []string{"IsPersonAccount"}},
 		{"boolean from object", "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "IsAttendeeVerified": map[string]any{}}, "JSON_PARSER_ERROR", "Cannot deserialize instance of boolean", []string{"IsAttendeeVerified"}},
 		{"too long", "Contact", map[string]any{"LastName": long}, "STRING_TOO_LONG", "Last Name: data value too large", []string{"LastName"}},
@@ -146,10 +146,15 @@ func TestValidationErrors(t *testing.T) {
 		{"malformed reference", "Contact", map[string]any{"LastName": "A", "AccountId": "nope"}, "MALFORMED_ID", "Account ID: id value of incorrect type: nope", []string{"AccountId"}},
 		{"reference of wrong type", "Contact", map[string]any{"LastName": "A", "AccountId": contact}, "INVALID_CROSS_REFERENCE_KEY", "Account ID: id value of incorrect type", []string{"AccountId"}},
 		{"missing reference", "Contact", map[string]any{"LastName": "A", "AccountId": makeID("001", 999)}, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []string{"AccountId"}},
-		{"polymorphic: a User is not an attendee", "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "InitiatingAttendeeId": user}, "INVALID_CROSS_REFERENCE_KEY", "Initiating Attendee ID: id value of incorrect type", []string{"InitiatingAttendeeId"}},
+		{"polymorphic: a User is not an attendee", "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "InitiatingAttendeeId": user}, "INVALID_CROSS_REFERENCE_KEY", "InitiatingAttendee ID: id value of incorrect type", []string{"InitiatingAttendeeId"}},
 		{"duplicate external id", "Contact", map[string]any{"LastName": "A", "drivers_license__c": "d123"}, "DUPLICATE_VALUE", "duplicate value found: Drivers_License__c duplicates value on record with id: " + contact, []string{"Drivers_License__c"}},
 		{"attendee needs someone", "EngagementAttendee", map[string]any{"StartDateTime": "2026-01-01T00:00:00Z", "EngagementId": nil}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [ExternalAttendeeId, InternalAttendeeId]", nil},
-		{"person account needs a last name", "Account", map[string]any{"FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", []string{"LastName"}},
+		{"person account needs a last name", "Account", map[string]any{"RecordTypeId": db.PersonAccountRecordTypeID(), "FirstName": "A"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", []string{"LastName"}},
+		{"person fields on a business account", "Account", map[string]any{"FirstName": "A", "LastName": "B", "Name": "AB"}, "INVALID_FIELD_FOR_INSERT_UPDATE", "Account: bad field names on insert/update call: FirstName, LastName", []string{"FirstName", "LastName"}},
+		{"name on a person account", "Account", map[string]any{"RecordTypeId": db.PersonAccountRecordTypeID(), "LastName": "B", "Name": "AB"}, "INVALID_FIELD_FOR_INSERT_UPDATE", "Account: bad field names on insert/update call: Name", []string{"Name"}},
+		{"is person account is read-only", "Account", map[string]any{"LastName": "B", "IsPersonAccount": true}, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: IsPersonAccount.", []string{"IsPersonAccount"}},
+		{"record type of another object", "Account", map[string]any{"Name": "A", "RecordTypeId": acct}, "INVALID_CROSS_REFERENCE_KEY", "Record Type ID: id value of incorrect type", []string{"RecordTypeId"}},
+		{"not createable field", "Lead", map[string]any{"LastName": "A", "Name": "x"}, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Name.", []string{"Name"}},
 		{"business account needs a name", "Account", map[string]any{"Phone": "1"}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", []string{"Name"}},
 		{"unknown object", "Nope", map[string]any{}, "NOT_FOUND", "The requested resource does not exist", nil},
 		{"not createable object", "Organization", map[string]any{}, "INVALID_TYPE_FOR_OPERATION", "does not support insert", nil},
@@ -208,7 +213,7 @@ func TestReadErrors(t *testing.T) {
 
 func TestPersonAccount(t *testing.T) {
 	db := newTestDB(t)
-	id := mustCreate(t, db, "Account", map[string]any{"FirstName": "Grace", "LastName": "Hopper", "PersonBirthdate": "1906-12-09", "PersonMobilePhone": "+15550100"})
+	id := mustCreate(t, db, "Account", map[string]any{"RecordTypeId": db.PersonAccountRecordTypeID(), "FirstName": "Grace", "LastName": "Hopper", "PersonBirthdate": "1906-12-09", "PersonMobilePhone": "+15550100"})
 	acc := get(t, db, "Account", id)
 	assert.Equal(t, "Grace Hopper", acc["Name"])
 	assert.Equal(t, true, acc["IsPersonAccount"])
@@ -241,7 +246,7 @@ func TestPersonAccount(t *testing.T) {
 
 func TestUpsert(t *testing.T) {
 	db := newTestDB(t)
-	body := map[string]any{"CommunicationChannel": "Voice Call", "Status": "New"}
+	body := map[string]any{"CommunicationChannel": "Voice Call", "Status": "New", "StartDateTime": "2026-03-04T10:00:00Z"}
 	res, e := write(t, db, func(tx *Tx) (UpsertResult, *Error) {
 		return tx.Upsert("EngagementInteraction", "ExternalIdentifier", "call-1", body)
 	})
@@ -263,11 +268,11 @@ func TestUpsert(t *testing.T) {
 	require.NotNil(t, e)
 	assert.Equal(t, "NOT_FOUND", e.Code)
 
-	// Several matches: a non-unique idLookup field.
-	mustCreate(t, db, "EngagementTopic", map[string]any{"Name": "Balance"})
-	mustCreate(t, db, "EngagementTopic", map[string]any{"Name": "balance"})
+	// Several matches: ExternalIdentifier is idLookup but neither an external id nor unique.
+	mustCreate(t, db, "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "StartDateTime": "2026-03-04T10:00:00Z", "ExternalIdentifier": "call-2"})
+	mustCreate(t, db, "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "StartDateTime": "2026-03-04T10:00:00Z", "ExternalIdentifier": "CALL-2"})
 	res3, e := write(t, db, func(tx *Tx) (UpsertResult, *Error) {
-		return tx.Upsert("EngagementTopic", "Name", "BALANCE", map[string]any{})
+		return tx.Upsert("EngagementInteraction", "ExternalIdentifier", "call-2", map[string]any{})
 	})
 	require.Nil(t, e)
 	assert.Len(t, res3.Matches, 2)
@@ -279,7 +284,7 @@ func TestRollback(t *testing.T) {
 	id := mustCreate(t, db, "Contact", map[string]any{"LastName": "Keep", "Drivers_License__c": "K1"})
 	before := countRows(db)
 	tx := db.Begin(true)
-	acc, e := tx.Create("Account", map[string]any{"FirstName": "P", "LastName": "Q"})
+	acc, e := tx.Create("Account", map[string]any{"RecordTypeId": db.PersonAccountRecordTypeID(), "FirstName": "P", "LastName": "Q"})
 	require.Nil(t, e)
 	require.Nil(t, tx.Update("Contact", id, map[string]any{"LastName": "Changed", "Drivers_License__c": "K2", "AccountId": acc}))
 	require.Nil(t, tx.Delete("Contact", id))
@@ -333,13 +338,13 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, "InitiatingAttendee", ia["relationshipName"])
 	assert.Equal(t, true, ia["polymorphicForeignKey"])
 	ext := byName["ExternalIdentifier"]
-	assert.Equal(t, true, ext["externalId"])
-	assert.Equal(t, true, ext["unique"])
+	assert.Equal(t, false, ext["externalId"])
+	assert.Equal(t, false, ext["unique"])
 	assert.Equal(t, true, ext["idLookup"])
 	ch := byName["CommunicationChannel"]
 	assert.Equal(t, true, ch["restrictedPicklist"])
 	assert.Len(t, ch["picklistValues"], 4)
-	assert.Equal(t, false, ch["nillable"])
+	assert.Equal(t, true, ch["nillable"], "nillable in describe; a save still needs it")
 	children := map[string]bool{}
 	for _, c := range d.ChildRelationships {
 		children[c["relationshipName"].(string)] = true

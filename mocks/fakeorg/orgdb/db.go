@@ -17,13 +17,16 @@ type DB struct {
 	now    func() time.Time
 	orgID  string
 	userID string // the integration user: owner and creator of everything created
-	cache  queryCache
+	// The Account record types: a person account is an account of the person account record
+	// type; the business one is the integration user's default.
+	businessRecordType, personRecordType string
+	cache                                queryCache
 }
 
 // New returns an empty DB with the standard schema (plus opts.CustomFields). It holds no
 // records but the Organization row and the integration user, integration@demo.idverify.dev.
 func New(opts Options) (*DB, error) {
-	s, err := newSchema(opts.CustomFields)
+	s, err := newSchema(opts.CustomFields, opts.PicklistValues)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +46,7 @@ func New(opts Options) (*DB, error) {
 	db.orgID = makeID(org.keyPrefix, 1)
 	db.tableOf(org).seq = 1
 	ts := db.timestamp()
-	tx := &Tx{db: db, write: true}
+	tx := &Tx{db: db, schema: s, write: true}
 	tx.insertRaw(user, db.userID, ts, rowValuesOf(user, map[string]any{
 		"Username": IntegrationUsername, "LastName": "Integration", "FirstName": "Demo",
 		"Name": "Demo Integration", "Alias": "integ", "Email": IntegrationUsername, "IsActive": true,
@@ -55,6 +58,20 @@ func New(opts Options) (*DB, error) {
 		"OrganizationType": "Developer Edition", "Country": "US", "DefaultLocaleSidKey": "en_US",
 		"LanguageLocaleKey": "en_US", "TimeZoneSidKey": "GMT",
 	}))
+	// A person-account org has the PersonAccount record type and at least one business account
+	// record type ("Person Account Record Types", SOAP API Developer Guide).
+	rt, _ := s.Lookup("RecordType")
+	for _, r := range accountRecordTypes {
+		tx.insertRaw(rt, r.id, ts, rowValuesOf(rt, map[string]any{
+			"Name": r.name, "DeveloperName": r.developerName, "SobjectType": "Account", "IsActive": true, "IsPersonType": r.person,
+		}))
+		db.tableOf(rt).seq++
+		if r.person {
+			db.personRecordType = r.id
+		} else {
+			db.businessRecordType = r.id
+		}
+	}
 	return db, nil
 }
 
@@ -68,8 +85,17 @@ func (db *DB) OrgID() string { return db.orgID }
 // UserID is the integration user's 18-character id (prefix 005).
 func (db *DB) UserID() string { return db.userID }
 
-// Schema returns the org's schema (describe metadata).
+// Schema returns the org's schema (describe metadata) at the newest API version; Schema().At(v)
+// is what version v sees.
 func (db *DB) Schema() *Schema { return db.schema }
+
+// PersonAccountRecordTypeID is the id of the PersonAccount record type: an Account created with
+// it as RecordTypeId is a person account.
+func (db *DB) PersonAccountRecordTypeID() string { return db.personRecordType }
+
+// BusinessAccountRecordTypeID is the id of the business account record type, the default for
+// accounts created without a RecordTypeId.
+func (db *DB) BusinessAccountRecordTypeID() string { return db.businessRecordType }
 
 func (db *DB) tableOf(o *SObject) *table { return db.tables[o.index] }
 
@@ -82,13 +108,18 @@ func (db *DB) Begin(write bool) *Tx {
 	} else {
 		db.mu.RLock()
 	}
-	return &Tx{db: db, write: write}
+	return &Tx{db: db, schema: db.schema, write: write}
 }
+
+// UseVersion makes the transaction's next calls see the schema of API version v: objects and
+// fields that appeared later are unknown to them.
+func (tx *Tx) UseVersion(v int) { tx.schema = tx.db.schema.At(v) }
 
 // Tx is a unit of work holding the DB's lock (shared for reads, exclusive for writes) until
 // Commit or Rollback. Rollback undoes every change made through it. A Tx is used by one goroutine.
 type Tx struct {
 	db      *DB
+	schema  *Schema // the schema of the calls' API version (UseVersion)
 	write   bool
 	done    bool
 	journal []change

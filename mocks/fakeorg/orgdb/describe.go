@@ -263,11 +263,20 @@ func (o *SObject) Describe(version string) any {
 			CascadeDelete: c.child.name == "AccountContactRelation" || c.child.name == "EngagementAttendee",
 		})
 	}
-	d.RecordTypeInfos = []recordTypeDescribe{{
-		Active: true, Available: true, DefaultRecordTypeMapping: true, DeveloperName: "Master",
-		Master: true, Name: "Master", RecordTypeID: "012000000000000AAA",
-		URLs: map[string]string{"layout": versionPath(version) + "/sobjects/" + o.name + "/describe/layouts/012000000000000AAA"},
-	}}
+	// Master is every object's; an object with record types lists them first, the first being
+	// the user's default, and Master is then not available to the user.
+	layout := func(id string) map[string]string {
+		return map[string]string{"layout": versionPath(version) + "/sobjects/" + o.name + "/describe/layouts/" + id}
+	}
+	for i, rt := range o.recordTypes {
+		d.RecordTypeInfos = append(d.RecordTypeInfos, recordTypeDescribe{
+			Active: true, Available: true, DefaultRecordTypeMapping: i == 0, DeveloperName: rt.developerName,
+			Name: rt.name, RecordTypeID: rt.id, URLs: layout(rt.id)})
+	}
+	const master = "012000000000000AAA"
+	d.RecordTypeInfos = append(d.RecordTypeInfos, recordTypeDescribe{
+		Active: true, Available: len(o.recordTypes) == 0, DefaultRecordTypeMapping: len(o.recordTypes) == 0,
+		DeveloperName: "Master", Master: true, Name: "Master", RecordTypeID: master, URLs: layout(master)})
 	for _, f := range o.fields {
 		d.Fields = append(d.Fields, f.describe())
 	}
@@ -293,7 +302,7 @@ func (f *FieldDef) describe() fieldDescribe {
 		Filterable: f.Type != "textarea" || f.Length <= 255, Groupable: f.Type != "textarea" && f.Type != "multipicklist" && !f.isNumber() || f.Type == "int",
 		IDLookup: f.IDLookup, Label: f.Label, Length: f.Length, Name: f.Name,
 		NameField: f.NameField, Nillable: f.Nillable, Permissionable: f.Nillable && !f.Custom || f.Custom,
-		PicklistValues: []picklistDescribe{}, PolymorphicForeignKey: len(f.ReferenceTo) > 1,
+		PicklistValues: []picklistDescribe{}, PolymorphicForeignKey: len(f.documentedTo) > 1,
 		ReferenceTo: []string{}, RelationshipName: strPtr(f.RelationshipName),
 		RestrictedPicklist: f.RestrictedPicklist, SoapType: soap,
 		Sortable: f.Type != "textarea" && f.Type != "multipicklist" || f.Length <= 255,
@@ -304,7 +313,7 @@ func (f *FieldDef) describe() fieldDescribe {
 	}
 	switch f.Type {
 	case "boolean":
-		d.DefaultValue = f.Name == "IsActive"
+		d.DefaultValue = f.defaultOn
 	case "double", "currency", "percent":
 		d.Precision, d.Scale = 18, 2
 	case "int":
@@ -313,9 +322,9 @@ func (f *FieldDef) describe() fieldDescribe {
 		x := "plaintextarea"
 		d.ExtraTypeInfo = &x
 	}
-	if f.ReferenceTo != nil {
-		d.ReferenceTo = f.ReferenceTo
-		d.NamePointing = len(f.ReferenceTo) > 1
+	if f.documentedTo != nil {
+		d.ReferenceTo = f.documentedTo
+		d.NamePointing = len(f.documentedTo) > 1
 	}
 	if f.Type == "picklist" || f.Type == "multipicklist" {
 		for _, p := range f.Picklist {

@@ -83,6 +83,9 @@ type SearchObject struct {
 type Options struct {
 	// CustomFields are declared on top of the standard schema, e.g. Contact.Drivers_License__c.
 	CustomFields []CustomField
+	// PicklistValues are values the org's administrator added to standard picklists, e.g.
+	// representative roles on AccountContactRelation.Roles (DemoPicklistValues).
+	PicklistValues []PicklistValues
 	// Now is the org's clock; nil means time.Now.
 	Now func() time.Time
 }

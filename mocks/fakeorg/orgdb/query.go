@@ -45,23 +45,32 @@ func (c *queryCache) parse(src string) (*soql.Query, error) {
 // Query runs SOQL; includeDeleted is queryAll. Errors are MALFORMED_QUERY, INVALID_FIELD,
 // INVALID_TYPE or INVALID_QUERY_FILTER_OPERATOR with Salesforce's caret diagram in the message.
 func (tx *Tx) Query(src string, includeDeleted bool) (*QueryResult, *Error) {
-	if e := tx.usable(false); e != nil {
-		return nil, e
-	}
-	q, err := tx.db.cache.parse(src)
-	if err != nil {
-		return nil, soqlError(err)
-	}
-	c := &qctx{tx: tx, db: tx.db, src: src, now: tx.db.now(), includeDeleted: includeDeleted}
-	o, ok := tx.db.schema.Lookup(q.From.Name)
-	if !ok {
-		return nil, c.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
-	}
-	p, e := c.compile(o, q, false)
+	c, p, e := tx.compileQuery(src, includeDeleted)
 	if e != nil {
 		return nil, e
 	}
 	return c.execute(p)
+}
+
+// compileQuery parses and compiles a query, with the errors Query answers.
+func (tx *Tx) compileQuery(src string, includeDeleted bool) (*qctx, *plan, *Error) {
+	if e := tx.usable(false); e != nil {
+		return nil, nil, e
+	}
+	q, err := tx.db.cache.parse(src)
+	if err != nil {
+		return nil, nil, soqlError(err)
+	}
+	c := &qctx{tx: tx, db: tx.db, src: src, now: tx.db.now(), includeDeleted: includeDeleted}
+	o, ok := tx.schema.Lookup(q.From.Name)
+	if !ok {
+		return nil, nil, c.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
+	}
+	p, e := c.compile(o, q, false)
+	if e != nil {
+		return nil, nil, e
+	}
+	return c, p, nil
 }
 
 func soqlError(err error) *Error {
@@ -121,7 +130,7 @@ func (c *qctx) resolve(o *SObject, f *soql.FieldRef) (*path, *Error) {
 			leaf := strings.ToLower(segs[len(segs)-1])
 			p.leafName = leaf
 			for _, to := range rel.ReferenceTo {
-				t, _ := c.db.schema.Lookup(to)
+				t, _ := c.tx.schema.Lookup(to)
 				if fd, ok := t.byName[leaf]; ok {
 					p.kind = fd
 					return p, nil
@@ -131,10 +140,10 @@ func (c *qctx) resolve(o *SObject, f *soql.FieldRef) (*path, *Error) {
 				p.kind = &FieldDef{Name: "Type", Type: "string"}
 				return p, nil
 			}
-			last, _ := c.db.schema.Lookup(rel.ReferenceTo[0])
+			last, _ := c.tx.schema.Lookup(rel.ReferenceTo[0])
 			return nil, c.noSuchColumn(last, f)
 		}
-		cur, _ = c.db.schema.Lookup(rel.ReferenceTo[0])
+		cur, _ = c.tx.schema.Lookup(rel.ReferenceTo[0])
 	}
 	leaf, ok := cur.Field(segs[len(segs)-1])
 	if !ok {

@@ -38,13 +38,13 @@ func newFixture(t *testing.T) *fixture {
 	f.bob = mustCreate(t, db, "Contact", map[string]any{"FirstName": "Bob", "LastName": "Baker", "AccountId": f.acme, "Birthdate": "1990-01-15"})
 	f.cy = mustCreate(t, db, "Contact", map[string]any{"FirstName": "Cy", "LastName": "cole", "AccountId": f.globex})
 	f.dee = mustCreate(t, db, "Contact", map[string]any{"LastName": "Dee_100%"})
-	f.person = mustCreate(t, db, "Account", map[string]any{"FirstName": "Pat", "LastName": "Person", "PersonBirthdate": "1970-07-07"})
+	f.person = mustCreate(t, db, "Account", map[string]any{"RecordTypeId": db.PersonAccountRecordTypeID(), "FirstName": "Pat", "LastName": "Person", "PersonBirthdate": "1970-07-07"})
 	f.personContact = get(t, db, "Account", f.person, "PersonContactId")["PersonContactId"].(string)
 	f.lead = mustCreate(t, db, "Lead", map[string]any{"LastName": "Lee", "Company": "LeeCo"})
 	f.engagement = mustCreate(t, db, "EngagementInteraction", map[string]any{"CommunicationChannel": "Voice Call", "InitiatingAttendeeId": f.lead, "StartDateTime": "2026-03-04T09:00:00+01:00", "ExternalIdentifier": "call-1"})
 	mustCreate(t, db, "EngagementAttendee", map[string]any{"EngagementId": f.engagement, "ExternalAttendeeId": f.ann, "Role": "OnBehalf", "StartDateTime": "2026-03-04T08:00:00Z"})
 	mustCreate(t, db, "EngagementAttendee", map[string]any{"EngagementId": f.engagement, "ExternalAttendeeId": f.person, "Role": "Self", "StartDateTime": "2026-03-04T08:00:00Z"})
-	mustCreate(t, db, "AccountContactRelation", map[string]any{"AccountId": f.person, "ContactId": f.bob, "Roles": "Authorized Representative;Spouse"})
+	mustCreate(t, db, "AccountContactRelation", map[string]any{"AccountId": f.person, "ContactId": f.bob, "Roles": "Authorized Representative;Spouse", "IsActive": true})
 	mustCreate(t, db, "AccountContactRelation", map[string]any{"AccountId": f.person, "ContactId": f.cy, "Roles": "Legal Guardian", "IsActive": false})
 	return f
 }

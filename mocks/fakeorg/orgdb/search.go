@@ -83,7 +83,7 @@ func (tx *Tx) ParameterizedSearch(p SearchParams) ([]*Record, *Error) {
 		specs = append(specs, searchSpec{q: q, src: src})
 	}
 	if len(specs) == 0 && len(p.Fields) > 0 {
-		for _, o := range tx.db.schema.objects {
+		for _, o := range tx.schema.objects {
 			if !o.searchable {
 				continue
 			}
@@ -123,7 +123,7 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		return out, nil // Salesforce returns no rows for terms this long
 	}
 	if specs == nil {
-		for _, o := range c.db.schema.objects {
+		for _, o := range c.tx.schema.objects {
 			if o.searchable {
 				specs = append(specs, searchSpec{q: &soql.Query{From: soql.Name{Name: o.name}}})
 			}
@@ -135,7 +135,7 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		if spec.src != "" {
 			cc.src = spec.src
 		}
-		o, ok := c.db.schema.Lookup(spec.q.From.Name)
+		o, ok := c.tx.schema.Lookup(spec.q.From.Name)
 		if !ok {
 			return nil, cc.errAt("INVALID_TYPE", spec.q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", spec.q.From.Name))
 		}

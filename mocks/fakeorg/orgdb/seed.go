@@ -81,6 +81,16 @@ func demoPeople() []DemoPerson {
 	}
 }
 
+// DemoPicklistValues are the demo org's own additions to standard picklists, as an
+// administrator makes them in Setup: the representative roles its relations use, which are
+// not among Salesforce's standard AccountContactRelation.Roles values (Business User, Decision
+// Maker, …). Pass them as Options.PicklistValues to a DB that SeedDemo loads, so that describe
+// lists them; fakeorg does so for its demo seed.
+func DemoPicklistValues() []PicklistValues {
+	return []PicklistValues{{Object: "AccountContactRelation", Field: "Roles",
+		Values: []string{"Authorized Representative", "Power of Attorney", "Legal Guardian", "Spouse"}}}
+}
+
 func demoRelations() []DemoRelation {
 	return []DemoRelation{
 		{Representative: "ian", Customer: "dmitri", Roles: "Power of Attorney", Active: true},
@@ -119,7 +129,7 @@ func (d *DemoDataset) Person(key string) (DemoPerson, bool) {
 // Demo describes the demo dataset, ids included (those SeedDemo gives on a new DB). Each call
 // returns a fresh copy.
 func Demo() *DemoDataset {
-	db, err := New(Options{})
+	db, err := New(Options{PicklistValues: DemoPicklistValues()})
 	if err != nil {
 		panic(err) // the standard schema always builds
 	}
@@ -156,7 +166,7 @@ func seedDemo(db *DB) (*DemoDataset, error) {
 	for i := range d.People {
 		p := &d.People[i]
 		if p.Object == "Account" {
-			body := map[string]any{"FirstName": p.FirstName, "LastName": p.LastName, "AccountNumber": p.AccountNumber,
+			body := map[string]any{"RecordTypeId": db.personRecordType, "FirstName": p.FirstName, "LastName": p.LastName, "AccountNumber": p.AccountNumber,
 				"PersonBirthdate": p.Birthdate, "Phone": p.Phone, "PersonMobilePhone": p.MobilePhone, "PersonHomePhone": p.HomePhone,
 				"PersonEmail": p.Email, "PersonMailingPostalCode": p.PostalCode, "Type": "Customer - Direct"}
 			if p.ID, e = tx.Create("Account", body); e != nil {
@@ -200,13 +210,15 @@ func seedDemo(db *DB) (*DemoDataset, error) {
 
 // seedVerification creates Salesforce's sample verification setup: a text search on (person)
 // Account showing name, birth date and phone, asking name and birth date, then one of phone or
-// postal code; and a representative search on Contact linked to it.
+// postal code; and a representative search on Contact linked to it. These are setup records
+// (an org deploys them with the Metadata API), written as the org's setup.
 func seedVerification(tx *Tx) (DemoVerification, *Error) {
 	var v DemoVerification
 	var e *Error
-	if v.DefinitionID, e = tx.Create("IdentityVerificationProcDef", map[string]any{
+	if v.DefinitionID, e = tx.create("IdentityVerificationProcDef", map[string]any{
 		"DeveloperName": "Verify_Customer_and_Representative", "MasterLabel": "Verify a Customer and Their Representative",
-	}); e != nil {
+		"SearchLayoutType": "Tab",
+	}, true); e != nil {
 		return v, e
 	}
 	type fld struct{ name, typ, data string }
@@ -220,36 +232,36 @@ func seedVerification(tx *Tx) (DemoVerification, *Error) {
 		if linked != "" {
 			body["LinkedIdVerfProcessDetId"] = linked
 		}
-		id, e := tx.Create("IdentityVerificationProcDtl", body)
+		id, e := tx.create("IdentityVerificationProcDtl", body, true)
 		if e != nil {
 			return "", e
 		}
 		seqByType := map[string]int{}
 		for _, f := range fields {
 			seqByType[f.typ]++
-			if _, e := tx.Create("IdentityVerificationProcFld", map[string]any{
+			if _, e := tx.create("IdentityVerificationProcFld", map[string]any{
 				"DeveloperName": dev + "_" + f.typ + "_" + f.name, "MasterLabel": f.name, "IdentityVerificationProcDtlId": id,
-				"FieldName": f.name, "FieldType": f.typ, "FieldDataType": f.data, "SequenceNumber": seqByType[f.typ],
-				"IsManualInput": false, "IsActive": true,
-			}); e != nil {
+				"FieldName": f.name, "FieldType": f.typ, "DataSourceType": "Salesforce", "FieldDataType": f.data,
+				"SequenceNumber": seqByType[f.typ], "IsManualInput": false, "IsActive": true,
+			}, true); e != nil {
 				return "", e
 			}
 		}
 		return id, nil
 	}
 	if v.CustomerSearchID, e = detail("Customer_Search", "Search Customer", "Account", "IsPersonAccount = true", 1, "", []fld{
-		{"Name", "searchField", "string"}, {"Phone", "searchField", "phone"},
-		{"Name", "resultField", "string"}, {"PersonBirthdate", "resultField", "date"}, {"Phone", "resultField", "phone"},
-		{"Name", "requiredVerifier", "string"}, {"PersonBirthdate", "requiredVerifier", "date"},
-		{"Phone", "optionalVerifier", "phone"}, {"PersonMailingPostalCode", "optionalVerifier", "string"},
+		{"Name", "searchField", "text"}, {"Phone", "searchField", "phone"},
+		{"Name", "resultField", "text"}, {"PersonBirthdate", "resultField", "dateonly"}, {"Phone", "resultField", "phone"},
+		{"Name", "requiredVerifier", "text"}, {"PersonBirthdate", "requiredVerifier", "dateonly"},
+		{"Phone", "optionalVerifier", "phone"}, {"PersonMailingPostalCode", "optionalVerifier", "text"},
 	}); e != nil {
 		return v, e
 	}
 	v.RepresentativeSearch, e = detail("Representative_Search", "Search Representative", "Contact", "IsPersonAccount = false", 2, v.CustomerSearchID, []fld{
-		{"Name", "searchField", "string"}, {"Phone", "searchField", "phone"},
-		{"Name", "resultField", "string"}, {"Birthdate", "resultField", "date"}, {"Phone", "resultField", "phone"},
-		{"Name", "requiredVerifier", "string"}, {"Birthdate", "requiredVerifier", "date"},
-		{"Phone", "optionalVerifier", "phone"}, {"MailingPostalCode", "optionalVerifier", "string"},
+		{"Name", "searchField", "text"}, {"Phone", "searchField", "phone"},
+		{"Name", "resultField", "text"}, {"Birthdate", "resultField", "dateonly"}, {"Phone", "resultField", "phone"},
+		{"Name", "requiredVerifier", "text"}, {"Birthdate", "requiredVerifier", "dateonly"},
+		{"Phone", "optionalVerifier", "phone"}, {"MailingPostalCode", "optionalVerifier", "text"},
 	})
 	return v, e
 }
@@ -293,7 +305,7 @@ func SeedGenerated(db *DB, n int, seed int64) error {
 			last := genLast[rng.IntN(len(genLast))]
 			mobile := GeneratedPhone(i, seed)
 			body := map[string]any{
-				"FirstName": first, "LastName": last, "AccountNumber": fmt.Sprintf("GEN-%07d", i),
+				"RecordTypeId": db.personRecordType, "FirstName": first, "LastName": last, "AccountNumber": fmt.Sprintf("GEN-%07d", i),
 				"PersonBirthdate":   fmt.Sprintf("%04d-%02d-%02d", 1940+rng.IntN(66), 1+rng.IntN(12), 1+rng.IntN(28)),
 				"PersonMobilePhone": mobile, "PersonMailingPostalCode": fmt.Sprintf("%05d", rng.IntN(100000)),
 				"PersonEmail": fmt.Sprintf("%s.%s.%d@example.com", asciiLower(first), asciiLower(last), i),

@@ -401,7 +401,7 @@ func (c *qctx) compileSet(p *plan, x *soql.SetComparison) (pred, *Error) {
 
 // semiJoin runs the subquery of Id IN (SELECT RefField FROM X WHERE …) and returns the ids.
 func (c *qctx) semiJoin(q *soql.Query) (map[string]bool, *Error) {
-	o, ok := c.db.schema.Lookup(q.From.Name)
+	o, ok := c.tx.schema.Lookup(q.From.Name)
 	if !ok {
 		return nil, c.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
 	}
