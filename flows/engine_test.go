@@ -60,6 +60,12 @@ func attest(a ...flows.Attestation) step {
 	}
 }
 
+func notIdentified() step {
+	return func(h *harness, v flows.View) (flows.View, error) {
+		return h.e.NotIdentified(h.ctx, flows.NotIdentifiedRequest{Session: v.Session})
+	}
+}
+
 func cancel() step {
 	return func(h *harness, v flows.View) (flows.View, error) { return h.e.Cancel(h.ctx, v.Session, 0) }
 }
@@ -105,8 +111,10 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, flows.Writeback{Session: v.Session, Outcome: flows.OutcomeVerified,
 					Engagement: flows.EngagementUpdate{ID: v.Engagement, Reason: reasonConf, Verified: true,
 						VerifiedAt: t0, Initiating: jane, Status: flows.EngagementStatusProgress},
-					Attendees: []flows.Attendee{{Person: jane, Role: flows.RoleSelf, Verified: true, VerifiedAt: t0, Start: t0}},
-					Topic:     flows.Topic{Name: reasonConf, RelatedPerson: jane, ProcessStatus: flows.ProcessCompleted}}, w[0])
+					Attendees: []flows.Attendee{{Key: v.Session + "/attendee/" + janeID, Person: jane, Role: flows.RoleSelf,
+						Verified: true, VerifiedAt: t0, Start: t0}},
+					Topic: flows.Topic{Key: v.Session + "/topic", Name: reasonConf, RelatedPerson: jane,
+						ProcessStatus: flows.ProcessCompleted}}, w[0])
 			},
 		},
 		{
@@ -156,8 +164,10 @@ func TestFlows(t *testing.T) {
 			check: func(t *testing.T, h *harness, v flows.View) {
 				assert.Equal(t, jane, v.Open)
 				w := h.crm.Writebacks()[0]
-				assert.Equal(t, []flows.Attendee{{Person: robert, Role: flows.RoleOnBehalf, Verified: true, VerifiedAt: t0, Start: t0}}, w.Attendees)
-				assert.Equal(t, flows.Topic{Name: reasonConf, RelatedPerson: jane, ProcessStatus: flows.ProcessCompleted}, w.Topic)
+				assert.Equal(t, []flows.Attendee{{Key: v.Session + "/attendee/" + robertID, Person: robert, Role: flows.RoleOnBehalf,
+					Verified: true, VerifiedAt: t0, Start: t0}}, w.Attendees)
+				assert.Equal(t, flows.Topic{Key: v.Session + "/topic", Name: reasonConf, RelatedPerson: jane,
+					ProcessStatus: flows.ProcessCompleted}, w.Topic)
 				assert.True(t, w.Engagement.Verified)
 			},
 		},
@@ -227,7 +237,8 @@ func TestFlows(t *testing.T) {
 			outcome: flows.OutcomeNotRequired,
 			check: func(t *testing.T, h *harness, v flows.View) {
 				w := h.crm.Writebacks()[0]
-				assert.Equal(t, flows.Topic{Name: "Opening hours", RelatedPerson: jane, ProcessStatus: flows.ProcessCompleted}, w.Topic)
+				assert.Equal(t, flows.Topic{Key: v.Session + "/topic", Name: "Opening hours", RelatedPerson: jane,
+					ProcessStatus: flows.ProcessCompleted}, w.Topic)
 				assert.False(t, w.Engagement.Verified)
 			},
 		},
@@ -284,15 +295,41 @@ func TestFlows(t *testing.T) {
 			},
 		},
 		{
-			name:  "new customer: a lead is created and must still be found to be verified",
-			start: flows.StartRequest{Lead: &flows.Lead{LastName: "Newman", Company: "Newman Ltd"}},
+			name:    "new customer about themself: a lead is created, with nothing on record to verify",
+			start:   flows.StartRequest{Lead: &flows.Lead{LastName: "Newman", Company: "Newman Ltd"}, Channel: "In Person"},
+			steps:   []step{reason(reasonConf), subject(flows.SubjectSelf)},
+			outcome: flows.OutcomeNewCustomer,
+			check: func(t *testing.T, h *harness, v flows.View) {
+				assert.Equal(t, "Lead", v.Initiating.Object)
+				assert.Equal(t, v.Initiating, v.Open, "the agent opens the new lead")
+				assert.Empty(t, v.Verified)
+				w := h.crm.Writebacks()[0]
+				assert.Equal(t, flows.Topic{Key: v.Session + "/topic", Name: reasonConf, RelatedPerson: v.Initiating,
+					ProcessStatus: flows.ProcessCompleted}, w.Topic)
+				assert.False(t, w.Engagement.Verified)
+				assert.Empty(t, w.Attendees)
+			},
+		},
+		{
+			name:   "new customer with a search type for leads: its questions are asked",
+			policy: leadPolicy,
+			start:  flows.StartRequest{Lead: &flows.Lead{LastName: "Newman", Company: "Newman Ltd"}},
 			steps: []step{reason(reasonConf), subject(flows.SubjectSelf),
 				func(h *harness, v flows.View) (flows.View, error) {
-					assert.Equal(t, "Lead", v.Initiating.Object)
-					assert.Equal(t, flows.StateSearch, v.State)
+					assert.Equal(t, flows.StateQuestions, v.State)
+					assert.Equal(t, "lead", v.SearchType)
+					assert.Equal(t, v.Initiating, v.Record)
 					return v, nil
-				}, cancel()},
-			outcome: flows.OutcomeCancelled,
+				},
+				answer(flows.Answer{Field: "Company", Value: "newman ltd"})},
+			outcome: flows.OutcomeVerified, verified: []flows.Ref{{Object: "Lead", ID: "00Q000000000001AAA"}},
+		},
+		{
+			name:  "new customer calling for someone else: searched as a representative, not found",
+			start: flows.StartRequest{Lead: &flows.Lead{LastName: "Newman", Company: "Newman Ltd"}},
+			steps: []step{reason(reasonConf), subject(flows.SubjectOther),
+				searchFields("representative", map[string]string{"LastName": "Newman"}), notIdentified()},
+			outcome: flows.OutcomeNotIdentified,
 		},
 		{
 			name:   "attest mode reveals per the verifier and takes the agent's verdict",
@@ -344,6 +381,13 @@ func TestFlows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leadPolicy adds a search type for Leads, whose one question is the company.
+func leadPolicy(p *flows.Policy) {
+	p.SearchTypes = append(p.SearchTypes, flows.SearchType{Name: "lead", Object: "Lead", Search: flows.SearchText,
+		SearchFields: []string{"LastName"}, ResultFields: []string{"LastName"},
+		Required: []flows.Verifier{{Field: "Company", Match: flows.MatchText, Mode: flows.ModeCheck}}})
 }
 
 func attestPolicy(p *flows.Policy) {
@@ -411,7 +455,9 @@ func TestLockoutAndUnlock(t *testing.T) {
 
 	// An admin reset clears a lock at once.
 	require.Equal(t, flows.OutcomeLocked, fail().Outcome, "two failures are still in the window")
-	h.store.ResetFailures(janeID)
+	reset, err := h.e.ResetFailures(h.ctx, flows.ResetRequest{Person: janeID, Actor: "admin", Reason: "identified in branch"})
+	require.NoError(t, err)
+	assert.Equal(t, 4, reset.Cleared, "every failure, in the window or not")
 	v = run(t, h, flows.StartRequest{Attendee: jane}, reason("Change of address"), subject(flows.SubjectSelf))
 	assert.Equal(t, flows.StateQuestions, v.State)
 }
