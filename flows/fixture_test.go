@@ -96,13 +96,40 @@ type harness struct {
 
 func newHarness(t testing.TB, p flows.Policy) *harness {
 	t.Helper()
+	return newHarnessWith(t, p, nil)
+}
+
+// newHarnessWith is newHarness with the engine's store wrapped by wrap (nil: not wrapped), so a
+// test can get between the engine and the store.
+func newHarnessWith(t testing.TB, p flows.Policy, wrap func(*flowstest.Store) flows.SessionStore) *harness {
+	t.Helper()
 	people, relations := demoPeople()
 	h := &harness{store: &flowstest.Store{}, crm: flowstest.NewCRM(people, relations),
 		clock: flowstest.NewClock(t0), ctx: context.Background()}
+	var store flows.SessionStore = h.store
+	if wrap != nil {
+		store = wrap(h.store)
+	}
 	var err error
-	h.e, err = flows.New(p, flows.Ports{CRM: h.crm, Recorder: h.crm, Store: h.store, Clock: h.clock}, secret)
+	h.e, err = flows.New(p, flows.Ports{CRM: h.crm, Recorder: h.crm, Store: store, Clock: h.clock}, secret)
 	require.NoError(t, err)
 	return h
+}
+
+// failures returns the failures counted against person within the demo policy's window.
+func (h *harness) failures(t testing.TB, person string) []time.Time {
+	t.Helper()
+	f, err := h.store.Failures(h.ctx, person, h.clock.Now().Add(-30*time.Minute))
+	require.NoError(t, err)
+	return f
+}
+
+// atQuestions starts a session for Jane (named in person) about herself, up to her questions.
+func atQuestions(t *testing.T, h *harness) flows.View {
+	t.Helper()
+	v := run(t, h, flows.StartRequest{Attendee: jane}, reason("Change of address"), subject(flows.SubjectSelf))
+	require.Equal(t, flows.StateQuestions, v.State)
+	return v
 }
 
 // Answers that are right for the demo people.
