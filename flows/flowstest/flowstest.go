@@ -220,6 +220,7 @@ type CRM struct {
 	relations   []Relation
 	engagements map[string]string // external id → engagement id
 	initiating  map[string]flows.Ref
+	upserted    map[string]flows.Engagement // engagement id → its last upsert
 	writebacks  []flows.Writeback
 	written     map[string]int // session → index in writebacks
 	leads       []flows.Lead
@@ -275,6 +276,14 @@ func (c *CRM) add(p Person) {
 	}
 	c.people[p.ID] = e
 	c.order = append(c.order, e)
+}
+
+// Delete removes the person with id, as a record deleted in the CRM.
+func (c *CRM) Delete(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.people, id)
+	c.order = slices.DeleteFunc(c.order, func(p *person) bool { return p.ID == id })
 }
 
 func (c *CRM) check(ctx context.Context) error {
@@ -483,7 +492,19 @@ func (c *CRM) OpenEngagement(ctx context.Context, e flows.Engagement) (flows.Ope
 	if !e.Initiating.IsZero() {
 		c.initiating[id] = e.Initiating
 	}
+	if c.upserted == nil {
+		c.upserted = map[string]flows.Engagement{}
+	}
+	c.upserted[id] = e
 	return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
+}
+
+// Engagement returns what the last upsert of engagement id wrote.
+func (c *CRM) Engagement(id string) (flows.Engagement, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.upserted[id]
+	return e, ok
 }
 
 // WriteOutcome implements flows.Recorder; a repeated write of a session replaces the first. It
