@@ -32,7 +32,7 @@ func TestNotIdentified(t *testing.T) {
 		require.Len(t, w, 1)
 		assert.Equal(t, flows.Writeback{Session: v.Session, Outcome: flows.OutcomeNotIdentified,
 			Engagement: flows.EngagementUpdate{ID: v.Engagement, Reason: conf, Status: flows.EngagementStatusProgress},
-			Topic: flows.Topic{Key: v.Session + "/topic", Name: conf, ProcessStatus: flows.ProcessFailed}}, w[0],
+			Topic:      flows.Topic{Key: v.Session + "/topic", Name: conf, ProcessStatus: flows.ProcessFailed}}, w[0],
 			"the engagement says so; no attendee is verified")
 	})
 	t.Run("the customer, after the representative was verified", func(t *testing.T) {
