@@ -106,14 +106,14 @@ func TestFlows(t *testing.T) {
 			outcome: flows.OutcomeVerified, verified: []flows.Ref{jane},
 			check: func(t *testing.T, h *harness, v flows.View) {
 				assert.Equal(t, jane, v.Open)
-				w := h.crm.Writebacks()
+				w := h.writebacks(t)
 				require.Len(t, w, 1)
 				assert.Equal(t, flows.Writeback{Session: v.Session, Outcome: flows.OutcomeVerified,
 					Engagement: flows.EngagementUpdate{ID: v.Engagement, Reason: reasonConf, Verified: true,
 						VerifiedAt: t0, Initiating: jane, Status: flows.EngagementStatusProgress},
-					Attendees: []flows.Attendee{{Key: v.Session + "/attendee/" + janeID, Person: jane, Role: flows.RoleSelf,
+					Attendees: []flows.Attendee{{Person: jane, Role: flows.RoleSelf,
 						Verified: true, VerifiedAt: t0, Start: t0}},
-					Topic: flows.Topic{Key: v.Session + "/topic", Name: reasonConf, RelatedPerson: jane,
+					Topic: flows.Topic{Name: reasonConf, RelatedPerson: jane,
 						ProcessStatus: flows.ProcessCompleted}}, w[0])
 			},
 		},
@@ -163,10 +163,10 @@ func TestFlows(t *testing.T) {
 			outcome: flows.OutcomeVerified, verified: []flows.Ref{robert, jane},
 			check: func(t *testing.T, h *harness, v flows.View) {
 				assert.Equal(t, jane, v.Open)
-				w := h.crm.Writebacks()[0]
-				assert.Equal(t, []flows.Attendee{{Key: v.Session + "/attendee/" + robertID, Person: robert, Role: flows.RoleOnBehalf,
+				w := h.writebacks(t)[0]
+				assert.Equal(t, []flows.Attendee{{Person: robert, Role: flows.RoleOnBehalf,
 					Verified: true, VerifiedAt: t0, Start: t0}}, w.Attendees)
-				assert.Equal(t, flows.Topic{Key: v.Session + "/topic", Name: reasonConf, RelatedPerson: jane,
+				assert.Equal(t, flows.Topic{Name: reasonConf, RelatedPerson: jane,
 					ProcessStatus: flows.ProcessCompleted}, w.Topic)
 				assert.True(t, w.Engagement.Verified)
 			},
@@ -236,8 +236,8 @@ func TestFlows(t *testing.T) {
 			steps:   []step{reason("Opening hours")},
 			outcome: flows.OutcomeNotRequired,
 			check: func(t *testing.T, h *harness, v flows.View) {
-				w := h.crm.Writebacks()[0]
-				assert.Equal(t, flows.Topic{Key: v.Session + "/topic", Name: "Opening hours", RelatedPerson: jane,
+				w := h.writebacks(t)[0]
+				assert.Equal(t, flows.Topic{Name: "Opening hours", RelatedPerson: jane,
 					ProcessStatus: flows.ProcessCompleted}, w.Topic)
 				assert.False(t, w.Engagement.Verified)
 			},
@@ -303,8 +303,8 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, "Lead", v.Initiating.Object)
 				assert.Equal(t, v.Initiating, v.Open, "the agent opens the new lead")
 				assert.Empty(t, v.Verified)
-				w := h.crm.Writebacks()[0]
-				assert.Equal(t, flows.Topic{Key: v.Session + "/topic", Name: reasonConf, RelatedPerson: v.Initiating,
+				w := h.writebacks(t)[0]
+				assert.Equal(t, flows.Topic{Name: reasonConf, RelatedPerson: v.Initiating,
 					ProcessStatus: flows.ProcessCompleted}, w.Topic)
 				assert.False(t, w.Engagement.Verified)
 				assert.Empty(t, w.Attendees)

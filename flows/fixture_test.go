@@ -116,6 +116,28 @@ func newHarnessWith(t testing.TB, p flows.Policy, wrap func(*flowstest.Store) fl
 	return h
 }
 
+// writebacks returns the write-backs the fake CRM took, with their rows' idempotency keys
+// checked (set, distinct, free of the session id) and then blanked, for comparing the rest.
+func (h *harness) writebacks(t testing.TB) []flows.Writeback {
+	t.Helper()
+	ws := h.crm.Writebacks()
+	for i := range ws {
+		w := &ws[i]
+		keys := []string{w.Topic.Key}
+		w.Topic.Key = ""
+		for j := range w.Attendees {
+			keys = append(keys, w.Attendees[j].Key)
+			w.Attendees[j].Key = ""
+		}
+		for j, k := range keys {
+			require.NotEmpty(t, k)
+			require.NotContains(t, k, w.Session)
+			require.NotContains(t, keys[:j], k)
+		}
+	}
+	return ws
+}
+
 // failures returns the failures counted against person within the demo policy's window.
 func (h *harness) failures(t testing.TB, person string) []time.Time {
 	t.Helper()

@@ -28,11 +28,11 @@ func TestNotIdentified(t *testing.T) {
 		assert.Equal(t, flows.OutcomeNotIdentified, v.Outcome)
 		assert.Empty(t, v.Verified)
 		assert.Empty(t, v.Open)
-		w := h.crm.Writebacks()
+		w := h.writebacks(t)
 		require.Len(t, w, 1)
 		assert.Equal(t, flows.Writeback{Session: v.Session, Outcome: flows.OutcomeNotIdentified,
 			Engagement: flows.EngagementUpdate{ID: v.Engagement, Reason: conf, Status: flows.EngagementStatusProgress},
-			Topic:      flows.Topic{Key: v.Session + "/topic", Name: conf, ProcessStatus: flows.ProcessFailed}}, w[0],
+			Topic:      flows.Topic{Name: conf, ProcessStatus: flows.ProcessFailed}}, w[0],
 			"the engagement says so; no attendee is verified")
 	})
 	t.Run("the customer, after the representative was verified", func(t *testing.T) {
@@ -239,3 +239,25 @@ var allKinds = []error{flows.ErrOutOfOrder, flows.ErrUnknownReason, flows.ErrUnk
 	flows.ErrNotInResults, flows.ErrNotAsked, flows.ErrAlreadyAnswered, flows.ErrInvalidInput,
 	flows.ErrFinished, flows.ErrLocked, flows.ErrExpired, flows.ErrNotFound, flows.ErrVersionConflict,
 	flows.ErrRecordNotFound, flows.ErrUnavailable, flows.ErrWritebackFailed}
+
+// TestWritebackRowKeys: each row of a write-back has its own idempotency key, the same when the
+// write is rebuilt to be sent again, another for another session's rows.
+func TestWritebackRowKeys(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	v1 := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-1"}, reason("Change of address"), subject(flows.SubjectOther),
+		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID), answer(robertAnswers...), cancel())
+	v2 := run(t, h, flows.StartRequest{Engagement: v1.Engagement}, reason("Change of address"), subject(flows.SubjectOther),
+		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID), cancel())
+	sent := h.crm.Writebacks()
+	require.Len(t, sent, 2)
+	for i, v := range []flows.View{v1, v2} {
+		again, err := h.e.Writeback(h.ctx, v.Session)
+		require.NoError(t, err)
+		assert.Equal(t, sent[i], again, "rebuilt with the same keys")
+		require.Len(t, again.Attendees, 1)
+		assert.NotEqual(t, again.Topic.Key, again.Attendees[0].Key)
+	}
+	assert.NotEqual(t, sent[0].Topic.Key, sent[1].Topic.Key)
+	assert.NotEqual(t, sent[0].Attendees[0].Key, sent[1].Attendees[0].Key, "same person, another session")
+	h.writebacks(t) // set, distinct, without the session id
+}

@@ -1,9 +1,14 @@
 package flows
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
 
 // writeback builds the CRM write for a finished session from its ids and verdicts. Each row
-// carries an idempotency key made from the session id, so the write can be sent again as it is.
+// carries an idempotency key derived from the session id, so the write can be sent again as it
+// is.
 func (e *Engine) writeback(s *session) Writeback {
 	caller, customer := &s.levels[LevelCaller], &s.levels[LevelCustomer]
 	w := Writeback{
@@ -11,7 +16,7 @@ func (e *Engine) writeback(s *session) Writeback {
 		Outcome: s.outcome,
 		Engagement: EngagementUpdate{ID: s.engagement, Reason: s.reason, Verified: caller.passed,
 			Status: EngagementStatusProgress},
-		Topic: Topic{Key: s.id + "/topic", Name: s.reason},
+		Topic: Topic{Key: idempotencyKey(s.id, "topic", ""), Name: s.reason},
 	}
 	if caller.passed {
 		w.Engagement.VerifiedAt = time.Unix(0, caller.verifiedAt).UTC()
@@ -20,7 +25,7 @@ func (e *Engine) writeback(s *session) Writeback {
 		}
 	}
 	if !caller.record.IsZero() {
-		a := Attendee{Key: s.id + "/attendee/" + caller.record.ID, Person: caller.record, Role: RoleSelf,
+		a := Attendee{Key: idempotencyKey(s.id, "attendee", caller.record.ID), Person: caller.record, Role: RoleSelf,
 			Verified: caller.passed, Start: time.Unix(0, s.started).UTC()}
 		if s.subject == SubjectOther {
 			a.Role = RoleOnBehalf
@@ -47,4 +52,16 @@ func (e *Engine) writeback(s *session) Writeback {
 		w.Topic.ProcessStatus = ProcessCancelled
 	}
 	return w
+}
+
+// idempotencyKey derives the key of one write (a write-back row, a counted failure) from the
+// session id, what is written and which one. It is a digest, so that the session id, a handle
+// that lets its holder drive the session, does not travel into the outbox, the CRM or the
+// store's failure records with the key; and unkeyed, so that a write rebuilt after the secret
+// changed keeps its key.
+func idempotencyKey(session, what, which string) string {
+	var buf [256]byte
+	b := append(append(append(append(append(buf[:0], session...), 0), what...), 0), which...)
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }
