@@ -30,6 +30,9 @@ type Config struct {
 	Session Session `mapstructure:"session"`
 	// Matching configures how check-mode answers are normalised.
 	Matching Matching `mapstructure:"matching"`
+	// Verdicts is "on_decision" (the agent sees each question's verdict once its level is
+	// decided) or "immediate" (as soon as it is answered).
+	Verdicts string `mapstructure:"verdicts"`
 	// PhoneFields are the fields the phone lookup at the start of a call searches.
 	PhoneFields []PhoneFields `mapstructure:"phone_fields"`
 	// Secrets holds deployment secrets.

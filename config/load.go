@@ -69,6 +69,7 @@ var defaults = map[string]any{
 	"session.idle_timeout":                15 * time.Minute,
 	"session.max_retries":                 1,
 	"matching.date_order":                 "dmy",
+	"verdicts":                            "on_decision",
 	"phone_fields": []any{
 		map[string]any{"object": "Account", "fields": []any{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		map[string]any{"object": "Contact", "fields": []any{"Phone", "MobilePhone", "HomePhone"}},
