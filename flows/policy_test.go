@@ -37,6 +37,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"bad mode", func(p *flows.Policy) { p.SearchTypes[0].Required[0].Mode = "guess" }, `unknown mode "guess"`},
 		{"bad country code", func(p *flows.Policy) { p.Matching.DefaultCountryCode = "+44" }, "not a calling code"},
 		{"negative window", func(p *flows.Policy) { p.Lockout.Window = -1 }, "must not be negative"},
+		{"unknown verdicts", func(p *flows.Policy) { p.Verdicts = "sometimes" }, `verdicts: unknown setting "sometimes"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +59,9 @@ func TestParseEnums(t *testing.T) {
 	o, err := flows.ParseDateOrder("mdy")
 	require.NoError(t, err)
 	assert.Equal(t, flows.MDY, o)
+	v, err := flows.ParseVerdicts("immediate")
+	require.NoError(t, err)
+	assert.Equal(t, flows.VerdictsImmediate, v)
 	k, err := flows.ParseSearchKind("object")
 	require.NoError(t, err)
 	assert.Equal(t, flows.SearchObject, k)
