@@ -66,10 +66,10 @@ var defaults = map[string]any{
 	"lockout.max_failures":                5,
 	"lockout.window":                      30 * time.Minute,
 	"verified_ttl":                        time.Hour,
+	"verdicts":                            "on_decision",
 	"session.idle_timeout":                15 * time.Minute,
 	"session.max_retries":                 1,
 	"matching.date_order":                 "dmy",
-	"verdicts":                            "on_decision",
 	"phone_fields": []any{
 		map[string]any{"object": "Account", "fields": []any{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		map[string]any{"object": "Contact", "fields": []any{"Phone", "MobilePhone", "HomePhone"}},
