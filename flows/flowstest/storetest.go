@@ -22,8 +22,9 @@ import (
 //		flowstest.TestSessionStore(t, func(t *testing.T) flows.SessionStore { return open(t) })
 //	}
 //
-// Times are whole microseconds, so that a store may keep them at that precision (PostgreSQL
-// does). The concurrency cases start many goroutines: run them with -race.
+// Times are whole microseconds in UTC, so that a store may keep them at that precision
+// (PostgreSQL does) and return them in any location. The concurrency cases start many
+// goroutines: run them with -race.
 func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionStore) {
 	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	const (
@@ -38,10 +39,15 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 		require.NotZero(t, v)
 		return v
 	}
+	// failures returns person's failures after since, in UTC: a store may return them in any
+	// location.
 	failures := func(t *testing.T, st flows.SessionStore, person string, since time.Time) []time.Time {
 		t.Helper()
 		f, err := st.Failures(t.Context(), person, since)
 		require.NoError(t, err)
+		for i := range f {
+			f[i] = f[i].UTC()
+		}
 		return f
 	}
 	fail := func(person, key string, at time.Time) flows.Failure {
