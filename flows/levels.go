@@ -237,12 +237,13 @@ func (e *Engine) judge(t *txn, lk *lockout, q *question, correct bool) bool {
 // failureKey identifies a wrong answer: the session, the level's attempt (the level and the
 // retries so far make it unique within the session) and the question.
 func failureKey(s *session, field string) string {
-	var b [80]byte
-	k := append(b[:0], '0'+byte(s.level), '/')
+	var b [128]byte
+	k := append(append(b[:0], sessionKey(s.id)...), "/failure/"...)
+	k = append(k, '0'+byte(s.level), '/')
 	k = strconv.AppendInt(k, int64(s.retries), 10)
 	k = append(k, '/')
 	k = append(k, field...)
-	return idempotencyKey(s.id, "failure", string(k))
+	return string(k)
 }
 
 // decide reports whether the level is passed (every required answer right and optional_min

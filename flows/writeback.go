@@ -11,12 +11,13 @@ import (
 // is.
 func (e *Engine) writeback(s *session) Writeback {
 	caller, customer := &s.levels[LevelCaller], &s.levels[LevelCustomer]
+	key := sessionKey(s.id)
 	w := Writeback{
 		Session: s.id,
 		Outcome: s.outcome,
 		Engagement: EngagementUpdate{ID: s.engagement, Reason: s.reason, Verified: caller.passed,
 			Status: EngagementStatusProgress},
-		Topic: Topic{Key: idempotencyKey(s.id, "topic", ""), Name: s.reason},
+		Topic: Topic{Key: key + "/topic", Name: s.reason},
 	}
 	if caller.passed {
 		w.Engagement.VerifiedAt = time.Unix(0, caller.verifiedAt).UTC()
@@ -25,7 +26,7 @@ func (e *Engine) writeback(s *session) Writeback {
 		}
 	}
 	if !caller.record.IsZero() {
-		a := Attendee{Key: idempotencyKey(s.id, "attendee", caller.record.ID), Person: caller.record, Role: RoleSelf,
+		a := Attendee{Key: key + "/attendee/" + caller.record.ID, Person: caller.record, Role: RoleSelf,
 			Verified: caller.passed, Start: time.Unix(0, s.started).UTC()}
 		if s.subject == SubjectOther {
 			a.Role = RoleOnBehalf
@@ -54,14 +55,12 @@ func (e *Engine) writeback(s *session) Writeback {
 	return w
 }
 
-// idempotencyKey derives the key of one write (a write-back row, a counted failure) from the
-// session id, what is written and which one. It is a digest, so that the session id, a handle
-// that lets its holder drive the session, does not travel into the outbox, the CRM or the
-// store's failure records with the key; and unkeyed, so that a write rebuilt after the secret
-// changed keeps its key.
-func idempotencyKey(session, what, which string) string {
-	var buf [256]byte
-	b := append(append(append(append(append(buf[:0], session...), 0), what...), 0), which...)
-	sum := sha256.Sum256(b)
+// sessionKey is what the idempotency keys of a session's writes (its write-back rows, the
+// failures it counts) start with: a digest of the session id, so that the id, a handle that
+// lets its holder drive the session, does not travel into the outbox, the CRM or the store's
+// failure records with a key; unkeyed, so that a write rebuilt after the secret changed keeps
+// its key.
+func sessionKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
 	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }
