@@ -238,7 +238,7 @@ func (e *Engine) judge(t *txn, lk *lockout, q *question, correct bool) bool {
 // retries so far make it unique within the session) and the question.
 func failureKey(s *session, field string) string {
 	var b [128]byte
-	k := append(append(b[:0], sessionKey(s.id)...), "/failure/"...)
+	k := append(appendSessionKey(b[:0], s.id), "/failure/"...)
 	k = append(k, '0'+byte(s.level), '/')
 	k = strconv.AppendInt(k, int64(s.retries), 10)
 	k = append(k, '/')

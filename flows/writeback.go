@@ -11,13 +11,14 @@ import (
 // is.
 func (e *Engine) writeback(s *session) Writeback {
 	caller, customer := &s.levels[LevelCaller], &s.levels[LevelCustomer]
-	key := sessionKey(s.id)
+	var keyBuf [96]byte
+	key := appendSessionKey(keyBuf[:0], s.id)
 	w := Writeback{
 		Session: s.id,
 		Outcome: s.outcome,
 		Engagement: EngagementUpdate{ID: s.engagement, Reason: s.reason, Verified: caller.passed,
 			Status: EngagementStatusProgress},
-		Topic: Topic{Key: key + "/topic", Name: s.reason},
+		Topic: Topic{Key: string(append(key, "/topic"...)), Name: s.reason},
 	}
 	if caller.passed {
 		w.Engagement.VerifiedAt = time.Unix(0, caller.verifiedAt).UTC()
@@ -26,7 +27,7 @@ func (e *Engine) writeback(s *session) Writeback {
 		}
 	}
 	if !caller.record.IsZero() {
-		a := Attendee{Key: key + "/attendee/" + caller.record.ID, Person: caller.record, Role: RoleSelf,
+		a := Attendee{Key: string(append(append(key, "/attendee/"...), caller.record.ID...)), Person: caller.record, Role: RoleSelf,
 			Verified: caller.passed, Start: time.Unix(0, s.started).UTC()}
 		if s.subject == SubjectOther {
 			a.Role = RoleOnBehalf
@@ -55,12 +56,12 @@ func (e *Engine) writeback(s *session) Writeback {
 	return w
 }
 
-// sessionKey is what the idempotency keys of a session's writes (its write-back rows, the
+// appendSessionKey appends what the idempotency keys of a session's writes (its write-back rows, the
 // failures it counts) start with: a digest of the session id, so that the id, a handle that
 // lets its holder drive the session, does not travel into the outbox, the CRM or the store's
 // failure records with a key; unkeyed, so that a write rebuilt after the secret changed keeps
 // its key.
-func sessionKey(id string) string {
+func appendSessionKey(dst []byte, id string) []byte {
 	sum := sha256.Sum256([]byte(id))
-	return base64.RawURLEncoding.EncodeToString(sum[:18])
+	return base64.RawURLEncoding.AppendEncode(dst, sum[:18])
 }
