@@ -26,6 +26,9 @@ type Config struct {
 	Lockout Lockout `mapstructure:"lockout"`
 	// VerifiedTTL is how long a verified status lasts (so it survives a transfer).
 	VerifiedTTL time.Duration `mapstructure:"verified_ttl"`
+	// Verdicts is "on_decision" (the agent sees each question's verdict once its level is
+	// decided) or "immediate" (as soon as it is answered).
+	Verdicts string `mapstructure:"verdicts"`
 	// Session bounds one verification session.
 	Session Session `mapstructure:"session"`
 	// Matching configures how check-mode answers are normalised.

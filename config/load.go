@@ -66,6 +66,7 @@ var defaults = map[string]any{
 	"lockout.max_failures":                5,
 	"lockout.window":                      30 * time.Minute,
 	"verified_ttl":                        time.Hour,
+	"verdicts":                            "on_decision",
 	"session.idle_timeout":                15 * time.Minute,
 	"session.max_retries":                 0,
 	"matching.date_order":                 "dmy",

@@ -22,6 +22,7 @@ func (c *Config) Policy() (flows.Policy, error) {
 		Lockout:     flows.Lockout{MaxFailures: c.Lockout.MaxFailures, Window: c.Lockout.Window},
 		Session:     flows.SessionLimits{IdleTimeout: c.Session.IdleTimeout, MaxRetries: c.Session.MaxRetries},
 		VerifiedTTL: c.VerifiedTTL,
+		Verdicts:    flows.Verdicts(c.Verdicts),
 		Matching: flows.Matching{
 			DateOrder:          flows.DateOrder(c.Matching.DateOrder),
 			DefaultCountryCode: c.Matching.DefaultCountryCode,

@@ -47,6 +47,9 @@ func (c *Config) problems() Problems {
 		ps.add("lockout.max_failures", "must be at least 1 (failures that lock a person), not %d", c.Lockout.MaxFailures)
 	}
 	positive(&ps, "verified_ttl", c.VerifiedTTL)
+	if c.Verdicts != "" { // empty in a Config built in Go means the default, as in flows.Policy
+		oneOf(&ps, "verdicts", c.Verdicts, string(flows.VerdictsOnDecision), string(flows.VerdictsImmediate))
+	}
 	positive(&ps, "session.idle_timeout", c.Session.IdleTimeout)
 	if c.Session.MaxRetries < 0 {
 		ps.add("session.max_retries", "must not be negative; 0 means a failed level ends the session")

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Error kinds. Every error a step returns wraps exactly one of them (test with errors.Is), and a
-// step that returns an error has changed nothing.
+// Error kinds. Every error a step returns is a *StepError that wraps exactly one of them (test
+// with errors.Is), and a step that returns an error has changed nothing, except where a kind
+// says otherwise (ErrExpired, ErrWritebackFailed).
 var (
 	// ErrOutOfOrder: the step is not allowed in the session's current state.
 	ErrOutOfOrder = errors.New("step out of order")
@@ -22,19 +23,38 @@ var (
 	// ErrAlreadyAnswered: the question has an answer already.
 	ErrAlreadyAnswered = errors.New("question already answered")
 	// ErrInvalidInput: the request is malformed (an empty answer, a missing field, the wrong
-	// answer mode for a question, ...).
+	// answer mode for a question, a start time in the future, ...).
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrFinished: the session has an outcome already.
 	ErrFinished = errors.New("session finished")
-	// ErrLocked: the person is locked after too many failed verifications; see LockedError.
+	// ErrLocked: the person is locked after too many wrong answers; see LockedError.
 	ErrLocked = errors.New("person locked")
-	// ErrExpired: the session sat idle too long and has expired.
+	// ErrExpired: the session sat idle too long. The step recorded OutcomeExpired (and sent
+	// its write-back) before it failed.
 	ErrExpired = errors.New("session expired")
 	// ErrNotFound: there is no such session.
 	ErrNotFound = errors.New("session not found")
 	// ErrVersionConflict: the session changed since the version the caller (or the engine) read.
 	ErrVersionConflict = errors.New("session version conflict")
+	// ErrRecordNotFound: a CRM record the step names or needs (an attendee, an engagement,
+	// the selected person) does not exist, or not as that object. CRM and Recorder adapters
+	// wrap it into their not-found errors.
+	ErrRecordNotFound = errors.New("record not found")
+	// ErrUnavailable: a port (the CRM, the Recorder or the SessionStore) failed or could not be
+	// reached, or the stored session could not be read. Nothing changed; the step may be
+	// tried again. Adapters wrap it into their transient failures; the engine treats any port
+	// error that wraps no other kind as this one.
+	ErrUnavailable = errors.New("service unavailable")
+	// ErrWritebackFailed: the step's outcome is stored, but the Recorder did not take its
+	// write-back. The step has changed the session (the error comes with its View); send
+	// Engine.Writeback's value again.
+	ErrWritebackFailed = errors.New("write-back failed")
 )
+
+// ErrFailuresChanged is what SessionStore.Commit returns when a Commit's Guard no longer holds:
+// the person's failures changed since the step read them. It is a signal between the store and
+// the engine (which runs the step again on what the store now holds); no step returns it.
+var ErrFailuresChanged = errors.New("failures changed")
 
 // StepError is the error a step returns: which step failed, in which state, and why. Its
 // Detail never holds personal data.
@@ -45,6 +65,10 @@ type StepError struct {
 	Kind error
 	// Detail says what to do, in words safe to log.
 	Detail string
+	// Err is the port error behind an ErrRecordNotFound, ErrUnavailable, ErrVersionConflict
+	// or ErrWritebackFailed, if any (ports return errors without personal data). It is
+	// unwrapped too, so errors.Is sees e.g. context.Canceled.
+	Err error
 }
 
 func (e *StepError) Error() string {
@@ -52,11 +76,19 @@ func (e *StepError) Error() string {
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
 	return msg
 }
 
-// Unwrap returns the kind.
-func (e *StepError) Unwrap() error { return e.Kind }
+// Unwrap returns the kind and, if there is one, the port error behind it.
+func (e *StepError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Kind, e.Err}
+	}
+	return []error{e.Kind}
+}
 
 // LockedError is returned when the selected person is locked. It wraps ErrLocked.
 type LockedError struct {
@@ -72,3 +104,29 @@ func (e *LockedError) Error() string {
 // Unwrap returns the embedded StepError, so errors.Is(err, ErrLocked) and errors.As(err,
 // **StepError) both hold.
 func (e *LockedError) Unwrap() error { return &e.StepError }
+
+func stepErr(step string, s State, kind error, detail string) error {
+	return &StepError{Step: step, State: s, Kind: kind, Detail: detail}
+}
+
+// portErr turns the error of a port call into the step's error: ErrRecordNotFound when the
+// port says the record does not exist, ErrUnavailable otherwise. what says which call failed.
+func portErr(step string, s State, what string, err error) error {
+	kind := ErrUnavailable
+	if errors.Is(err, ErrRecordNotFound) {
+		kind = ErrRecordNotFound
+	}
+	return &StepError{Step: step, State: s, Kind: kind, Detail: what, Err: err}
+}
+
+// storeErr turns the error of a SessionStore call into the step's error: the store's
+// ErrNotFound and ErrVersionConflict keep their kind; anything else is ErrUnavailable.
+func storeErr(step string, s State, what string, err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &StepError{Step: step, State: s, Kind: ErrNotFound, Detail: "give the session id Start returned"}
+	case errors.Is(err, ErrVersionConflict):
+		return &StepError{Step: step, State: s, Kind: ErrVersionConflict, Detail: "reload the session and try again"}
+	}
+	return &StepError{Step: step, State: s, Kind: ErrUnavailable, Detail: what, Err: err}
+}

@@ -96,13 +96,62 @@ type harness struct {
 
 func newHarness(t testing.TB, p flows.Policy) *harness {
 	t.Helper()
+	return newHarnessWith(t, p, nil)
+}
+
+// newHarnessWith is newHarness with the engine's store wrapped by wrap (nil: not wrapped), so a
+// test can get between the engine and the store.
+func newHarnessWith(t testing.TB, p flows.Policy, wrap func(*flowstest.Store) flows.SessionStore) *harness {
+	t.Helper()
 	people, relations := demoPeople()
 	h := &harness{store: &flowstest.Store{}, crm: flowstest.NewCRM(people, relations),
 		clock: flowstest.NewClock(t0), ctx: context.Background()}
+	var store flows.SessionStore = h.store
+	if wrap != nil {
+		store = wrap(h.store)
+	}
 	var err error
-	h.e, err = flows.New(p, flows.Ports{CRM: h.crm, Recorder: h.crm, Store: h.store, Clock: h.clock}, secret)
+	h.e, err = flows.New(p, flows.Ports{CRM: h.crm, Recorder: h.crm, Store: store, Clock: h.clock}, secret)
 	require.NoError(t, err)
 	return h
+}
+
+// writebacks returns the write-backs the fake CRM took, with their rows' idempotency keys
+// checked (set, distinct, free of the session id) and then blanked, for comparing the rest.
+func (h *harness) writebacks(t testing.TB) []flows.Writeback {
+	t.Helper()
+	ws := h.crm.Writebacks()
+	for i := range ws {
+		w := &ws[i]
+		keys := []string{w.Topic.Key}
+		w.Topic.Key = ""
+		for j := range w.Attendees {
+			keys = append(keys, w.Attendees[j].Key)
+			w.Attendees[j].Key = ""
+		}
+		for j, k := range keys {
+			require.NotEmpty(t, k)
+			require.NotContains(t, k, w.Session)
+			require.NotContains(t, keys[:j], k)
+		}
+	}
+	return ws
+}
+
+// failures returns the failures counted against person within the demo policy's window.
+func (h *harness) failures(t testing.TB, person string) []time.Time {
+	t.Helper()
+	f, err := h.store.Failures(h.ctx, person, h.clock.Now().Add(-30*time.Minute))
+	require.NoError(t, err)
+	return f
+}
+
+// atQuestions starts a session for Jane (named in person) about herself, up to her questions.
+func atQuestions(t *testing.T, h *harness) flows.View {
+	t.Helper()
+	v := run(t, h, flows.StartRequest{Attendee: jane}, reason("Change of address"), subject(flows.SubjectSelf))
+	require.Equal(t, flows.StateQuestions, v.State)
+	return v
 }
 
 // Answers that are right for the demo people.

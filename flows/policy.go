@@ -38,6 +38,9 @@ type Policy struct {
 	VerifiedTTL time.Duration
 	// Matching configures the check-mode normalisers.
 	Matching Matching
+	// Verdicts says when the agent sees the verdict of each question; the zero value means
+	// VerdictsOnDecision.
+	Verdicts Verdicts
 }
 
 // Defaults used where a Policy leaves a duration or count at zero.
@@ -147,11 +150,15 @@ type RepresentationRule struct {
 // Enabled reports whether the rule checks anything.
 func (r RepresentationRule) Enabled() bool { return r.Object != "" }
 
-// Lockout locks a person (a record id) after MaxFailures failed verifications within Window,
+// Lockout locks a person (a record id) after MaxFailures failures within Window,
 // until enough of them have left the window (fewer than MaxFailures remain) or an admin
 // resets it.
+//
+// A failure is one wrong answer (check or attest mode, "doesn't know" included), counted against
+// the person when it is given: so however many sessions run on one person, at most MaxFailures
+// wrong answers are ever accepted within a Window (see docs/ARCHITECTURE.md).
 type Lockout struct {
-	// MaxFailures is the number of failures that locks a record; zero means
+	// MaxFailures is the number of wrong answers that locks a record; zero means
 	// DefaultLockoutMaxFailures.
 	MaxFailures int
 	// Window is how far back failures count; zero means DefaultLockoutWindow.
@@ -164,7 +171,7 @@ type SessionLimits struct {
 	IdleTimeout time.Duration
 	// MaxRetries is how many times, within one session, the agent may start a level again
 	// (search and questions) after it failed. Zero means a failed level ends the session.
-	// Every failure still counts against the person's lockout.
+	// Every wrong answer still counts against the person's lockout.
 	MaxRetries int
 }
 
@@ -214,6 +221,24 @@ func ValidateCallingCode(cc string) error {
 // ParseLanguage returns the language with ISO 639-1 code name ("en", "de", "fr", "es", "it").
 func ParseLanguage(name string) (Language, error) {
 	return parseEnum(name, "language", languages)
+}
+
+// Verdicts says when a View shows the verdict of each answered question.
+type Verdicts string
+
+// The verdict settings. The zero value means VerdictsOnDecision.
+const (
+	// VerdictsOnDecision shows VerdictAnswered until the level is decided by its answers, then
+	// every verdict: a caller (or an agent) cannot try answers one at a time and learn which
+	// one was right without the level being decided, so the questions are not an oracle.
+	VerdictsOnDecision Verdicts = "on_decision"
+	// VerdictsImmediate shows each verdict as soon as the answer is judged.
+	VerdictsImmediate Verdicts = "immediate"
+)
+
+// ParseVerdicts returns the verdict setting called name ("on_decision" or "immediate").
+func ParseVerdicts(name string) (Verdicts, error) {
+	return parseEnum(name, "verdicts setting", []Verdicts{VerdictsOnDecision, VerdictsImmediate})
 }
 
 // SearchKind is how a search type finds records.
@@ -459,6 +484,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Session.IdleTimeout < 0 || p.Session.MaxRetries < 0 || p.VerifiedTTL < 0 {
 		bad("session: idle_timeout, max_retries and verified_ttl must not be negative")
+	}
+	if v := p.Verdicts; v != "" && v != VerdictsOnDecision && v != VerdictsImmediate {
+		bad("verdicts: unknown setting %q", v)
 	}
 	if o := p.Matching.DateOrder; o != "" && o != DMY && o != MDY {
 		bad("matching.date_order: unknown date order %q", o)

@@ -42,6 +42,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"masked field not a result field", func(p *flows.Policy) { p.SearchTypes[0].MaskedResultFields = []string{"MobilePhone"} },
 			`search_types[0].masked_result_fields: "MobilePhone" is not one of the result fields`},
 		{"negative window", func(p *flows.Policy) { p.Lockout.Window = -1 }, "must not be negative"},
+		{"unknown verdicts", func(p *flows.Policy) { p.Verdicts = "sometimes" }, `verdicts: unknown setting "sometimes"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +64,9 @@ func TestParseEnums(t *testing.T) {
 	o, err := flows.ParseDateOrder("mdy")
 	require.NoError(t, err)
 	assert.Equal(t, flows.MDY, o)
+	v, err := flows.ParseVerdicts("immediate")
+	require.NoError(t, err)
+	assert.Equal(t, flows.VerdictsImmediate, v)
 	k, err := flows.ParseSearchKind("object")
 	require.NoError(t, err)
 	assert.Equal(t, flows.SearchObject, k)

@@ -33,7 +33,9 @@ type Row struct {
 }
 
 // CRM reads the people verification is about. Implementations must be safe for concurrent use,
-// honour ctx, and return errors that carry no personal data.
+// honour ctx, and return errors that carry no personal data: a record that does not exist is
+// an error wrapping ErrRecordNotFound, a failure to reach the CRM should wrap ErrUnavailable
+// (the engine treats any other error as that too).
 type CRM interface {
 	// FindByPhone returns every record whose configured phone fields hold phone (in any
 	// format the CRM stores it). No match is an empty result, not an error.
@@ -42,8 +44,9 @@ type CRM interface {
 	// st.SortBy, with st.ResultFields' values. No match is an empty result, not an error.
 	Search(ctx context.Context, st SearchType, q Query) ([]Row, error)
 	// Values returns the values of fields of record r, keyed by field name. A field that is
-	// empty in the record is missing or "" in the result. A record that does not exist is an
-	// error.
+	// empty in the record is missing or "" in the result. A record that does not exist (or is
+	// not of r.Object) is an error wrapping ErrRecordNotFound. Values does not keep or modify
+	// fields.
 	Values(ctx context.Context, r Ref, fields []string) (map[string]string, error)
 	// MayRepresent reports whether rule allows representative to speak for customer. It is
 	// called only when rule.Enabled().
@@ -52,16 +55,22 @@ type CRM interface {
 
 // Recorder writes the engagement to the CRM. OpenEngagement and CreateLead run while the agent
 // waits; WriteOutcome may queue the write in a durable outbox and return before it reaches the
-// CRM. Implementations must be safe for concurrent use and idempotent for a repeated call with
-// the same value (the engine may repeat a call when a step is retried).
+// CRM. Implementations must be safe for concurrent use and honour ctx. Every write carries its
+// idempotency key, so that the engine (or an outbox) may repeat a call whose answer was lost:
+// a repeated call with the same key has the effect of one. A record that does not exist is an
+// error wrapping ErrRecordNotFound; a failure to reach the CRM should wrap ErrUnavailable.
 type Recorder interface {
-	// CreateLead creates a Lead for a new customer and returns it.
-	CreateLead(ctx context.Context, lead Lead) (Ref, error)
+	// CreateLead creates a Lead for a new customer and returns it. key is the caller's
+	// idempotency key: a second call with the same key returns the Lead the first one created,
+	// and creates none.
+	CreateLead(ctx context.Context, key string, lead Lead) (Ref, error)
 	// OpenEngagement makes sure the engagement exists and returns it: with e.ID set it reads
-	// that engagement; otherwise it upserts one by e.ExternalID with the other fields of e.
+	// that engagement; otherwise it upserts one by e.ExternalID (its idempotency key) with the
+	// other fields of e.
 	OpenEngagement(ctx context.Context, e Engagement) (OpenedEngagement, error)
-	// WriteOutcome records a finished session's outcome: the engagement update, the attendee
-	// rows and the topic, in one write. It must be idempotent (w.Session identifies it).
+	// WriteOutcome records a finished session's outcome: the engagement update (keyed by its
+	// id), the attendee rows and the topic (each keyed by its Key), in one write. Writing the
+	// same Writeback again creates no second row.
 	WriteOutcome(ctx context.Context, w Writeback) error
 }
 
@@ -82,7 +91,8 @@ type Engagement struct {
 	Phone string
 	// Initiating is the initiating attendee, when known.
 	Initiating Ref
-	// Start is the start time.
+	// Start is the start time: the agent's, for an in-person engagement, else the time the
+	// session started.
 	Start time.Time
 }
 
@@ -143,6 +153,8 @@ type EngagementUpdate struct {
 
 // Attendee is one EngagementAttendee row.
 type Attendee struct {
+	// Key is the row's idempotency key: the session id and the person.
+	Key      string
 	Person   Ref
 	Role     string
 	Verified bool
@@ -153,6 +165,8 @@ type Attendee struct {
 
 // Topic is the EngagementTopic row.
 type Topic struct {
+	// Key is the row's idempotency key: the session id.
+	Key string
 	// Name is the reason.
 	Name string
 	// RelatedPerson is the person the engagement is about: the customer, or the caller.
@@ -160,33 +174,143 @@ type Topic struct {
 	ProcessStatus string
 }
 
-// SessionStore keeps sessions, attempt counters and verified status, shared by every replica.
-// Implementations must be safe for concurrent use and honour ctx. Nothing the engine hands a
-// store holds plaintext personal data.
+// SessionStore keeps sessions, the failures counted against each person, verified marks and
+// the audit of admin resets, shared by every replica. Implementations must be safe for
+// concurrent use and honour ctx. Nothing the engine hands a store holds plaintext personal data.
+//
+// The store is what makes the attempt limit hold: a step's session, the failures it counts and
+// the marks it sets are written by one Commit, all or nothing, conditional on the session's
+// version and on the failures of the person the step judged. flowstest.TestSessionStore is the
+// contract, as tests; every implementation runs it.
 type SessionStore interface {
 	// Get returns the encoded session id and its version, or an error wrapping ErrNotFound.
 	// The caller does not modify the returned slice.
 	Get(ctx context.Context, id string) (data []byte, version uint64, err error)
-	// Put stores data as session id. With version 0 it creates the session and fails with
-	// ErrVersionConflict if id exists; otherwise it replaces the session only if its current
-	// version is version, else it fails with ErrVersionConflict (or ErrNotFound). It returns
-	// the new version, which is never 0. The store may keep data; the caller does not modify
-	// it afterwards.
-	Put(ctx context.Context, id string, data []byte, version uint64) (uint64, error)
-	// AddFailure records a failed verification of person at time at.
-	AddFailure(ctx context.Context, person string, at time.Time) error
+	// Commit performs one step's write, all or nothing, in one transaction:
+	//
+	//   - With c.Version 0 it creates session c.Session, and fails with ErrVersionConflict
+	//     if that exists; otherwise it replaces the session only if its current version is
+	//     c.Version, else it fails with ErrVersionConflict (or ErrNotFound).
+	//   - When c.Guard.Person is set, it fails with ErrFailuresChanged unless that person has
+	//     exactly c.Guard.Failures failures after c.Guard.Since, the count the step read.
+	//   - It records c.Failures, each against its person, except one whose Key the store
+	//     holds already (the same wrong answer is counted once, however often it arrives).
+	//   - It sets c.Marks, each replacing a mark with the same key.
+	//
+	// Commits are serialisable: two that name the same session, or the same person in a Guard
+	// or a Failure, never interleave (a SQL store locks the session's row and each person's
+	// row, in a fixed order, within the transaction). A Commit that fails changes nothing. It
+	// returns the new version, which is never 0. The store may keep c.Data; the caller does not
+	// modify it afterwards.
+	Commit(ctx context.Context, c Commit) (version uint64, err error)
 	// Failures returns the times of person's failures after since (not at it), oldest first.
 	Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error)
-	// MarkVerified records that key was verified, until the time until.
-	MarkVerified(ctx context.Context, key VerifiedKey, until time.Time) error
-	// Verified reports whether key was marked verified with an until after now.
-	Verified(ctx context.Context, key VerifiedKey, now time.Time) (bool, error)
+	// Verified returns the mark set for key whose Until is after now, if there is one.
+	Verified(ctx context.Context, key VerifiedKey, now time.Time) (VerifiedMark, bool, error)
+	// ResetFailures forgets every failure of r.Person and keeps r, with Cleared set to the
+	// number forgotten, in the audit, in one transaction; it returns the kept record. It is
+	// serialised with the Commits that name the person.
+	ResetFailures(ctx context.Context, r Reset) (Reset, error)
+	// Resets returns the audit of person's resets, oldest first.
+	Resets(ctx context.Context, person string) ([]Reset, error)
 }
 
-// VerifiedKey is whose verified status is kept: a person within one engagement, so a transfer
-// that attaches a new session to the same engagement keeps the status, and a new call does not.
+// Commit is one step's write to the SessionStore: the session's new encoding and the side
+// effects that happen with it or not at all.
+type Commit struct {
+	// Session is the session id; Data is its new encoding.
+	Session string
+	Data    []byte
+	// Version is the session's version the step read; 0 creates the session.
+	Version uint64
+	// Guard, when its Person is set, makes the commit conditional on that person's failures.
+	Guard Guard
+	// Failures are the wrong answers the step counts.
+	Failures []Failure
+	// Marks are the verified marks the step sets.
+	Marks []VerifiedMark
+}
+
+// Guard names the count of a person's failures a step read and decided on: the commit applies
+// only if the count is still the same. It is to the person's failures what the version is to
+// the session.
+type Guard struct {
+	// Person is the record id; empty means no guard.
+	Person string
+	// Since is the start of the lockout window the step read from (failures after it count).
+	Since time.Time
+	// Failures is how many failures the step read.
+	Failures int
+}
+
+// Failure is one wrong answer counted against a person.
+type Failure struct {
+	// Person is the record id the failure counts against.
+	Person string
+	// Key identifies the wrong answer (the session, the level's attempt and the question), so
+	// that it is counted once.
+	Key string
+	// At is when the answer was given.
+	At time.Time
+}
+
+// VerifiedRole is in what role a person was verified. A verified mark is reused (after a
+// transfer) only for the role it was earned in.
+type VerifiedRole uint8
+
+// The roles.
+const (
+	// VerifiedSelf: the caller, about themself.
+	VerifiedSelf VerifiedRole = iota + 1
+	// VerifiedRepresentative: the caller, speaking for a customer.
+	VerifiedRepresentative
+	// VerifiedCustomer: a customer, through their verified representative.
+	VerifiedCustomer
+)
+
+var verifiedRoleNames = [...]string{"", "self", "representative", "customer"}
+
+func (r VerifiedRole) String() string {
+	if int(r) < len(verifiedRoleNames) {
+		return verifiedRoleNames[r]
+	}
+	return "invalid"
+}
+
+// Level is the level a person is verified at in this role.
+func (r VerifiedRole) Level() Level {
+	if r == VerifiedCustomer {
+		return LevelCustomer
+	}
+	return LevelCaller
+}
+
+// VerifiedKey is whose verified status is kept: a person in one role within one engagement,
+// so a transfer that attaches a new session to the same engagement keeps the status for the
+// same role, and a new call does not.
 type VerifiedKey struct {
 	Engagement, Person string
+	Role               VerifiedRole
+}
+
+// VerifiedMark records that a person passed a level: in which role, when, and until when the
+// mark may be reused.
+type VerifiedMark struct {
+	VerifiedKey
+	At, Until time.Time
+}
+
+// Reset is the audit record of an admin's reset of a person's failures.
+type Reset struct {
+	// Person is the record id whose failures were forgotten.
+	Person string
+	// Actor is who reset them (an admin's user name, an API key's id).
+	Actor string
+	// Reason is why, as the admin gave it.
+	Reason string
+	At     time.Time
+	// Cleared is how many failures were forgotten; the store sets it.
+	Cleared int
 }
 
 // Clock tells the time. Production uses the system clock; tests use a clock they move.

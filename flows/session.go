@@ -14,7 +14,8 @@ type session struct {
 	id          string
 	engagement  string
 	initiating  Ref
-	preselected bool // the initiating attendee is known (phone match or named): no search for self
+	preselected bool // the initiating attendee is known (phone match, named or new): no search for self
+	newLead     bool // the initiating attendee is the Lead Start created
 	reason      string
 	subject     Subject
 	state       State
@@ -78,6 +79,15 @@ func enumIndex[T comparable](all []T, v T) byte {
 	return 0
 }
 
+// reset empties s for a new session, keeping its arrays for reuse.
+func (s *session) reset() {
+	old := s.levels
+	*s = session{}
+	for i := range old {
+		s.levels[i].results, s.levels[i].questions = old[i].results[:0], old[i].questions[:0]
+	}
+}
+
 // encode appends the session's persisted form to b.
 func (s *session) encode(b []byte) []byte {
 	b = append(b, sessionMagic, sessionVersion)
@@ -85,7 +95,7 @@ func (s *session) encode(b []byte) []byte {
 	b = appendString(b, s.engagement)
 	b = appendString(b, s.initiating.Object)
 	b = appendString(b, s.initiating.ID)
-	b = append(b, boolByte(s.preselected))
+	b = append(b, boolByte(s.preselected)|boolByte(s.newLead)<<1)
 	b = appendString(b, s.reason)
 	b = append(b, byte(s.subject), byte(s.state), byte(s.level), byte(s.outcome), byte(s.cause))
 	b = binary.AppendUvarint(b, uint64(s.retries))
@@ -176,7 +186,8 @@ func (s *session) decode(data []byte) error {
 	s.id = d.string(old.id)
 	s.engagement = d.string(old.engagement)
 	s.initiating = Ref{Object: d.string(old.initiating.Object), ID: d.string(old.initiating.ID)}
-	s.preselected = d.byte() == 1
+	flags := d.byte()
+	s.preselected, s.newLead = flags&1 != 0, flags&2 != 0
 	s.reason = d.string(old.reason)
 	s.subject, s.state, s.level = Subject(d.byte()), State(d.byte()), Level(d.byte())
 	s.outcome, s.cause = Outcome(d.byte()), Cause(d.byte())

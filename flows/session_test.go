@@ -11,7 +11,7 @@ import (
 
 func fullSession() *session {
 	s := &session{id: "SESSIONID", engagement: "0ZJ000000000001AAA", initiating: Ref{Object: "Contact", ID: "003000000000001AAA"},
-		preselected: true, reason: "Change of address", subject: SubjectOther, state: StateQuestions, level: LevelCustomer,
+		preselected: true, newLead: true, reason: "Change of address", subject: SubjectOther, state: StateQuestions, level: LevelCustomer,
 		cause: CauseRequiredIncorrect, retries: 1, started: -5, updated: 1 << 60, lockedUntil: 42}
 	s.levels[0] = level{searchType: "representative", results: []string{"003000000000001AAA", "003000000000002AAA"},
 		record: Ref{Object: "Contact", ID: "003000000000001AAA"}, passed: true, verifiedAt: 7, optionalMin: 1,

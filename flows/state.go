@@ -41,15 +41,23 @@ const (
 	OutcomeFailed
 	// OutcomeNotRequired: the reason is not confidential.
 	OutcomeNotRequired
-	// OutcomeLocked: the failure that ended the session locked the person.
+	// OutcomeLocked: the person is locked: a wrong answer in this session reached the limit,
+	// or other sessions' wrong answers did while this one was at the questions.
 	OutcomeLocked
 	// OutcomeCancelled: the agent cancelled.
 	OutcomeCancelled
 	// OutcomeExpired: the session sat idle too long.
 	OutcomeExpired
+	// OutcomeNotIdentified: the agent could not find the caller (or, at the customer level,
+	// the customer): nobody was verified.
+	OutcomeNotIdentified
+	// OutcomeNewCustomer: the caller is a new customer, created as a Lead at the start, and no
+	// search type asks a Lead's questions: there is no record to protect.
+	OutcomeNewCustomer
 )
 
-var outcomeNames = [...]string{"", "verified", "failed", "not_required", "locked", "cancelled", "expired"}
+var outcomeNames = [...]string{"", "verified", "failed", "not_required", "locked", "cancelled", "expired",
+	"not_identified", "new_customer"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -128,9 +136,12 @@ const (
 	VerdictPending Verdict = iota
 	VerdictCorrect
 	VerdictIncorrect
+	// VerdictAnswered is what a View shows for an answered question while its verdict is
+	// withheld (Policy.Verdicts on_decision, level not decided yet). A session never holds it.
+	VerdictAnswered
 )
 
-var verdictNames = [...]string{"pending", "correct", "incorrect"}
+var verdictNames = [...]string{"pending", "correct", "incorrect", "answered"}
 
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {

@@ -38,7 +38,8 @@ type View struct {
 	RetriesLeft int
 	// LockedUntil is when the lock lifts, for OutcomeLocked.
 	LockedUntil time.Time
-	// Open is the record to open once verified: the customer, or the caller about themself.
+	// Open is the record to open once verified: the customer, or the caller about themself; for
+	// OutcomeNewCustomer, the new Lead.
 	Open Ref
 	// Verified lists the people verified in this session: the caller, then the customer.
 	Verified []Ref
@@ -54,8 +55,9 @@ type QuestionView struct {
 	Required bool
 	Mode     Mode
 	Verdict  Verdict
+	// Verdict is VerdictAnswered while the verdict is withheld (see Policy.Verdicts).
 	// Rule is the match rule that decided a check-mode verdict; empty for attest mode (the
-	// agent decided) and while pending.
+	// agent decided), while pending and while withheld.
 	Rule MatchRule
 	// Expected is the expected value as the verifier's reveal setting allows it, for a pending
 	// attest-mode question only: fetched from the CRM for each response, never stored.
@@ -98,11 +100,15 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 			v.Verified = append(v.Verified, s.levels[i].record)
 		}
 	}
-	if s.outcome == OutcomeVerified && len(v.Verified) > 0 {
+	switch {
+	case s.outcome == OutcomeVerified && len(v.Verified) > 0:
 		v.Open = v.Verified[len(v.Verified)-1]
+	case s.outcome == OutcomeNewCustomer:
+		v.Open = s.initiating
 	}
 	if len(l.questions) > 0 && (s.state == StateQuestions || s.state == StateDone) {
 		st := e.types[l.searchType]
+		shown := e.verdictsShown(s)
 		v.Questions = make([]QuestionView, len(l.questions))
 		for i := range l.questions {
 			q := &l.questions[i]
@@ -110,7 +116,11 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 			if st != nil {
 				qv.Label = label(st, i, q.field)
 			}
-			if q.mode() == ModeCheck && q.verdict != VerdictPending {
+			switch {
+			case q.verdict == VerdictPending:
+			case !shown:
+				qv.Verdict = VerdictAnswered
+			case q.mode() == ModeCheck:
 				qv.Rule = q.match()
 			}
 			if q.mode() == ModeAttest && q.verdict == VerdictPending && values != nil {
@@ -125,6 +135,25 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 		}
 	}
 	return v
+}
+
+// verdictsShown reports whether the view shows the verdicts of the current level's answered
+// questions: always with VerdictsImmediate; with VerdictsOnDecision only once the level was
+// decided by its answers (passed, or failed by a wrong required answer or too few right
+// optional ones). A level that ended otherwise (cancelled, expired, locked before it was
+// decided) keeps them withheld, so that no verdict is learnt without the level being decided.
+func (e *Engine) verdictsShown(s *session) bool {
+	if e.policy.Verdicts == VerdictsImmediate {
+		return true
+	}
+	if s.state != StateDone {
+		return false
+	}
+	if s.levels[s.level].passed {
+		return true
+	}
+	decided := s.cause == CauseRequiredIncorrect || s.cause == CauseTooFewOptional
+	return decided && (s.outcome == OutcomeFailed || s.outcome == OutcomeLocked)
 }
 
 // label returns the display label of the question on field, which was st's i-th question when

@@ -1,6 +1,11 @@
 // Package flowstest holds in-memory implementations of the flows ports (SessionStore, CRM,
 // Recorder, Clock) for tests of the engine and of the packages built on it, such as the HTTP
-// API. They follow the ports' contracts exactly but are not meant for production.
+// API, and the ports' contract tests. The implementations follow the contracts exactly but are
+// not meant for production. A store proves it keeps the SessionStore contract with
+//
+//	func TestContract(t *testing.T) {
+//		flowstest.TestSessionStore(t, func(t *testing.T) flows.SessionStore { return newStore(t) })
+//	}
 package flowstest
 
 import (
@@ -17,17 +22,25 @@ import (
 	"github.com/idverify/idverify/flows"
 )
 
-// Store is an in-memory flows.SessionStore. The zero value is ready to use.
+// Store is an in-memory flows.SessionStore. The zero value is ready to use. One mutex makes
+// every Commit atomic and serialisable.
 type Store struct {
 	mu       sync.Mutex
 	sessions map[string]stored
-	failures map[string][]time.Time
-	verified map[flows.VerifiedKey]time.Time
+	failures map[string][]failure // by person, oldest first
+	keys     map[string]bool      // the keys of the failures held
+	verified map[flows.VerifiedKey]flows.VerifiedMark
+	resets   map[string][]flows.Reset
 }
 
 type stored struct {
 	data    []byte
 	version uint64
+}
+
+type failure struct {
+	at  time.Time
+	key string
 }
 
 var _ flows.SessionStore = (*Store)(nil)
@@ -46,43 +59,65 @@ func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	return e.data, e.version, nil
 }
 
-// Put implements flows.SessionStore.
-func (s *Store) Put(ctx context.Context, id string, data []byte, version uint64) (uint64, error) {
+// Commit implements flows.SessionStore: every condition is checked before anything changes.
+func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.sessions[id]
+	e, ok := s.sessions[c.Session]
 	switch {
-	case version == 0 && ok:
+	case c.Version == 0 && ok:
 		return 0, flows.ErrVersionConflict
-	case version != 0 && !ok:
+	case c.Version != 0 && !ok:
 		return 0, flows.ErrNotFound
-	case ok && e.version != version:
+	case ok && e.version != c.Version:
 		return 0, flows.ErrVersionConflict
+	}
+	if g := c.Guard; g.Person != "" && len(s.after(g.Person, g.Since)) != g.Failures {
+		return 0, flows.ErrFailuresChanged
+	}
+	for _, f := range c.Failures {
+		if s.keys[f.Key] {
+			continue
+		}
+		if s.failures == nil {
+			s.failures, s.keys = map[string][]failure{}, map[string]bool{}
+		}
+		s.keys[f.Key] = true
+		fs := s.failures[f.Person]
+		i, _ := slices.BinarySearchFunc(fs, f.At, func(a failure, t time.Time) int {
+			if a.at.After(t) {
+				return 1
+			}
+			return -1 // equal times keep their order of arrival
+		})
+		s.failures[f.Person] = slices.Insert(fs, i, failure{at: f.At, key: f.Key})
+	}
+	for _, m := range c.Marks {
+		if s.verified == nil {
+			s.verified = map[flows.VerifiedKey]flows.VerifiedMark{}
+		}
+		s.verified[m.VerifiedKey] = m
 	}
 	if s.sessions == nil {
 		s.sessions = map[string]stored{}
 	}
-	s.sessions[id] = stored{data: data, version: e.version + 1}
+	s.sessions[c.Session] = stored{data: c.Data, version: e.version + 1}
 	return e.version + 1, nil
 }
 
-// AddFailure implements flows.SessionStore.
-func (s *Store) AddFailure(ctx context.Context, person string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failures == nil {
-		s.failures = map[string][]time.Time{}
-	}
-	f := append(s.failures[person], at)
-	slices.SortFunc(f, time.Time.Compare)
-	s.failures[person] = f
-	return nil
+// after returns person's failures after since (not at it). The caller holds s.mu.
+func (s *Store) after(person string, since time.Time) []failure {
+	fs := s.failures[person]
+	i, _ := slices.BinarySearchFunc(fs, since, func(a failure, t time.Time) int {
+		if a.at.After(t) {
+			return 1
+		}
+		return -1
+	})
+	return fs[i:]
 }
 
 // Failures implements flows.SessionStore.
@@ -92,40 +127,59 @@ func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := s.failures[person]
-	i, found := slices.BinarySearchFunc(f, since, time.Time.Compare)
-	for found && i < len(f) && f[i].Equal(since) {
-		i++
-	}
-	if i == len(f) {
+	fs := s.after(person, since)
+	if len(fs) == 0 {
 		return nil, nil
 	}
-	return slices.Clone(f[i:]), nil
-}
-
-// MarkVerified implements flows.SessionStore.
-func (s *Store) MarkVerified(ctx context.Context, key flows.VerifiedKey, until time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	out := make([]time.Time, len(fs))
+	for i, f := range fs {
+		out[i] = f.at
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.verified == nil {
-		s.verified = map[flows.VerifiedKey]time.Time{}
-	}
-	s.verified[key] = until
-	return nil
+	return out, nil
 }
 
 // Verified implements flows.SessionStore.
-func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (bool, error) {
+func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (flows.VerifiedMark, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return flows.VerifiedMark{}, false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	until, ok := s.verified[key]
-	return ok && until.After(now), nil
+	m, ok := s.verified[key]
+	if !ok || !m.Until.After(now) {
+		return flows.VerifiedMark{}, false, nil
+	}
+	return m, true, nil
+}
+
+// ResetFailures implements flows.SessionStore.
+func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
+	if err := ctx.Err(); err != nil {
+		return flows.Reset{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fs := s.failures[r.Person]
+	for _, f := range fs {
+		delete(s.keys, f.key)
+	}
+	delete(s.failures, r.Person)
+	r.Cleared = len(fs)
+	if s.resets == nil {
+		s.resets = map[string][]flows.Reset{}
+	}
+	s.resets[r.Person] = append(s.resets[r.Person], r)
+	return r, nil
+}
+
+// Resets implements flows.SessionStore.
+func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.resets[person]), nil
 }
 
 // Raw returns a copy of the stored form of session id, or nil: what a real store would hold.
@@ -140,13 +194,6 @@ func (s *Store) Delete(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.sessions, id)
-}
-
-// ResetFailures forgets person's failures, as an admin's unlock would.
-func (s *Store) ResetFailures(person string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.failures, person)
 }
 
 // Person is a record in the fake CRM.
@@ -173,9 +220,11 @@ type CRM struct {
 	relations   []Relation
 	engagements map[string]string // external id → engagement id
 	initiating  map[string]flows.Ref
+	upserted    map[string]flows.Engagement // engagement id → its last upsert
 	writebacks  []flows.Writeback
 	written     map[string]int // session → index in writebacks
 	leads       []flows.Lead
+	leadKeys    map[string]flows.Ref // idempotency key → the lead created with it
 	next        int
 	// PhoneFields are the fields FindByPhone searches; empty means every field whose name ends
 	// in "Phone".
@@ -227,6 +276,14 @@ func (c *CRM) add(p Person) {
 	}
 	c.people[p.ID] = e
 	c.order = append(c.order, e)
+}
+
+// Delete removes the person with id, as a record deleted in the CRM.
+func (c *CRM) Delete(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.people, id)
+	c.order = slices.DeleteFunc(c.order, func(p *person) bool { return p.ID == id })
 }
 
 func (c *CRM) check(ctx context.Context) error {
@@ -357,7 +414,7 @@ func (c *CRM) Values(ctx context.Context, r flows.Ref, fields []string) (map[str
 	defer c.mu.Unlock()
 	p, ok := c.people[r.ID]
 	if !ok || p.Object != r.Object {
-		return nil, errors.New("flowstest: no such record")
+		return nil, fmt.Errorf("flowstest: no %s with that id: %w", r.Object, flows.ErrRecordNotFound)
 	}
 	out := make(map[string]string, len(fields))
 	for _, f := range fields {
@@ -386,17 +443,28 @@ func (c *CRM) MayRepresent(ctx context.Context, rule flows.RepresentationRule, r
 	return false, nil
 }
 
-// CreateLead implements flows.Recorder.
-func (c *CRM) CreateLead(ctx context.Context, lead flows.Lead) (flows.Ref, error) {
+// CreateLead implements flows.Recorder: a second call with the same key returns the first
+// call's Lead.
+func (c *CRM) CreateLead(ctx context.Context, key string, lead flows.Lead) (flows.Ref, error) {
 	if err := c.check(ctx); err != nil {
 		return flows.Ref{}, err
 	}
+	if key == "" {
+		return flows.Ref{}, errors.New("flowstest: CreateLead needs an idempotency key")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ref, ok := c.leadKeys[key]; ok {
+		return ref, nil
+	}
 	c.next++
 	ref := flows.Ref{Object: "Lead", ID: fmt.Sprintf("00Q000%09dAAA", c.next)}
 	c.add(Person{Ref: ref, Fields: map[string]string{"LastName": lead.LastName, "Company": lead.Company}})
 	c.leads = append(c.leads, lead)
+	if c.leadKeys == nil {
+		c.leadKeys = map[string]flows.Ref{}
+	}
+	c.leadKeys[key] = ref
 	return ref, nil
 }
 
@@ -413,7 +481,7 @@ func (c *CRM) OpenEngagement(ctx context.Context, e flows.Engagement) (flows.Ope
 				return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
 			}
 		}
-		return flows.OpenedEngagement{}, errors.New("flowstest: no such engagement")
+		return flows.OpenedEngagement{}, fmt.Errorf("flowstest: no such engagement: %w", flows.ErrRecordNotFound)
 	}
 	id, ok := c.engagements[e.ExternalID]
 	if !ok {
@@ -424,13 +492,34 @@ func (c *CRM) OpenEngagement(ctx context.Context, e flows.Engagement) (flows.Ope
 	if !e.Initiating.IsZero() {
 		c.initiating[id] = e.Initiating
 	}
+	if c.upserted == nil {
+		c.upserted = map[string]flows.Engagement{}
+	}
+	c.upserted[id] = e
 	return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
 }
 
-// WriteOutcome implements flows.Recorder; a repeated write of a session replaces the first.
+// Engagement returns what the last upsert of engagement id wrote.
+func (c *CRM) Engagement(id string) (flows.Engagement, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.upserted[id]
+	return e, ok
+}
+
+// WriteOutcome implements flows.Recorder; a repeated write of a session replaces the first. It
+// refuses a write whose rows lack distinct idempotency keys, as the contract demands them.
 func (c *CRM) WriteOutcome(ctx context.Context, w flows.Writeback) error {
 	if err := c.check(ctx); err != nil {
 		return err
+	}
+	ok := w.Topic.Key != ""
+	for i, a := range w.Attendees {
+		ok = ok && a.Key != "" && a.Key != w.Topic.Key &&
+			!slices.ContainsFunc(w.Attendees[:i], func(b flows.Attendee) bool { return b.Key == a.Key })
+	}
+	if !ok {
+		return errors.New("flowstest: every row of a write-back needs its own idempotency key")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1,0 +1,316 @@
+package flowstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/flows"
+)
+
+// TestSessionStore is the contract of flows.SessionStore, as tests: every store runs it from
+// its own tests, with newStore returning an empty store for each subtest:
+//
+//	func TestContract(t *testing.T) {
+//		flowstest.TestSessionStore(t, func(t *testing.T) flows.SessionStore { return open(t) })
+//	}
+//
+// Times are whole microseconds in UTC, so that a store may keep them at that precision
+// (PostgreSQL does) and return them in any location. The concurrency cases start many
+// goroutines: run them with -race.
+func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionStore) {
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	const (
+		alice = "001000000000001AAA"
+		bob   = "001000000000002AAA"
+	)
+	// create makes session id with data "id v1" and returns its version.
+	create := func(t *testing.T, st flows.SessionStore, id string) uint64 {
+		t.Helper()
+		v, err := st.Commit(t.Context(), flows.Commit{Session: id, Data: []byte(id + " v1")})
+		require.NoError(t, err)
+		require.NotZero(t, v)
+		return v
+	}
+	// failures returns person's failures after since, in UTC: a store may return them in any
+	// location.
+	failures := func(t *testing.T, st flows.SessionStore, person string, since time.Time) []time.Time {
+		t.Helper()
+		f, err := st.Failures(t.Context(), person, since)
+		require.NoError(t, err)
+		for i := range f {
+			f[i] = f[i].UTC()
+		}
+		return f
+	}
+	fail := func(person, key string, at time.Time) flows.Failure {
+		return flows.Failure{Person: person, Key: key, At: at}
+	}
+
+	t.Run("get a session that does not exist", func(t *testing.T) {
+		_, _, err := newStore(t).Get(t.Context(), "nope")
+		require.ErrorIs(t, err, flows.ErrNotFound)
+	})
+
+	t.Run("create, replace, versions", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v1 := create(t, st, "s1")
+		data, v, err := st.Get(ctx, "s1")
+		require.NoError(t, err)
+		assert.Equal(t, "s1 v1", string(data))
+		assert.Equal(t, v1, v)
+
+		_, err = st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("again")})
+		require.ErrorIs(t, err, flows.ErrVersionConflict, "version 0 creates only")
+		v2, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("s1 v2"), Version: v1})
+		require.NoError(t, err)
+		assert.NotZero(t, v2)
+		assert.NotEqual(t, v1, v2)
+		for _, stale := range []uint64{v1, v2 + 1} {
+			_, err = st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("stale"), Version: stale})
+			require.ErrorIs(t, err, flows.ErrVersionConflict, "version %d", stale)
+		}
+		_, err = st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("x"), Version: 7})
+		require.ErrorIs(t, err, flows.ErrNotFound)
+		data, v, err = st.Get(ctx, "s1")
+		require.NoError(t, err)
+		assert.Equal(t, "s1 v2", string(data))
+		assert.Equal(t, v2, v)
+		_, _, err = st.Get(ctx, "s2")
+		require.ErrorIs(t, err, flows.ErrNotFound, "a failed commit creates nothing")
+	})
+
+	t.Run("failures are counted per person, after since, oldest first", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v := create(t, st, "s1")
+		at := []time.Time{t0.Add(2 * time.Minute), t0, t0.Add(time.Minute)}
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("s1 v2"), Version: v,
+			Failures: []flows.Failure{fail(alice, "k1", at[0]), fail(alice, "k2", at[1]), fail(bob, "k3", at[2])}})
+		require.NoError(t, err)
+		assert.Equal(t, []time.Time{at[1], at[0]}, failures(t, st, alice, t0.Add(-time.Second)))
+		assert.Equal(t, []time.Time{at[0]}, failures(t, st, alice, t0), "a failure at since is not after it")
+		assert.Empty(t, failures(t, st, alice, at[0]))
+		assert.Equal(t, []time.Time{at[2]}, failures(t, st, bob, t0.Add(-time.Hour)))
+		assert.Empty(t, failures(t, st, "003000000000009AAA", t0.Add(-time.Hour)))
+	})
+
+	t.Run("the same failure key counts once", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v1, v2 := create(t, st, "s1"), create(t, st, "s2")
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Version: v1,
+			Failures: []flows.Failure{fail(alice, "k", t0), fail(alice, "k", t0)}})
+		require.NoError(t, err)
+		_, err = st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("x"), Version: v2,
+			Failures: []flows.Failure{fail(alice, "k", t0.Add(time.Second))}})
+		require.NoError(t, err)
+		assert.Equal(t, []time.Time{t0}, failures(t, st, alice, t0.Add(-time.Hour)))
+	})
+
+	t.Run("a guard that no longer holds fails the commit, which changes nothing", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v1, v2 := create(t, st, "s1"), create(t, st, "s2")
+		since := t0.Add(-30 * time.Minute)
+		guard := flows.Guard{Person: alice, Since: since, Failures: 0}
+		// An old failure, at since, is outside the window the guard counts.
+		v2, err := st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("s2 v2"), Version: v2,
+			Guard: guard, Failures: []flows.Failure{fail(alice, "old", since)}})
+		require.NoError(t, err)
+		// Another session counts a failure in the window: s1's guard of 0 no longer holds.
+		_, err = st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("s2 v3"), Version: v2,
+			Guard: guard, Failures: []flows.Failure{fail(alice, "new", t0)}})
+		require.NoError(t, err)
+		mark := flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: "e1", Person: alice, Role: flows.VerifiedSelf},
+			At: t0, Until: t0.Add(time.Hour)}
+		_, err = st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("s1 v2"), Version: v1,
+			Guard: guard, Failures: []flows.Failure{fail(bob, "b", t0)}, Marks: []flows.VerifiedMark{mark}})
+		require.ErrorIs(t, err, flows.ErrFailuresChanged)
+		data, v, err := st.Get(ctx, "s1")
+		require.NoError(t, err)
+		assert.Equal(t, "s1 v1", string(data))
+		assert.Equal(t, v1, v)
+		assert.Empty(t, failures(t, st, bob, since))
+		_, ok, err := st.Verified(ctx, mark.VerifiedKey, t0)
+		require.NoError(t, err)
+		assert.False(t, ok)
+		// With the count it now holds, the guard passes.
+		_, err = st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("s1 v2"), Version: v1,
+			Guard: flows.Guard{Person: alice, Since: since, Failures: 1}, Marks: []flows.VerifiedMark{mark}})
+		require.NoError(t, err)
+	})
+
+	t.Run("a version conflict leaves no failure and no mark", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v1 := create(t, st, "s1")
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("s1 v2"), Version: v1})
+		require.NoError(t, err)
+		mark := flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: "e1", Person: alice, Role: flows.VerifiedSelf},
+			At: t0, Until: t0.Add(time.Hour)}
+		_, err = st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("lost"), Version: v1,
+			Failures: []flows.Failure{fail(bob, "b", t0)}, Marks: []flows.VerifiedMark{mark}})
+		require.ErrorIs(t, err, flows.ErrVersionConflict)
+		assert.Empty(t, failures(t, st, bob, t0.Add(-time.Hour)))
+		_, ok, err := st.Verified(ctx, mark.VerifiedKey, t0)
+		require.NoError(t, err)
+		assert.False(t, ok)
+		// Nor does creating a session that exists.
+		_, err = st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("lost"),
+			Failures: []flows.Failure{fail(bob, "b", t0)}, Marks: []flows.VerifiedMark{mark}})
+		require.ErrorIs(t, err, flows.ErrVersionConflict)
+		assert.Empty(t, failures(t, st, bob, t0.Add(-time.Hour)))
+	})
+
+	t.Run("verified marks by engagement, person and role, until a time", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		key := flows.VerifiedKey{Engagement: "e1", Person: alice, Role: flows.VerifiedCustomer}
+		mark := flows.VerifiedMark{VerifiedKey: key, At: t0, Until: t0.Add(time.Hour)}
+		v := create(t, st, "s1")
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Version: v, Marks: []flows.VerifiedMark{mark}})
+		require.NoError(t, err)
+		got, ok, err := st.Verified(ctx, key, t0.Add(time.Hour-time.Microsecond))
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, key, got.VerifiedKey)
+		assert.True(t, got.At.Equal(t0))
+		assert.True(t, got.Until.Equal(t0.Add(time.Hour)))
+		for name, other := range map[string]flows.VerifiedKey{
+			"another role":       {Engagement: "e1", Person: alice, Role: flows.VerifiedSelf},
+			"another person":     {Engagement: "e1", Person: bob, Role: flows.VerifiedCustomer},
+			"another engagement": {Engagement: "e2", Person: alice, Role: flows.VerifiedCustomer},
+		} {
+			_, ok, err := st.Verified(ctx, other, t0)
+			require.NoError(t, err)
+			assert.False(t, ok, name)
+		}
+		_, ok, err = st.Verified(ctx, key, t0.Add(time.Hour))
+		require.NoError(t, err)
+		assert.False(t, ok, "a mark is valid until its Until, not at it")
+	})
+
+	t.Run("a reset forgets the person's failures and is audited", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v := create(t, st, "s1")
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Version: v,
+			Failures: []flows.Failure{fail(alice, "a1", t0), fail(alice, "a2", t0.Add(time.Second)), fail(bob, "b1", t0)}})
+		require.NoError(t, err)
+		r := flows.Reset{Person: alice, Actor: "admin@example.com", Reason: "caller identified in branch", At: t0.Add(time.Minute)}
+		got, err := st.ResetFailures(ctx, r)
+		require.NoError(t, err)
+		assert.Equal(t, 2, got.Cleared)
+		assert.Empty(t, failures(t, st, alice, t0.Add(-time.Hour)))
+		assert.Len(t, failures(t, st, bob, t0.Add(-time.Hour)), 1, "only that person's")
+		again, err := st.ResetFailures(ctx, r)
+		require.NoError(t, err)
+		assert.Zero(t, again.Cleared)
+		audit, err := st.Resets(ctx, alice)
+		require.NoError(t, err)
+		require.Len(t, audit, 2)
+		assert.Equal(t, r.Person, audit[0].Person)
+		assert.Equal(t, r.Actor, audit[0].Actor)
+		assert.Equal(t, r.Reason, audit[0].Reason)
+		assert.True(t, audit[0].At.Equal(r.At))
+		assert.Equal(t, []int{2, 0}, []int{audit[0].Cleared, audit[1].Cleared})
+		none, err := st.Resets(ctx, bob)
+		require.NoError(t, err)
+		assert.Empty(t, none)
+	})
+
+	t.Run("a cancelled context fails every call", func(t *testing.T) {
+		st := newStore(t)
+		create(t, st, "s1")
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, _, err := st.Get(ctx, "s1")
+		require.ErrorIs(t, err, context.Canceled)
+		_, err = st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("x")})
+		require.ErrorIs(t, err, context.Canceled)
+		_, err = st.Failures(ctx, alice, t0)
+		require.ErrorIs(t, err, context.Canceled)
+		_, _, err = st.Verified(ctx, flows.VerifiedKey{Engagement: "e", Person: alice, Role: flows.VerifiedSelf}, t0)
+		require.ErrorIs(t, err, context.Canceled)
+		_, err = st.ResetFailures(ctx, flows.Reset{Person: alice, Actor: "a", Reason: "r", At: t0})
+		require.ErrorIs(t, err, context.Canceled)
+		_, err = st.Resets(ctx, alice)
+		require.ErrorIs(t, err, context.Canceled)
+		_, _, err = st.Get(t.Context(), "s2")
+		require.ErrorIs(t, err, flows.ErrNotFound)
+	})
+
+	t.Run("concurrent commits on one version: exactly one wins", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		v := create(t, st, "s1")
+		const racers = 32
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range racers {
+			wg.Go(func() {
+				<-start
+				_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Version: v,
+					Failures: []flows.Failure{fail(alice, fmt.Sprint("k", i), t0)}})
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case !errors.Is(err, flows.ErrVersionConflict):
+					t.Errorf("racer %d: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Equal(t, int32(1), wins.Load())
+		assert.Len(t, failures(t, st, alice, t0.Add(-time.Hour)), 1, "only the winner's failure")
+	})
+
+	t.Run("concurrent guarded commits on one person never pass the limit", func(t *testing.T) {
+		// Many sessions on one person each count wrong answers the way the engine does: read
+		// the failures, go on only below the limit, commit guarded by the count read, and read
+		// again when the guard no longer holds. However they interleave, the person ends with
+		// exactly max failures, and exactly max commits counted one.
+		st, ctx := newStore(t), t.Context()
+		const sessions, max = 24, 5
+		since := t0.Add(-30 * time.Minute)
+		var counted atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range sessions {
+			id := fmt.Sprint("s", i)
+			v := create(t, st, id)
+			wg.Go(func() {
+				<-start
+				for attempt := 0; ; attempt++ {
+					f, err := st.Failures(ctx, alice, since)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(f) >= max {
+						return // locked: nothing more is judged
+					}
+					next, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
+						Guard:    flows.Guard{Person: alice, Since: since, Failures: len(f)},
+						Failures: []flows.Failure{fail(alice, fmt.Sprint(id, "/", attempt), t0.Add(time.Duration(i)*time.Microsecond))}})
+					switch {
+					case errors.Is(err, flows.ErrFailuresChanged):
+						continue
+					case err != nil:
+						t.Error(err)
+						return
+					}
+					counted.Add(1)
+					v = next
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Equal(t, int32(max), counted.Load())
+		assert.Len(t, failures(t, st, alice, since), max)
+	})
+}

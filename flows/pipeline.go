@@ -1,0 +1,219 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// stateSet is a set of states: those a step is allowed in.
+type stateSet uint8
+
+func oneOf(states ...State) stateSet {
+	var set stateSet
+	for _, s := range states {
+		set |= 1 << s
+	}
+	return set
+}
+
+func (set stateSet) has(s State) bool { return set&(1<<s) != 0 }
+
+// open is every state of a session that has no outcome yet.
+var open = oneOf(StateReason, StateSubject, StateSearch, StateSelect, StateQuestions)
+
+// txn is one run of a step: the session it changes, the time it runs at, and the side effects
+// committed with the session. txns are pooled, so a step reuses the session's and the effects'
+// arrays of an earlier one.
+type txn struct {
+	ctx  context.Context
+	step string
+	now  time.Time
+	s    session
+	// guard, failures and marks go into the Commit with the session.
+	guard    Guard
+	failures []Failure
+	marks    []VerifiedMark
+}
+
+// fail counts a wrong answer against person.
+func (t *txn) fail(person, key string) {
+	t.failures = append(t.failures, Failure{Person: person, Key: key, At: t.now})
+}
+
+// newTxn returns a pooled txn for step, at now, with no effects yet. Its session holds
+// whatever it held before: load decodes over it, Start resets it.
+func (e *Engine) newTxn(ctx context.Context, step string, now time.Time) *txn {
+	t, _ := e.txns.Get().(*txn)
+	if t == nil {
+		t = &txn{}
+	}
+	t.ctx, t.step, t.now, t.guard = ctx, step, now, Guard{}
+	t.failures, t.marks = t.failures[:0], t.marks[:0]
+	return t
+}
+
+// release returns a txn to the pool once nothing refers to it.
+func (e *Engine) release(t *txn) {
+	clear(t.failures)
+	clear(t.marks)
+	t.ctx = nil
+	e.txns.Put(t)
+}
+
+// stepOut is what a step hands back besides the session: values that live only for this call.
+type stepOut struct {
+	rows      []Row             // search results, with their values
+	truncated bool              // the search found more than maxResults rows
+	values    map[string]string // the current person's verifier values, for revealing
+}
+
+// maxRuns bounds how often one step runs again because the failures of the person it judged
+// changed before it committed. Each rerun means another session counted a wrong answer
+// against that person (or an admin reset them): that happens at most lockout.max_failures
+// times before the person is locked and the step ends the session without judging, so honest
+// traffic never reaches the bound.
+const maxRuns = 16
+
+// step runs fn on session id, if the session is in one of the allowed states and not idle,
+// and commits the result with fn's side effects. Nothing is stored when fn fails. When the
+// commit finds the person's failures changed, the step runs again on what the store holds.
+func (e *Engine) step(ctx context.Context, name, id string, version uint64, allowed stateSet,
+	fn func(t *txn) (stepOut, error)) (View, error) {
+	for run := 1; ; run++ {
+		v, again, err := e.runStep(ctx, name, id, version, allowed, fn)
+		if !again {
+			return v, err
+		}
+		if run == maxRuns {
+			return View{}, stepErr(name, 0, ErrVersionConflict,
+				"the person's failures kept changing while the step ran; try again")
+		}
+	}
+}
+
+// runStep is one run of step. again reports that the commit found the person's failures
+// changed: nothing was stored, and the step should run again.
+func (e *Engine) runStep(ctx context.Context, name, id string, version uint64, allowed stateSet,
+	fn func(t *txn) (stepOut, error)) (v View, again bool, err error) {
+	t, current, err := e.load(ctx, name, id, version)
+	if err != nil {
+		return View{}, false, err
+	}
+	defer e.release(t)
+	s := &t.s
+	if s.state == StateDone {
+		return View{}, false, stepErr(name, s.state, ErrFinished, "the session ended "+s.outcome.String())
+	}
+	if e.idleExpired(s, t.now) {
+		v, err := e.expire(t, current)
+		if err == nil {
+			err = stepErr(name, StateDone, ErrExpired, "start a new session")
+		}
+		return v, false, err
+	}
+	if !allowed.has(s.state) {
+		return View{}, false, stepErr(name, s.state, ErrOutOfOrder, "the session expects step "+expectedStep(s.state))
+	}
+	out, err := fn(t)
+	if err != nil {
+		return View{}, false, err
+	}
+	if out.values, err = e.revealValues(t, out.values); err != nil {
+		return View{}, false, err
+	}
+	s.updated = t.now.UnixNano()
+	next, err := e.commit(t, current)
+	if errors.Is(err, ErrFailuresChanged) {
+		return View{}, true, nil
+	}
+	if err != nil {
+		return View{}, false, err
+	}
+	v = e.view(s, next, out)
+	return v, false, e.sendWriteback(t)
+}
+
+func expectedStep(s State) string {
+	switch s {
+	case StateReason:
+		return "reason"
+	case StateSubject:
+		return "subject"
+	case StateSearch:
+		return "search or not identified"
+	case StateSelect:
+		return "select, search or not identified"
+	case StateQuestions:
+		return "answer or attest"
+	}
+	return "none"
+}
+
+// load reads and decodes session id into a pooled txn, at the clock's time. A version that is
+// not zero must be the session's current one.
+func (e *Engine) load(ctx context.Context, step, id string, version uint64) (*txn, uint64, error) {
+	if id == "" || len(id) > 64 {
+		return nil, 0, stepErr(step, 0, ErrNotFound, "give the session id Start returned")
+	}
+	data, current, err := e.store.Get(ctx, id)
+	if err != nil {
+		return nil, 0, storeErr(step, 0, "load the session", err)
+	}
+	t := e.newTxn(ctx, step, time.Time{})
+	if err := t.s.decode(data); err != nil {
+		e.release(t)
+		return nil, 0, &StepError{Step: step, Kind: ErrUnavailable, Detail: "the stored session cannot be read", Err: err}
+	}
+	if version != 0 && version != current {
+		err := stepErr(step, t.s.state, ErrVersionConflict, "reload the session and try again")
+		e.release(t)
+		return nil, 0, err
+	}
+	t.now = e.clock.Now()
+	return t, current, nil
+}
+
+// commit stores t's session, its failures and marks in one Commit on the version read. The
+// store's ErrFailuresChanged is returned as it is, for step to run again.
+func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
+	s := &t.s
+	next, err := e.store.Commit(t.ctx, Commit{Session: s.id, Data: s.encode(make([]byte, 0, s.encodedSize())),
+		Version: version, Guard: t.guard, Failures: t.failures, Marks: t.marks})
+	if err != nil && !errors.Is(err, ErrFailuresChanged) {
+		return 0, storeErr(t.step, s.state, "store the session", err)
+	}
+	return next, err
+}
+
+// sendWriteback hands a session that has just ended to the Recorder.
+func (e *Engine) sendWriteback(t *txn) error {
+	if t.s.state != StateDone {
+		return nil
+	}
+	if err := e.rec.WriteOutcome(t.ctx, e.writeback(&t.s)); err != nil {
+		return &StepError{Step: t.step, State: StateDone, Kind: ErrWritebackFailed,
+			Detail: "the outcome is stored; send Engine.Writeback's value again", Err: err}
+	}
+	return nil
+}
+
+func (e *Engine) idleExpired(s *session, now time.Time) bool {
+	return now.UnixNano()-s.updated > int64(e.idle)
+}
+
+// expire ends t's session with OutcomeExpired, stores it and sends its write-back.
+func (e *Engine) expire(t *txn, version uint64) (View, error) {
+	s := &t.s
+	e.finish(s, OutcomeExpired, CauseNone)
+	t.guard, t.failures, t.marks = Guard{}, t.failures[:0], t.marks[:0]
+	next, err := e.commit(t, version)
+	if err != nil {
+		return View{}, err
+	}
+	return e.view(s, next, stepOut{}), e.sendWriteback(t)
+}
+
+func (e *Engine) finish(s *session, o Outcome, c Cause) {
+	s.state, s.outcome, s.cause = StateDone, o, c
+}

@@ -1,0 +1,120 @@
+package flows
+
+import "time"
+
+// StartRequest starts a session. Exactly one of Phone, Attendee, Lead or Engagement says how.
+type StartRequest struct {
+	// Phone is the caller's number from a CTI event: it is looked up, and exactly one match
+	// makes that record the initiating attendee.
+	Phone string
+	// Attendee is the initiating attendee the agent named (in person).
+	Attendee Ref
+	// Lead creates a Lead for a new customer, who becomes the initiating attendee.
+	Lead *Lead
+	// Engagement attaches the session to an engagement that exists (e.g. after a transfer).
+	Engagement string
+	// Key is the caller's idempotency key for this start (at most 255 characters): a Start
+	// repeated with the same Key creates no second Lead and, when ExternalID is empty, opens the
+	// same engagement. Empty means the session id.
+	Key string
+	// ExternalID is the engagement's upsert key (e.g. the CTI call id); empty means Key. Ignored
+	// when attaching.
+	ExternalID string
+	// Channel is the engagement's CommunicationChannel, e.g. "Voice Call".
+	Channel string
+	// StartTime is when the engagement began, as the agent entered it for an in-person one; zero
+	// means now. It may be up to MaxStartSkew ahead of the engine's clock (the agent's clock may
+	// run ahead) and up to MaxStartAge behind it. Not with Engagement: that one has its start.
+	StartTime time.Time
+}
+
+// Bounds of StartRequest.StartTime.
+const (
+	// MaxStartSkew is how far ahead of the engine's clock a start time may be.
+	MaxStartSkew = 5 * time.Minute
+	// MaxStartAge is how far back a start time may be: an older one is a typo, not a meeting.
+	MaxStartAge = 24 * time.Hour
+)
+
+// ReasonRequest picks the reason for the call.
+type ReasonRequest struct {
+	Session string
+	// Version, when not zero, must be the session's current version.
+	Version uint64
+	Reason  string
+}
+
+// SubjectRequest says whom the call is about.
+type SubjectRequest struct {
+	Session string
+	Version uint64
+	Subject Subject
+	// SearchType optionally picks the question set for a caller who is about themself and
+	// already known; empty means the first search type on the caller's object.
+	SearchType string
+}
+
+// SearchRequest searches for the person of the current level.
+type SearchRequest struct {
+	Session string
+	Version uint64
+	// SearchType is a configured search type; at the customer level it may be empty (the
+	// representative's linked search type) and must otherwise be that one.
+	SearchType string
+	Query      Query
+}
+
+// SelectRequest picks one of the last search's results.
+type SelectRequest struct {
+	Session string
+	Version uint64
+	Record  string
+}
+
+// NotIdentifiedRequest says the agent cannot find the person of the current level.
+type NotIdentifiedRequest struct {
+	Session string
+	Version uint64
+}
+
+// AnswerRequest submits what the caller said, for check-mode questions.
+type AnswerRequest struct {
+	Session string
+	Version uint64
+	Answers []Answer
+}
+
+// Answer is what the caller said to the question on Field: a Value, or DontKnow.
+type Answer struct {
+	Field string
+	Value string
+	// DontKnow says the caller does not know the answer (Value stays empty). It counts as a
+	// wrong answer.
+	DontKnow bool
+}
+
+// AttestRequest records the agent's verdicts, for attest-mode questions.
+type AttestRequest struct {
+	Session      string
+	Version      uint64
+	Attestations []Attestation
+}
+
+// Attestation is the agent's verdict on the question on Field.
+type Attestation struct {
+	Field   string
+	Correct bool
+	// DontKnow says the caller does not know the answer (Correct stays false). It counts as a
+	// wrong answer.
+	DontKnow bool
+}
+
+// ResetRequest is an admin's reset of a person's failures, which lifts their lock at once.
+type ResetRequest struct {
+	// Person is the record id.
+	Person string
+	// Actor is who resets (an admin's user name, an API key's id), for the audit.
+	Actor string
+	// Reason is why, for the audit (at most 255 characters, no personal data).
+	Reason string
+}

@@ -1,0 +1,67 @@
+package flows
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
+
+// writeback builds the CRM write for a finished session from its ids and verdicts. Each row
+// carries an idempotency key derived from the session id, so the write can be sent again as it
+// is.
+func (e *Engine) writeback(s *session) Writeback {
+	caller, customer := &s.levels[LevelCaller], &s.levels[LevelCustomer]
+	var keyBuf [96]byte
+	key := appendSessionKey(keyBuf[:0], s.id)
+	w := Writeback{
+		Session: s.id,
+		Outcome: s.outcome,
+		Engagement: EngagementUpdate{ID: s.engagement, Reason: s.reason, Verified: caller.passed,
+			Status: EngagementStatusProgress},
+		Topic: Topic{Key: string(append(key, "/topic"...)), Name: s.reason},
+	}
+	if caller.passed {
+		w.Engagement.VerifiedAt = time.Unix(0, caller.verifiedAt).UTC()
+		if s.initiating != caller.record {
+			w.Engagement.Initiating = caller.record // the verified caller, when it was unknown or another
+		}
+	}
+	if !caller.record.IsZero() {
+		a := Attendee{Key: string(append(append(key, "/attendee/"...), caller.record.ID...)), Person: caller.record, Role: RoleSelf,
+			Verified: caller.passed, Start: time.Unix(0, s.started).UTC()}
+		if s.subject == SubjectOther {
+			a.Role = RoleOnBehalf
+		}
+		if caller.passed {
+			a.VerifiedAt = time.Unix(0, caller.verifiedAt).UTC()
+		}
+		w.Attendees = []Attendee{a}
+	}
+	switch {
+	case s.subject == SubjectOther && !customer.record.IsZero():
+		w.Topic.RelatedPerson = customer.record
+	case !caller.record.IsZero():
+		w.Topic.RelatedPerson = caller.record
+	default:
+		w.Topic.RelatedPerson = s.initiating
+	}
+	switch s.outcome {
+	case OutcomeVerified, OutcomeNotRequired, OutcomeNewCustomer:
+		w.Topic.ProcessStatus = ProcessCompleted
+	case OutcomeFailed, OutcomeLocked, OutcomeNotIdentified:
+		w.Topic.ProcessStatus = ProcessFailed
+	default:
+		w.Topic.ProcessStatus = ProcessCancelled
+	}
+	return w
+}
+
+// appendSessionKey appends what the idempotency keys of a session's writes (its write-back rows, the
+// failures it counts) start with: a digest of the session id, so that the id, a handle that
+// lets its holder drive the session, does not travel into the outbox, the CRM or the store's
+// failure records with a key; unkeyed, so that a write rebuilt after the secret changed keeps
+// its key.
+func appendSessionKey(dst []byte, id string) []byte {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.AppendEncode(dst, sum[:18])
+}
