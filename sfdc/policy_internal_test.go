@@ -23,15 +23,6 @@ func response(status int, body string) *http.Response {
 	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(body)), Header: http.Header{}}
 }
 
-func bodyOf(r *http.Response) string {
-	if r == nil {
-		return ""
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(strings.NewReader(string(b)))
-	return string(b)
-}
-
 func sfErr(code, msg string) string {
 	return fmt.Sprintf(`[{"message":%q,"errorCode":%q}]`, msg, code)
 }
@@ -47,11 +38,11 @@ func TestDecideRetry(t *testing.T) {
 		retry      bool
 		reason     string
 	}{
-		{"ok", response(200, "{}"), nil, true, false, ""},
 		{"503 SERVER_UNAVAILABLE on POST", response(503, sfErr("SERVER_UNAVAILABLE", "down")), nil, false, true, "SERVER_UNAVAILABLE"},
 		{"lock on POST", response(500, sfErr("UNABLE_TO_LOCK_ROW", "locked")), nil, false, true, "UNABLE_TO_LOCK_ROW"},
 		{"lock as 400", response(400, sfErr("UNABLE_TO_LOCK_ROW", "locked")), nil, false, true, "UNABLE_TO_LOCK_ROW"},
 		{"concurrent limit", response(403, sfErr("REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded.")), nil, false, true, "REQUEST_LIMIT_EXCEEDED"},
+		{"edge 429 on POST", response(429, "<html>slow down</html>"), nil, false, true, "http 429"},
 		{"daily limit never", response(403, sfErr("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")), nil, true, false, "REQUEST_LIMIT_EXCEEDED"},
 		{"validation never", response(400, sfErr("REQUIRED_FIELD_MISSING", "x")), nil, true, false, "REQUIRED_FIELD_MISSING"},
 		{"permission never", response(403, sfErr("INSUFFICIENT_ACCESS_OR_READONLY", "x")), nil, true, false, "INSUFFICIENT_ACCESS_OR_READONLY"},
@@ -67,22 +58,64 @@ func TestDecideRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := bodyOf(tt.resp)
-			retry, reason, _ := decideRetry(tt.resp, tt.err, tt.idempotent)
+			var e *Error
+			if tt.resp != nil {
+				e = readFailure("op", tt.resp)
+				assert.Equal(t, http.NoBody, tt.resp.Body, "the body was read once and replaced for the drain")
+			}
+			retry, reason := decideRetry(e, tt.err, tt.idempotent)
 			assert.Equal(t, tt.retry, retry)
 			assert.Equal(t, tt.reason, reason)
-			if tt.resp != nil && tt.resp.StatusCode >= 400 {
-				b, _ := io.ReadAll(tt.resp.Body)
-				assert.Equal(t, body, string(b), "the body is put back for the caller")
-			}
 		})
 	}
+}
+
+// TestRetryAfter: the wait before a retry is at least what Retry-After asks, within the cap;
+// beyond it (or beyond the call's deadline) the failure is reported at once, with RetryAfter.
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		"0":                             0,
+		"-5":                            0,
+		"soon":                          0,
+		"Wed, 25 Nov 2026 12:00:30 GMT": 30 * time.Second,
+		"Wed, 25 Nov 2026 11:59:00 GMT": 0,
+		"99999999999999":                maxRetryAfter,
+	} {
+		assert.Equal(t, want, parseRetryAfter(in, now), "%q", in)
+	}
+
+	c := &Client{cfg: Config{RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, RetryAfterMax: 10 * time.Second}}
+	s := &sender{c: c, r: &call{idempotent: true}, attempts: 1}
+	unavailable := func(retryAfter string) *http.Response {
+		r := response(503, sfErr("SERVER_UNAVAILABLE", "x"))
+		r.Header.Set("Retry-After", retryAfter)
+		return r
+	}
+	retry, err := s.checkRetry(context.Background(), unavailable("2"), nil)
+	require.NoError(t, err)
+	assert.True(t, retry)
+	assert.Equal(t, 2*time.Second, s.wait, "Retry-After, not the 1ms backoff")
+
+	retry, err = s.checkRetry(context.Background(), unavailable("60"), nil)
+	require.NoError(t, err)
+	assert.False(t, retry, "longer than RetryAfterMax: left to the caller")
+	assert.Equal(t, time.Minute, s.failure.RetryAfter)
+	assert.Contains(t, s.failure.Error(), "retry-after=1m0s")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	retry, err = s.checkRetry(ctx, unavailable("2"), nil)
+	require.NoError(t, err)
+	assert.False(t, retry, "a wait past the call's deadline is not started")
 }
 
 func TestCheckRetryStopsOnCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	s := &shim{r: &call{idempotent: true}}
+	s := &sender{r: &call{idempotent: true}}
 	retry, err := s.checkRetry(ctx, response(503, sfErr("SERVER_UNAVAILABLE", "x")), nil)
 	assert.False(t, retry)
 	assert.ErrorIs(t, err, context.Canceled)
@@ -96,7 +129,7 @@ func TestJitterBackoff(t *testing.T) {
 			want = max
 		}
 		for i := 0; i < 50; i++ {
-			d := jitterBackoff(min, max, n, nil)
+			d := jitterBackoff(min, max, n)
 			require.GreaterOrEqual(t, d, want/2, "attempt %d", n)
 			require.LessOrEqual(t, d, want, "attempt %d", n)
 		}
@@ -189,7 +222,7 @@ func TestParseLimitInfo(t *testing.T) {
 func TestTokenCacheOneLogin(t *testing.T) {
 	var logins atomic.Int64
 	release := make(chan struct{})
-	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context) (*session, error) {
+	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context, _ *session) (*session, error) {
 		logins.Add(1)
 		<-release
 		return &session{accessToken: fmt.Sprint("t", logins.Load()), instanceURL: "https://x", issued: time.Now()}, nil
@@ -230,7 +263,7 @@ func TestTokenCacheOneLogin(t *testing.T) {
 
 func TestTokenCacheLoginFailureIsNotCached(t *testing.T) {
 	var n atomic.Int64
-	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context) (*session, error) {
+	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context, _ *session) (*session, error) {
 		if n.Add(1) == 1 {
 			return nil, errors.New("down")
 		}
@@ -245,7 +278,7 @@ func TestTokenCacheLoginFailureIsNotCached(t *testing.T) {
 
 func TestTokenCacheLifetime(t *testing.T) {
 	var n atomic.Int64
-	tc := &tokenCache{timeout: time.Minute, lifetime: time.Hour, login: func(ctx context.Context) (*session, error) {
+	tc := &tokenCache{timeout: time.Minute, lifetime: time.Hour, login: func(ctx context.Context, _ *session) (*session, error) {
 		n.Add(1)
 		return &session{accessToken: "t", instanceURL: "https://x", issued: time.Now().Add(-2 * time.Hour)}, nil
 	}}
@@ -288,4 +321,14 @@ func TestDefaultAudience(t *testing.T) {
 	} {
 		assert.Equal(t, tt.want, defaultAudience(tt.login), tt.login)
 	}
+}
+
+// FuzzQueryParam: queryParam escapes exactly as url.QueryEscape does.
+func FuzzQueryParam(f *testing.F) {
+	for _, s := range []string{"", "SELECT Id FROM Contact WHERE Name = 'O\\'Brien'", "a+b&c=d/é~", "\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		require.Equal(t, "q="+url.QueryEscape(s), queryParam(s))
+	})
 }
