@@ -184,6 +184,9 @@ func (c *Client) do(ctx context.Context, r *call) (*result, error) {
 	if ctx == nil {
 		return nil, &Error{Op: r.opName(), cause: errors.New("nil context")}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, ended(r.opName(), 0, err) // nothing is sent
+	}
 	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.cfg.Timeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)

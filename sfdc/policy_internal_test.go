@@ -332,3 +332,100 @@ func FuzzQueryParam(f *testing.F) {
 		require.Equal(t, "q="+url.QueryEscape(s), queryParam(s))
 	})
 }
+
+// oneShot is a body that fails the test if it is read after it has ended.
+type oneShot struct {
+	t    *testing.T
+	r    io.Reader
+	done bool
+}
+
+func (o *oneShot) Read(p []byte) (int, error) {
+	if o.done {
+		o.t.Error("the error body was read twice")
+		return 0, io.EOF
+	}
+	n, err := o.r.Read(p)
+	if err == io.EOF {
+		o.done = true
+	}
+	return n, err
+}
+
+func (o *oneShot) Close() error { return nil }
+
+// TestErrorBodyParsedOnce: the policy reads and classifies a failed answer's body, and the call
+// reports that same *Error: the body is neither read nor parsed again.
+func TestErrorBodyParsedOnce(t *testing.T) {
+	c := &Client{cfg: Config{RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, RetryAfterMax: time.Second}}
+	s := &sender{c: c, r: &call{op: "create", object: "Contact"}, attempts: 1}
+	resp := &http.Response{StatusCode: 400, Header: http.Header{},
+		Body: &oneShot{t: t, r: strings.NewReader(`[{"errorCode":"REQUIRED_FIELD_MISSING","message":"x","fields":["LastName"]}]`)}}
+	retry, err := s.checkRetry(context.Background(), resp, nil)
+	require.NoError(t, err)
+	require.False(t, retry)
+	e := s.finish(context.Background(), resp, nil, &result{})
+	require.Same(t, s.failure, e)
+	assert.Equal(t, "REQUIRED_FIELD_MISSING", e.Code)
+	assert.Equal(t, []string{"LastName"}, e.Fields)
+	assert.ErrorIs(t, e, ErrValidation)
+}
+
+// TestPerRecordKinds: per-record results of a 200 answer (status 0) get their kind from their
+// code alone, as do subrequests whose status says something else.
+func TestPerRecordKinds(t *testing.T) {
+	body := `[
+		{"id":null,"success":false,"errors":[{"statusCode":"ENTITY_IS_DELETED","message":"entity is deleted","fields":[]}]},
+		{"id":null,"success":false,"errors":[{"statusCode":"INSUFFICIENT_ACCESS_OR_READONLY","message":"no","fields":[]}]},
+		{"id":null,"success":false,"errors":[{"statusCode":"API_DISABLED_FOR_ORG","message":"API is not enabled","fields":[]}]},
+		{"id":null,"success":false,"errors":[{"statusCode":"UNABLE_TO_LOCK_ROW","message":"locked","fields":[]}]},
+		{"id":"0019000001AWn2oAAD","success":true,"errors":[]}]`
+	out := make([]SaveResult, 5)
+	require.NoError(t, decodeSaveResults("update Account records", &result{resp: Response{StatusCode: 200}, body: []byte(body)}, out, 10))
+	for i, want := range []error{ErrNotFound, ErrPermission, ErrPermission, ErrLocked} {
+		require.NotNil(t, out[i].Err, "record %d", i)
+		assert.ErrorIs(t, out[i].Err, want, "record %d", i)
+		assert.Zero(t, out[i].Err.StatusCode)
+		assert.Equal(t, fmt.Sprintf("update Account records[%d]", 10+i), out[i].Err.Op)
+	}
+	assert.Nil(t, out[4].Err)
+	assert.Equal(t, ID("0019000001AWn2oAAD"), out[4].ID)
+
+	// The code decides, whatever the status around it.
+	for _, tt := range []struct {
+		status int
+		code   string
+		kind   error
+	}{
+		{400, "ENTITY_IS_DELETED", ErrNotFound},
+		{400, "INSUFFICIENT_ACCESS_OR_READONLY", ErrPermission},
+		{400, "API_DISABLED_FOR_ORG", ErrPermission},
+		{0, "ENTITY_IS_DELETED", ErrNotFound},
+	} {
+		assert.ErrorIs(t, errorFromResponse("composite x", tt.status, []byte(sfErr(tt.code, "m"))), tt.kind, "%d %s", tt.status, tt.code)
+	}
+}
+
+func TestParseSaveResult(t *testing.T) {
+	id, created, errs, err := parseSaveResult([]byte(`{"id":"0019000001AWn2oAAD","success":true,"errors":[],"created":false}`))
+	require.NoError(t, err)
+	assert.Equal(t, ID("0019000001AWn2oAAD"), id)
+	require.NotNil(t, created)
+	assert.False(t, *created)
+	assert.Empty(t, errs)
+
+	id, created, _, err = parseSaveResult([]byte(` { "success" : true , "id" : "0019000001AWn2o" } `))
+	require.NoError(t, err)
+	assert.Equal(t, ID("0019000001AWn2oAAD"), id, "15 characters become 18")
+	assert.Nil(t, created)
+
+	_, _, errs, err = parseSaveResult([]byte(`{"id":"","success":false,"errors":[{"statusCode":"DUPLICATE_VALUE","message":"dup","fields":["Ext__c"]}]}`))
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "DUPLICATE_VALUE", errs[0].code())
+
+	for _, bad := range []string{`{"success":true}`, `{"id":"x","success":true}`, `{"id":1}`, `[]`, `{"id":"0019000001AWn2o"`, ``} {
+		_, _, _, err := parseSaveResult([]byte(bad))
+		assert.Error(t, err, "%q", bad)
+	}
+}

@@ -125,6 +125,7 @@ func parsePage(b []byte) (recordPage, error) {
 		case "nextRecordsUrl":
 			p.next, _ = unquote(v)
 		case "records", "searchRecords":
+			p.records = nil // the last of duplicate names counts, as in encoding/json
 			if v[0] == '[' {
 				if p.records, err = indexRecords(v, min(max(p.totalSize, 1), 2000)); err != nil {
 					return recordPage{}, err

@@ -31,7 +31,7 @@ type RetryEvent struct {
 // Stats are counters of a Client since New. Read them with Client.Stats.
 type Stats struct {
 	Calls   int64            // API calls made (each page of a query counts once; retries do not)
-	Logins  int64            // token requests made
+	Logins  int64            // sessions obtained: token requests (AuthSession: the given session, then each Refresh)
 	Replays int64            // calls replayed after a 401 INVALID_SESSION_ID
 	Retries map[string]int64 // retries by reason (see RetryEvent.Reason)
 }

@@ -34,6 +34,7 @@ type Option func(*settings)
 type settings struct {
 	org    fakeorg.Options
 	client []func(*sfdc.Config)
+	wrap   []func(http.Handler) http.Handler
 }
 
 // WithOrg sets the fake org's options (seed data, custom fields, limits, clock…). FaultSeed 0
@@ -44,6 +45,12 @@ func WithOrg(o fakeorg.Options) Option { return func(s *settings) { s.org = o } 
 // By default the client retries after 1 to 4 ms, so that tests with faults stay fast.
 func WithClient(f func(*sfdc.Config)) Option {
 	return func(s *settings) { s.client = append(s.client, f) }
+}
+
+// WithMiddleware wraps the org's HTTP handler, e.g. to answer what the fake org never does (a
+// Retry-After header, a proxy's page) or to watch the requests. The first wraps outermost.
+func WithMiddleware(m func(next http.Handler) http.Handler) Option {
+	return func(s *settings) { s.wrap = append(s.wrap, m) }
 }
 
 // NewOrg starts a fake org on a local server and returns it with a configured client. It fails
@@ -61,7 +68,11 @@ func NewOrg(t testing.TB, opts ...Option) *Org {
 	if err != nil {
 		t.Fatalf("sfdctest: starting the fake org: %v", err)
 	}
-	srv := httptest.NewServer(fake.Handler())
+	h := fake.Handler()
+	for i := len(s.wrap) - 1; i >= 0; i-- {
+		h = s.wrap[i](h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	o := &Org{Org: fake, Server: srv}
 	o.Client = o.NewClient(t, s.client...)
