@@ -429,3 +429,16 @@ func TestParseSaveResult(t *testing.T) {
 		assert.Error(t, err, "%q", bad)
 	}
 }
+
+// TestLoginTimeoutIsAnError: a login that runs out of its own time (Config.Timeout) fails every
+// caller still waiting with an *Error of kind ErrUnavailable, like any other failure.
+func TestLoginTimeoutIsAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	err := loginError(ctx, errors.New("oauth2: cannot fetch token: context deadline exceeded"))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "login", e.Op)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
