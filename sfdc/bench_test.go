@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,7 +78,7 @@ func newBenchOrg(b *testing.B, loopback bool) *benchOrg {
 		require.NoError(b, err)
 		o.base, o.hc = opts.BaseURL, &http.Client{Transport: handlerTransport{org.Handler()}}
 	}
-	o.token = bearerToken(b, o.hc, o.base)
+	o.token, _ = passwordLogin(b, o.hc, o.base)
 	var err error
 	o.sfdc, err = sfdc.New(sfdc.Config{HTTPClient: o.hc, Auth: sfdc.Auth{Method: sfdc.AuthPassword, LoginURL: o.base,
 		ClientID: fakeorg.DemoClientID, ClientSecret: fakeorg.DemoClientSecret, Username: fakeorg.DemoUsername,
@@ -96,19 +95,6 @@ func newBenchOrg(b *testing.B, loopback bool) *benchOrg {
 	o.sf.SetHttpClient(o.hc)
 	o.sf.SetSidLoc(o.token, o.base)
 	return o
-}
-
-func bearerToken(b testing.TB, hc *http.Client, base string) string {
-	resp, err := hc.PostForm(base+"/services/oauth2/token", url.Values{"grant_type": {"password"},
-		"client_id": {fakeorg.DemoClientID}, "client_secret": {fakeorg.DemoClientSecret},
-		"username": {fakeorg.DemoUsername}, "password": {fakeorg.DemoPassword}})
-	require.NoError(b, err)
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-	}
-	require.NoError(b, json.NewDecoder(resp.Body).Decode(&body))
-	return body.AccessToken
 }
 
 // floor is the least a hand-written client does with net/http and encoding/json: build the
@@ -385,17 +371,14 @@ func BenchmarkExpiry500(b *testing.B) {
 	for b.Loop() {
 		before := e.org.Count(fakeorg.KindToken)
 		e.org.ExpireTokens()
-		var wg sync.WaitGroup
-		for range 500 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, _, err := e.c.Get(context.Background(), "Contact", id, "LastName"); err != nil {
-					b.Error(err)
-				}
-			}()
+		for _, err := range concurrently(500, func() error {
+			_, _, err := e.c.Get(context.Background(), "Contact", id, "LastName")
+			return err
+		}) {
+			if err != nil {
+				b.Fatal(err)
+			}
 		}
-		wg.Wait()
 		logins += e.org.Count(fakeorg.KindToken) - before
 	}
 	b.ReportMetric(float64(logins)/float64(b.N), "logins/op")

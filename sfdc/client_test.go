@@ -305,19 +305,10 @@ func TestConcurrentExpiryOneLogin(t *testing.T) {
 	e := newEnv(t, fakeorg.Options{})
 	id := e.createContact(t, "Shared")
 	e.org.ExpireTokens()
-	var wg sync.WaitGroup
-	errs := make(chan error, 500)
-	for range 500 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, err := e.c.Get(context.Background(), "Contact", id, "LastName")
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range concurrently(500, func() error {
+		_, _, err := e.c.Get(context.Background(), "Contact", id, "LastName")
+		return err
+	}) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, int64(2), e.org.Count(fakeorg.KindToken), "one login at start, exactly one after expiry")
@@ -632,7 +623,8 @@ func TestLoginFlows(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(org.Handler())
 	defer srv.Close()
-	refresh := refreshToken(t, srv.URL)
+	_, refresh := passwordLogin(t, http.DefaultClient, srv.URL)
+	require.NotEmpty(t, refresh)
 
 	base := sfdc.Auth{LoginURL: srv.URL, ClientID: fakeorg.DemoClientID}
 	tests := []struct {
@@ -671,19 +663,36 @@ func TestLoginFlows(t *testing.T) {
 	}
 }
 
-func refreshToken(t *testing.T, base string) string {
+// passwordLogin logs in with the fake org's password flow and returns the tokens.
+func passwordLogin(t testing.TB, hc *http.Client, base string) (access, refresh string) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+	resp, err := hc.PostForm(base+"/services/oauth2/token", url.Values{"grant_type": {"password"},
 		"client_id": {fakeorg.DemoClientID}, "client_secret": {fakeorg.DemoClientSecret},
 		"username": {fakeorg.DemoUsername}, "password": {fakeorg.DemoPassword}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var body struct {
+		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
-	require.NotEmpty(t, body.RefreshToken)
-	return body.RefreshToken
+	require.NotEmpty(t, body.AccessToken)
+	return body.AccessToken, body.RefreshToken
+}
+
+// concurrently runs f in n goroutines at once and returns their errors.
+func concurrently(n int, f func() error) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // TestLoginFailures: Salesforce's error and description come through; no secret does.

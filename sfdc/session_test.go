@@ -47,19 +47,10 @@ func TestSessionAuth(t *testing.T) {
 	assert.Equal(t, int64(1), org.Count(fakeorg.KindToken), "only sfdctest's own login")
 
 	org.ExpireTokens()
-	var wg sync.WaitGroup
-	errs := make(chan error, 500)
-	for range 500 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, err := c.Get(ctx, "Contact", id, "LastName")
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range concurrently(500, func() error {
+		_, _, err := c.Get(ctx, "Contact", id, "LastName")
+		return err
+	}) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, int64(1), refreshes.Load(), "one refresh for 500 callers")
