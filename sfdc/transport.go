@@ -187,17 +187,12 @@ func (s *sender) finish(ctx context.Context, resp *http.Response, err error, res
 	return nil
 }
 
-// body is a request body for one attempt. Each attempt gets its own: the transport may still
-// read or close the last one after its answer has come back.
-type body struct{ bytes.Reader }
-
-func newBody(b []byte) *body {
-	r := &body{}
-	r.Reset(b)
-	return r
-}
-
-func (*body) Close() error { return nil }
+// newBody is a request body for one attempt. Each attempt gets its own: the transport may still
+// read or close the last one after its answer has come back. It is an io.NopCloser around a
+// *bytes.Reader, as http.NewRequest makes, because net/http knows that as a body in memory and
+// sends the headers and the body in one write; any other reader gets its headers flushed
+// separately (net/http's transferWriter, isKnownInMemoryReader).
+func newBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
 
 // checkRetry is the policy's entry point, called after every attempt. It reads and classifies
 // a failed answer's body (once: finish reports that same *Error) and decides whether to retry

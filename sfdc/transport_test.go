@@ -3,6 +3,7 @@ package sfdc_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -243,4 +244,36 @@ func TestEveryErrorIsAnError(t *testing.T) {
 	require.ErrorIs(t, err, sfdc.ErrUnavailable)
 	require.NotNil(t, r)
 	assert.Zero(t, r.StatusCode)
+}
+
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestBodySentInOneWrite: a write's request goes out in one write on the connection, headers and
+// body together, as net/http does for a body it knows to be in memory (another reader makes it
+// flush the headers first: two writes, two packets).
+func TestBodySentInOneWrite(t *testing.T) {
+	var writes atomic.Int64
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return countingConn{c, &writes}, err
+	}}
+	org := sfdctest.NewOrg(t, sfdctest.WithClient(func(c *sfdc.Config) { c.HTTPClient = &http.Client{Transport: tr} }))
+	ctx := context.Background()
+	_, _, err := org.Client.Limits(ctx) // logged in, connection open
+	require.NoError(t, err)
+	before := writes.Load()
+	_, _, err = org.Client.Create(ctx, "Contact", map[string]any{"LastName": "Lee"})
+	require.NoError(t, err)
+	_, err = org.Client.Update(ctx, "Contact", sfdc.MustParseID("003000000000001"), map[string]any{"LastName": "x"})
+	require.ErrorIs(t, err, sfdc.ErrNotFound)
+	assert.Equal(t, int64(2), writes.Load()-before, "one write per request")
 }
