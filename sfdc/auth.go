@@ -21,16 +21,30 @@ import (
 	"golang.org/x/oauth2/jwt"
 )
 
-// session is one access token and the instance it is valid for. Sessions are compared by
-// pointer: invalidating one never clears a newer one.
+// session is one access token and the instance it is valid for, with the request parts built
+// from them once. Sessions are compared by pointer: invalidating one never clears a newer one.
 type session struct {
 	accessToken string
 	instanceURL string
+	scheme      string   // of instanceURL
+	host        string   // of instanceURL
+	bearer      []string // the Authorization header's value, shared read-only by every request
 	issued      time.Time
 }
 
-// loginFunc gets a new session from the token endpoint.
-type loginFunc func(ctx context.Context) (*session, error)
+// newSession checks an access token and instance URL and builds the session that uses them.
+func newSession(op, token, instanceURL string) (*session, error) {
+	scheme, host, ok := splitInstanceURL(instanceURL)
+	if token == "" || !ok {
+		return nil, &Error{Op: op, Code: "invalid_token_response", kind: ErrAuth}
+	}
+	return &session{accessToken: token, instanceURL: scheme + "://" + host, scheme: scheme, host: host,
+		bearer: []string{"Bearer " + token}, issued: time.Now()}, nil
+}
+
+// loginFunc gets a new session. expired is the session Salesforce refused (or that outlived its
+// lifetime), nil when there was none.
+type loginFunc func(ctx context.Context, expired *session) (*session, error)
 
 // tokenCache holds the one session all goroutines share. When it is empty, or the session has
 // been invalidated, the first caller logs in and every concurrent caller waits for that login.
@@ -40,9 +54,10 @@ type tokenCache struct {
 	timeout  time.Duration // bound on one login
 	logins   atomic.Int64
 
-	mu     sync.Mutex
-	cur    *session
-	flight *loginFlight
+	mu      sync.Mutex
+	cur     *session
+	expired *session // the last session invalidated or outlived, for the next login
+	flight  *loginFlight
 }
 
 type loginFlight struct {
@@ -53,18 +68,21 @@ type loginFlight struct {
 
 // get returns the current session, logging in if there is none. A login runs on its own context
 // (bounded by the cache's timeout), so one caller's cancellation does not fail the others; each
-// caller stops waiting when its own context ends.
+// caller stops waiting when its own context ends, with the context's error.
 func (t *tokenCache) get(ctx context.Context) (*session, error) {
 	t.mu.Lock()
-	if s := t.cur; s != nil && (t.lifetime <= 0 || time.Since(s.issued) < t.lifetime) {
-		t.mu.Unlock()
-		return s, nil
+	if s := t.cur; s != nil {
+		if t.lifetime <= 0 || time.Since(s.issued) < t.lifetime {
+			t.mu.Unlock()
+			return s, nil
+		}
+		t.cur, t.expired = nil, s
 	}
 	f := t.flight
 	if f == nil {
 		f = &loginFlight{done: make(chan struct{})}
 		t.flight = f
-		go t.run(context.WithoutCancel(ctx), f)
+		go t.run(context.WithoutCancel(ctx), f, t.expired)
 	}
 	t.mu.Unlock()
 	select {
@@ -75,11 +93,11 @@ func (t *tokenCache) get(ctx context.Context) (*session, error) {
 	}
 }
 
-func (t *tokenCache) run(ctx context.Context, f *loginFlight) {
+func (t *tokenCache) run(ctx context.Context, f *loginFlight, expired *session) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	t.logins.Add(1)
-	f.s, f.err = t.login(ctx)
+	f.s, f.err = t.login(ctx, expired)
 	t.mu.Lock()
 	if f.err == nil {
 		t.cur = f.s
@@ -94,9 +112,42 @@ func (t *tokenCache) run(ctx context.Context, f *loginFlight) {
 func (t *tokenCache) invalidate(s *session) {
 	t.mu.Lock()
 	if t.cur == s {
-		t.cur = nil
+		t.cur, t.expired = nil, s
 	}
 	t.mu.Unlock()
+}
+
+// sessionLogin is the login of AuthSession: the configured session first, then Refresh.
+func sessionLogin(a Auth) loginFunc {
+	var mu sync.Mutex
+	first := a.Session
+	return func(ctx context.Context, expired *session) (*session, error) {
+		mu.Lock()
+		s := first
+		first = Session{}
+		mu.Unlock()
+		if s.AccessToken == "" || s.InstanceURL == "" {
+			if a.Refresh == nil {
+				return nil, &Error{Op: "refresh session", kind: ErrSessionExpired,
+					cause: errors.New("the session was refused and auth.refresh is not set")}
+			}
+			var old Session
+			if expired != nil {
+				old = Session{AccessToken: expired.accessToken, InstanceURL: expired.instanceURL}
+			}
+			var err error
+			if s, err = a.Refresh(ctx, old); err != nil {
+				if ctx.Err() != nil {
+					return nil, &Error{Op: "refresh session", kind: ErrUnavailable, cause: ctx.Err()}
+				}
+				if e, ok := err.(*Error); ok {
+					return nil, e
+				}
+				return nil, &Error{Op: "refresh session", kind: ErrAuth, cause: err}
+			}
+		}
+		return newSession("refresh session", s.AccessToken, s.InstanceURL)
+	}
 }
 
 // newLogin builds the login for the configured OAuth flow on top of golang.org/x/oauth2.
@@ -161,20 +212,18 @@ func newLogin(a Auth, hc *http.Client) (loginFunc, error) {
 		fetch = func(ctx context.Context) (*oauth2.Token, error) {
 			return conf.PasswordCredentialsToken(withClient(ctx), a.Username, a.Password+a.SecurityToken)
 		}
+	case AuthSession:
+		return sessionLogin(a), nil
 	default:
 		return nil, errors.New("sfdc: config: unknown auth method")
 	}
-	return func(ctx context.Context) (*session, error) {
+	return func(ctx context.Context, _ *session) (*session, error) {
 		tok, err := fetch(ctx)
 		if err != nil {
 			return nil, loginError(ctx, err)
 		}
 		inst, _ := tok.Extra("instance_url").(string)
-		u, perr := url.Parse(inst)
-		if tok.AccessToken == "" || perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, &Error{Op: "login", Code: "invalid_token_response", kind: ErrAuth}
-		}
-		return &session{accessToken: tok.AccessToken, instanceURL: strings.TrimRight(inst, "/"), issued: time.Now()}, nil
+		return newSession("login", tok.AccessToken, inst)
 	}, nil
 }
 
@@ -220,7 +269,8 @@ func checkPrivateKey(jc *jwt.Config) error {
 // error_description (a fixed vocabulary, no secrets).
 func loginError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("sfdc: login: %w", ctx.Err())
+		// The login's own bound (Config.Timeout) ran out: the token endpoint did not answer.
+		return &Error{Op: "login", kind: ErrUnavailable, cause: ctx.Err()}
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {

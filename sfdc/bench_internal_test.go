@@ -48,8 +48,8 @@ func BenchmarkDecodePage(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := decodePage[Record](body)
-			if err != nil || len(p.Records) != 2000 {
+			p, err := parsePage(body)
+			if err != nil || len(p.records) != 2000 {
 				b.Fatal(err)
 			}
 		}
@@ -57,9 +57,10 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.Run("structs", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
+		res := &result{body: body}
 		for b.Loop() {
-			p, err := decodePage[benchContact](body)
-			if err != nil || len(p.Records) != 2000 {
+			rows, _, _, err := decodeInto[benchContact]("query", res)
+			if err != nil || len(rows) != 2000 {
 				b.Fatal(err)
 			}
 		}
@@ -67,11 +68,11 @@ func BenchmarkDecodePage(b *testing.B) {
 }
 
 func TestDecodePage(t *testing.T) {
-	p, err := decodePage[Record](pageJSON(3))
+	p, err := parsePage(pageJSON(3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := p.Records[2]
+	r := p.records[2]
 	if name, _ := r.String("Account.Name"); name != "Account 2" {
 		t.Fatalf("Account.Name = %q", name)
 	}
@@ -99,7 +100,7 @@ func TestDecodePage(t *testing.T) {
 	if got := r.ID(); got != "0035g0000000002AAA" {
 		t.Fatalf("Id = %q", got)
 	}
-	if p.NextRecordsURL == "" || p.Done {
+	if p.next == "" || p.done || p.totalSize != 9 {
 		t.Fatal("page fields")
 	}
 }

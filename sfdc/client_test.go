@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +24,7 @@ import (
 	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
 	"github.com/idverify/idverify/sfdc"
+	"github.com/idverify/idverify/sfdc/sfdctest"
 )
 
 // testEnv is a fake org served over httptest and a client logged in to it with the password flow.
@@ -48,31 +48,23 @@ func passwordAuth(srv *httptest.Server) sfdc.Auth {
 		ClientSecret: fakeorg.DemoClientSecret, Username: fakeorg.DemoUsername, Password: fakeorg.DemoPassword}
 }
 
+// newEnv starts a fake org with sfdctest (the helper other packages use) and records the
+// client's retry events.
 func newEnv(t testing.TB, opts fakeorg.Options, tweak ...func(*sfdc.Config)) *testEnv {
 	t.Helper()
-	if opts.FaultSeed == 0 {
-		opts.FaultSeed = 1
-	}
-	org, err := fakeorg.New(opts)
-	require.NoError(t, err)
-	srv := httptest.NewServer(org.Handler())
-	t.Cleanup(srv.Close)
-	e := &testEnv{org: org, srv: srv}
-	cfg := sfdc.Config{
-		Auth:         passwordAuth(srv),
-		RetryWaitMin: time.Millisecond,
-		RetryWaitMax: 4 * time.Millisecond,
-		OnRetry: func(ev sfdc.RetryEvent) {
+	e := &testEnv{}
+	options := []sfdctest.Option{sfdctest.WithOrg(opts), sfdctest.WithClient(func(c *sfdc.Config) {
+		c.OnRetry = func(ev sfdc.RetryEvent) {
 			e.mu.Lock()
 			e.events = append(e.events, ev)
 			e.mu.Unlock()
-		},
-	}
+		}
+	})}
 	for _, f := range tweak {
-		f(&cfg)
+		options = append(options, sfdctest.WithClient(f))
 	}
-	e.c, err = sfdc.New(cfg)
-	require.NoError(t, err)
+	org := sfdctest.NewOrg(t, options...)
+	e.org, e.srv, e.c = org.Org, org.Server, org.Client
 	return e
 }
 
@@ -220,7 +212,9 @@ func TestRetryableCodes(t *testing.T) {
 			assert.Equal(t, map[string]int64{tt.reason: 2}, e.c.Stats().Retries)
 			ev := e.retryEvents()
 			require.Len(t, ev, 2)
-			assert.Equal(t, sfdc.RetryEvent{Op: "create Contact", Attempt: 2, Reason: tt.reason, StatusCode: ev[0].StatusCode}, ev[0])
+			assert.Equal(t, sfdc.RetryEvent{Op: "create Contact", Attempt: 2, Reason: tt.reason, StatusCode: ev[0].StatusCode,
+				Wait: ev[0].Wait}, ev[0])
+			assert.Positive(t, ev[0].Wait)
 			assert.Equal(t, 3, ev[1].Attempt)
 		})
 	}
@@ -311,19 +305,10 @@ func TestConcurrentExpiryOneLogin(t *testing.T) {
 	e := newEnv(t, fakeorg.Options{})
 	id := e.createContact(t, "Shared")
 	e.org.ExpireTokens()
-	var wg sync.WaitGroup
-	errs := make(chan error, 500)
-	for range 500 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, err := e.c.Get(context.Background(), "Contact", id, "LastName")
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range concurrently(500, func() error {
+		_, _, err := e.c.Get(context.Background(), "Contact", id, "LastName")
+		return err
+	}) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, int64(2), e.org.Count(fakeorg.KindToken), "one login at start, exactly one after expiry")
@@ -333,7 +318,8 @@ func TestConcurrentExpiryOneLogin(t *testing.T) {
 // TestCancelStopsRetries: a cancelled context ends a call that is waiting to retry at once.
 func TestCancelStopsRetries(t *testing.T) {
 	e := newEnv(t, fakeorg.Options{}, func(c *sfdc.Config) {
-		c.RetryWaitMin, c.RetryWaitMax = time.Hour, time.Hour
+		// The call's bound must outlast the wait, or the failure is reported without waiting.
+		c.RetryWaitMin, c.RetryWaitMax, c.Timeout = time.Hour, time.Hour, 3*time.Hour
 	})
 	e.createContact(t, "x") // logged in
 	e.fault(t, fakeorg.Fault{Path: "*/limits", Failure: fakeorg.FailServerUnavailable})
@@ -459,7 +445,7 @@ func TestDescribeCached(t *testing.T) {
 	e := newEnv(t, fakeorg.Options{})
 	ctx := context.Background()
 	for range 3 {
-		d, err := e.c.Describe(ctx, "Contact")
+		d, _, err := e.c.Describe(ctx, "Contact")
 		require.NoError(t, err)
 		assert.Equal(t, "003", d.KeyPrefix)
 		f, ok := d.Field("lastname")
@@ -469,14 +455,14 @@ func TestDescribeCached(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindDescribe))
 	for range 2 {
-		g, err := e.c.DescribeGlobal(ctx)
+		g, _, err := e.c.DescribeGlobal(ctx)
 		require.NoError(t, err)
 		o, ok := g.ObjectForPrefix("001")
 		require.True(t, ok)
 		assert.Equal(t, "Account", o.Name)
 	}
 	assert.Equal(t, int64(1), e.org.Count(fakeorg.KindDescribeGlobal))
-	_, err := e.c.Describe(ctx, "NoSuchObject")
+	_, _, err := e.c.Describe(ctx, "NoSuchObject")
 	require.Error(t, err)
 }
 
@@ -637,7 +623,8 @@ func TestLoginFlows(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(org.Handler())
 	defer srv.Close()
-	refresh := refreshToken(t, srv.URL)
+	_, refresh := passwordLogin(t, http.DefaultClient, srv.URL)
+	require.NotEmpty(t, refresh)
 
 	base := sfdc.Auth{LoginURL: srv.URL, ClientID: fakeorg.DemoClientID}
 	tests := []struct {
@@ -676,19 +663,36 @@ func TestLoginFlows(t *testing.T) {
 	}
 }
 
-func refreshToken(t *testing.T, base string) string {
+// passwordLogin logs in with the fake org's password flow and returns the tokens.
+func passwordLogin(t testing.TB, hc *http.Client, base string) (access, refresh string) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+	resp, err := hc.PostForm(base+"/services/oauth2/token", url.Values{"grant_type": {"password"},
 		"client_id": {fakeorg.DemoClientID}, "client_secret": {fakeorg.DemoClientSecret},
 		"username": {fakeorg.DemoUsername}, "password": {fakeorg.DemoPassword}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var body struct {
+		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
-	require.NotEmpty(t, body.RefreshToken)
-	return body.RefreshToken
+	require.NotEmpty(t, body.AccessToken)
+	return body.AccessToken, body.RefreshToken
+}
+
+// concurrently runs f in n goroutines at once and returns their errors.
+func concurrently(n int, f func() error) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // TestLoginFailures: Salesforce's error and description come through; no secret does.
@@ -776,5 +780,3 @@ func TestAuthRedacted(t *testing.T) {
 	}
 	assert.Contains(t, a.String(), "password=[redacted]")
 }
-
-func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -39,7 +39,7 @@ func (c *Client) UpdateRecords(ctx context.Context, object string, allOrNone boo
 // must carry. Idempotent.
 func (c *Client) UpsertRecords(ctx context.Context, object, extField string, allOrNone bool, records []any) ([]SaveResult, error) {
 	if err := checkObject(extField); err != nil {
-		return nil, fmt.Errorf("%w: external id field: %v", ErrBadQuery, err)
+		return nil, refused("upsert "+object+" records", fmt.Errorf("%w: external id field: %v", ErrBadQuery, err))
 	}
 	return c.saveRecords(ctx, "upsert "+object+" records", http.MethodPatch, object,
 		"composite/sobjects/"+object+"/"+extField, true, allOrNone, records)
@@ -48,15 +48,15 @@ func (c *Client) UpsertRecords(ctx context.Context, object, extField string, all
 func (c *Client) saveRecords(ctx context.Context, op, method, object, rel string, idempotent, allOrNone bool,
 	records []any) ([]SaveResult, error) {
 	if err := checkObject(object); err != nil {
-		return nil, badObject(err)
+		return nil, refused(op, badObject(err))
 	}
 	// Encode every record first: bad input changes nothing.
 	attrs := []byte(`{"attributes":{"type":"` + object + `"}`)
 	encoded := make([][]byte, len(records))
 	for i, rec := range records {
-		b, err := encodeFields(op, rec)
+		b, err := encodeFields(rec)
 		if err != nil {
-			return nil, fmt.Errorf("%w (record %d)", err, i+1)
+			return nil, refused(op, fmt.Errorf("%w (record %d)", err, i+1))
 		}
 		var withType bytes.Buffer
 		withType.Write(attrs)
@@ -99,7 +99,7 @@ func failFrom(out []SaveResult, start int, op string, err error) ([]SaveResult, 
 	for i := start; i < len(out); i++ {
 		out[i].Err = e
 	}
-	return out, err
+	return out, e
 }
 
 // DeleteRecords deletes records by id, 200 a call, results in input order.
@@ -107,7 +107,7 @@ func (c *Client) DeleteRecords(ctx context.Context, allOrNone bool, ids []ID) ([
 	const op = "delete records"
 	for i, id := range ids {
 		if !id.valid() {
-			return nil, fmt.Errorf("%w (record %d)", ErrBadID, i+1)
+			return nil, refused(op, fmt.Errorf("%w (record %d)", ErrBadID, i+1))
 		}
 	}
 	out := make([]SaveResult, len(ids))

@@ -165,7 +165,7 @@ const maxComposite = 25
 // that mean nothing was done.
 func (c *Client) Composite(ctx context.Context, allOrNone bool, subs ...Subrequest) (*CompositeResult, *Response, error) {
 	if len(subs) == 0 || len(subs) > maxComposite {
-		return nil, nil, fmt.Errorf("%w: composite needs 1 to %d subrequests", ErrBadQuery, maxComposite)
+		return nil, nil, refused("composite", fmt.Errorf("%w: composite needs 1 to %d subrequests", ErrBadQuery, maxComposite))
 	}
 	type item struct {
 		Method      string `json:"method"`
@@ -181,28 +181,28 @@ func (c *Client) Composite(ctx context.Context, allOrNone bool, subs ...Subreque
 	seen := make(map[string]bool, len(subs))
 	for i, s := range subs {
 		if s.err != nil {
-			return nil, nil, fmt.Errorf("sfdc: composite subrequest %d: %w", i+1, s.err)
+			return nil, nil, refused("composite", fmt.Errorf("subrequest %d: %w", i+1, s.err))
 		}
 		if s.method == "" {
-			return nil, nil, fmt.Errorf("%w: composite subrequest %d is empty", ErrBadQuery, i+1)
+			return nil, nil, refused("composite", fmt.Errorf("%w: composite subrequest %d is empty", ErrBadQuery, i+1))
 		}
 		if seen[s.ref] {
-			return nil, nil, fmt.Errorf("%w: composite subrequest %d repeats a referenceId", ErrBadQuery, i+1)
+			return nil, nil, refused("composite", fmt.Errorf("%w: composite subrequest %d repeats a referenceId", ErrBadQuery, i+1))
 		}
 		seen[s.ref] = true
 		if s.method != http.MethodGet {
 			readOnly = false
 		}
 		if s.body != nil {
-			if _, err := encodeFields("composite", s.body); err != nil {
-				return nil, nil, err
+			if _, err := encodeFields(s.body); err != nil {
+				return nil, nil, refused("composite", fmt.Errorf("subrequest %d: %w", i+1, err))
 			}
 		}
 		req.Items = append(req.Items, item{Method: s.method, URL: c.dataPath(s.rel), ReferenceID: s.ref, Body: s.body})
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sfdc: composite: encoding: %w", err)
+		return nil, nil, refused("composite", fmt.Errorf("%w: cannot be encoded as JSON (%T)", ErrBadQuery, err))
 	}
 	res, err := c.do(ctx, &call{op: "composite", method: http.MethodPost, path: c.dataPath("composite"), body: body,
 		idempotent: readOnly})

@@ -3,11 +3,13 @@ package sfdc
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kinds of failure. A *Error answers errors.Is for exactly one of them (or none, when Salesforce
@@ -25,11 +27,14 @@ var (
 	ErrUnavailable      = errors.New("sfdc: service unavailable")               // SERVER_UNAVAILABLE, 5xx, edge-proxy pages
 	ErrMultipleMatches  = errors.New("sfdc: several records match")             // 300 on upsert by external id
 	ErrRolledBack       = errors.New("sfdc: rolled back by another failure")    // PROCESSING_HALTED, ALL_OR_NONE_OPERATION_ROLLED_BACK
+	// ErrDecode: an answer was fine but does not fit the caller's type (a struct field of the
+	// wrong type, a time.Time for a Salesforce date): a bug in the caller, never retried.
+	ErrDecode = errors.New("sfdc: value does not fit the destination type")
 )
 
-// Error is a failure Salesforce (or something in front of it) answered. It is the one error type
-// of this package for API failures: whole calls, composite subrequests and per-record results of
-// collections all map to it.
+// Error is the one error type of this package's methods: whole calls, composite subrequests and
+// per-record results of collections, transport failures, logins, ended contexts, refused input
+// and values that do not fit the caller's type all map to it (see the package doc).
 //
 // Error() never contains Message: Salesforce's messages can echo query text with its literals,
 // picklist values or other field values. Message is kept for callers that must show it to a
@@ -42,6 +47,10 @@ type Error struct {
 	Message    string   // Salesforce's text, which may contain data: never logged by this package
 	Attempts   int      // HTTP attempts made, when more than one
 	Shape      string   // the query with literals replaced by '?', when built with this package
+	// RetryAfter is how long the answer's Retry-After header asked to wait (0 when it had
+	// none). The client waits that long before a retry when it is at most
+	// Config.RetryAfterMax; longer, it does not retry and leaves the wait to the caller.
+	RetryAfter time.Duration
 
 	kind  error
 	cause error // a transport error, already free of URLs
@@ -67,7 +76,9 @@ func (e *Error) Error() string {
 		b.WriteByte(' ')
 		b.WriteString(http.StatusText(e.StatusCode))
 	case e.cause != nil:
-		b.WriteString(e.cause.Error())
+		b.WriteString(strings.TrimPrefix(e.cause.Error(), "sfdc: "))
+	case e.kind != nil:
+		b.WriteString(strings.TrimPrefix(e.kind.Error(), "sfdc: "))
 	default:
 		b.WriteString("unknown failure")
 	}
@@ -90,6 +101,10 @@ func (e *Error) Error() string {
 		b.WriteString(" attempts=")
 		b.WriteString(strconv.Itoa(e.Attempts))
 	}
+	if e.RetryAfter > 0 {
+		b.WriteString(" retry-after=")
+		b.WriteString(e.RetryAfter.String())
+	}
 	return b.String()
 }
 
@@ -105,13 +120,20 @@ func (e *Error) LogValue() slog.Value {
 	if e.Attempts > 1 {
 		attrs = append(attrs, slog.Int("attempts", e.Attempts))
 	}
+	if e.RetryAfter > 0 {
+		attrs = append(attrs, slog.Duration("retry_after", e.RetryAfter))
+	}
+	if e.Code == "" && e.StatusCode == 0 {
+		attrs = append(attrs, slog.String("error", e.Error()))
+	}
 	return slog.GroupValue(attrs...)
 }
 
 // Is reports whether target is this error's kind.
 func (e *Error) Is(target error) bool { return target != nil && target == e.kind }
 
-// Unwrap returns the transport failure behind the error, if any.
+// Unwrap returns the failure behind the error, if any: a transport error (free of URLs), the
+// context's error, a builder's error, or why a value did not fit (free of values).
 func (e *Error) Unwrap() error { return e.cause }
 
 // Kind returns the error's kind (one of the Err* values) or nil.
@@ -206,6 +228,10 @@ func classify(status int, code, message string) error {
 		return ErrNotFound
 	case status == http.StatusForbidden:
 		return ErrPermission
+	case status == http.StatusTooManyRequests:
+		// An edge's rate limit (Salesforce's own is REQUEST_LIMIT_EXCEEDED): refused before
+		// anything was done, as the concurrent limit is (RFC 6585, section 4).
+		return ErrConcurrencyLimit
 	case status >= 500, status == 420:
 		return ErrUnavailable
 	case status >= 400:
@@ -233,4 +259,54 @@ func stripURL(err error) error {
 		err = ue.Err
 	}
 	return err
+}
+
+// refused wraps an input error found before anything was sent (a builder's error, a bad id): it
+// keeps its kind, ErrBadQuery or ErrBadID.
+func refused(op string, err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	kind := ErrBadQuery
+	if errors.Is(err, ErrBadID) {
+		kind = ErrBadID
+	}
+	return &Error{Op: op, kind: kind, cause: err}
+}
+
+// ended is the error of a call whose context ended (cancelled or past its deadline) before an
+// answer came: no kind, the context's error as its cause.
+func ended(op string, attempts int, err error) *Error {
+	return &Error{Op: op, Attempts: attempts, cause: err}
+}
+
+// decodeFailure is the error of an answer that does not fit the caller's type (kind ErrDecode),
+// with a cause that names the field and the types but never the value: encoding/json quotes
+// numbers ("cannot unmarshal number 19800229"), time.Time and ",string" fields quote the whole
+// text, and a caller's own UnmarshalJSON may say anything.
+func decodeFailure(op string, err error) *Error {
+	return &Error{Op: op, kind: ErrDecode, cause: valueFree(err)}
+}
+
+// valueFree rewrites a decoding error without the value it may quote.
+func valueFree(err error) error {
+	var te *json.UnmarshalTypeError
+	var ie *json.InvalidUnmarshalError
+	var pe *time.ParseError
+	var fe *fitError
+	switch {
+	case errors.As(err, &fe):
+		return fe // this package's own types: no value in it
+	case errors.As(err, &te):
+		// The same type, so errors.As still works; Value keeps the JSON kind only
+		// ("number 1.5" becomes "number").
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return &json.UnmarshalTypeError{Value: kind, Type: te.Type, Offset: te.Offset, Struct: te.Struct, Field: te.Field}
+	case errors.As(err, &ie):
+		return ie // a nil or non-pointer destination: no value in it
+	case errors.As(err, &pe):
+		return fmt.Errorf("a value does not parse as time.Time (layout %q): use sfdc.Date for Salesforce dates, "+
+			"sfdc.DateTime for datetimes", pe.Layout)
+	}
+	return fmt.Errorf("a value was refused by the destination's decoder (%T; its message is withheld: it may quote the value)", err)
 }

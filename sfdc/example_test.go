@@ -1,7 +1,10 @@
 package sfdc_test
 
 import (
+	"context"
 	"fmt"
+
+	"github.com/simpleforce/simpleforce"
 
 	"github.com/idverify/idverify/sfdc"
 )
@@ -36,4 +39,39 @@ func ExampleParseID() {
 	fmt.Println(id, id.Short(), id.Prefix(), err)
 	// Output:
 	// 0019000001AWn2oAAD 0019000001AWn2o 001 <nil>
+}
+
+// A client that shares the session of a logged-in simpleforce client, and has simpleforce log
+// in again when Salesforce refuses it.
+func ExampleSimpleforceAuth() {
+	sf := simpleforce.NewClient("https://login.salesforce.com", simpleforce.DefaultClientID, "62.0")
+	if err := sf.LoginPassword("user@example.com", "password", "token"); err != nil {
+		panic(err)
+	}
+	c, err := sfdc.New(sfdc.Config{Auth: sfdc.SimpleforceAuth(sf, func(ctx context.Context, sf *simpleforce.Client) error {
+		return sf.LoginPassword("user@example.com", "password", "token")
+	})})
+	if err != nil {
+		panic(err)
+	}
+	_ = c
+}
+
+// A client on the session a softphone already holds, asking it for a new one when Salesforce
+// refuses the old.
+func ExampleSession() {
+	var softphone interface {
+		Session(ctx context.Context) (token, instanceURL string, err error)
+	}
+	c, err := sfdc.New(sfdc.Config{Auth: sfdc.Auth{
+		Method: sfdc.AuthSession,
+		Refresh: func(ctx context.Context, expired sfdc.Session) (sfdc.Session, error) {
+			token, url, err := softphone.Session(ctx)
+			return sfdc.Session{AccessToken: token, InstanceURL: url}, err
+		},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	_ = c
 }

@@ -15,7 +15,10 @@ const idSuffixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 // ParseID validates s as a 15- or 18-character record id (base 62, ASCII letters and digits) and
 // returns its 18-character form. An 18-character id must carry the checksum that matches its
 // first 15 characters; ids stay case-sensitive. The error never contains s.
-func ParseID(s string) (ID, error) {
+func ParseID(s string) (ID, error) { return parseID(s) }
+
+// parseID is ParseID for text or bytes (an id read from an answer's JSON).
+func parseID[S ~string | ~[]byte](s S) (ID, error) {
 	if len(s) != 15 && len(s) != 18 {
 		return "", ErrBadID
 	}
@@ -27,7 +30,7 @@ func ParseID(s string) (ID, error) {
 	var buf [18]byte
 	copy(buf[:15], s[:15])
 	idSuffix(buf[:15], buf[15:])
-	if len(s) == 18 && string(buf[15:]) != s[15:] {
+	if len(s) == 18 && string(buf[15:]) != string(s[15:]) {
 		// Salesforce compares the suffix case-insensitively; so do we, and return ours.
 		for i := 15; i < 18; i++ {
 			if upper(s[i]) != buf[i] {

@@ -23,15 +23,6 @@ func response(status int, body string) *http.Response {
 	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(body)), Header: http.Header{}}
 }
 
-func bodyOf(r *http.Response) string {
-	if r == nil {
-		return ""
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(strings.NewReader(string(b)))
-	return string(b)
-}
-
 func sfErr(code, msg string) string {
 	return fmt.Sprintf(`[{"message":%q,"errorCode":%q}]`, msg, code)
 }
@@ -47,11 +38,11 @@ func TestDecideRetry(t *testing.T) {
 		retry      bool
 		reason     string
 	}{
-		{"ok", response(200, "{}"), nil, true, false, ""},
 		{"503 SERVER_UNAVAILABLE on POST", response(503, sfErr("SERVER_UNAVAILABLE", "down")), nil, false, true, "SERVER_UNAVAILABLE"},
 		{"lock on POST", response(500, sfErr("UNABLE_TO_LOCK_ROW", "locked")), nil, false, true, "UNABLE_TO_LOCK_ROW"},
 		{"lock as 400", response(400, sfErr("UNABLE_TO_LOCK_ROW", "locked")), nil, false, true, "UNABLE_TO_LOCK_ROW"},
 		{"concurrent limit", response(403, sfErr("REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded.")), nil, false, true, "REQUEST_LIMIT_EXCEEDED"},
+		{"edge 429 on POST", response(429, "<html>slow down</html>"), nil, false, true, "http 429"},
 		{"daily limit never", response(403, sfErr("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")), nil, true, false, "REQUEST_LIMIT_EXCEEDED"},
 		{"validation never", response(400, sfErr("REQUIRED_FIELD_MISSING", "x")), nil, true, false, "REQUIRED_FIELD_MISSING"},
 		{"permission never", response(403, sfErr("INSUFFICIENT_ACCESS_OR_READONLY", "x")), nil, true, false, "INSUFFICIENT_ACCESS_OR_READONLY"},
@@ -67,22 +58,64 @@ func TestDecideRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := bodyOf(tt.resp)
-			retry, reason, _ := decideRetry(tt.resp, tt.err, tt.idempotent)
+			var e *Error
+			if tt.resp != nil {
+				e = readFailure("op", tt.resp)
+				assert.Equal(t, http.NoBody, tt.resp.Body, "the body was read once and replaced for the drain")
+			}
+			retry, reason := decideRetry(e, tt.err, tt.idempotent)
 			assert.Equal(t, tt.retry, retry)
 			assert.Equal(t, tt.reason, reason)
-			if tt.resp != nil && tt.resp.StatusCode >= 400 {
-				b, _ := io.ReadAll(tt.resp.Body)
-				assert.Equal(t, body, string(b), "the body is put back for the caller")
-			}
 		})
 	}
+}
+
+// TestRetryAfter: the wait before a retry is at least what Retry-After asks, within the cap;
+// beyond it (or beyond the call's deadline) the failure is reported at once, with RetryAfter.
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		"0":                             0,
+		"-5":                            0,
+		"soon":                          0,
+		"Wed, 25 Nov 2026 12:00:30 GMT": 30 * time.Second,
+		"Wed, 25 Nov 2026 11:59:00 GMT": 0,
+		"99999999999999":                maxRetryAfter,
+	} {
+		assert.Equal(t, want, parseRetryAfter(in, now), "%q", in)
+	}
+
+	c := &Client{cfg: Config{RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, RetryAfterMax: 10 * time.Second}}
+	s := &sender{c: c, r: &call{idempotent: true}, attempts: 1}
+	unavailable := func(retryAfter string) *http.Response {
+		r := response(503, sfErr("SERVER_UNAVAILABLE", "x"))
+		r.Header.Set("Retry-After", retryAfter)
+		return r
+	}
+	retry, err := s.checkRetry(context.Background(), unavailable("2"), nil)
+	require.NoError(t, err)
+	assert.True(t, retry)
+	assert.Equal(t, 2*time.Second, s.wait, "Retry-After, not the 1ms backoff")
+
+	retry, err = s.checkRetry(context.Background(), unavailable("60"), nil)
+	require.NoError(t, err)
+	assert.False(t, retry, "longer than RetryAfterMax: left to the caller")
+	assert.Equal(t, time.Minute, s.failure.RetryAfter)
+	assert.Contains(t, s.failure.Error(), "retry-after=1m0s")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	retry, err = s.checkRetry(ctx, unavailable("2"), nil)
+	require.NoError(t, err)
+	assert.False(t, retry, "a wait past the call's deadline is not started")
 }
 
 func TestCheckRetryStopsOnCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	s := &shim{r: &call{idempotent: true}}
+	s := &sender{r: &call{idempotent: true}}
 	retry, err := s.checkRetry(ctx, response(503, sfErr("SERVER_UNAVAILABLE", "x")), nil)
 	assert.False(t, retry)
 	assert.ErrorIs(t, err, context.Canceled)
@@ -96,7 +129,7 @@ func TestJitterBackoff(t *testing.T) {
 			want = max
 		}
 		for i := 0; i < 50; i++ {
-			d := jitterBackoff(min, max, n, nil)
+			d := jitterBackoff(min, max, n)
 			require.GreaterOrEqual(t, d, want/2, "attempt %d", n)
 			require.LessOrEqual(t, d, want, "attempt %d", n)
 		}
@@ -189,7 +222,7 @@ func TestParseLimitInfo(t *testing.T) {
 func TestTokenCacheOneLogin(t *testing.T) {
 	var logins atomic.Int64
 	release := make(chan struct{})
-	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context) (*session, error) {
+	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context, _ *session) (*session, error) {
 		logins.Add(1)
 		<-release
 		return &session{accessToken: fmt.Sprint("t", logins.Load()), instanceURL: "https://x", issued: time.Now()}, nil
@@ -230,7 +263,7 @@ func TestTokenCacheOneLogin(t *testing.T) {
 
 func TestTokenCacheLoginFailureIsNotCached(t *testing.T) {
 	var n atomic.Int64
-	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context) (*session, error) {
+	tc := &tokenCache{timeout: time.Minute, login: func(ctx context.Context, _ *session) (*session, error) {
 		if n.Add(1) == 1 {
 			return nil, errors.New("down")
 		}
@@ -245,7 +278,7 @@ func TestTokenCacheLoginFailureIsNotCached(t *testing.T) {
 
 func TestTokenCacheLifetime(t *testing.T) {
 	var n atomic.Int64
-	tc := &tokenCache{timeout: time.Minute, lifetime: time.Hour, login: func(ctx context.Context) (*session, error) {
+	tc := &tokenCache{timeout: time.Minute, lifetime: time.Hour, login: func(ctx context.Context, _ *session) (*session, error) {
 		n.Add(1)
 		return &session{accessToken: "t", instanceURL: "https://x", issued: time.Now().Add(-2 * time.Hour)}, nil
 	}}
@@ -288,4 +321,124 @@ func TestDefaultAudience(t *testing.T) {
 	} {
 		assert.Equal(t, tt.want, defaultAudience(tt.login), tt.login)
 	}
+}
+
+// FuzzQueryParam: queryParam escapes exactly as url.QueryEscape does.
+func FuzzQueryParam(f *testing.F) {
+	for _, s := range []string{"", "SELECT Id FROM Contact WHERE Name = 'O\\'Brien'", "a+b&c=d/é~", "\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		require.Equal(t, "q="+url.QueryEscape(s), queryParam(s))
+	})
+}
+
+// oneShot is a body that fails the test if it is read after it has ended.
+type oneShot struct {
+	t    *testing.T
+	r    io.Reader
+	done bool
+}
+
+func (o *oneShot) Read(p []byte) (int, error) {
+	if o.done {
+		o.t.Error("the error body was read twice")
+		return 0, io.EOF
+	}
+	n, err := o.r.Read(p)
+	if err == io.EOF {
+		o.done = true
+	}
+	return n, err
+}
+
+func (o *oneShot) Close() error { return nil }
+
+// TestErrorBodyParsedOnce: the policy reads and classifies a failed answer's body, and the call
+// reports that same *Error: the body is neither read nor parsed again.
+func TestErrorBodyParsedOnce(t *testing.T) {
+	c := &Client{cfg: Config{RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, RetryAfterMax: time.Second}}
+	s := &sender{c: c, r: &call{op: "create", object: "Contact"}, attempts: 1}
+	resp := &http.Response{StatusCode: 400, Header: http.Header{},
+		Body: &oneShot{t: t, r: strings.NewReader(`[{"errorCode":"REQUIRED_FIELD_MISSING","message":"x","fields":["LastName"]}]`)}}
+	retry, err := s.checkRetry(context.Background(), resp, nil)
+	require.NoError(t, err)
+	require.False(t, retry)
+	e := s.finish(context.Background(), resp, nil, &result{})
+	require.Same(t, s.failure, e)
+	assert.Equal(t, "REQUIRED_FIELD_MISSING", e.Code)
+	assert.Equal(t, []string{"LastName"}, e.Fields)
+	assert.ErrorIs(t, e, ErrValidation)
+}
+
+// TestPerRecordKinds: per-record results of a 200 answer (status 0) get their kind from their
+// code alone, as do subrequests whose status says something else.
+func TestPerRecordKinds(t *testing.T) {
+	body := `[
+		{"id":null,"success":false,"errors":[{"statusCode":"ENTITY_IS_DELETED","message":"entity is deleted","fields":[]}]},
+		{"id":null,"success":false,"errors":[{"statusCode":"INSUFFICIENT_ACCESS_OR_READONLY","message":"no","fields":[]}]},
+		{"id":null,"success":false,"errors":[{"statusCode":"API_DISABLED_FOR_ORG","message":"API is not enabled","fields":[]}]},
+		{"id":null,"success":false,"errors":[{"statusCode":"UNABLE_TO_LOCK_ROW","message":"locked","fields":[]}]},
+		{"id":"0019000001AWn2oAAD","success":true,"errors":[]}]`
+	out := make([]SaveResult, 5)
+	require.NoError(t, decodeSaveResults("update Account records", &result{resp: Response{StatusCode: 200}, body: []byte(body)}, out, 10))
+	for i, want := range []error{ErrNotFound, ErrPermission, ErrPermission, ErrLocked} {
+		require.NotNil(t, out[i].Err, "record %d", i)
+		assert.ErrorIs(t, out[i].Err, want, "record %d", i)
+		assert.Zero(t, out[i].Err.StatusCode)
+		assert.Equal(t, fmt.Sprintf("update Account records[%d]", 10+i), out[i].Err.Op)
+	}
+	assert.Nil(t, out[4].Err)
+	assert.Equal(t, ID("0019000001AWn2oAAD"), out[4].ID)
+
+	// The code decides, whatever the status around it.
+	for _, tt := range []struct {
+		status int
+		code   string
+		kind   error
+	}{
+		{400, "ENTITY_IS_DELETED", ErrNotFound},
+		{400, "INSUFFICIENT_ACCESS_OR_READONLY", ErrPermission},
+		{400, "API_DISABLED_FOR_ORG", ErrPermission},
+		{0, "ENTITY_IS_DELETED", ErrNotFound},
+	} {
+		assert.ErrorIs(t, errorFromResponse("composite x", tt.status, []byte(sfErr(tt.code, "m"))), tt.kind, "%d %s", tt.status, tt.code)
+	}
+}
+
+func TestParseSaveResult(t *testing.T) {
+	id, created, errs, err := parseSaveResult([]byte(`{"id":"0019000001AWn2oAAD","success":true,"errors":[],"created":false}`))
+	require.NoError(t, err)
+	assert.Equal(t, ID("0019000001AWn2oAAD"), id)
+	require.NotNil(t, created)
+	assert.False(t, *created)
+	assert.Empty(t, errs)
+
+	id, created, _, err = parseSaveResult([]byte(` { "success" : true , "id" : "0019000001AWn2o" } `))
+	require.NoError(t, err)
+	assert.Equal(t, ID("0019000001AWn2oAAD"), id, "15 characters become 18")
+	assert.Nil(t, created)
+
+	_, _, errs, err = parseSaveResult([]byte(`{"id":"","success":false,"errors":[{"statusCode":"DUPLICATE_VALUE","message":"dup","fields":["Ext__c"]}]}`))
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "DUPLICATE_VALUE", errs[0].code())
+
+	for _, bad := range []string{`{"success":true}`, `{"id":"x","success":true}`, `{"id":1}`, `[]`, `{"id":"0019000001AWn2o"`, ``} {
+		_, _, _, err := parseSaveResult([]byte(bad))
+		assert.Error(t, err, "%q", bad)
+	}
+}
+
+// TestLoginTimeoutIsAnError: a login that runs out of its own time (Config.Timeout) fails every
+// caller still waiting with an *Error of kind ErrUnavailable, like any other failure.
+func TestLoginTimeoutIsAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	err := loginError(ctx, errors.New("oauth2: cannot fetch token: context deadline exceeded"))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "login", e.Op)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }

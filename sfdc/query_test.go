@@ -246,9 +246,9 @@ func TestSearchWords(t *testing.T) {
 	}
 }
 
-// TestNothingReachesTheStandardLog drives simpleforce through every kind of failure and checks
-// that it wrote nothing to the standard logger (it logs URLs with SOQL and error bodies there).
-// Not parallel: it swaps the standard logger's output.
+// TestNothingReachesTheStandardLog drives the client through every kind of failure and checks
+// that nothing was written to the standard logger (retryablehttp would log URLs with SOQL there,
+// and simpleforce error bodies). Not parallel: it swaps the standard logger's output.
 func TestNothingReachesTheStandardLog(t *testing.T) {
 	var buf bytes.Buffer
 	prev := log.Writer()

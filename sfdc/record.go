@@ -16,8 +16,9 @@ import (
 
 // Record is one sObject row as the API returns it. It keeps the row's JSON text and an index of
 // where each field's name and value sit in it, and converts a value only when it is read: decoding
-// a record costs one allocation for the index (plus a copy of the text when encoding/json hands it
-// over), not one per field. Parent lookups read as Records and child subqueries as lists of
+// a record costs one allocation for its index (the rows of a query page share one), not one per
+// field. The rows of a query page share the page's text: a Record kept keeps its page in memory
+// (json.Marshal and Unmarshal make a Record of its own). Parent lookups read as Records and child subqueries as lists of
 // Records. Numbers keep their text (json.Number), so no precision is lost. A Record is read-only
 // and safe to share; the zero Record has no fields.
 type Record struct {
@@ -64,20 +65,9 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 
 // parseRecord indexes the JSON object b, which the Record keeps: b must not change afterwards.
 func parseRecord(b []byte) (Record, error) {
-	if !json.Valid(b) {
-		// Let encoding/json describe the syntax error (it quotes one character at most).
-		var v struct{}
-		if err := json.Unmarshal(b, &v); err != nil {
-			return Record{}, err
-		}
-		return Record{}, errNotObject
-	}
-	if len(b) > math.MaxInt32 {
-		return Record{}, errors.New("sfdc: a record larger than 2 GiB")
-	}
-	i := skipSpace(b, 0)
-	if b[i] != '{' {
-		return Record{}, errNotObject
+	i, err := checkObjectText(b)
+	if err != nil {
+		return Record{}, err
 	}
 	var buf [32]span
 	spans := buf[:0]
@@ -85,6 +75,113 @@ func parseRecord(b []byte) (Record, error) {
 		spans = append(spans, m.cur)
 	}
 	return Record{raw: b, fields: append(make([]span, 0, len(spans)), spans...)}, nil
+}
+
+// checkObjectText checks that b is one valid JSON object (the one scan that proves it: the
+// walks that follow trust it) and returns where its '{' is.
+func checkObjectText(b []byte) (int, error) {
+	if !json.Valid(b) {
+		// Let encoding/json describe the syntax error (it quotes one character at most).
+		var v struct{}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return 0, err
+		}
+		return 0, errNotObject
+	}
+	if len(b) > math.MaxInt32 {
+		return 0, errors.New("sfdc: an answer larger than 2 GiB")
+	}
+	i := skipSpace(b, 0)
+	if b[i] != '{' {
+		return 0, errNotObject
+	}
+	return i, nil
+}
+
+// recordPage is one page of a query (or the rows of a search) as Records that share the page's
+// text: one validation of the whole page, one walk over it, one index for all its records.
+type recordPage struct {
+	totalSize int
+	done      bool
+	next      string // nextRecordsUrl
+	records   []Record
+}
+
+// parsePage reads a query page ({"totalSize":…,"done":…,"nextRecordsUrl":…,"records":[…]}) or
+// a search answer ({"searchRecords":[…]}).
+func parsePage(b []byte) (recordPage, error) {
+	i, err := checkObjectText(b)
+	if err != nil {
+		return recordPage{}, err
+	}
+	var p recordPage
+	for m := (members{b: b, i: i}); m.next(); {
+		v := b[m.cur.v0:m.cur.v1]
+		switch string(b[m.cur.k0:m.cur.k1]) {
+		case "totalSize":
+			p.totalSize = atoi(v)
+		case "done":
+			p.done = v[0] == 't'
+		case "nextRecordsUrl":
+			p.next, _ = unquote(v)
+		case "records", "searchRecords":
+			p.records = nil // the last of duplicate names counts, as in encoding/json
+			if v[0] == '[' {
+				if p.records, err = indexRecords(v, min(max(p.totalSize, 1), 2000)); err != nil {
+					return recordPage{}, err
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+// atoi reads a non-negative JSON integer (0 for anything else).
+func atoi(v []byte) int {
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' || n > math.MaxInt32 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// indexRecords indexes each object of the JSON array a (valid JSON) as a Record sharing a's
+// text; hint is the expected number of records. The indexes of all the records share one slice.
+func indexRecords(a []byte, hint int) ([]Record, error) {
+	recs := make([]Record, 0, hint)
+	var slab []span
+	var bounds [][2]int32 // each record's part of slab
+	for j := skipSpace(a, 1); j < len(a) && a[j] != ']'; {
+		if a[j] != '{' {
+			return nil, errNotObject
+		}
+		obj := a[j:]
+		start := len(slab)
+		m := members{b: obj}
+		for m.next() {
+			slab = append(slab, m.cur)
+		}
+		end := m.i + 1 // past the object's '}'
+		if len(recs) == 0 && hint > 1 {
+			// Size the slab from the first record: rows of a page have the same fields.
+			slab = append(make([]span, 0, len(slab)*hint), slab...)
+			bounds = make([][2]int32, 0, hint)
+		}
+		recs = append(recs, Record{raw: obj[:end:end]})
+		bounds = append(bounds, [2]int32{int32(start), int32(len(slab))})
+		j = skipSpace(a, j+end)
+		if j < len(a) && a[j] == ',' {
+			j = skipSpace(a, j+1)
+		}
+	}
+	for k := range recs {
+		b := bounds[k]
+		recs[k].fields = slab[b[0]:b[1]:b[1]]
+	}
+	return recs, nil
 }
 
 // members walks the members of a JSON object known to be valid.
@@ -202,14 +299,27 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	return bytes.Clone(r.raw), nil
 }
 
-// Decode stores the record into v (a pointer to a struct with json tags, or a map).
+// Decode stores the record into v (a pointer to a struct with json tags, or a map), with
+// numbers in untyped values as json.Number. Use Date and DateTime for date and datetime fields:
+// time.Time refuses Salesforce's dates, and its datetimes. A v that does not fit the record is an
+// *Error of kind ErrDecode whose text never quotes the record's values.
 func (r Record) Decode(v any) error {
+	op := "decode"
+	if t := r.Type(); t != "" {
+		op += " " + t
+	}
+	if err := checkDestination(v); err != nil {
+		return decodeFailure(op, err)
+	}
 	if r.raw == nil {
-		return errNotObject
+		return decodeFailure(op, errNotObject)
 	}
 	dec := json.NewDecoder(bytes.NewReader(r.raw))
 	dec.UseNumber()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return decodeFailure(op, err)
+	}
+	return nil
 }
 
 // Type is the object's API name from the record's attributes, e.g. "Account".
@@ -441,12 +551,7 @@ func (r Record) Time(name string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	for _, layout := range []string{"2006-01-02T15:04:05.000-0700", time.RFC3339Nano} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
+	return parseDateTime(s)
 }
 
 // Date returns a date field ("2006-01-02" on the wire).
@@ -455,7 +560,7 @@ func (r Record) Date(name string) (Date, bool) {
 	if !ok {
 		return Date{}, false
 	}
-	t, err := time.Parse(time.DateOnly, s)
+	t, err := time.Parse(dateLayout, s)
 	if err != nil {
 		return Date{}, false
 	}

@@ -2,6 +2,7 @@ package sfdc
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -92,4 +93,55 @@ func TestRecordPaths(t *testing.T) {
 	b, err := zero.MarshalJSON()
 	require.NoError(t, err)
 	assert.Equal(t, "null", string(b))
+}
+
+// FuzzParsePage checks the page walker against encoding/json: any input is either refused or
+// gives records that are each a valid JSON object whose index finds exactly what a map decoded
+// from it holds; a page encoding/json reads gives the same rows.
+func FuzzParsePage(f *testing.F) {
+	for _, s := range []string{string(pageJSON(3)), `{"records":[]}`, `{"totalSize":1,"done":true,"records":[{"a":1}]}`,
+		`{"searchRecords":[{"attributes":{"type":"Contact"},"Id":"x"},{}]}`, `{"records":[1]}`, `{"records":{}}`,
+		`{"records":[{"a":"]"}],"records":[{"b":2},{"c":[{}]}]}`, ` {"done":false,"nextRecordsUrl":"/x","records":[ {} , {"x":null} ]} `,
+		`{"records":[{"a":1}`, `[]`, `{"totalSize":"2","records":[{"a":{"b":"}"}}]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := parsePage([]byte(s))
+		if !json.Valid([]byte(s)) {
+			require.Error(t, err)
+			return
+		}
+		if err != nil {
+			return
+		}
+		for _, r := range p.records {
+			var m map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(r.raw, &m), "record %q", r.raw)
+			for k, want := range m {
+				got, ok := r.field(k)
+				require.True(t, ok, "field %q", k)
+				require.Equal(t, string(want), string(got), "field %q", k)
+			}
+		}
+		// The same rows as encoding/json, when its case-insensitive matching cannot pick a
+		// key the walker (exact names, as Salesforce sends them) does not.
+		var ref struct {
+			Records []map[string]json.RawMessage `json:"records"`
+		}
+		var keys map[string]json.RawMessage
+		if json.Unmarshal([]byte(s), &ref) == nil && json.Unmarshal([]byte(s), &keys) == nil && onlyExact(keys, "records") {
+			require.Len(t, p.records, len(ref.Records))
+		}
+	})
+}
+
+// onlyExact reports whether the only key of m that matches name or searchRecords, ignoring case,
+// is name itself.
+func onlyExact(m map[string]json.RawMessage, name string) bool {
+	for k := range m {
+		if (strings.EqualFold(k, name) && k != name) || strings.EqualFold(k, "searchRecords") {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 )
 
@@ -36,33 +37,53 @@ func (c *Client) Get(ctx context.Context, object string, id ID, fields ...string
 	return rec, &res.resp, nil
 }
 
-// GetInto reads one record by id into dst, a pointer to a struct whose json tags name the fields
-// (or anything else encoding/json decodes an object into). It is Get without the generic Record,
-// for callers that know the shape: values arrive typed, fields not in dst are dropped.
+// GetInto reads one record by id into dst, a non-nil pointer to a struct whose json tags name
+// the fields (or anything else encoding/json decodes an object into), as json.Unmarshal does.
+// It is Get without the generic Record, for callers that know the shape: values arrive typed,
+// fields not in dst are dropped. Use Date and DateTime for date and datetime fields. A dst that
+// does not fit the record is an error of kind ErrDecode, which never quotes the value.
 func (c *Client) GetInto(ctx context.Context, object string, id ID, dst any, fields ...string) (*Response, error) {
+	if err := checkDestination(dst); err != nil {
+		return nil, decodeFailure("get "+object, err)
+	}
 	res, r, err := c.get(ctx, object, id, fields)
 	if err != nil {
 		return respOf(res), err
 	}
 	if err := json.Unmarshal(res.body, dst); err != nil {
-		var te *json.InvalidUnmarshalError
-		if errors.As(err, &te) {
-			return &res.resp, fmt.Errorf("sfdc: %s: %w", r.opName(), err)
-		}
-		return &res.resp, decodeError(r.opName(), res, err)
+		return &res.resp, intoError(r.opName(), res, err)
 	}
 	return &res.resp, nil
 }
 
+// checkDestination refuses a destination encoding/json could not decode into, before anything is
+// sent.
+func checkDestination(dst any) error {
+	if v := reflect.ValueOf(dst); v.Kind() != reflect.Pointer || v.IsNil() {
+		return &json.InvalidUnmarshalError{Type: reflect.TypeOf(dst)}
+	}
+	return nil
+}
+
+// intoError maps a failure to decode an answer into the caller's type: a body that is not JSON is
+// the answer's fault (ErrUnavailable); anything else is the type's (ErrDecode).
+func intoError(op string, res *result, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return decodeError(op, res, err)
+	}
+	return decodeFailure(op, err)
+}
+
 func (c *Client) get(ctx context.Context, object string, id ID, fields []string) (*result, *call, error) {
 	if err := checkObject(object); err != nil {
-		return nil, nil, badObject(err)
+		return nil, nil, refused("get", badObject(err))
 	}
 	if !id.valid() {
-		return nil, nil, ErrBadID
+		return nil, nil, refused("get "+object, ErrBadID)
 	}
 	if err := checkFields(fields); err != nil {
-		return nil, nil, err
+		return nil, nil, refused("get "+object, err)
 	}
 	// The path and query in one string: one allocation.
 	n := len(c.dataPrefix) + len("sobjects/") + len(object) + 1 + len(id) + len("?fields=") + len(fields)
@@ -89,7 +110,7 @@ func (c *Client) get(ctx context.Context, object string, id ID, fields []string)
 	return res, r, err
 }
 
-// saveResult is the body of a create or upsert answer.
+// saveResult is the body of a create or upsert answer, and one element of a collection's.
 type saveResult struct {
 	ID      string     `json:"id"`
 	Success bool       `json:"success"`
@@ -97,14 +118,45 @@ type saveResult struct {
 	Errors  []apiError `json:"errors"`
 }
 
+// parseSaveResult reads a create or upsert answer ({"id":…,"success":…,"errors":[…]}) without
+// reflection: it is on every write's path.
+func parseSaveResult(b []byte) (id ID, created *bool, errs []apiError, err error) {
+	rec, err := parseRecord(b)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if raw, ok := rec.rawValue("errors"); ok && len(raw) > 2 && raw[0] == '[' {
+		if err := json.Unmarshal(raw, &errs); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	if ok, _ := rec.Bool("success"); !ok && len(errs) > 0 {
+		return "", nil, errs, nil
+	}
+	if v, ok := rec.Bool("created"); ok {
+		created = &v
+	}
+	raw, _ := rec.rawValue("id")
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", nil, nil, errors.New("no id")
+	}
+	id, err = parseID(raw[1 : len(raw)-1])
+	return id, created, nil, err
+}
+
 // encodeFields marshals a record's fields (a map or a struct with json tags) as a JSON object.
-func encodeFields(op string, fields any) ([]byte, error) {
+// Its errors never quote a value.
+func encodeFields(fields any) ([]byte, error) {
 	b, err := json.Marshal(fields)
 	if err != nil {
-		return nil, fmt.Errorf("sfdc: %s: encoding fields: %w", op, err)
+		var te *json.UnsupportedTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: fields: %v", ErrBadQuery, te)
+		}
+		return nil, fmt.Errorf("%w: fields cannot be encoded as JSON (%T)", ErrBadQuery, err)
 	}
 	if len(b) == 0 || b[0] != '{' {
-		return nil, fmt.Errorf("sfdc: %s: fields must encode as a JSON object", op)
+		return nil, fmt.Errorf("%w: fields must encode as a JSON object", ErrBadQuery)
 	}
 	return b, nil
 }
@@ -114,27 +166,23 @@ func encodeFields(op string, fields any) ([]byte, error) {
 // external id for writes that must not be duplicated).
 func (c *Client) Create(ctx context.Context, object string, fields any) (ID, *Response, error) {
 	if err := checkObject(object); err != nil {
-		return "", nil, badObject(err)
+		return "", nil, refused("create", badObject(err))
 	}
-	op := "create " + object
-	body, err := encodeFields(op, fields)
+	body, err := encodeFields(fields)
 	if err != nil {
-		return "", nil, err
+		return "", nil, refused("create "+object, err)
 	}
-	res, err := c.do(ctx, &call{op: "create", object: object, method: http.MethodPost, path: c.dataPath("sobjects/" + object), body: body})
+	r := &call{op: "create", object: object, method: http.MethodPost, path: c.dataPrefix + "sobjects/" + object, body: body}
+	res, err := c.do(ctx, r)
 	if err != nil {
 		return "", respOf(res), err
 	}
-	var sr saveResult
-	if err := json.Unmarshal(res.body, &sr); err != nil {
-		return "", &res.resp, decodeError(op, res, err)
-	}
-	if !sr.Success && len(sr.Errors) > 0 {
-		return "", &res.resp, recordError(op, res.resp.StatusCode, sr.Errors[0])
-	}
-	id, err := ParseID(sr.ID)
+	id, _, errs, err := parseSaveResult(res.body)
 	if err != nil {
-		return "", &res.resp, decodeError(op, res, err)
+		return "", &res.resp, decodeError(r.opName(), res, err)
+	}
+	if len(errs) > 0 {
+		return "", &res.resp, recordError(r.opName(), res.resp.StatusCode, errs[0])
 	}
 	return id, &res.resp, nil
 }
@@ -142,17 +190,17 @@ func (c *Client) Create(ctx context.Context, object string, fields any) (ID, *Re
 // Update changes fields of the record id. It is idempotent and retried as such.
 func (c *Client) Update(ctx context.Context, object string, id ID, fields any) (*Response, error) {
 	if err := checkObject(object); err != nil {
-		return nil, badObject(err)
-	}
-	if !id.valid() {
-		return nil, ErrBadID
+		return nil, refused("update", badObject(err))
 	}
 	op := "update " + object
-	body, err := encodeFields(op, fields)
-	if err != nil {
-		return nil, err
+	if !id.valid() {
+		return nil, refused(op, ErrBadID)
 	}
-	res, err := c.do(ctx, &call{op: op, method: http.MethodPatch, path: c.dataPath("sobjects/" + object + "/" + string(id)),
+	body, err := encodeFields(fields)
+	if err != nil {
+		return nil, refused(op, err)
+	}
+	res, err := c.do(ctx, &call{op: op, method: http.MethodPatch, path: c.dataPrefix + "sobjects/" + object + "/" + string(id),
 		body: body, idempotent: true})
 	return respOf(res), err
 }
@@ -168,36 +216,37 @@ type UpsertResult struct {
 // give an error of kind ErrMultipleMatches.
 func (c *Client) Upsert(ctx context.Context, object, extField, value string, fields any) (UpsertResult, *Response, error) {
 	if err := checkObject(object); err != nil {
-		return UpsertResult{}, nil, badObject(err)
-	}
-	if err := checkObject(extField); err != nil {
-		return UpsertResult{}, nil, fmt.Errorf("%w: external id field: %v", ErrBadQuery, err)
-	}
-	if err := checkExternalValue(value); err != nil {
-		return UpsertResult{}, nil, err
+		return UpsertResult{}, nil, refused("upsert", badObject(err))
 	}
 	op := "upsert " + object
-	body, err := encodeFields(op, fields)
+	if err := checkObject(extField); err != nil {
+		return UpsertResult{}, nil, refused(op, fmt.Errorf("%w: external id field: %v", ErrBadQuery, err))
+	}
+	if err := checkExternalValue(value); err != nil {
+		return UpsertResult{}, nil, refused(op, err)
+	}
+	body, err := encodeFields(fields)
 	if err != nil {
-		return UpsertResult{}, nil, err
+		return UpsertResult{}, nil, refused(op, err)
 	}
 	res, err := c.do(ctx, &call{op: op, method: http.MethodPatch,
-		path: c.dataPath("sobjects/" + object + "/" + extField + "/" + url.PathEscape(value)), body: body, idempotent: true})
+		path: c.dataPrefix + "sobjects/" + object + "/" + extField + "/" + url.PathEscape(value), body: body, idempotent: true})
 	if err != nil {
 		return UpsertResult{}, respOf(res), err
 	}
 	out := UpsertResult{Created: res.resp.StatusCode == http.StatusCreated}
 	if len(bytes.TrimSpace(res.body)) > 0 { // API < 46 answers 204 to an update
-		var sr saveResult
-		if err := json.Unmarshal(res.body, &sr); err != nil {
+		id, created, errs, err := parseSaveResult(res.body)
+		if err != nil {
 			return UpsertResult{}, &res.resp, decodeError(op, res, err)
 		}
-		if sr.Created != nil {
-			out.Created = *sr.Created
+		if len(errs) > 0 {
+			return UpsertResult{}, &res.resp, recordError(op, res.resp.StatusCode, errs[0])
 		}
-		if out.ID, err = ParseID(sr.ID); err != nil {
-			return UpsertResult{}, &res.resp, decodeError(op, res, err)
+		if created != nil {
+			out.Created = *created
 		}
+		out.ID = id
 	}
 	return out, &res.resp, nil
 }
@@ -218,13 +267,13 @@ func checkExternalValue(value string) error {
 // Delete moves the record id to the recycle bin.
 func (c *Client) Delete(ctx context.Context, object string, id ID) (*Response, error) {
 	if err := checkObject(object); err != nil {
-		return nil, badObject(err)
+		return nil, refused("delete", badObject(err))
 	}
 	if !id.valid() {
-		return nil, ErrBadID
+		return nil, refused("delete "+object, ErrBadID)
 	}
 	res, err := c.do(ctx, &call{op: "delete " + object, method: http.MethodDelete,
-		path: c.dataPath("sobjects/" + object + "/" + string(id)), idempotent: true})
+		path: c.dataPrefix + "sobjects/" + object + "/" + string(id), idempotent: true})
 	return respOf(res), err
 }
 
@@ -287,27 +336,27 @@ func (d *Describe) Field(name string) (FieldInfo, bool) {
 
 // Describe returns an object's metadata. Answers are cached for the client's life (metadata
 // changes need a new client); concurrent first calls may each fetch. Every caller gets the same
-// *Describe: treat it as read-only.
-func (c *Client) Describe(ctx context.Context, object string) (*Describe, error) {
+// *Describe: treat it as read-only. The *Response is nil when the answer came from the cache.
+func (c *Client) Describe(ctx context.Context, object string) (*Describe, *Response, error) {
 	if err := checkObject(object); err != nil {
-		return nil, badObject(err)
+		return nil, nil, refused("describe", badObject(err))
 	}
 	key := strings.ToLower(object)
 	c.describeMu.Lock()
 	d := c.describeCache[key]
 	c.describeMu.Unlock()
 	if d != nil {
-		return d, nil
+		return d, nil, nil
 	}
 	op := "describe " + object
 	res, err := c.do(ctx, &call{op: op, method: http.MethodGet, path: c.dataPath("sobjects/" + object + "/describe"),
 		idempotent: true})
 	if err != nil {
-		return nil, err
+		return nil, respOf(res), err
 	}
 	d = &Describe{Raw: res.body}
 	if err := json.Unmarshal(res.body, d); err != nil {
-		return nil, decodeError(op, res, err)
+		return nil, &res.resp, decodeError(op, res, err)
 	}
 	c.describeMu.Lock()
 	if c.describeCache == nil {
@@ -315,7 +364,7 @@ func (c *Client) Describe(ctx context.Context, object string) (*Describe, error)
 	}
 	c.describeCache[key] = d
 	c.describeMu.Unlock()
-	return d, nil
+	return d, &res.resp, nil
 }
 
 // GlobalDescribe lists the org's objects (GET sobjects).
@@ -348,27 +397,28 @@ func (g *GlobalDescribe) ObjectForPrefix(prefix string) (SObjectInfo, bool) {
 }
 
 // DescribeGlobal lists the org's objects, cached for the client's life. Every caller gets the
-// same *GlobalDescribe: treat it as read-only.
-func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
+// same *GlobalDescribe: treat it as read-only. The *Response is nil when the answer came from
+// the cache.
+func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, *Response, error) {
 	c.describeMu.Lock()
 	g := c.describeGlobal
 	c.describeMu.Unlock()
 	if g != nil {
-		return g, nil
+		return g, nil, nil
 	}
 	res, err := c.do(ctx, &call{op: "describe global", method: http.MethodGet, path: c.dataPath("sobjects"),
 		idempotent: true})
 	if err != nil {
-		return nil, err
+		return nil, respOf(res), err
 	}
 	g = &GlobalDescribe{Raw: res.body}
 	if err := json.Unmarshal(res.body, g); err != nil {
-		return nil, decodeError("describe global", res, err)
+		return nil, &res.resp, decodeError("describe global", res, err)
 	}
 	c.describeMu.Lock()
 	c.describeGlobal = g
 	c.describeMu.Unlock()
-	return g, nil
+	return g, &res.resp, nil
 }
 
 // Limit is one of the org's limits (GET limits).

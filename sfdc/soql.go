@@ -52,7 +52,7 @@ type Query struct {
 
 // Select starts a query for the given fields (relationship paths such as Account.Name allowed).
 func Select(fields ...string) *Query {
-	q := &Query{}
+	q := &Query{fields: make([]string, 0, len(fields))}
 	for _, f := range fields {
 		if err := checkIdent(f); err != nil {
 			q.errs = append(q.errs, fmt.Errorf("%w: select field %d: %v", ErrBadQuery, len(q.fields)+1, err))
@@ -70,9 +70,11 @@ func SelectCount() *Query { return &Query{countFn: true} }
 
 func (q *Query) clone() *Query {
 	c := *q
-	c.fields = append([]string(nil), q.fields...)
-	c.order = append([]string(nil), q.order...)
-	c.errs = append([]error(nil), q.errs...)
+	// A Query never writes into its slices, only appends: capped, they can be shared, since an
+	// append to a full slice copies it.
+	c.fields = q.fields[:len(q.fields):len(q.fields)]
+	c.order = q.order[:len(q.order):len(q.order)]
+	c.errs = q.errs[:len(q.errs):len(q.errs)]
 	return &c
 }
 
@@ -133,10 +135,26 @@ func (q *Query) SOQL() (string, error) {
 		return "", fmt.Errorf("%w: no FROM object", ErrBadQuery)
 	}
 	var b strings.Builder
+	b.Grow(q.sizeHint())
 	if err := q.render(&b, false); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// sizeHint guesses the rendered length, so that rendering usually allocates once.
+func (q *Query) sizeHint() int {
+	n := 64 + len(q.from)
+	for _, f := range q.fields {
+		n += len(f) + 2
+	}
+	for _, o := range q.order {
+		n += len(o) + 2
+	}
+	if q.where != nil {
+		n += 64
+	}
+	return n
 }
 
 // Shape renders the query with every literal replaced by '?'.
@@ -158,8 +176,12 @@ func (q *Query) render(b *strings.Builder, shape bool) error {
 	b.WriteString("SELECT ")
 	if q.countFn {
 		b.WriteString("COUNT()")
-	} else {
-		b.WriteString(strings.Join(q.fields, ", "))
+	}
+	for i, f := range q.fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f)
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(q.from)
@@ -169,9 +191,13 @@ func (q *Query) render(b *strings.Builder, shape bool) error {
 			return err
 		}
 	}
-	if len(q.order) > 0 {
-		b.WriteString(" ORDER BY ")
-		b.WriteString(strings.Join(q.order, ", "))
+	for i, o := range q.order {
+		if i == 0 {
+			b.WriteString(" ORDER BY ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(o)
 	}
 	if q.limit > 0 {
 		b.WriteString(" LIMIT ")
@@ -447,6 +473,8 @@ func writeScalar(b *strings.Builder, v any, shape bool) error {
 			return fmt.Errorf("%w: zero time", ErrBadQuery)
 		}
 		s = x.UTC().Format("2006-01-02T15:04:05.000Z")
+	case DateTime:
+		return writeScalar(b, x.Time, shape)
 	case Date:
 		if !x.valid() {
 			return fmt.Errorf("%w: invalid date", ErrBadQuery)
