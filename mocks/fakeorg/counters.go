@@ -39,7 +39,7 @@ const (
 	KindIngestJob      Kind = "ingest-job"     // GET, PATCH, DELETE jobs/ingest/{id}
 	KindIngestData     Kind = "ingest-data"    // PUT jobs/ingest/{id}/batches: the job data
 	KindIngestResults  Kind = "ingest-results" // GET jobs/ingest/{id}/successfulResults|failedResults|unprocessedrecords
-	KindUnknown        Kind = "unknown" // anything that answered 404 before reaching a resource
+	KindUnknown        Kind = "unknown"        // anything that answered 404 before reaching a resource
 )
 
 // Counts is a snapshot of the request counters.
