@@ -125,6 +125,7 @@ type ingest struct {
 	maxJobs                   int
 	chunk                     int  // records per internal batch
 	hardDelete                bool // the user has the "Bulk API Hard Delete" permission
+	beforeBatch               func(jobID string, first int) // tests: called before each batch
 }
 
 // dailyAllocation counts a daily allocation such as DailyBulkApiBatches, by UTC day.
@@ -151,6 +152,7 @@ func (o *Org) initIngest(opts Options) {
 	in.jobs = map[string]*ingestJob{}
 	in.uploadLimit = cmp.Or(opts.IngestUploadLimit, DefaultIngestUploadLimit)
 	in.storageLimit = cmp.Or(opts.IngestStorageLimit, DefaultIngestStorageLimit)
+	in.uploadLimit = min(in.uploadLimit, in.storageLimit)
 	in.maxJobs = cmp.Or(opts.MaxIngestJobs, DefaultMaxIngestJobs)
 	in.batches.max = int64(cmp.Or(opts.DailyBulkBatches, DefaultDailyBulkBatches))
 	in.hold, in.hardDelete = opts.HoldIngestJobs, opts.BulkAPIHardDelete
@@ -503,6 +505,8 @@ func (o *Org) uploadJobData(w http.ResponseWriter, r *http.Request, j *ingestJob
 	j.uploading = true
 	in.mu.Unlock()
 
+	// A body of known length is read into a buffer of that size; one of unknown length grows,
+	// and may briefly take twice its size while it does.
 	var buf bytes.Buffer
 	if r.ContentLength >= 0 {
 		buf.Grow(int(r.ContentLength))

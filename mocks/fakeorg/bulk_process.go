@@ -78,6 +78,9 @@ func (o *Org) processIngestJob(j *ingestJob) {
 	cols, failure := o.planIngestJob(j)
 	n := len(j.rows)
 	for lo := 0; failure == "" && lo < n; lo += chunk {
+		if in.beforeBatch != nil {
+			in.beforeBatch(j.id, lo)
+		}
 		in.mu.Lock()
 		aborted := j.state != stateInProgress
 		granted := !aborted && in.batches.take(o.now(), 1) == 1
@@ -120,7 +123,9 @@ func (o *Org) planIngestJob(j *ingestJob) ([]column, string) {
 		return nil, "InvalidBatch : Failed to parse CSV header. " + err.Error()
 	}
 	if !ok {
-		return nil, "ClientInputError : No data found: upload the job data, a header row and records, before closing the job"
+		// No data, or no upload: jsforce uploads an empty body for no records, and Salesforce
+		// completes such a job with no records (jsforce's own tests against an org expect it).
+		return nil, ""
 	}
 	if utf8.RuneCount(j.data[hdr.start:hdr.end]) > maxHeaderChars {
 		return nil, fmt.Sprintf("InvalidBatch : The header row has more than %d characters", maxHeaderChars)
@@ -264,7 +269,7 @@ func (o *Org) applyIngestRecord(tx *orgdb.Tx, j *ingestJob, cols []column, value
 			continue
 		}
 		if len(v) > maxFieldChars && utf8.RuneCountInString(v) > maxFieldChars {
-			return recordID(j, id), false, recordError("STRING_TOO_LONG",
+			return recordID(id), false, recordError("STRING_TOO_LONG",
 				fmt.Sprintf("%s: data value too large: a field holds at most %d characters", col.key, maxFieldChars), col.key)
 		}
 		// Salesforce reads the data as UTF-8; bytes that are not become U+FFFD, as Java's
@@ -289,7 +294,7 @@ func (o *Org) applyIngestRecord(tx *orgdb.Tx, j *ingestJob, cols []column, value
 			if value != nil {
 				ref, e := lookupParent(tx, col, v)
 				if e != nil {
-					return recordID(j, id), false, e
+					return recordID(id), false, e
 				}
 				value = ref
 			}
@@ -313,7 +318,7 @@ func (o *Org) applyIngestRecord(tx *orgdb.Tx, j *ingestJob, cols []column, value
 			return "", false, recordError("MISSING_ARGUMENT", "Id not specified in an update call")
 		}
 		e := tx.Update(j.object, id, fields)
-		return recordID(j, id), false, asRecordErr0(e)
+		return recordID(id), false, asRecordErr0(e)
 	case "upsert":
 		if id != "" { // an Id column beside the external id: the data layer checks it
 			fields["Id"] = id
@@ -323,7 +328,7 @@ func (o *Org) applyIngestRecord(tx *orgdb.Tx, j *ingestJob, cols []column, value
 		}
 		res, e := tx.Upsert(j.object, j.extField, ext, fields)
 		if e != nil {
-			return recordID(j, id), false, asRecordErr0(e)
+			return recordID(id), false, asRecordErr0(e)
 		}
 		if len(res.Matches) > 0 {
 			return "", false, duplicateExternalID(j.extField, res.Matches)
@@ -333,7 +338,7 @@ func (o *Org) applyIngestRecord(tx *orgdb.Tx, j *ingestJob, cols []column, value
 		if id == "" {
 			return "", false, recordError("MISSING_ARGUMENT", "Id not specified in a delete call")
 		}
-		return recordID(j, id), false, asRecordErr0(tx.Delete(j.object, id))
+		return recordID(id), false, asRecordErr0(tx.Delete(j.object, id))
 	}
 }
 
@@ -353,13 +358,10 @@ func lookupParent(tx *orgdb.Tx, col column, v string) (string, *orgdb.Error) {
 	return "", recordError("DUPLICATE_EXTERNAL_ID", fmt.Sprintf("Foreign key external ID: %s matched more than one record for field %s in entity %s", clip(v), col.refField, col.refObject), col.key)
 }
 
-// recordID is the sf__Id of a record the job named by id: its 18-character form. Failed records
-// carry it from API version 53.0 ("Get Job Failed Record Results").
-func recordID(j *ingestJob, id string) string {
-	if id18, ok := orgdb.ID18(id); ok && j.verN >= 53 {
-		return id18
-	}
-	return ""
+// recordID is the sf__Id of a record the job named by id: its 18-character form.
+func recordID(id string) string {
+	id18, _ := orgdb.ID18(id)
+	return id18
 }
 
 func recordError(code, msg string, fields ...string) *orgdb.Error {
@@ -419,7 +421,11 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 			b = append(append(b, j.data[r.start:r.end]...), eol...)
 			continue
 		}
-		b = appendCSVValue(b, r.id)
+		if want == rowFailed && j.verN < 53 {
+			b = appendCSVValue(b, "") // sf__Id of failed records: "Available in API version 53 and later."
+		} else {
+			b = appendCSVValue(b, r.id)
+		}
 		b = append(b, f.delim)
 		if want == rowSucceeded {
 			b = appendCSVValue(b, fmt.Sprint(r.created))
