@@ -123,8 +123,8 @@ type ingest struct {
 
 	uploadLimit, storageLimit int64
 	maxJobs                   int
-	chunk                     int  // records per internal batch
-	hardDelete                bool // the user has the "Bulk API Hard Delete" permission
+	chunk                     int                           // records per internal batch
+	hardDelete                bool                          // the user has the "Bulk API Hard Delete" permission
 	beforeBatch               func(jobID string, first int) // tests: called before each batch
 }
 
