@@ -76,6 +76,9 @@ func (o *Org) processIngestJob(j *ingestJob) {
 
 	// Only this processor touches j.rows and j.headerEnd while j.running; readers wait for done.
 	cols, failure := o.planIngestJob(j)
+	if failure != "" { // nothing read: all of the data is unprocessed, as uploaded
+		j.rows, j.headerEnd = nil, 0
+	}
 	n := len(j.rows)
 	for lo := 0; failure == "" && lo < n; lo += chunk {
 		if in.beforeBatch != nil {

@@ -2,11 +2,14 @@ package fakeorg
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -250,4 +253,264 @@ func TestIngestValues(t *testing.T) {
 	assert.True(t, strings.HasPrefix(bad[1][1], "JSON_PARSER_ERROR:Cannot deserialize instance of date"), bad[1][1])
 	assert.Equal(t, "STRING_TOO_LONG:Description: data value too large: a field holds at most 32000 characters:Description --", bad[2][1])
 	assert.Equal(t, long, bad[2][5], "failed results carry the record's values")
+}
+
+// TestIngestJobFailures covers data that cannot be read: the job Fails as a whole, processes
+// nothing and hands its data back as unprocessed.
+func TestIngestJobFailures(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	attendee := map[string]any{"object": "EngagementAttendee", "operation": "insert"}
+	contact := map[string]any{"object": "Contact", "operation": "insert"}
+	crlf := map[string]any{"object": "Contact", "operation": "insert", "lineEnding": "CRLF"}
+	tests := []struct {
+		name    string
+		job     map[string]any
+		data    string
+		message string
+	}{
+		{"unknown column", contact, "LastName,Nickname\nA,b\n", "InvalidBatch : Field name not found : Nickname"},
+		{"empty column name", contact, "LastName,\nA,b\n", "InvalidBatch : Field name not found : "},
+		{"byte order mark", contact, "\ufeffLastName\nA\n", "InvalidBatch : Field name not found : \ufeffLastName"},
+		{"column twice", contact, "LastName,lastname\nA,B\n", "InvalidBatch : Duplicate field name: lastname"},
+		{"field and relationship to the same field", contact, "ReportsToId,ReportsTo.Email\n,\n", "InvalidBatch : Duplicate field name: ReportsTo.Email"},
+		{"field of a later API version", map[string]any{"object": "EngagementInteraction", "operation": "insert"}, "Reason\nx\n", ""},
+		{"unknown relationship", contact, "LastName,Manager.Email\nA,b\n", "InvalidBatch : Unable to find relationship: Manager"},
+		{"type on a plain relationship", contact, "LastName,Contact:ReportsTo.Email\nA,b\n", "InvalidBatch : type is not needed for non polymorphic foreign key references: ReportsTo"},
+		{"no type on a polymorphic relationship", attendee, "Engagement.ExternalIdentifier\nx\n", "InvalidBatch : type is required for polymorphic foreign key references: Engagement"},
+		{"type the org lacks", attendee, "VoiceCall:Engagement.ExternalIdentifier\nx\n", "InvalidBatch : Unable to find object: VoiceCall"},
+		{"parent field not indexed", contact, "LastName,ReportsTo.Title\nA,b\n", "InvalidBatch : Contact.Title is not an indexed field: a relationship column names its parent by Id, an external id or an idLookup field"},
+		{"grandparent", contact, "LastName,ReportsTo.Account.Name\nA,b\n", "InvalidBatch : Field name not found : ReportsTo.Account.Name"},
+		{"colons without a dot", attendee, "EngagementInteraction:Engagement:ExternalIdentifier\nx\n", "InvalidBatch : Field name not found : EngagementInteraction:Engagement:ExternalIdentifier"},
+		{"CRLF data in an LF job", contact, "FirstName,LastName\r\nAda,Lovelace\r\n", "InvalidBatch : Field name not found : LastName\r"},
+		{"LF data in a CRLF job", crlf, "FirstName,LastName\nAda,Lovelace\n", "InvalidBatch : Field name not found : LastName\nAda"},
+		{"quote never closed", contact, "LastName,Title\nA,\"Chief\nB,Cook\n", "InvalidBatch : Failed to parse CSV. row 2: a quoted value is never closed"},
+		{"text after a closing quote", contact, "LastName,Title\n\"A\" ,Chief\n", "InvalidBatch : Failed to parse CSV. row 2: text follows the closing quote of a value (values are not trimmed: no space may stand between a quote and the delimiter)"},
+		{"space before a quote", contact, "LastName,Title\nA, \"Chief\"\n", "InvalidBatch : Failed to parse CSV. row 2: found an unescaped quote: a value holding a quote must be quoted, with the quote doubled"},
+		{"quote inside a value", contact, "LastName,Title\nO\"Brien,Chief\n", "InvalidBatch : Failed to parse CSV. row 2: found an unescaped quote: a value holding a quote must be quoted, with the quote doubled"},
+		{"more values than columns", contact, "LastName\nA\nB,C\n", "InvalidBatch : Failed to parse CSV. row 3: 2 values for the 1 columns of the header"},
+		{"fewer values than columns", contact, "LastName,Title\nA\n", "InvalidBatch : Failed to parse CSV. row 2: 1 values for the 2 columns of the header"},
+		{"header over 32,000 characters", contact, "LastName," + strings.Repeat("x", maxHeaderChars) + "\nA,b\n", "InvalidBatch : The header row has more than 32000 characters"},
+		{"row over 400,000 characters", contact, "LastName,Description\nA," + strings.Repeat("x", maxRecordChars) + "\n", "InvalidBatch : Failed to parse CSV. row 2: the row has more than 400000 characters"},
+		{"header quote never closed", contact, "\"LastName\nA\n", "InvalidBatch : Failed to parse CSV header. row 1: a quoted value is never closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			to.t = t
+			if tt.message == "" { // Reason appeared in API version 56.0 (orgdb's schema)
+				resp, body := to.do(http.MethodPost, "/services/data/v55.0/jobs/ingest", tt.job)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				id := decode(t, body).(map[string]any)["id"].(string)
+				to.upload(id, tt.data)
+				to.setState(id, "UploadComplete")
+				to.WaitIngestJobs()
+				to.failedJob(id, to.jobInfo(id), tt.data, "InvalidBatch : Field name not found : Reason")
+				return
+			}
+			id, info := to.runJob(tt.job, tt.data)
+			to.failedJob(id, info, tt.data, tt.message)
+		})
+	}
+}
+
+// TestIngestFormats runs the same records through every column delimiter and line ending.
+func TestIngestFormats(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	records := [][]string{
+		{"LastName", "Title", "Description"},
+		{"Plain", "Chief", "no delimiter here"},
+		{"Quoted", "Chief, Operations", "a \"quoted\" word"},
+		{"Lines", "", "first line\nsecond line\r\nthird line"},
+		{"Delims", "#N/A", "` ^ , | ; \t all the delimiters"},
+	}
+	for name, delim := range columnDelimiters {
+		for _, eol := range []string{"LF", "CRLF"} {
+			t.Run(name+"/"+eol, func(t *testing.T) {
+				to.t = t
+				f := csvFormat{delim: delim, crlf: eol == "CRLF"}
+				var b []byte
+				for i, rec := range records {
+					for k, v := range rec {
+						if k > 0 {
+							b = append(b, delim)
+						}
+						if i == 0 || strings.ContainsAny(v, "\"\r\n"+string(delim)) {
+							b = appendCSVValue(b, v)
+						} else {
+							b = append(b, v...)
+						}
+					}
+					b = append(b, f.terminator()...)
+				}
+				id, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert", "columnDelimiter": name, "lineEnding": eol}, string(b))
+				require.Equal(t, "JobComplete", info["state"], "%v", info)
+				require.Equal(t, "0", num(info["numberRecordsFailed"]))
+				assert.Equal(t, name, info["columnDelimiter"])
+				assert.Equal(t, eol, info["lineEnding"])
+
+				resp, body := to.do(http.MethodGet, ingestPath+"/"+id+"/successfulResults", nil)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				sc := &csvScanner{data: body, f: f}
+				hdr, _, err := sc.next(nil, true)
+				require.NoError(t, err)
+				assert.Equal(t, append([]string{"sf__Id", "sf__Created"}, records[0]...), hdr.values)
+				for i := 1; i < len(records); i++ {
+					rec, ok, err := sc.next(nil, true)
+					require.NoError(t, err)
+					require.True(t, ok)
+					assert.Equal(t, records[i], rec.values[2:], "results carry the values as uploaded")
+					desc := to.values("Contact", rec.values[0], "Description")
+					assert.Equal(t, []any{records[i][2]}, desc)
+				}
+				_, more, _ := sc.next(nil, true)
+				assert.False(t, more)
+			})
+		}
+	}
+}
+
+func TestIngestCreateJobErrors(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	tests := []struct {
+		name    string
+		job     any
+		status  int
+		code    string
+		message string
+	}{
+		{"unknown object", map[string]any{"object": "Widget__c", "operation": "insert"}, 400, "INVALIDJOB", "InvalidJob : Unable to find object: Widget__c"},
+		{"no object", map[string]any{"operation": "insert"}, 400, "INVALIDJOB", "InvalidJob : Unable to find object: "},
+		{"no operation", map[string]any{"object": "Contact"}, 400, "API_ERROR", "Invalid value: '' supplied for property: 'operation'"},
+		{"operation in capitals", map[string]any{"object": "Contact", "operation": "INSERT"}, 400, "API_ERROR", "Invalid value: 'INSERT' supplied for property: 'operation'"},
+		{"query is not ingest", map[string]any{"object": "Contact", "operation": "query"}, 400, "API_ERROR", "Invalid value: 'query' supplied for property: 'operation'"},
+		{"upsert without external id", map[string]any{"object": "Contact", "operation": "upsert"}, 400, "INVALIDJOB", "InvalidJob : External ID was blank for Contact. An External ID must be specified for upsert."},
+		{"upsert by a plain field", map[string]any{"object": "Contact", "operation": "upsert", "externalIdFieldName": "Title"}, 400, "INVALIDJOB", "InvalidJob : Field name provided, Title does not match an External ID for Contact"},
+		{"upsert by an unknown field", map[string]any{"object": "Contact", "operation": "upsert", "externalIdFieldName": "Nope__c"}, 400, "INVALIDJOB", "InvalidJob : Field name provided, Nope__c does not match an External ID for Contact"},
+		{"JSON content", map[string]any{"object": "Contact", "operation": "insert", "contentType": "JSON"}, 400, "API_ERROR", "Invalid value: 'JSON' supplied for property: 'contentType'"},
+		{"CR line ending", map[string]any{"object": "Contact", "operation": "insert", "lineEnding": "CR"}, 400, "API_ERROR", "Invalid value: 'CR' supplied for property: 'lineEnding'"},
+		{"colon delimiter", map[string]any{"object": "Contact", "operation": "insert", "columnDelimiter": "COLON"}, 400, "API_ERROR", "Invalid value: 'COLON' supplied for property: 'columnDelimiter'"},
+		{"hardDelete without the permission", map[string]any{"object": "Contact", "operation": "hardDelete"}, 400, "FEATURENOTENABLED", "FeatureNotEnabled : hardDelete operation requires special user profile permission, please contact your system administrator"},
+		{"not JSON", "{object:", 400, "JSON_PARSER_ERROR", ""},
+		{"object too long to echo", map[string]any{"object": strings.Repeat("W", 10_000), "operation": "insert"}, 400, "INVALIDJOB", "InvalidJob : Unable to find object: " + strings.Repeat("W", 80) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			to.t = t
+			resp, body := to.do(http.MethodPost, ingestPath, tt.job)
+			e := requireAPIError(t, resp, body, tt.status, tt.code)
+			if tt.message != "" {
+				assert.Equal(t, tt.message, e["message"])
+			}
+		})
+	}
+	to.t = t
+	// Bulk API 2.0 exists from API version 41.0.
+	resp, body := to.do(http.MethodPost, "/services/data/v40.0/jobs/ingest", map[string]any{"object": "Contact", "operation": "insert"})
+	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+	// An upsert may use Id, an external id or an idLookup field (Email).
+	for _, f := range []string{"Id", "Ext_Id__c", "Email"} {
+		v := to.doJSON(http.MethodPost, ingestPath, map[string]any{"object": "contact", "operation": "upsert", "externalIdFieldName": strings.ToLower(f)}, http.StatusOK).(map[string]any)
+		assert.Equal(t, "Contact", v["object"])
+		assert.Equal(t, f, v["externalIdFieldName"])
+	}
+}
+
+func TestIngestCreateResponse(t *testing.T) {
+	clock := newFakeClock()
+	to := newTestOrg(t, Options{Now: clock.Now})
+	v := to.doJSON(http.MethodPost, ingestPath, map[string]any{"object": "Contact", "operation": "insert",
+		"lineEnding": "CRLF", "columnDelimiter": "PIPE"}, http.StatusOK).(map[string]any)
+	id := v["id"].(string)
+	assert.Regexp(t, `^750[0-9A-Za-z]{15}$`, id)
+	assert.Equal(t, map[string]any{"id": id, "operation": "insert", "object": "Contact", "createdById": to.UserID(),
+		"createdDate": "2026-03-01T12:00:00.000+0000", "systemModstamp": "2026-03-01T12:00:00.000+0000", "state": "Open",
+		"concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": json.Number("62.0"),
+		"contentUrl": "services/data/v62.0/jobs/ingest/" + id + "/batches", "lineEnding": "CRLF", "columnDelimiter": "PIPE"}, v)
+	// Salesforce writes apiVersion as a number with its decimal: 62.0.
+	_, body := to.do(http.MethodGet, ingestPath+"/"+id, nil)
+	assert.Contains(t, string(body), `"apiVersion":62.0`)
+	info := to.jobInfo(id)
+	assert.Equal(t, "V2Ingest", info["jobType"])
+	assert.Nil(t, info["numberRecordsProcessed"], "an open job shows no counts")
+	clock.Add(time.Minute)
+	to.upload(id, "LastName|Title\r\nA|B\r\n")
+	v = to.doJSON(http.MethodPatch, ingestPath+"/"+id, map[string]string{"state": "UploadComplete"}, http.StatusOK).(map[string]any)
+	assert.Equal(t, map[string]any{"id": id, "operation": "insert", "object": "Contact", "createdById": to.UserID(),
+		"createdDate": "2026-03-01T12:00:00.000+0000", "systemModstamp": "2026-03-01T12:01:00.000+0000", "state": "UploadComplete",
+		"concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": json.Number("62.0")}, v)
+	to.WaitIngestJobs()
+	info = to.jobInfo(id)
+	assert.Equal(t, "JobComplete", info["state"])
+	assert.Nil(t, info["contentUrl"], "contentUrl is only for an Open job")
+	for _, k := range []string{"retries", "totalProcessingTime", "apiActiveProcessingTime", "apexProcessingTime"} {
+		assert.Equal(t, "0", num(info[k]), k) // the fake clock did not move while it ran
+	}
+}
+
+func TestIngestStateRules(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	job := map[string]any{"object": "Contact", "operation": "insert"}
+	data := "LastName\nA\n"
+
+	id := to.createJob(job)
+	resp, body := to.do(http.MethodDelete, ingestPath+"/"+id, nil)
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE") // an Open job cannot be deleted
+	resp, body = to.do(http.MethodGet, ingestPath+"/"+id+"/successfulResults", nil)
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	resp, body = to.do(http.MethodPut, ingestPath+"/"+id+"/batches", data, "Content-Type", "application/json")
+	requireAPIError(t, resp, body, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+	resp, body = to.do(http.MethodPut, ingestPath+"/"+id+"/batches", data, "Content-Type", "text/csv; charset=UTF-8")
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+	// One upload per job, in Salesforce's words.
+	resp, body = to.upload(id, data)
+	e := requireAPIError(t, resp, body, http.StatusBadRequest, "BULK_API_ERROR")
+	assert.Equal(t, "Found multipe contents for job: <"+id[:15]+">, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.", e["message"])
+	for _, state := range []string{"Open", "InProgress", "JobComplete", "Failed"} {
+		resp, body = to.setState(id, state)
+		requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	}
+	resp, body = to.setState(id, "Closed")
+	e = requireAPIError(t, resp, body, http.StatusBadRequest, "API_ERROR")
+	assert.Equal(t, "Invalid value: 'Closed' supplied for property: 'state'", e["message"])
+	resp, body = to.setState(id, "UploadComplete")
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	to.WaitIngestJobs()
+	resp, body = to.upload(id, data) // after close
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	resp, body = to.setState(id, "UploadComplete") // twice
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	resp, body = to.setState(id, "Aborted") // once complete
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	resp, body = to.do(http.MethodDelete, ingestPath+"/"+id, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, string(body))
+	for _, p := range []string{"", "/batches", "/successfulResults", "/failedResults", "/unprocessedrecords"} {
+		m := map[string]string{"/batches": http.MethodPut}[p]
+		resp, body = to.do(cmp.Or(m, http.MethodGet), ingestPath+"/"+id+p, "", "Content-Type", "text/csv")
+		requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+	}
+
+	// Aborting an open job: nothing is processed; its data is unprocessed.
+	id = to.createJob(job)
+	to.upload(id, data)
+	v := to.doJSON(http.MethodPatch, ingestPath+"/"+id, map[string]string{"state": "Aborted"}, http.StatusOK).(map[string]any)
+	assert.Equal(t, "Aborted", v["state"])
+	resp, body = to.upload(id, data)
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	resp, body = to.setState(id, "UploadComplete")
+	requireAPIError(t, resp, body, http.StatusConflict, "INVALIDJOBSTATE")
+	to.WaitIngestJobs()
+	assert.Equal(t, "Aborted", to.jobInfo(id)["state"])
+	assert.Equal(t, [][]string{{"LastName"}, {"A"}}, to.results(id, "unprocessedrecords"))
+
+	// Unknown and malformed job ids, wrong methods, query jobs (not served).
+	for _, p := range []string{"7505g0000000999AAA", "not-an-id"} {
+		resp, body = to.do(http.MethodGet, ingestPath+"/"+p, nil)
+		requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+	}
+	resp, body = to.do(http.MethodPost, ingestPath+"/"+id, "")
+	e = requireAPIError(t, resp, body, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+	assert.Equal(t, "HTTP Method 'POST' not allowed. Allowed are GET,HEAD,PATCH,DELETE", e["message"])
+	resp, body = to.do(http.MethodGet, ingestPath+"/"+id+"/batches", nil)
+	requireAPIError(t, resp, body, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+	resp, body = to.do(http.MethodGet, "jobs/query", nil)
+	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
 }
