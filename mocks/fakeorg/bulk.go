@@ -268,7 +268,10 @@ func (o *Org) serveIngest(w http.ResponseWriter, r *http.Request, c *call, kind 
 		case c.method == http.MethodDelete:
 			resp = o.deleteIngestJob(j)
 		default:
-			resp = jsonResp(http.StatusOK, o.jobInfo(j, viewInfo))
+			o.ingest.mu.Lock()
+			info := o.jobInfo(j, viewInfo)
+			o.ingest.mu.Unlock()
+			resp = jsonResp(http.StatusOK, info)
 		}
 	}
 	writeResponse(w, resp)
@@ -651,6 +654,12 @@ func (o *Org) deleteIngestJob(j *ingestJob) response {
 		return bulkError(http.StatusConflict, "INVALIDJOBSTATE",
 			fmt.Sprintf("InvalidJobState : a job can be deleted once it is UploadComplete, JobComplete, Aborted or Failed; job %s is %s", j.id, j.state))
 	}
+	if j.state == stateAborted {
+		o.waitForProcessor(j)
+	}
+	if j.deleted {
+		return errResp(errNotFound)
+	}
 	o.dropIngestJob(j)
 	delete(in.jobs, j.id)
 	return response{status: http.StatusNoContent}
@@ -860,16 +869,23 @@ func (o *Org) ingestResults(j *ingestJob, which string) ([]byte, response, bool)
 		return nil, bulkError(http.StatusConflict, "INVALIDJOBSTATE",
 			fmt.Sprintf("InvalidJobState : results are available once a job is JobComplete, Failed or Aborted; job %s is %s", j.id, s)), false
 	}
-	for j.running { // an aborted job's processor finishes the batch it is in
+	o.waitForProcessor(j)
+	if j.deleted {
+		return nil, errResp(errNotFound), false
+	}
+	return j.appendResults(nil, which), response{}, true
+}
+
+// waitForProcessor waits, in.mu held, until no processor owns the job: an aborted job's
+// processor finishes the batch it is in.
+func (o *Org) waitForProcessor(j *ingestJob) {
+	in := &o.ingest
+	for j.running {
 		done := j.done
 		in.mu.Unlock()
 		<-done
 		in.mu.Lock()
 	}
-	if j.deleted {
-		return nil, errResp(errNotFound), false
-	}
-	return j.appendResults(nil, which), response{}, true
 }
 
 func acceptsGzip(r *http.Request) bool {

@@ -3,11 +3,16 @@ package fakeorg
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,4 +518,348 @@ func TestIngestStateRules(t *testing.T) {
 	requireAPIError(t, resp, body, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
 	resp, body = to.do(http.MethodGet, "jobs/query", nil)
 	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+}
+
+func TestIngestUploadLimits(t *testing.T) {
+	to := newTestOrg(t, Options{IngestUploadLimit: 1000, IngestStorageLimit: 2500})
+	job := map[string]any{"object": "Contact", "operation": "insert"}
+	row := "LastName\n" + strings.Repeat("Abcdefghi\n", 99) // 999 bytes
+	tooBig := row + "XY\n"
+
+	// Over the limit, with a length (refused before reading) and without one (chunked).
+	id := to.createJob(job)
+	resp, body := to.upload(id, tooBig)
+	requireAPIError(t, resp, body, http.StatusRequestEntityTooLarge, "CLIENTINPUTERROR")
+	req, err := http.NewRequest(http.MethodPut, to.srv.URL+"/services/data/v62.0/"+ingestPath+"/"+id+"/batches", io.MultiReader(strings.NewReader(tooBig)))
+	require.NoError(t, err)
+	req.ContentLength = -1
+	req.Header.Set("Authorization", "Bearer "+to.token)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, body = to.send(req)
+	requireAPIError(t, resp, body, http.StatusRequestEntityTooLarge, "CLIENTINPUTERROR")
+	resp, body = to.upload(id, row) // the job is still Open and empty
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+
+	// The storage limit holds over every job: two uploads fit, the third waits for a delete.
+	id2 := to.createJob(job)
+	resp, _ = to.upload(id2, row)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	id3 := to.createJob(job)
+	resp, body = to.upload(id3, row)
+	requireAPIError(t, resp, body, http.StatusBadRequest, "EXCEEDEDQUOTA")
+	to.setState(id, "UploadComplete")
+	to.WaitIngestJobs()
+	resp, _ = to.do(http.MethodDelete, ingestPath+"/"+id, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp, body = to.upload(id3, row)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+}
+
+// TestIngestConcurrentUploadsStayWithinStorage sends many uploads at once, to one job and to
+// many: one upload per job gets in, and the data held never passes the storage limit.
+func TestIngestConcurrentUploadsStayWithinStorage(t *testing.T) {
+	to := newTestOrg(t, Options{IngestUploadLimit: 1000, IngestStorageLimit: 3000})
+	row := "LastName\n" + strings.Repeat("Abcdefghi\n", 99)
+	same := to.createJob(map[string]any{"object": "Contact", "operation": "insert"})
+	var ids []string
+	for range 8 {
+		ids = append(ids, to.createJob(map[string]any{"object": "Contact", "operation": "insert"}))
+	}
+	var mu sync.Mutex
+	codes := map[string]int{}
+	var wg sync.WaitGroup
+	put := func(id string) {
+		defer wg.Done()
+		req, _ := http.NewRequest(http.MethodPut, to.srv.URL+"/services/data/v62.0/"+ingestPath+"/"+id+"/batches", strings.NewReader(row))
+		req.Header.Set("Authorization", "Bearer "+to.token)
+		req.Header.Set("Content-Type", "text/csv")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		mu.Lock()
+		codes[fmt.Sprintf("%s %d", map[bool]string{true: "same", false: "other"}[id == same], resp.StatusCode)]++
+		mu.Unlock()
+	}
+	for i := range 8 {
+		wg.Add(2)
+		go put(same)
+		go put(ids[i])
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, codes["same 201"], 1, "%v", codes)
+	assert.Equal(t, 3, codes["same 201"]+codes["other 201"], "the storage holds 3 uploads: %v", codes)
+	to.ingest.mu.Lock()
+	assert.Equal(t, int64(3*len(row)), to.ingest.stored)
+	to.ingest.mu.Unlock()
+}
+
+func TestIngestListJobs(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	var ids []string
+	for range ingestPageSize + 1 {
+		ids = append(ids, to.createJob(map[string]any{"object": "Contact", "operation": "insert"}))
+	}
+	page := to.doJSON(http.MethodGet, ingestPath, nil, http.StatusOK).(map[string]any)
+	assert.Equal(t, false, page["done"])
+	records := page["records"].([]any)
+	require.Len(t, records, ingestPageSize)
+	first := records[0].(map[string]any)
+	assert.Equal(t, ids[0], first["id"])
+	assert.Equal(t, "V2Ingest", first["jobType"])
+	assert.Equal(t, "Open", first["state"])
+	next := page["nextRecordsUrl"].(string)
+	assert.Regexp(t, `^/services/data/v62\.0/jobs/ingest\?queryLocator=01g\w+$`, next)
+	page = to.doJSON(http.MethodGet, next, nil, http.StatusOK).(map[string]any)
+	assert.Equal(t, true, page["done"])
+	assert.Nil(t, page["nextRecordsUrl"])
+	require.Len(t, page["records"], 1)
+	assert.Equal(t, ids[ingestPageSize], page["records"].([]any)[0].(map[string]any)["id"])
+
+	for q, n := range map[string]int{"jobType=V2Ingest&concurrencyMode=Parallel": ingestPageSize, "jobType=Classic": 0,
+		"jobType=BigObjectIngest": 0, "isPkChunkingEnabled=true": 0, "isPkChunkingEnabled=false": ingestPageSize, "concurrencyMode=serial": 0} {
+		page = to.doJSON(http.MethodGet, ingestPath+"?"+q, nil, http.StatusOK).(map[string]any)
+		assert.Len(t, page["records"], n, q)
+	}
+	for _, q := range []string{"jobType=V2Query", "isPkChunkingEnabled=maybe", "concurrencyMode=eager"} {
+		resp, body := to.do(http.MethodGet, ingestPath+"?"+q, nil)
+		requireAPIError(t, resp, body, http.StatusBadRequest, "API_ERROR")
+	}
+	resp, body := to.do(http.MethodGet, ingestPath+"?queryLocator=bogus", nil)
+	requireAPIError(t, resp, body, http.StatusBadRequest, "INVALID_QUERY_LOCATOR")
+}
+
+func TestIngestJobCountAndLifespan(t *testing.T) {
+	clock := newFakeClock()
+	to := newTestOrg(t, Options{Now: clock.Now, MaxIngestJobs: 2})
+	job := map[string]any{"object": "Contact", "operation": "insert"}
+	a := to.createJob(job)
+	to.createJob(job)
+	resp, body := to.do(http.MethodPost, ingestPath, job)
+	requireAPIError(t, resp, body, http.StatusBadRequest, "EXCEEDEDQUOTA")
+	// Jobs live seven days ("Bulk API and Bulk API 2.0 Limits and Allocations").
+	clock.Add(7*24*time.Hour + time.Second)
+	to.token = to.login()
+	to.createJob(job)
+	resp, body = to.do(http.MethodGet, ingestPath+"/"+a, nil)
+	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+}
+
+func TestIngestCountsFaultsAndLimits(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	to.ResetCounts()
+	usedBefore, _ := to.APIUsage()
+	id, _ := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nA\n")
+	to.results(id, "successfulResults")
+	to.results(id, "failedResults")
+	to.results(id, "unprocessedrecords")
+	to.doJSON(http.MethodGet, ingestPath, nil, http.StatusOK)
+	resp, _ := to.do(http.MethodDelete, ingestPath+"/"+id, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	c := to.Counts()
+	assert.Equal(t, map[string]int64{"POST": 1, "GET": 1}, c.ByKind[KindIngestJobs])
+	assert.Equal(t, map[string]int64{"PATCH": 1, "GET": 1, "DELETE": 1}, c.ByKind[KindIngestJob])
+	assert.Equal(t, map[string]int64{"PUT": 1}, c.ByKind[KindIngestData])
+	assert.Equal(t, map[string]int64{"GET": 3}, c.ByKind[KindIngestResults])
+	used, _ := to.APIUsage()
+	assert.Equal(t, int64(9), used-usedBefore, "every Bulk API 2.0 request is an API call")
+	batches, max := to.BulkBatchUsage()
+	assert.Equal(t, int64(1), batches)
+	l := to.doJSON(http.MethodGet, "limits", nil, http.StatusOK).(map[string]any)["DailyBulkApiBatches"].(map[string]any)
+	assert.Equal(t, fmt.Sprint(max), num(l["Max"]))
+	assert.Equal(t, fmt.Sprint(max-1), num(l["Remaining"]))
+
+	// Faults meet these paths as any other: a 503 on the upload, then the retry goes through.
+	id = to.createJob(map[string]any{"object": "Contact", "operation": "insert"})
+	_, err := to.AddFault(Fault{Path: "*/jobs/ingest/*/batches", Method: "PUT", Failure: FailServerUnavailable, Times: 1})
+	require.NoError(t, err)
+	resp, body := to.upload(id, "LastName\nA\n")
+	requireAPIError(t, resp, body, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE")
+	resp, _ = to.upload(id, "LastName\nA\n")
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	// The daily API limit refuses them too.
+	to.ExhaustDailyLimit()
+	resp, body = to.setState(id, "UploadComplete")
+	requireAPIError(t, resp, body, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED")
+	to.ResetDailyUsage()
+	resp, _ = to.setState(id, "UploadComplete")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	to.WaitIngestJobs()
+	assert.Equal(t, "JobComplete", to.jobInfo(id)["state"])
+	// An expired session is answered as elsewhere.
+	to.token = "bogus"
+	resp, body = to.do(http.MethodGet, ingestPath, nil)
+	requireAPIError(t, resp, body, http.StatusUnauthorized, "INVALID_SESSION_ID")
+}
+
+// TestIngestBatches lowers the batch size to see batches: one transaction and one daily
+// allocation each, an abort between them, and a job that runs out of allocation.
+func TestIngestBatches(t *testing.T) {
+	to := newTestOrg(t, Options{DailyBulkBatches: 4})
+	to.ingest.chunk = 2
+	data := "LastName\nA\nB\nC\nD\nE\n"
+	id, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, data)
+	assert.Equal(t, "JobComplete", info["state"])
+	used, _ := to.BulkBatchUsage()
+	assert.Equal(t, int64(3), used)
+
+	// One batch left for five records: the first two are saved, the job Fails, three remain.
+	id, info = to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, data)
+	assert.Equal(t, "Failed", info["state"])
+	assert.Equal(t, "ExceededQuota : the daily Bulk API batch allocation (DailyBulkApiBatches) is used up; the remaining records were not processed", info["errorMessage"])
+	assert.Equal(t, "2", num(info["numberRecordsProcessed"]))
+	assert.Len(t, to.results(id, "successfulResults"), 3)
+	assert.Equal(t, [][]string{{"LastName"}, {"C"}, {"D"}, {"E"}}, to.results(id, "unprocessedrecords"))
+	to.ResetDailyUsage() // the API usage; the batch allocation rolls with the day
+}
+
+func TestIngestAbortBetweenBatches(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	to.ingest.chunk = 2
+	var once sync.Once
+	to.ingest.beforeBatch = func(id string, first int) {
+		if first == 2 {
+			once.Do(func() {
+				resp, body := to.setState(id, "Aborted")
+				assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			})
+		}
+	}
+	id, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nA\nB\nC\nD\nE\n")
+	assert.Equal(t, "Aborted", info["state"])
+	assert.Equal(t, "2", num(info["numberRecordsProcessed"]))
+	assert.Len(t, to.results(id, "successfulResults"), 3)
+	assert.Equal(t, [][]string{{"LastName"}, {"C"}, {"D"}, {"E"}}, to.results(id, "unprocessedrecords"))
+}
+
+func TestIngestHold(t *testing.T) {
+	to := newTestOrg(t, Options{HoldIngestJobs: true})
+	job := map[string]any{"object": "Contact", "operation": "insert"}
+	a := to.createJob(job)
+	to.upload(a, "LastName\nA\n")
+	to.setState(a, "UploadComplete")
+	b := to.createJob(job)
+	to.upload(b, "LastName\nB\n")
+	to.setState(b, "UploadComplete")
+	to.WaitIngestJobs()
+	assert.Equal(t, "UploadComplete", to.jobInfo(a)["state"])
+	assert.Equal(t, "0", num(to.jobInfo(a)["numberRecordsProcessed"]))
+	resp, _ := to.setState(b, "Aborted")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	to.HoldIngestJobs(false)
+	to.WaitIngestJobs()
+	assert.Equal(t, "JobComplete", to.jobInfo(a)["state"])
+	assert.Equal(t, "Aborted", to.jobInfo(b)["state"])
+	assert.Equal(t, [][]string{{"LastName"}, {"B"}}, to.results(b, "unprocessedrecords"))
+
+	// A held job may be deleted; it never runs.
+	to.HoldIngestJobs(true)
+	c := to.createJob(job)
+	to.upload(c, "LastName\nC\n")
+	to.setState(c, "UploadComplete")
+	resp, _ = to.do(http.MethodDelete, ingestPath+"/"+c, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	to.HoldIngestJobs(false)
+	to.WaitIngestJobs()
+	left := to.doJSON(http.MethodGet, "query?q=SELECT+COUNT()+FROM+Contact+WHERE+LastName+=+'C'", nil, http.StatusOK).(map[string]any)
+	assert.Equal(t, "0", num(left["totalSize"]))
+}
+
+// TestIngestRaces closes, aborts, deletes and reads jobs at once (run with -race): every job
+// ends in one state, and its records are saved at most once.
+func TestIngestRaces(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	to.ingest.chunk = 3
+	for i := range 20 {
+		id := to.createJob(map[string]any{"object": "Contact", "operation": "insert"})
+		to.upload(id, fmt.Sprintf("LastName\nRace%d\nRace%d\nRace%d\nRace%d\nRace%d\n", i, i, i, i, i))
+		var wg sync.WaitGroup
+		for _, f := range []func(){
+			func() { to.setState(id, "UploadComplete") },
+			func() { to.setState(id, "Aborted") },
+			func() { to.do(http.MethodDelete, ingestPath+"/"+id, nil) },
+			func() { to.do(http.MethodGet, ingestPath+"/"+id+"/successfulResults", nil) },
+			func() { to.do(http.MethodGet, ingestPath+"/"+id, nil) },
+		} {
+			wg.Add(1)
+			go func() { defer wg.Done(); f() }()
+		}
+		wg.Wait()
+		to.WaitIngestJobs()
+		n := to.doJSON(http.MethodGet, fmt.Sprintf("query?q=SELECT+COUNT()+FROM+Contact+WHERE+LastName+=+'Race%d'", i), nil, http.StatusOK).(map[string]any)
+		saved := num(n["totalSize"])
+		assert.Contains(t, []string{"0", "3", "5"}, saved)
+		resp, body := to.do(http.MethodGet, ingestPath+"/"+id, nil)
+		if resp.StatusCode == http.StatusOK {
+			info := decode(t, body).(map[string]any)
+			assert.Contains(t, []string{"Aborted", "JobComplete"}, info["state"])
+			assert.Equal(t, saved, num(info["numberRecordsProcessed"]))
+		}
+	}
+}
+
+func TestIngestMultipartCreate(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Disposition", `form-data; name="job"`)
+	pw, _ := mw.CreatePart(h)
+	pw.Write([]byte(`{"object":"Contact","contentType":"CSV","operation":"insert","lineEnding":"LF"}`))
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Type", "text/csv")
+	h.Set("Content-Disposition", `form-data; name="content"; filename="content"`)
+	pw, _ = mw.CreatePart(h)
+	pw.Write([]byte("FirstName,LastName,MailingCity\nAstro,Nomical,San Francisco\nHootie,McOwl,San Francisco\n"))
+	mw.Close()
+	resp, body := to.do(http.MethodPost, ingestPath, b.String(), "Content-Type", mw.FormDataContentType())
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	v := decode(t, body).(map[string]any)
+	assert.Equal(t, "UploadComplete", v["state"], "a multipart job is closed at once")
+	to.WaitIngestJobs()
+	info := to.jobInfo(v["id"].(string))
+	assert.Equal(t, "JobComplete", info["state"])
+	assert.Equal(t, "2", num(info["numberRecordsProcessed"]))
+
+	// A multipart job's data is limited to 100,000 characters.
+	b.Reset()
+	mw = multipart.NewWriter(&b)
+	fw, _ := mw.CreateFormField("job")
+	fw.Write([]byte(`{"object":"Contact","operation":"insert"}`))
+	fw, _ = mw.CreateFormField("content")
+	fw.Write([]byte("LastName\n" + strings.Repeat("é", maxMultipartData)))
+	mw.Close()
+	resp, body = to.do(http.MethodPost, ingestPath, b.String(), "Content-Type", mw.FormDataContentType())
+	requireAPIError(t, resp, body, http.StatusBadRequest, "CLIENTINPUTERROR")
+}
+
+func TestIngestGzipResultsAndHardDelete(t *testing.T) {
+	to := newTestOrg(t, Options{BulkAPIHardDelete: true})
+	a := to.createContact(map[string]any{"LastName": "Gone"})
+	id, info := to.runJob(map[string]any{"object": "Contact", "operation": "hardDelete"}, "Id\n"+a+"\n")
+	assert.Equal(t, "JobComplete", info["state"])
+	assert.Equal(t, "hardDelete", info["operation"])
+	req, _ := http.NewRequest(http.MethodGet, to.srv.URL+"/services/data/v62.0/"+ingestPath+"/"+id+"/successfulResults/", nil)
+	req.Header.Set("Authorization", "Bearer "+to.token)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(resp.Body)
+	require.NoError(t, err)
+	csvText, _ := io.ReadAll(zr)
+	assert.Equal(t, "\"sf__Id\",\"sf__Created\",Id\n\""+a+"\",\"false\",\""+a+"\"\n", string(csvText))
+}
+
+func TestIngestNotInComposite(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	v := to.doJSON(http.MethodPost, "composite", map[string]any{"compositeRequest": []any{
+		map[string]any{"method": "POST", "url": "/services/data/v62.0/jobs/ingest", "referenceId": "job",
+			"body": map[string]any{"object": "Contact", "operation": "insert"}},
+	}}, http.StatusOK).(map[string]any)
+	sub := v["compositeResponse"].([]any)[0].(map[string]any)
+	assert.Equal(t, "404", num(sub["httpStatusCode"]))
 }
