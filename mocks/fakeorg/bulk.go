@@ -486,14 +486,28 @@ func (o *Org) uploadJobData(w http.ResponseWriter, r *http.Request, j *ingestJob
 	}
 	in := &o.ingest
 	limit := in.uploadLimit
-	if r.ContentLength > limit {
+	// A client may compress the upload (Content-Encoding: gzip, as the REST API takes it); the
+	// limit bounds the CSV, so the length of the data is then unknown until it is read.
+	body, length := io.Reader(r.Body), r.ContentLength
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return bulkError(http.StatusBadRequest, "CLIENTINPUTERROR", "ClientInputError : the gzip-compressed job data could not be read")
+		}
+		body, length = zr, -1
+	default:
+		return bulkError(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Content-Encoding "+clip(enc)+" is not supported: send gzip or no encoding")
+	}
+	if length > limit {
 		return uploadTooLarge(limit)
 	}
 	// Reserve the storage before reading, so that concurrent uploads cannot pass the bound
 	// together; a body of unknown length reserves the whole upload limit until it is read.
 	reserve := limit
-	if r.ContentLength >= 0 {
-		reserve = r.ContentLength
+	if length >= 0 {
+		reserve = length
 	}
 	in.mu.Lock()
 	if resp, ok := o.uploadAllowed(j); !ok {
@@ -511,10 +525,10 @@ func (o *Org) uploadJobData(w http.ResponseWriter, r *http.Request, j *ingestJob
 	// A body of known length is read into a buffer of that size; one of unknown length grows,
 	// and may briefly take twice its size while it does.
 	var buf bytes.Buffer
-	if r.ContentLength >= 0 {
-		buf.Grow(int(r.ContentLength))
+	if length >= 0 {
+		buf.Grow(int(length))
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 
 	in.mu.Lock()
 	defer in.mu.Unlock()

@@ -863,3 +863,27 @@ func TestIngestNotInComposite(t *testing.T) {
 	sub := v["compositeResponse"].([]any)[0].(map[string]any)
 	assert.Equal(t, "404", num(sub["httpStatusCode"]))
 }
+
+func TestIngestGzipUpload(t *testing.T) {
+	to := newTestOrg(t, Options{IngestUploadLimit: 1000})
+	gz := func(s string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.String()
+	}
+	id := to.createJob(map[string]any{"object": "Contact", "operation": "insert"})
+	// The limit bounds the data once decompressed: a small body that inflates past it is refused.
+	resp, body := to.do(http.MethodPut, ingestPath+"/"+id+"/batches", gz("LastName\n"+strings.Repeat("A\n", 1000)),
+		"Content-Type", "text/csv", "Content-Encoding", "gzip")
+	requireAPIError(t, resp, body, http.StatusRequestEntityTooLarge, "CLIENTINPUTERROR")
+	resp, body = to.do(http.MethodPut, ingestPath+"/"+id+"/batches", "LastName\nA\n", "Content-Type", "text/csv", "Content-Encoding", "br")
+	requireAPIError(t, resp, body, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+	resp, body = to.do(http.MethodPut, ingestPath+"/"+id+"/batches", gz("LastName\nZipped\n"), "Content-Type", "text/csv", "Content-Encoding", "gzip")
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+	to.setState(id, "UploadComplete")
+	to.WaitIngestJobs()
+	assert.Equal(t, [][]string{{"sf__Id", "sf__Created", "LastName"}}, to.results(id, "successfulResults")[:1])
+	assert.Equal(t, "Zipped", to.results(id, "successfulResults")[1][2])
+}
