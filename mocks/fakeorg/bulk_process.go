@@ -10,16 +10,19 @@ import (
 )
 
 // Processing of a closed ingest job. "Salesforce creates a separate batch for every 10,000
-// records in your job data" ("Understanding Bulk API 2.0 Ingest"); each batch here is one
-// transaction of the data layer, and within it every record is saved on its own, with the
-// REST API's validation and error codes: a record that fails leaves no trace and the others are
-// kept, so a job whose records fail still ends JobComplete, with numberRecordsFailed. A job
+// records in your job data" ("Understanding Bulk API 2.0 Ingest"), and processes a batch in
+// chunks of 200 records; each chunk here is one transaction of the data layer, and within it
+// every record is saved on its own, with the REST API's validation and error codes: a record that
+// fails leaves no trace and the others are kept, so a job whose records fail still ends
+// JobComplete, with numberRecordsFailed. A job
 // Fails as a whole when its data cannot be read (header, CSV structure) or the daily batch
 // allocation runs out; batches already saved stay ("Job data that was successfully processed
 // isn't rolled back").
 
-// ingestChunk is the records per internal batch.
-const ingestChunk = 10_000
+const (
+	ingestChunk   = 10_000 // records per internal batch
+	ingestTxChunk = 200    // records per transaction within a batch
+)
 
 // rowResult is one record's place in the job data and its outcome.
 type rowResult struct {
@@ -236,26 +239,30 @@ func resolveRelationship(schema *orgdb.Schema, obj *orgdb.SObject, name string) 
 	return column{role: colRef, key: f.Name, field: f, refObject: parent.Name(), refField: pf.Name}, ""
 }
 
-// applyIngestBatch saves one internal batch of records in one transaction, recording each
-// record's outcome in rows, and returns how many failed.
+// applyIngestBatch saves one internal batch of records, a transaction per chunk of 200
+// ("Batches are processed in chunks ... In API version 21.0 and later, the chunk size is 200
+// records", "Bulk API and Bulk API 2.0 Limits and Allocations"), recording each record's
+// outcome in rows, and returns how many failed.
 func (o *Org) applyIngestBatch(j *ingestJob, cols []column, rows []rowResult) int64 {
-	tx := o.db.Begin(true)
-	tx.UseVersion(j.verN)
-	defer tx.Commit()
 	sc := &csvScanner{f: j.format}
 	var values []string
 	var failed int64
-	for i := range rows {
-		r := &rows[i]
-		sc.data, sc.pos = j.data[:r.end], r.start
-		rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
-		values = rec.values
-		r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
-		r.outcome = rowSucceeded
-		if r.err != nil {
-			r.outcome = rowFailed
-			failed++
+	for lo := 0; lo < len(rows); lo += ingestTxChunk {
+		tx := o.db.Begin(true)
+		tx.UseVersion(j.verN)
+		for i := lo; i < min(len(rows), lo+ingestTxChunk); i++ {
+			r := &rows[i]
+			sc.data, sc.pos = j.data[:r.end], r.start
+			rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
+			values = rec.values
+			r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+			r.outcome = rowSucceeded
+			if r.err != nil {
+				r.outcome = rowFailed
+				failed++
+			}
 		}
+		tx.Commit()
 	}
 	return failed
 }
