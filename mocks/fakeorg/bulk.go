@@ -34,8 +34,16 @@ import (
 //
 // Every request is a REST API call: it is counted, meets faults, needs a live token and takes
 // one of the daily API requests ("API Request Limits and Allocations": the limits apply to the
-// REST API and the APIs built on it). A closed job is processed in the background (bulk_process.go),
-// 10,000 records per internal batch, each batch its own transaction.
+// REST API "and any other API built on those frameworks"; Bulk API 2.0 is built on REST). A
+// closed job is processed in the background (bulk_process.go): 10,000 records per internal
+// batch, a transaction per chunk of 200.
+//
+// Error shapes are Salesforce's: [{"errorCode","message"}], with the codes and messages its
+// clients record (INVALIDJOB "InvalidJob : Unable to find object: X", API_ERROR "Invalid value:
+// 'X' supplied for property: 'operation'", BULK_API_ERROR for a second upload, NOT_FOUND for a
+// deleted job). Where the guide names no code (a state change out of turn, a result set asked of
+// a running job, an upload over the limit) the fake answers 409 INVALIDJOBSTATE, 413
+// CLIENTINPUTERROR or 415 UNSUPPORTED_MEDIA_TYPE, after the guide's error list ("Errors").
 
 // Job states ("Job States").
 const (

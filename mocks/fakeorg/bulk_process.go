@@ -255,7 +255,11 @@ func (o *Org) applyIngestBatch(j *ingestJob, cols []column, rows []rowResult) in
 			sc.data, sc.pos = j.data[:r.end], r.start
 			rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
 			values = rec.values
-			r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+			if e := o.recordFault(j.object); e != nil {
+				r.err = e
+			} else {
+				r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+			}
 			r.outcome = rowSucceeded
 			if r.err != nil {
 				r.outcome = rowFailed
@@ -350,6 +354,23 @@ func (o *Org) applyIngestRecord(tx *orgdb.Tx, j *ingestJob, cols []column, value
 		}
 		return recordID(id), false, asRecordErr0(tx.Delete(j.object, id))
 	}
+}
+
+// bulkRowPath prefixes the fault paths that meet the records of ingest jobs (Fault.Path).
+const bulkRowPath = "bulkrow:"
+
+// recordFault is the error an injected fault gives a record of a job on object, or nil. Lock
+// contention shows this way in Salesforce: UNABLE_TO_LOCK_ROW in failedResults ("Organize Data
+// to Minimize Lock Contention").
+func (o *Org) recordFault(object string) *orgdb.Error {
+	_, f := o.faults.pick("", bulkRowPath+object)
+	if f == nil {
+		return nil
+	}
+	if e := failureError(f.Failure); e != nil {
+		return asRecordErr(e)
+	}
+	return recordError("UNKNOWN_EXCEPTION", "An unexpected error occurred.")
 }
 
 // lookupParent finds the record a relationship column names: exactly one live record whose

@@ -887,3 +887,29 @@ func TestIngestGzipUpload(t *testing.T) {
 	assert.Equal(t, [][]string{{"sf__Id", "sf__Created", "LastName"}}, to.results(id, "successfulResults")[:1])
 	assert.Equal(t, "Zipped", to.results(id, "successfulResults")[1][2])
 }
+
+// TestIngestRecordFaults makes records of a job fail as lock contention makes them fail, and
+// checks that HTTP faults do not reach records nor record faults requests.
+func TestIngestRecordFaults(t *testing.T) {
+	to := newTestOrg(t, Options{FaultSeed: 7})
+	_, err := to.AddFault(Fault{Path: "bulkrow:Contact", Failure: FailUnableToLockRow, Times: 2})
+	require.NoError(t, err)
+	_, err = to.AddFault(Fault{Path: "*/sobjects/*", Failure: FailServerUnavailable}) // HTTP only
+	require.NoError(t, err)
+	id, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nA\nB\nC\n")
+	assert.Equal(t, "JobComplete", info["state"])
+	assert.Equal(t, "2", num(info["numberRecordsFailed"]))
+	bad := to.results(id, "failedResults")
+	require.Len(t, bad, 3)
+	assert.Equal(t, []string{"", "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record or 1 records:--", "A"}, bad[1])
+	assert.Equal(t, "C", to.results(id, "successfulResults")[1][2])
+	// Spent: the next job's records all go through; other objects were never affected.
+	_, info = to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nD\n")
+	assert.Equal(t, "0", num(info["numberRecordsFailed"]))
+	_, err = to.AddFault(Fault{Path: "bulkrow:*", Failure: FailUnableToLockRow, Rate: 0.5})
+	require.NoError(t, err)
+	_, info = to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\n"+strings.Repeat("E\n", 200))
+	failed := num(info["numberRecordsFailed"])
+	assert.NotEqual(t, "0", failed)
+	assert.NotEqual(t, "200", failed)
+}
