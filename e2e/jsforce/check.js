@@ -208,6 +208,124 @@ async function main() {
     assert.equal(items[2].body.records[0].AccountId, items[0].body.id);
   });
 
+  // Bulk API 2.0 ingest (conn.bulk2): jsforce's own job API, unchanged. The fake processes a
+  // closed job at once, so a short poll interval keeps the check fast.
+  conn.bulk2.pollInterval = 50;
+  conn.bulk2.pollTimeout = 30000;
+  const run = `bulk2-${Date.now()}`;
+  const startDateTime = new Date().toISOString();
+
+  await step('bulk2 loadAndWaitForResults: upsert EngagementInteraction by ExternalIdentifier', async () => {
+    const input = [
+      { ExternalIdentifier: `${run}-1`, CommunicationChannel: 'Voice Call', StartDateTime: startDateTime, IsAttendeeVerified: true, Status: 'Completed' },
+      { ExternalIdentifier: `${run}-2`, CommunicationChannel: 'Web Chat', StartDateTime: startDateTime, IsAttendeeVerified: false, Status: 'New' },
+      { ExternalIdentifier: `${run}-3`, CommunicationChannel: 'Carrier Pigeon', StartDateTime: startDateTime, Status: 'New' },
+      { CommunicationChannel: 'Voice Call', StartDateTime: startDateTime, Status: 'New' },
+    ];
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'EngagementInteraction', operation: 'upsert', externalIdFieldName: 'ExternalIdentifier', input,
+    });
+    assert.equal(res.successfulResults.length, 2);
+    res.successfulResults.forEach((r) => {
+      assert.match(r.sf__Id, /^0Ze[0-9A-Za-z]{15}$/);
+      assert.equal(r.sf__Created, 'true');
+    });
+    assert.equal(res.failedResults.length, 2);
+    const errors = res.failedResults.map((r) => r.sf__Error.split(':')[0]).sort();
+    assert.deepEqual(errors, ['INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', 'MISSING_ARGUMENT']);
+    assert.deepEqual(res.unprocessedRecords, []);
+
+    // The same external ids again: updated, not duplicated.
+    const again = await conn.bulk2.loadAndWaitForResults({
+      object: 'EngagementInteraction', operation: 'upsert', externalIdFieldName: 'ExternalIdentifier',
+      input: input.slice(0, 2).map((r) => ({ ...r, Status: 'In Progress' })),
+    });
+    assert.equal(again.successfulResults.length, 2);
+    again.successfulResults.forEach((r) => assert.equal(r.sf__Created, 'false'));
+    const q = await conn.query(`SELECT Id, Status FROM EngagementInteraction WHERE ExternalIdentifier LIKE '${run}-%'`);
+    assert.equal(q.totalSize, 2);
+    q.records.forEach((r) => assert.equal(r.Status, 'In Progress'));
+    return `${res.successfulResults.length} created, ${res.failedResults.length} failed, then 2 updated`;
+  });
+
+  await step('bulk2 job API: create, upload CSV, close, poll, results (attendees by their engagement\'s external id)', async () => {
+    const job = conn.bulk2.createJob({ object: 'EngagementAttendee', operation: 'insert', columnDelimiter: 'PIPE', lineEnding: 'CRLF' });
+    const opened = await job.open();
+    assert.equal(opened.state, 'Open');
+    assert.match(job.id, /^750[0-9A-Za-z]{15}$/);
+    const user = (await conn.identity()).user_id;
+    // EngagementId is polymorphic (EngagementInteraction, MessagingSession, VoiceCall), so the
+    // column names the parent's type ("Relationship Fields in a Header Row (2.0)").
+    const csv = [
+      'EngagementInteraction:Engagement.ExternalIdentifier|InternalAttendeeId|StartDateTime|Role',
+      `${run}-1|${user}|${startDateTime}|Self`,
+      `${run}-2|${user}|${startDateTime}|"On|Behalf"`,
+      `${run}-missing|${user}|${startDateTime}|Self`,
+      '',
+    ].join('\r\n');
+    await job.uploadData(csv);
+    await job.close();
+    await job.poll();
+    const info = await job.check();
+    assert.equal(info.state, 'JobComplete');
+    assert.equal(info.numberRecordsProcessed, 3);
+    assert.equal(info.numberRecordsFailed, 1);
+    const ok = await job.getSuccessfulResults();
+    assert.equal(ok.length, 2);
+    assert.deepEqual(ok.map((r) => r['EngagementInteraction:Engagement.ExternalIdentifier']).sort(), [`${run}-1`, `${run}-2`]);
+    const failed = await job.getFailedResults();
+    assert.equal(failed.length, 1);
+    assert.match(failed[0].sf__Error, /^INVALID_FIELD:Foreign key external ID: .*-missing not found/);
+    assert.deepEqual(await job.getUnprocessedRecords(), []);
+    const q = await conn.query(`SELECT Engagement.ExternalIdentifier, Role FROM EngagementAttendee WHERE Engagement.ExternalIdentifier LIKE '${run}-%' ORDER BY Engagement.ExternalIdentifier`);
+    assert.deepEqual(q.records.map((r) => r.Role), ['Self', 'On|Behalf']);
+    await job.delete();
+    await assert.rejects(job.check(), (err) => {
+      assert.equal(err.errorCode, 'NOT_FOUND');
+      return true;
+    });
+    return `${ok.length} inserted, ${failed.length} failed`;
+  });
+
+  await step('bulk2 errors: unknown object, second upload, unreadable header, abort', async () => {
+    await assert.rejects(conn.bulk2.createJob({ object: 'NoSuchObject', operation: 'insert' }).open(), (err) => {
+      assert.equal(err.errorCode, 'INVALIDJOB');
+      return true;
+    });
+    const job = conn.bulk2.createJob({ object: 'Contact', operation: 'insert' });
+    await job.open();
+    await job.uploadData('LastName,Nickname\nA,b\n');
+    // jsforce refuses a second upload itself; another handle on the job reaches the org.
+    await assert.rejects(conn.bulk2.job('ingest', { id: job.id }).uploadData('LastName\nB\n'), (err) => {
+      assert.equal(err.errorCode, 'BULK_API_ERROR');
+      return true;
+    });
+    await job.close();
+    await assert.rejects(job.poll(), /InvalidBatch : Field name not found : Nickname/);
+    const unprocessed = await job.getUnprocessedRecords();
+    assert.deepEqual(unprocessed, [{ LastName: 'A', Nickname: 'b' }]);
+
+    const aborted = conn.bulk2.createJob({ object: 'Contact', operation: 'insert' });
+    await aborted.open();
+    await aborted.abort();
+    assert.equal((await aborted.check()).state, 'Aborted');
+    await aborted.delete();
+  });
+
+  await step('bulk2 empty input and delete by Id', async () => {
+    const empty = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'insert', input: [] });
+    assert.deepEqual(empty, { successfulResults: [], failedResults: [], unprocessedRecords: [] });
+    const ins = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact', operation: 'insert', input: [{ LastName: 'Bulkdelete' }, { LastName: 'Bulkdelete' }],
+    });
+    const del = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact', operation: 'delete', input: ins.successfulResults.map((r) => ({ Id: r.sf__Id })),
+    });
+    assert.equal(del.successfulResults.length, 2);
+    const left = await conn.query("SELECT COUNT() FROM Contact WHERE LastName = 'Bulkdelete'");
+    assert.equal(left.totalSize, 0);
+  });
+
   await step('error: bad SOQL', async () => {
     await assert.rejects(conn.query('SELECT Naem FROM Contact'), (err) => {
       assert.equal(err.errorCode, 'INVALID_FIELD');

@@ -181,9 +181,7 @@ func serveCollectionUpsert(c *call) response {
 			return recordResult{err: asRecordErr(e)}
 		}
 		if len(res.Matches) > 0 {
-			return recordResult{err: &orgdb.Error{Code: "DUPLICATE_EXTERNAL_ID",
-				Message: field + ": more than one record found for external id field: " + strings.Join(res.Matches, ", "),
-				Fields:  []string{field}}}
+			return recordResult{err: duplicateExternalID(field, res.Matches)}
 		}
 		created := res.Created
 		return recordResult{id: res.ID, created: &created}

@@ -35,7 +35,11 @@ const (
 	KindCollections    Kind = "collections"
 	KindLimits         Kind = "limits"
 	KindToolingQuery   Kind = "tooling-query"
-	KindUnknown        Kind = "unknown" // anything that answered 404 before reaching a resource
+	KindIngestJobs     Kind = "ingest-jobs"    // POST, GET jobs/ingest: create a Bulk API 2.0 job, list jobs
+	KindIngestJob      Kind = "ingest-job"     // GET, PATCH, DELETE jobs/ingest/{id}
+	KindIngestData     Kind = "ingest-data"    // PUT jobs/ingest/{id}/batches: the job data
+	KindIngestResults  Kind = "ingest-results" // GET jobs/ingest/{id}/successfulResults|failedResults|unprocessedrecords
+	KindUnknown        Kind = "unknown"        // anything that answered 404 before reaching a resource
 )
 
 // Counts is a snapshot of the request counters.

@@ -32,7 +32,10 @@ const (
 type Fault struct {
 	// Path matches the URL path: a glob where * matches any run of characters (slashes
 	// included) and ? one character, or, prefixed with "re:", a regular expression. Empty
-	// matches every path (the admin endpoint is never affected).
+	// matches every path (the admin endpoint is never affected). A path "bulkrow:<Object>"
+	// (a glob too) matches no request but the records of Bulk API ingest jobs on that object:
+	// each record it fires on fails with the failure's error (UNABLE_TO_LOCK_ROW, …), as a record
+	// fails in failedResults; latency and Status do not apply there.
 	Path   string
 	Method string // empty matches every method
 
@@ -139,7 +142,8 @@ func (fs *faults) pick(method, path string) (time.Duration, *Fault) {
 	var fail *Fault
 	var spent []int
 	for _, a := range fs.list {
-		if a.f.Method != "" && a.f.Method != method || a.re != nil && !a.re.MatchString(path) {
+		if a.f.Method != "" && a.f.Method != method || a.re != nil && !a.re.MatchString(path) ||
+			strings.HasPrefix(path, bulkRowPath) != strings.HasPrefix(a.f.Path, bulkRowPath) {
 			continue
 		}
 		if a.f.Failure != "" && fail != nil {
@@ -195,23 +199,31 @@ const badGatewayHTML = `<!DOCTYPE html>
 <body><h1>Bad Gateway</h1><p>The proxy server received an invalid response from an upstream server.</p></body></html>
 `
 
+// failureError is the Salesforce error of a failure, or nil for those that are no API error.
+func failureError(f Failure) *orgdb.Error {
+	switch f {
+	case FailServerUnavailable:
+		return &orgdb.Error{Status: http.StatusServiceUnavailable, Code: "SERVER_UNAVAILABLE",
+			Message: "Server temporarily unavailable. Please try again later."}
+	case FailUnableToLockRow:
+		return &orgdb.Error{Status: http.StatusInternalServerError, Code: "UNABLE_TO_LOCK_ROW",
+			Message: "unable to obtain exclusive access to this record or 1 records"}
+	case FailConcurrentLimit:
+		return &orgdb.Error{Status: http.StatusForbidden, Code: "REQUEST_LIMIT_EXCEEDED",
+			Message: "ConcurrentRequests (concurrent API requests) Limit exceeded."}
+	case FailSessionExpired:
+		return errInvalidSession
+	}
+	return nil
+}
+
 // writeFailure answers a failure as Salesforce (or the proxy in front of it) does.
 func writeFailure(w http.ResponseWriter, f *Fault) {
 	status := f.Status
-	var e *orgdb.Error
+	e := failureError(f.Failure)
 	switch f.Failure {
-	case FailServerUnavailable:
-		e = &orgdb.Error{Status: http.StatusServiceUnavailable, Code: "SERVER_UNAVAILABLE",
-			Message: "Server temporarily unavailable. Please try again later."}
-	case FailUnableToLockRow:
-		e = &orgdb.Error{Status: http.StatusInternalServerError, Code: "UNABLE_TO_LOCK_ROW",
-			Message: "unable to obtain exclusive access to this record or 1 records"}
-	case FailConcurrentLimit:
-		e = &orgdb.Error{Status: http.StatusForbidden, Code: "REQUEST_LIMIT_EXCEEDED",
-			Message: "ConcurrentRequests (concurrent API requests) Limit exceeded."}
 	case FailSessionExpired:
 		w.Header().Set("WWW-Authenticate", "Token")
-		e = errInvalidSession
 	case FailHTMLBadGateway:
 		if status == 0 {
 			status = http.StatusBadGateway

@@ -43,7 +43,8 @@ var (
 //	                                   create, read, update, delete, upsert and read by external
 //	                                   id), query, queryAll, nextRecordsUrl, search,
 //	                                   parameterizedSearch, composite, composite/sobjects,
-//	                                   limits, tooling/query
+//	                                   limits, tooling/query, Bulk API 2.0 ingest jobs
+//	                                   (jobs/ingest; bulk.go)
 //	     /_fakeorg/…                   the admin endpoint (loopback clients only; see admin.go)
 //
 // Data calls need a live access token (401 INVALID_SESSION_ID otherwise), count against the
@@ -280,6 +281,10 @@ func (o *Org) serveData(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if isIngest(kind) { // reads its own body: job data is CSV, up to the upload limit
+		o.serveIngest(w, r, c, kind)
+		return
+	}
 	if r.Body != nil && r.Method != http.MethodGet {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
@@ -373,6 +378,8 @@ func route(c *call) (Kind, handlerFunc, string) {
 			return KindParamSearch, serveParamSearch, ""
 		}
 		return KindParamSearch, nil, "GET,HEAD,POST"
+	case s[0] == "jobs":
+		return routeIngest(c)
 	case s[0] == "limits" && len(s) == 1:
 		return get(KindLimits, serveLimits)
 	case s[0] == "composite" && len(s) == 1:

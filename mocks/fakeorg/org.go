@@ -83,6 +83,24 @@ type Options struct {
 	// FaultSeed seeds the random choices of rate-based faults, for deterministic tests.
 	// 0 means a random seed.
 	FaultSeed uint64
+
+	// Bulk API 2.0 ingest jobs (bulk.go).
+	//
+	// IngestUploadLimit bounds one job's data, in bytes of CSV; 0 means
+	// DefaultIngestUploadLimit (Salesforce's 150 MB of base64).
+	IngestUploadLimit int64
+	// IngestStorageLimit bounds the job data held at once over every job, uploads being read
+	// included; 0 means DefaultIngestStorageLimit.
+	IngestStorageLimit int64
+	// MaxIngestJobs bounds the jobs kept; 0 means DefaultMaxIngestJobs.
+	MaxIngestJobs int
+	// DailyBulkBatches is DailyBulkApiBatches Max; 0 means DefaultDailyBulkBatches.
+	DailyBulkBatches int
+	// HoldIngestJobs keeps closed jobs in UploadComplete until Org.HoldIngestJobs(false).
+	HoldIngestJobs bool
+	// BulkAPIHardDelete gives the integration user the "Bulk API Hard Delete" permission;
+	// without it (Salesforce's default) a hardDelete job is refused.
+	BulkAPIHardDelete bool
 }
 
 // Org is a fake Salesforce org, made by New. Its methods are safe for concurrent use.
@@ -107,6 +125,7 @@ type Org struct {
 	faults   faults
 	counters counters
 	usage    apiUsage
+	ingest   ingest
 }
 
 // New creates an org: its database with the standard schema and the integration user, and the
@@ -158,6 +177,7 @@ func New(opts Options) (*Org, error) {
 		seed = rand.Uint64()
 	}
 	o.faults.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	o.initIngest(opts)
 
 	picklists := opts.PicklistValues
 	if opts.Seed == SeedDemo {

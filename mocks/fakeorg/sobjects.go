@@ -271,13 +271,14 @@ type limit struct {
 // serveLimits is GET limits.
 func serveLimits(c *call) response {
 	used, max := c.o.usage.snapshot(c.o.now())
+	batchesUsed, batchesMax := c.o.BulkBatchUsage()
 	fixed := func(n int64) limit { return limit{n, n} }
 	return jsonResp(http.StatusOK, map[string]limit{
 		"DailyApiRequests":                      {max, max - used},
 		"ConcurrentAsyncGetReportInstances":     fixed(200),
 		"ConcurrentSyncReportRuns":              fixed(20),
 		"DailyAsyncApexExecutions":              fixed(250000),
-		"DailyBulkApiBatches":                   fixed(15000),
+		"DailyBulkApiBatches":                   {batchesMax, batchesMax - batchesUsed},
 		"DailyBulkV2QueryJobs":                  fixed(10000),
 		"DailyBulkV2QueryFileStorageMB":         fixed(976562),
 		"DailyGenericStreamingApiEvents":        fixed(10000),
