@@ -490,7 +490,7 @@ func newSchema(custom []CustomField) (*Schema, error) {
 			if f.RelationshipName != "" {
 				o.byRelationship[strings.ToLower(f.RelationshipName)] = f
 			}
-			f.indexed = f.Type == "reference" || f.Type == "phone" ||
+			f.indexed = f.Type == "reference" || f.Type == "phone" || f.Type == "email" ||
 				f.NameField || f.ExternalID || f.Unique || f.IDLookup
 			switch f.Name {
 			case "Id", "OwnerId", "CreatedById", "LastModifiedById":
