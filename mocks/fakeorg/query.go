@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Query page sizes (Sforce-Query-Options: batchSize=N).
@@ -166,7 +167,7 @@ func runQuery(c *call, all, tooling bool) response {
 	if tooling {
 		if name, ok := toolingObject(q); !ok {
 			return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "INVALID_TYPE",
-				Message: "sObject type '" + name + "' is not supported."})
+				Message: "sObject type '" + soql.Clip(name) + "' is not supported."})
 		}
 	}
 	return c.run(false, func(tx *orgdb.Tx) response {

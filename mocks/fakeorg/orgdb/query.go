@@ -165,12 +165,12 @@ type qctx struct {
 // maxFilterWork bounds the filter evaluations one query (or one page of its records, for
 // child subqueries) may make: rows read times the comparisons of the WHERE clause, summed over
 // the query, its semi-joins and its child subqueries. Past it the query stops with Salesforce's
-// QUERY_TOO_COMPLICATED ("... the filter conditions are too complicated."). 50 million is about
-// a second of CPU, and lets a query test 500 conditions on each of 100,000 rows; it bounds what a
+// QUERY_TOO_COMPLICATED ("... the filter conditions are too complicated."). 20 million is under
+// a second of CPU, and lets a query test 200 conditions on each of 100,000 rows; it bounds what a
 // 100,000-character chain of OR terms could cost over a large table (minutes). The count does
 // not depend on timing, so a query either always passes or always fails on the same data. (A
 // variable only so that tests can lower it.)
-var maxFilterWork int64 = 50_000_000
+var maxFilterWork int64 = 20_000_000
 
 // workCheckEvery is how many rows a scan reads between two charges against maxFilterWork.
 const workCheckEvery = 1024

@@ -336,6 +336,21 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 		}
 		return compareValues(f, v, want), true
 	}
+	if ws, ok := want.(string); ok {
+		// Text, ids, dates and datetimes are stored as strings: compare them in place, without
+		// boxing each row's value (an allocation per row and per comparison).
+		compare := strings.Compare
+		if f.isText() {
+			compare = compareFold
+		}
+		cmp = func(r int32) (int, bool) {
+			s, ok := getStr(r)
+			if !ok {
+				return 0, false
+			}
+			return compare(s, ws), true
+		}
+	}
 	switch x.Op {
 	case "=":
 		return func(r int32) bool { d, ok := cmp(r); return ok && d == 0 }, nil
@@ -422,6 +437,28 @@ func (c *qctx) compileSet(p *plan, x *soql.SetComparison) (pred, *Error) {
 				}
 			}
 		}
+	}
+	if fp.leaf != nil && len(fp.hops) == 0 && p.t.str[fp.leaf.index] {
+		// A string column: look its values up without boxing them; text folded into a buffer
+		// (a map lookup by string(bytes) does not allocate).
+		getStr := c.strGetter(p, fp)
+		text := f.isText()
+		var buf []byte
+		in := func(r int32) bool {
+			s, ok := getStr(r)
+			if !ok {
+				return hasNull
+			}
+			if !text {
+				return set[s]
+			}
+			buf = appendLower(buf[:0], s)
+			return set[string(buf)]
+		}
+		if x.Op == "NOT IN" {
+			return func(r int32) bool { return !in(r) }, nil
+		}
+		return in, nil
 	}
 	in := func(r int32) bool {
 		switch v := get(r).(type) {
@@ -643,4 +680,12 @@ func (m likeMatcher) match(s string) bool {
 		p++
 	}
 	return p == len(m.pat)
+}
+
+// appendLower appends strings.ToLower(s) to dst.
+func appendLower(dst []byte, s string) []byte {
+	for _, r := range s {
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+	}
+	return dst
 }
