@@ -48,7 +48,10 @@ func worstCaseRequests(to *testOrg) []func() {
 	likes := "SELECT Id FROM Contact WHERE " + strings.Repeat("LastName LIKE '%ab%' OR ", 4000) + "LastName = 'x'"
 	deep := "SELECT Id FROM Contact WHERE " + strings.Repeat("(", 100) + strings.Repeat("Email = 'a@b.c' OR ", 4500) +
 		"Email = 'x'" + strings.Repeat(")", 100)
-	attack := to.srv.URL + "/services/data/v62.0/query?q=" + url.QueryEscape("SELECT Id FROM Contact WHERE "+deepWhere(500_000))
+	// As the issue sent it: parentheses unescaped, so that the URL (1 MB) passes net/http's own
+	// 1 MB limit on a request's head and reaches the org.
+	attack := to.srv.URL + "/services/data/v62.0/query?q=SELECT+Id+FROM+Contact+WHERE+" + strings.Repeat("(", 500_000) +
+		"LastName+=+'x'" + strings.Repeat(")", 500_000)
 	return []func(){
 		func() { // the issue's attack: 500,000 nested parentheses in a 1 MB GET
 			req, _ := http.NewRequest(http.MethodGet, attack, nil)

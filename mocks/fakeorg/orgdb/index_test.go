@@ -88,7 +88,11 @@ func TestTopK(t *testing.T) {
 		want := slices.Clone(rows)
 		slices.SortStableFunc(want, cmp)
 		k := rng.IntN(n + 1)
-		assert.Equal(t, want[:k], topK(slices.Clone(rows), k, cmp))
+		h := newTopHeap(k, cmp)
+		for _, r := range rows {
+			h.push(r)
+		}
+		assert.Equal(t, want[:k], h.sorted())
 	}
 }
 

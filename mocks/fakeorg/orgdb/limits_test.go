@@ -16,7 +16,7 @@ import (
 // depth grows with the input fails here (fatal: stack overflow) instead of passing on a
 // gigabyte of stack.
 func smallStack(t *testing.T) {
-	old := debug.SetMaxStack(4 << 20)
+	old := debug.SetMaxStack(512 << 10)
 	t.Cleanup(func() { debug.SetMaxStack(old) })
 }
 

@@ -630,44 +630,49 @@ func (c *qctx) rows(p *plan, parentID *string) ([]int32, *Error) {
 	if enough == 0 {
 		return out, nil
 	}
-	read := 0
-	var err *Error
-	keep := func(r int32) bool {
-		if read++; read == workCheckEvery {
-			if err = c.spend(read, p.terms); err != nil {
-				return false
-			}
-			read = 0
-		}
-		if (c.includeDeleted || !t.deleted(r)) && (p.where == nil || p.where(r)) {
-			out = append(out, r)
-		}
-		return len(out) != enough
+	// With ORDER BY and a small LIMIT, the rows go straight into a heap of the first k.
+	var top *topHeap
+	if k := p.offset + p.limit; len(p.order) > 0 && p.limit >= 0 && k <= maxTopK {
+		top = newTopHeap(k, c.comparator(p))
 	}
+	// Read the candidates (or every row) a chunk at a time, charging each chunk's filter work
+	// before reading it.
+	n := int(t.n)
 	if restricted {
-		prev := int32(-1)
-		for _, r := range cand {
-			if r != prev && !keep(r) { // several keys may name a row
-				break
+		n = len(cand)
+	}
+	prev := int32(-1)
+scan:
+	for start := 0; start < n; start += workCheckEvery {
+		end := min(start+workCheckEvery, n)
+		if err := c.spend(end-start, p.terms); err != nil {
+			return nil, err
+		}
+		for i := start; i < end; i++ {
+			r := int32(i)
+			if restricted {
+				if r = cand[i]; r == prev { // several keys may name a row
+					continue
+				}
+				prev = r
 			}
-			prev = r
-		}
-	} else {
-		for r := int32(0); r < t.n && keep(r); r++ {
+			if !c.includeDeleted && t.deleted(r) || p.where != nil && !p.where(r) {
+				continue
+			}
+			if top != nil {
+				top.push(r)
+				continue
+			}
+			if out = append(out, r); len(out) == enough {
+				break scan
+			}
 		}
 	}
-	if err == nil {
-		err = c.spend(read, p.terms)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(p.order) > 0 {
-		k := -1
-		if p.limit >= 0 {
-			k = p.offset + p.limit
-		}
-		out = c.order(p, out, k)
+	switch {
+	case top != nil:
+		out = top.sorted()
+	case len(p.order) > 0:
+		slices.SortStableFunc(out, c.comparator(p))
 	}
 	if p.offset > 0 {
 		if p.offset >= len(out) {
@@ -682,18 +687,9 @@ func (c *qctx) rows(p *plan, parentID *string) ([]int32, *Error) {
 	return out, nil
 }
 
-// order sorts rows by the ORDER BY keys; rows that compare equal keep their order. When only the
-// first k are wanted (OFFSET plus LIMIT) and k is small against the rows, it selects them with a
-// heap of k, in n log k comparisons, instead of sorting all n. Comparisons read the stored values
-// in place: text compares case-insensitively without building lower-case copies.
-func (c *qctx) order(p *plan, rows []int32, k int) []int32 {
-	cmp := c.comparator(p)
-	if k >= 0 && k < len(rows)/2 {
-		return topK(rows, k, cmp)
-	}
-	slices.SortStableFunc(rows, cmp)
-	return rows
-}
+// maxTopK is the largest OFFSET plus LIMIT that ORDER BY serves from a heap of the first k rows
+// (n log k comparisons, k rows of memory) rather than by sorting every matching row.
+const maxTopK = 4096
 
 // comparator compares two rows by the plan's ORDER BY keys.
 func (c *qctx) comparator(p *plan) func(a, b int32) int {
@@ -757,66 +753,92 @@ func (c *qctx) keyComparator(t *table, o orderKey) func(a, b int32) int {
 	}
 }
 
-// topK returns the first k of rows in cmp order (ties in their order in rows), sorted. It keeps
-// the k best seen in a max-heap of positions, so the work is n log k and the memory k.
-func topK(rows []int32, k int, cmp func(a, b int32) int) []int32 {
-	if k == 0 {
-		return rows[:0]
+// topHeap keeps the first k rows pushed, in cmp order, ties in the order they were pushed (as
+// a stable sort orders them): a max-heap whose top is the row to drop next. Comparisons read
+// the stored values in place (compareFold folds case without building lower-case copies).
+type topHeap struct {
+	k    int
+	cmp  func(a, b int32) int
+	rows []int32 // heap of (row, seq)
+	seqs []int
+	n    int // rows pushed so far
+}
+
+func newTopHeap(k int, cmp func(a, b int32) int) *topHeap {
+	return &topHeap{k: k, cmp: cmp, rows: make([]int32, 0, k), seqs: make([]int, 0, k)}
+}
+
+// worse reports whether heap entry i comes after entry j.
+func (h *topHeap) worse(i, j int) bool {
+	if d := h.cmp(h.rows[i], h.rows[j]); d != 0 {
+		return d > 0
 	}
-	// worse reports whether the row at position i comes after the one at position j.
-	worse := func(i, j int) bool {
-		if d := cmp(rows[i], rows[j]); d != 0 {
-			return d > 0
-		}
-		return i > j
+	return h.seqs[i] > h.seqs[j]
+}
+
+func (h *topHeap) swap(i, j int) {
+	h.rows[i], h.rows[j] = h.rows[j], h.rows[i]
+	h.seqs[i], h.seqs[j] = h.seqs[j], h.seqs[i]
+}
+
+func (h *topHeap) push(r int32) {
+	seq := h.n
+	h.n++
+	if h.k == 0 {
+		return
 	}
-	heap := make([]int, 0, k)
-	down := func(i int) {
-		for {
-			l, m := 2*i+1, i
-			if l < len(heap) && worse(heap[l], heap[m]) {
-				m = l
+	if len(h.rows) < h.k {
+		h.rows, h.seqs = append(h.rows, r), append(h.seqs, seq)
+		for j := len(h.rows) - 1; j > 0; {
+			parent := (j - 1) / 2
+			if !h.worse(j, parent) {
+				break
 			}
-			if r := l + 1; r < len(heap) && worse(heap[r], heap[m]) {
-				m = r
-			}
-			if m == i {
-				return
-			}
-			heap[i], heap[m] = heap[m], heap[i]
-			i = m
+			h.swap(j, parent)
+			j = parent
 		}
+		return
 	}
-	for i := range rows {
-		if len(heap) < k {
-			heap = append(heap, i)
-			for j := len(heap) - 1; j > 0; {
-				parent := (j - 1) / 2
-				if !worse(heap[j], heap[parent]) {
-					break
-				}
-				heap[j], heap[parent] = heap[parent], heap[j]
-				j = parent
-			}
-			continue
-		}
-		if worse(heap[0], i) {
-			heap[0] = i
-			down(0)
-		}
+	// r comes after the top (ties included: it was pushed later): it is not among the first k.
+	if h.cmp(r, h.rows[0]) >= 0 {
+		return
 	}
-	slices.SortFunc(heap, func(i, j int) int {
-		if worse(i, j) {
+	h.rows[0], h.seqs[0] = r, seq
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(h.rows) && h.worse(l, m) {
+			m = l
+		}
+		if rr := l + 1; rr < len(h.rows) && h.worse(rr, m) {
+			m = rr
+		}
+		if m == i {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+// sorted returns the rows kept, first to last.
+func (h *topHeap) sorted() []int32 {
+	idx := make([]int, len(h.rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		if h.worse(i, j) {
 			return 1
 		}
 		return -1
 	})
-	out := make([]int32, len(heap))
-	for n, i := range heap {
-		out[n] = rows[i]
+	out := make([]int32, len(idx))
+	for n, i := range idx {
+		out[n] = h.rows[i]
 	}
 	return out
 }
+
 
 func (c *qctx) project(p *plan, t *table, r int32) (*Record, *Error) {
 	rec := &Record{Type: t.obj.name, ID: t.id(r)}
