@@ -839,7 +839,6 @@ func (h *topHeap) sorted() []int32 {
 	return out
 }
 
-
 func (c *qctx) project(p *plan, t *table, r int32) (*Record, *Error) {
 	rec := &Record{Type: t.obj.name, ID: t.id(r)}
 	fields, e := c.projectNode(p.out, t, r)
