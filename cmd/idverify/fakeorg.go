@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -25,13 +26,16 @@ func newFakeOrgCommand() *cobra.Command {
 		lifetime  time.Duration
 		dailyMax  int64
 		recordSeq int64
+		logReqs   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "fake-org",
 		Short: "Run a fake Salesforce org (OAuth and REST API, in memory) for tests and demos",
 		Long: `Run a fake Salesforce org: OAuth and the REST data API, wire-compatible with Salesforce,
 in memory. It listens on loopback by default and prints its login URL and the demo credentials.
-The admin endpoint /_fakeorg/ (request counters, fault injection) answers loopback clients only.`,
+The admin endpoint /_fakeorg/ (request counters, fault injection) answers loopback clients only;
+GET /_fakeorg/ lists what it offers. --log-requests writes one line per request to stderr:
+method, path (ids and values replaced), status and duration, never a token or a value.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := fakeorg.Options{
@@ -40,6 +44,9 @@ The admin endpoint /_fakeorg/ (request counters, fault injection) answers loopba
 				RecordSeed:      recordSeq,
 				SessionLifetime: lifetime,
 				DailyAPILimit:   dailyMax,
+			}
+			if logReqs {
+				opts.RequestLog = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			}
 			if seed != string(fakeorg.SeedDemo) && seed != string(fakeorg.SeedNone) {
 				return fmt.Errorf("--seed: want %q or %q, not %q", fakeorg.SeedDemo, fakeorg.SeedNone, seed)
@@ -78,12 +85,17 @@ The admin endpoint /_fakeorg/ (request counters, fault injection) answers loopba
 	f.StringArrayVar(&jwtCerts, "jwt-cert", nil, "PEM certificate or public key of the connected app, for the JWT bearer flow (repeatable)")
 	f.DurationVar(&lifetime, "session-lifetime", fakeorg.DefaultSessionLifetime, "lifetime of access tokens")
 	f.Int64Var(&dailyMax, "daily-limit", fakeorg.DefaultDailyAPILimit, "daily API request limit (DailyApiRequests Max)")
+	f.BoolVar(&logReqs, "log-requests", false, "log each request (method, path without values, status, duration) to stderr")
 	return cmd
 }
 
 // serveFakeOrg serves org on ln until ctx is cancelled, then shuts down gracefully.
 func serveFakeOrg(ctx context.Context, cmd *cobra.Command, org *fakeorg.Org, ln net.Listener, loaded time.Duration) error {
-	srv := &http.Server{Handler: org.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The org bounds each request itself (URI and headers, body time and size, query cost); the
+	// server bounds the rest: headers must arrive in 10 s and fit in 64 KB, and an idle
+	// keep-alive connection closes after 2 minutes.
+	srv := &http.Server{Handler: org.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
 	base := "http://" + ln.Addr().String()
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "fake Salesforce org listening on %s (loaded in %s)\n", base, loaded.Round(time.Millisecond))

@@ -41,7 +41,7 @@ func TestFakeOrgCommandServesAndStops(t *testing.T) {
 	var out syncBuffer
 	root.SetOut(&out)
 	root.SetErr(&out)
-	root.SetArgs([]string{"fake-org", "--addr", "127.0.0.1:0", "--seed", "demo"})
+	root.SetArgs([]string{"fake-org", "--addr", "127.0.0.1:0", "--seed", "demo", "--log-requests"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 
@@ -88,6 +88,12 @@ func TestFakeOrgCommandServesAndStops(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.True(t, qr.Done)
 	require.NotEmpty(t, qr.Records)
+
+	// --log-requests: a line per request, without the query or the token.
+	assert.Contains(t, out.String(), "method=GET path=/services/data/v62.0/query?q status=200 duration=")
+	assert.Contains(t, out.String(), "method=POST path=/services/oauth2/token status=200")
+	assert.NotContains(t, out.String(), tok.AccessToken)
+	assert.NotContains(t, out.String(), "Username FROM")
 
 	cancel()
 	select {

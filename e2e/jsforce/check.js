@@ -356,7 +356,9 @@ async function main() {
 
   await step('expired session: 401, then jsforce refreshes the token and replays', async () => {
     const before = conn.accessToken;
-    const res = await fetch(loginUrl + '/_fakeorg/expire-tokens', { method: 'POST' });
+    const res = await fetch(loginUrl + '/_fakeorg/expire-tokens', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}',
+    });
     assert.equal(res.status, 204);
     let refreshed = false;
     conn.once('refresh', () => { refreshed = true; });

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -245,7 +246,7 @@ func bulkError(status int, code, msg string) response {
 
 // badProperty is Salesforce's answer to a bad enum value in a job's JSON body.
 func badProperty(prop, value string) response {
-	return bulkError(http.StatusBadRequest, "API_ERROR", fmt.Sprintf("Invalid value: '%s' supplied for property: '%s'", clip(value), prop))
+	return bulkError(http.StatusBadRequest, "API_ERROR", fmt.Sprintf("Invalid value: '%s' supplied for property: '%s'", soql.Clip(value), prop))
 }
 
 // serveIngest answers a routed, authenticated jobs/ingest call. It reads the body itself: job
@@ -433,7 +434,7 @@ func (o *Org) newIngestJob(c *call, req jobRequest) (*ingestJob, response, bool)
 	j.format = csvFormat{delim: delim, crlf: j.lineEnding == "CRLF"}
 	obj, ok := c.schema().Lookup(req.Object)
 	if !ok {
-		return nil, bulkError(http.StatusBadRequest, "INVALIDJOB", "InvalidJob : Unable to find object: "+clip(req.Object)), false
+		return nil, bulkError(http.StatusBadRequest, "INVALIDJOB", "InvalidJob : Unable to find object: "+soql.Clip(req.Object)), false
 	}
 	j.object = obj.Name()
 	if j.operation == "upsert" {
@@ -444,7 +445,7 @@ func (o *Org) newIngestJob(c *call, req jobRequest) (*ingestJob, response, bool)
 		f, ok := obj.Field(req.ExternalIDFieldName)
 		if !ok || !f.Indexed() {
 			return nil, bulkError(http.StatusBadRequest, "INVALIDJOB",
-				fmt.Sprintf("InvalidJob : Field name provided, %s does not match an External ID for %s", clip(req.ExternalIDFieldName), j.object)), false
+				fmt.Sprintf("InvalidJob : Field name provided, %s does not match an External ID for %s", soql.Clip(req.ExternalIDFieldName), j.object)), false
 		}
 		j.extField = f.Name
 	}
@@ -506,7 +507,7 @@ func (o *Org) uploadJobData(w http.ResponseWriter, r *http.Request, j *ingestJob
 		}
 		body, length = zr, -1
 	default:
-		return bulkError(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Content-Encoding "+clip(enc)+" is not supported: send gzip or no encoding")
+		return bulkError(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Content-Encoding "+soql.Clip(enc)+" is not supported: send gzip or no encoding")
 	}
 	if length > limit {
 		return uploadTooLarge(limit)
@@ -848,16 +849,6 @@ func (o *Org) jobInfo(j *ingestJob, view jobView) jobInfo {
 
 // sfTime formats a time as Salesforce writes datetimes.
 func sfTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000+0000") }
-
-// clip bounds a client's value echoed in an error message.
-func clip(s string) string {
-	const max = 80
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max]) + "…"
-}
 
 // serveIngestResults is Get Job Successful / Failed / Unprocessed Record Results: CSV, in the
 // job's delimiter and line ending, gzip-compressed for clients that ask ("Use Compression for

@@ -2,6 +2,7 @@ package fakeorg
 
 import (
 	"fmt"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -186,10 +187,10 @@ func (o *Org) resolveColumns(j *ingestJob, names []string) ([]column, string) {
 				return nil, failure
 			}
 		} else {
-			return nil, "InvalidBatch : Field name not found : " + clip(name)
+			return nil, "InvalidBatch : Field name not found : " + soql.Clip(name)
 		}
 		if seen[col.key] {
-			return nil, "InvalidBatch : Duplicate field name: " + clip(name)
+			return nil, "InvalidBatch : Duplicate field name: " + soql.Clip(name)
 		}
 		seen[col.key] = true
 		cols[i] = col
@@ -213,7 +214,7 @@ func resolveRelationship(schema *orgdb.Schema, obj *orgdb.SObject, name string) 
 	f, ok := obj.ReferenceByRelationship(rel)
 	switch {
 	case !ok:
-		return column{}, "InvalidBatch : Unable to find relationship: " + clip(rel)
+		return column{}, "InvalidBatch : Unable to find relationship: " + soql.Clip(rel)
 	case typed && !f.Polymorphic():
 		return column{}, "InvalidBatch : type is not needed for non polymorphic foreign key references: " + f.RelationshipName
 	case !typed && f.Polymorphic():
@@ -227,11 +228,11 @@ func resolveRelationship(schema *orgdb.Schema, obj *orgdb.SObject, name string) 
 		}
 	}
 	if parent == nil {
-		return column{}, "InvalidBatch : Unable to find object: " + clip(typ)
+		return column{}, "InvalidBatch : Unable to find object: " + soql.Clip(typ)
 	}
 	pf, ok := parent.Field(fieldName)
 	if !ok {
-		return column{}, "InvalidBatch : Field name not found : " + clip(name)
+		return column{}, "InvalidBatch : Field name not found : " + soql.Clip(name)
 	}
 	if !pf.Indexed() {
 		return column{}, fmt.Sprintf("InvalidBatch : %s.%s is not an indexed field: a relationship column names its parent by Id, an external id or an idLookup field", parent.Name(), pf.Name)
@@ -384,9 +385,9 @@ func lookupParent(tx *orgdb.Tx, col column, v string) (string, *orgdb.Error) {
 	case 1:
 		return ids[0], nil
 	case 0:
-		return "", recordError("INVALID_FIELD", fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", clip(v), col.refField, col.refObject), col.key)
+		return "", recordError("INVALID_FIELD", fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", soql.Clip(v), col.refField, col.refObject), col.key)
 	}
-	return "", recordError("DUPLICATE_EXTERNAL_ID", fmt.Sprintf("Foreign key external ID: %s matched more than one record for field %s in entity %s", clip(v), col.refField, col.refObject), col.key)
+	return "", recordError("DUPLICATE_EXTERNAL_ID", fmt.Sprintf("Foreign key external ID: %s matched more than one record for field %s in entity %s", soql.Clip(v), col.refField, col.refObject), col.key)
 }
 
 // recordID is the sf__Id of a record the job named by id: its 18-character form.

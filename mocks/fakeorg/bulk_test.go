@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -395,7 +396,7 @@ func TestIngestCreateJobErrors(t *testing.T) {
 		{"colon delimiter", map[string]any{"object": "Contact", "operation": "insert", "columnDelimiter": "COLON"}, 400, "API_ERROR", "Invalid value: 'COLON' supplied for property: 'columnDelimiter'"},
 		{"hardDelete without the permission", map[string]any{"object": "Contact", "operation": "hardDelete"}, 400, "FEATURENOTENABLED", "FeatureNotEnabled : hardDelete operation requires special user profile permission, please contact your system administrator"},
 		{"not JSON", "{object:", 400, "JSON_PARSER_ERROR", ""},
-		{"object too long to echo", map[string]any{"object": strings.Repeat("W", 10_000), "operation": "insert"}, 400, "INVALIDJOB", "InvalidJob : Unable to find object: " + strings.Repeat("W", 80) + "…"},
+		{"object too long to echo", map[string]any{"object": strings.Repeat("W", 10_000), "operation": "insert"}, 400, "INVALIDJOB", "InvalidJob : Unable to find object: " + strings.Repeat("W", soql.MaxEcho) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 var errRolledBack = &orgdb.Error{Code: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -134,7 +135,7 @@ func serveCollectionUpdate(c *call) response {
 		obj, ok := c.o.db.Schema().Lookup(typ)
 		if !ok {
 			if obj, ok = c.o.db.Schema().ObjectForID(id); !ok {
-				return recordResult{id: id, err: &orgdb.Error{Code: "MALFORMED_ID", Message: "malformed id " + id, Fields: []string{"Id"}}}
+				return recordResult{id: id, err: &orgdb.Error{Code: "MALFORMED_ID", Message: "malformed id " + soql.Clip(id), Fields: []string{"Id"}}}
 			}
 		}
 		if e := tx.Update(obj.Name(), id, rec); e != nil {
@@ -199,7 +200,7 @@ func serveCollectionDelete(c *call) response {
 		id := ids[i]
 		obj, ok := c.o.db.Schema().ObjectForID(id)
 		if !ok {
-			return recordResult{id: id, err: &orgdb.Error{Code: "MALFORMED_ID", Message: "malformed id " + id, Fields: []string{}}}
+			return recordResult{id: id, err: &orgdb.Error{Code: "MALFORMED_ID", Message: "malformed id " + soql.Clip(id), Fields: []string{}}}
 		}
 		if e := tx.Delete(obj.Name(), id); e != nil {
 			return recordResult{id: id, err: asRecordErr(e)}

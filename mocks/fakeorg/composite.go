@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Composite limits.
@@ -51,7 +52,7 @@ func (s *subResult) failed() bool { return !s.ran || s.resp.status >= 400 || s.r
 // serveComposite is POST composite.
 func serveComposite(c *call) response {
 	var req compositeRequest
-	if e := decodeJSON(c.body, &req); e != nil {
+	if e := decodeJSONLimited(c.body, &req, maxCompositeString); e != nil {
 		return errResp(e)
 	}
 	subs := req.CompositeRequest
@@ -68,11 +69,11 @@ func serveComposite(c *call) response {
 	for _, s := range subs {
 		if !validRefID.MatchString(s.ReferenceID) {
 			return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "INVALID_INPUT",
-				Message: "Invalid referenceId ('" + s.ReferenceID + "'): it must contain only letters, numbers and underscores."})
+				Message: "Invalid referenceId ('" + soql.Clip(s.ReferenceID) + "'): it must contain only letters, numbers and underscores."})
 		}
 		if seen[s.ReferenceID] {
 			return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "INVALID_INPUT",
-				Message: "Duplicate ReferenceId provided in the request: " + s.ReferenceID})
+				Message: "Duplicate ReferenceId provided in the request: " + soql.Clip(s.ReferenceID)})
 		}
 		seen[s.ReferenceID] = true
 		if isQueryOrCollection(s.URL) {
@@ -180,13 +181,17 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 			sm := reference.FindStringSubmatch(m)
 			v, ok := lookupRef(byRef, sm[1], sm[2])
 			if !ok && refErr == "" {
-				refErr = "Invalid reference specified. No value for " + sm[1] + sm[2] + " found in " + sm[1] +
-					". Provided referenceId ('" + sm[1] + "') must match one of the referenceIds of the subrequests executed before this one."
+				ref := soql.Clip(sm[1])
+				refErr = "Invalid reference specified. No value for " + soql.Clip(sm[1]+sm[2]) + " found in " + ref +
+					". Provided referenceId ('" + ref + "') must match one of the referenceIds of the subrequests executed before this one."
 			}
 			return v
 		})
 	}
-	u := resolve(rawURL)
+	u := rawURL
+	if strings.Contains(u, "@{") {
+		u = resolve(rawURL)
+	}
 	if len(body) > 0 && bytes.Contains(body, []byte("@{")) {
 		var v any
 		if e := decodeJSON(body, &v); e != nil {

@@ -145,6 +145,7 @@ func TestAdminEndpoint(t *testing.T) {
 	admin := func(method, path, body string) (*http.Response, []byte) {
 		req, err := http.NewRequest(method, to.srv.URL+"/_fakeorg/"+path, strings.NewReader(body))
 		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
 		return to.send(req)
 	}
 	to.ResetCounts()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,9 +20,6 @@ const (
 	minVersion = 20
 	maxVersion = 66
 )
-
-// maxBody bounds request bodies of the data API.
-const maxBody = 32 << 20
 
 var (
 	errInvalidSession = &orgdb.Error{Status: http.StatusUnauthorized, Code: "INVALID_SESSION_ID",
@@ -50,7 +48,13 @@ var (
 // Data calls need a live access token (401 INVALID_SESSION_ID otherwise), count against the
 // daily limit (403 REQUEST_LIMIT_EXCEEDED past it) and carry Sforce-Limit-Info. Every request
 // but the admin endpoint's is counted and may meet an injected Fault first.
-func (o *Org) Handler() http.Handler { return http.HandlerFunc(o.serveHTTP) }
+// With Options.RequestLog set, every request is logged (requestlog.go).
+func (o *Org) Handler() http.Handler {
+	if o.reqLog != nil {
+		return o.logRequests(http.HandlerFunc(o.serveHTTP), o.reqLog)
+	}
+	return http.HandlerFunc(o.serveHTTP)
+}
 
 func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
@@ -64,6 +68,10 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				Message: "An unexpected error occurred in the fake org (a bug in mocks/fakeorg)."})
 		}
 	}()
+	if headTooLarge(w, r) {
+		return
+	}
+	o.limitBodyTime(w, r)
 	if strings.Contains(r.URL.Path, "//") {
 		// Salesforce's servers read a run of slashes as one. The Salesforce CLI relies on it: it
 		// keeps instance URLs with a trailing slash and asks for <instance>//services/data.
@@ -286,9 +294,13 @@ func (o *Org) serveData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Method != http.MethodGet {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		body, err := readBody(w, r)
 		if err != nil {
-			writeDataError(w, http.StatusRequestEntityTooLarge, &orgdb.Error{Code: "JSON_PARSER_ERROR",
+			status := http.StatusRequestEntityTooLarge
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				status = http.StatusRequestTimeout
+			}
+			writeDataError(w, status, &orgdb.Error{Code: "JSON_PARSER_ERROR",
 				Message: "The request body could not be read: " + err.Error()})
 			return
 		}
@@ -443,10 +455,16 @@ func (c *call) run(write bool, fn func(tx *orgdb.Tx) response) response {
 }
 
 // decodeJSON decodes a request body (numbers as json.Number) into v.
-func decodeJSON(body []byte, v any) *orgdb.Error {
+func decodeJSON(body []byte, v any) *orgdb.Error { return decodeJSONLimited(body, v, 0) }
+
+// decodeJSONLimited is decodeJSON refusing strings longer than maxString bytes (0: any).
+func decodeJSONLimited(body []byte, v any, maxString int) *orgdb.Error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &orgdb.Error{Status: http.StatusBadRequest, Code: "JSON_PARSER_ERROR",
 			Message: "No content to map to Object due to end of input"}
+	}
+	if e := checkJSON(body, maxString); e != nil {
+		return e
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -458,6 +476,21 @@ func decodeJSON(body []byte, v any) *orgdb.Error {
 			Message: "Unexpected content after the end of the JSON value"}
 	}
 	return nil
+}
+
+// readBody reads a request body of at most maxBody bytes into a buffer of its declared size,
+// so that reading it costs its size once (io.ReadAll doubles its buffer as it goes).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, maxBody)
+	if r.ContentLength <= 0 || r.ContentLength > maxBody {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, r.ContentLength+1) // one more, to see a body longer than declared
+	n, err := io.ReadFull(rd, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return buf[:n], err
 }
 
 func jsonError(err error) *orgdb.Error {

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,13 +25,29 @@ import (
 var jwtAudiences = []string{"https://login.salesforce.com", "https://test.salesforce.com"}
 
 // sessions holds access and refresh tokens by their SHA-256, so that a token is never compared
-// byte by byte and never kept in the clear.
+// byte by byte and never kept in the clear. Both expire and are forgotten: access tokens after
+// the session lifetime (swept once per lifetime, and whenever the map doubles, so the map holds
+// at most the tokens issued in two lifetimes), refresh tokens when revoked, after the refresh
+// token lifetime if one is set, and when a sixth replaces the oldest.
 type sessions struct {
-	mu      sync.Mutex
-	access  map[[32]byte]accessSession
-	refresh map[[32]byte]struct{}
-	sweepAt int // forget expired access tokens when the map grows past this size
+	mu        sync.Mutex
+	access    map[[32]byte]accessSession
+	refresh   []refreshSession // oldest first, at most maxApprovals
+	sweepAt   int              // sweep expired access tokens when the map grows to this size
+	sweepTime time.Time        // … or at this time
 }
+
+// refreshSession is a live refresh token: its hash and when it expires (zero: never).
+type refreshSession struct {
+	hash    [32]byte
+	expires time.Time
+}
+
+// maxApprovals is how many refresh tokens the integration user holds for the connected app:
+// "Every connected app permits five unique approvals per user. After a sixth approval is
+// created, the oldest approval is revoked." (Salesforce Help, "Manage OAuth Access for Your
+// Connected Apps"). So the org keeps at most five, whatever the number of logins.
+const maxApprovals = 5
 
 // accessSession is a live access token: when it expires, and the hash of the refresh token it
 // came with or from (zero if none), which revokes it too.
@@ -58,29 +75,50 @@ func (o *Org) issueAccess(refresh [32]byte) string {
 		s.access = make(map[[32]byte]accessSession)
 	}
 	now := o.now()
-	if len(s.access) >= max(s.sweepAt, 10000) {
-		for h, a := range s.access {
-			if !now.Before(a.expires) {
-				delete(s.access, h)
-			}
-		}
-		s.sweepAt = 2 * len(s.access) // amortised: a sweep per doubling of live sessions
+	if len(s.access) >= max(s.sweepAt, 10000) || !now.Before(s.sweepTime) {
+		o.sweepAccess(now)
 	}
 	s.access[tokenHash(tok)] = accessSession{expires: now.Add(o.lifetime), refresh: refresh}
 	s.mu.Unlock()
 	return tok
 }
 
+// issueRefresh creates a refresh token. The oldest of the user's approvals is revoked when this
+// is a sixth; its access tokens stay valid until they expire.
 func (o *Org) issueRefresh() string {
 	tok := newToken("5Aep861", 64)
 	s := &o.sessions
 	s.mu.Lock()
-	if s.refresh == nil {
-		s.refresh = make(map[[32]byte]struct{})
+	s.sweepRefresh(o.now())
+	if len(s.refresh) >= maxApprovals {
+		s.refresh = append(s.refresh[:0], s.refresh[len(s.refresh)-maxApprovals+1:]...)
 	}
-	s.refresh[tokenHash(tok)] = struct{}{}
+	rs := refreshSession{hash: tokenHash(tok)}
+	if o.refreshLifetime > 0 {
+		rs.expires = o.now().Add(o.refreshLifetime)
+	}
+	s.refresh = append(s.refresh, rs)
 	s.mu.Unlock()
 	return tok
+}
+
+// sweepRefresh forgets expired refresh tokens; s.mu is held.
+func (s *sessions) sweepRefresh(now time.Time) {
+	s.refresh = slices.DeleteFunc(s.refresh, func(rs refreshSession) bool {
+		return !rs.expires.IsZero() && !now.Before(rs.expires)
+	})
+}
+
+// sweepAccess forgets expired access tokens; s.mu is held. It is amortised: it runs again when
+// the map has doubled (at least 10,000), or a session lifetime later.
+func (o *Org) sweepAccess(now time.Time) {
+	s := &o.sessions
+	for h, a := range s.access {
+		if !now.Before(a.expires) {
+			delete(s.access, h)
+		}
+	}
+	s.sweepAt, s.sweepTime = 2*len(s.access), now.Add(o.lifetime)
 }
 
 // validAccess reports whether tok is a live access token.
@@ -89,22 +127,27 @@ func (o *Org) validAccess(tok string) bool {
 		return false
 	}
 	h := tokenHash(tok)
+	now := o.now()
 	s := &o.sessions
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !now.Before(s.sweepTime) {
+		o.sweepAccess(now)
+	}
 	a, ok := s.access[h]
-	s.mu.Unlock()
-	return ok && o.now().Before(a.expires)
+	return ok && now.Before(a.expires)
 }
 
 func (o *Org) validRefresh(tok string) bool {
 	if tok == "" {
 		return false
 	}
+	h := tokenHash(tok)
 	s := &o.sessions
 	s.mu.Lock()
-	_, ok := s.refresh[tokenHash(tok)]
-	s.mu.Unlock()
-	return ok
+	defer s.mu.Unlock()
+	s.sweepRefresh(o.now())
+	return slices.ContainsFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h })
 }
 
 // ExpireTokens ends every access session now: the next data call with any token issued so far
@@ -127,8 +170,8 @@ func (o *Org) revoke(tok string) bool {
 		delete(s.access, h)
 		return true
 	}
-	if _, ok := s.refresh[h]; ok {
-		delete(s.refresh, h)
+	if i := slices.IndexFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h }); i >= 0 {
+		s.refresh = slices.Delete(s.refresh, i, i+1)
 		for ah, a := range s.access {
 			if a.refresh == h {
 				delete(s.access, ah)

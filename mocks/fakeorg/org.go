@@ -4,8 +4,10 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -65,6 +67,10 @@ type Options struct {
 	// SessionLifetime is how long an access token lives from its issue (activity does not
 	// extend it); 0 means DefaultSessionLifetime.
 	SessionLifetime time.Duration
+	// RefreshTokenLifetime is how long a refresh token lives from its issue; 0 means until it is
+	// revoked, Salesforce's default refresh token policy. Either way the org keeps at most five
+	// (the oldest goes when a sixth is issued), as Salesforce keeps five approvals per user.
+	RefreshTokenLifetime time.Duration
 	// DailyAPILimit is DailyApiRequests Max; 0 means DefaultDailyAPILimit.
 	DailyAPILimit int64
 	// CursorLifetime is how long an unread query cursor lives; 0 means DefaultCursorLifetime.
@@ -72,6 +78,12 @@ type Options struct {
 	// MaxCursors is how many query cursors (nextRecordsUrl) stay open; beyond it the one
 	// closest to expiry is dropped. 0 means DefaultMaxCursors. Salesforce keeps 10 per user.
 	MaxCursors int
+	// BodyTimeout is how long a request may take to send its body once its headers are in;
+	// 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// RequestLog, when set, receives one line per request: method, path (ids and values
+	// replaced, query parameter names only), status and duration; never a token or a value.
+	RequestLog *slog.Logger
 
 	CustomFields []orgdb.CustomField // declared on top of the standard schema
 	// PicklistValues are values added to standard picklists, on top of the demo org's own
@@ -105,17 +117,20 @@ type Options struct {
 
 // Org is a fake Salesforce org, made by New. Its methods are safe for concurrent use.
 type Org struct {
-	db        *orgdb.DB
-	now       func() time.Time
-	baseURL   string
-	clientID  string
-	secret    string
-	username  string
-	password  string
-	sectok    string
-	keys      []*rsa.PublicKey
-	lifetime  time.Duration
-	cursorTTL time.Duration
+	db              *orgdb.DB
+	now             func() time.Time
+	baseURL         string
+	clientID        string
+	secret          string
+	username        string
+	password        string
+	sectok          string
+	keys            []*rsa.PublicKey
+	lifetime        time.Duration
+	refreshLifetime time.Duration
+	cursorTTL       time.Duration
+	bodyTimeout     time.Duration
+	reqLog          *slog.Logger
 
 	orgID  string
 	userID string
@@ -132,15 +147,16 @@ type Org struct {
 // seed data Options asks for.
 func New(opts Options) (*Org, error) {
 	o := &Org{
-		now:       opts.Now,
-		baseURL:   strings.TrimRight(opts.BaseURL, "/"),
-		clientID:  or(opts.ClientID, DemoClientID),
-		secret:    or(opts.ClientSecret, DemoClientSecret),
-		username:  or(opts.Username, DemoUsername),
-		password:  or(opts.Password, DemoPassword),
-		sectok:    opts.SecurityToken,
-		lifetime:  opts.SessionLifetime,
-		cursorTTL: opts.CursorLifetime,
+		now:             opts.Now,
+		baseURL:         strings.TrimRight(opts.BaseURL, "/"),
+		clientID:        or(opts.ClientID, DemoClientID),
+		secret:          or(opts.ClientSecret, DemoClientSecret),
+		username:        or(opts.Username, DemoUsername),
+		password:        or(opts.Password, DemoPassword),
+		sectok:          opts.SecurityToken,
+		lifetime:        opts.SessionLifetime,
+		refreshLifetime: opts.RefreshTokenLifetime,
+		cursorTTL:       opts.CursorLifetime,
 	}
 	if o.now == nil {
 		o.now = time.Now
@@ -150,6 +166,11 @@ func New(opts Options) (*Org, error) {
 	}
 	if o.cursorTTL <= 0 {
 		o.cursorTTL = DefaultCursorLifetime
+	}
+	o.reqLog = opts.RequestLog
+	o.bodyTimeout = opts.BodyTimeout
+	if o.bodyTimeout <= 0 {
+		o.bodyTimeout = DefaultBodyTimeout
 	}
 	o.cursors.max = opts.MaxCursors
 	if o.cursors.max <= 0 {
@@ -200,6 +221,9 @@ func New(opts Options) (*Org, error) {
 		if err := orgdb.SeedGenerated(db, opts.Records, opts.RecordSeed); err != nil {
 			return nil, fmt.Errorf("fakeorg: generated seed: %w", err)
 		}
+		// Loading leaves as much garbage as data: give it back to the system now, rather than
+		// keep it resident until the runtime's scavenger gets round to it.
+		debug.FreeOSMemory()
 	}
 	return o, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Query page sizes (Sforce-Query-Options: batchSize=N).
@@ -19,20 +20,26 @@ const (
 	maxBatchSize     = 2000
 )
 
-// cursor holds the rest of a query result for nextRecordsUrl.
+// cursor holds the rest of a query result for nextRecordsUrl: the result's row ids (18 bytes a
+// row), not its records, which are built a page at a time.
 type cursor struct {
-	records []*orgdb.Record
-	total   int
+	rows    *orgdb.Cursor
 	batch   int
 	tooling bool
 	expires time.Time
 }
 
 type cursors struct {
-	mu  sync.Mutex
-	m   map[string]*cursor
-	max int // open cursors kept; the one closest to expiry is dropped beyond it
+	mu   sync.Mutex
+	m    map[string]*cursor
+	max  int // open cursors kept; the one closest to expiry is dropped beyond it
+	rows int // rows held by the open cursors, against maxCursorRows
 }
+
+// maxCursorRows bounds the rows all open cursors hold together (18 bytes each: 36 MB): past it,
+// the cursors closest to expiry are dropped, as past the count of cursors. A single result
+// larger than that keeps a cursor of its own.
+const maxCursorRows = 2_000_000
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -54,24 +61,34 @@ func (cs *cursors) put(now time.Time, cur *cursor) string {
 	if cs.m == nil {
 		cs.m = make(map[string]*cursor)
 	}
-	if len(cs.m) >= cs.max {
+	n := cur.rows.Len()
+	if len(cs.m) >= cs.max || cs.rows+n > maxCursorRows {
+		for k, c := range cs.m {
+			if !now.Before(c.expires) {
+				cs.dropLocked(k)
+			}
+		}
+	}
+	for len(cs.m) > 0 && (len(cs.m) >= cs.max || cs.rows+n > maxCursorRows) {
 		var oldest string
 		var oldestExp time.Time
 		for k, c := range cs.m {
-			if !now.Before(c.expires) {
-				delete(cs.m, k)
-				continue
-			}
 			if oldest == "" || c.expires.Before(oldestExp) {
 				oldest, oldestExp = k, c.expires
 			}
 		}
-		if len(cs.m) >= cs.max {
-			delete(cs.m, oldest)
-		}
+		cs.dropLocked(oldest)
 	}
 	cs.m[loc] = cur
+	cs.rows += n
 	return loc
+}
+
+func (cs *cursors) dropLocked(loc string) {
+	if c, ok := cs.m[loc]; ok {
+		cs.rows -= c.rows.Len()
+		delete(cs.m, loc)
+	}
 }
 
 // get returns a live cursor and extends its life.
@@ -83,7 +100,7 @@ func (cs *cursors) get(now time.Time, loc string, ttl time.Duration) *cursor {
 		return nil
 	}
 	if !now.Before(c.expires) {
-		delete(cs.m, loc)
+		cs.dropLocked(loc)
 		return nil
 	}
 	c.expires = now.Add(ttl)
@@ -92,7 +109,7 @@ func (cs *cursors) get(now time.Time, loc string, ttl time.Duration) *cursor {
 
 func (cs *cursors) drop(loc string) {
 	cs.mu.Lock()
-	delete(cs.m, loc)
+	cs.dropLocked(loc)
 	cs.mu.Unlock()
 }
 
@@ -150,28 +167,31 @@ func runQuery(c *call, all, tooling bool) response {
 	if tooling {
 		if name, ok := toolingObject(q); !ok {
 			return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "INVALID_TYPE",
-				Message: "sObject type '" + name + "' is not supported."})
+				Message: "sObject type '" + soql.Clip(name) + "' is not supported."})
 		}
 	}
 	if c.query.Get("columns") == "true" {
 		return serveColumns(c, q)
 	}
 	return c.run(false, func(tx *orgdb.Tx) response {
-		res, e := tx.Query(q, all)
+		res, e := tx.QueryCursor(q, all)
 		if e != nil {
 			return errResp(e)
 		}
 		batch := batchSize(c.header)
-		recs := res.Records
-		if len(recs) <= batch {
+		recs, e := res.Records(tx, 0, batch)
+		if e != nil {
+			return errResp(e)
+		}
+		if res.Len() <= batch {
 			return response{status: http.StatusOK,
 				body: appendQueryResult(make([]byte, 0, 256+len(recs)*256), res.TotalSize, true, "", recs, c.ver)}
 		}
-		loc := c.o.cursors.put(c.o.now(), &cursor{records: recs, total: res.TotalSize, batch: batch,
+		loc := c.o.cursors.put(c.o.now(), &cursor{rows: res, batch: batch,
 			tooling: tooling, expires: c.o.now().Add(c.o.cursorTTL)})
 		next := c.queryPath(tooling) + loc + "-" + strconv.Itoa(batch)
 		return response{status: http.StatusOK,
-			body: appendQueryResult(make([]byte, 0, 256+batch*256), res.TotalSize, false, next, recs[:batch], c.ver)}
+			body: appendQueryResult(make([]byte, 0, 256+batch*256), res.TotalSize, false, next, recs, c.ver)}
 	})
 }
 
@@ -191,21 +211,26 @@ func queryMore(c *call, tooling bool) response {
 		}
 	}
 	cur := c.o.cursors.get(c.o.now(), loc, c.o.cursorTTL)
-	if cur == nil || offset < 0 || offset > len(cur.records) || cur.tooling != tooling {
+	if cur == nil || offset < 0 || offset > cur.rows.Len() || cur.tooling != tooling {
 		return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "INVALID_QUERY_LOCATOR",
 			Message: "invalid query locator"})
 	}
-	end := min(offset+cur.batch, len(cur.records))
-	done := end == len(cur.records)
-	next := ""
-	if done {
-		c.o.cursors.drop(loc)
-	} else {
-		next = c.queryPath(tooling) + loc + "-" + strconv.Itoa(end)
-	}
-	page := cur.records[offset:end]
-	return response{status: http.StatusOK,
-		body: appendQueryResult(make([]byte, 0, 256+len(page)*256), cur.total, done, next, page, c.ver)}
+	end := min(offset+cur.batch, cur.rows.Len())
+	return c.run(false, func(tx *orgdb.Tx) response {
+		page, e := cur.rows.Records(tx, offset, end)
+		if e != nil {
+			return errResp(e)
+		}
+		done := end == cur.rows.Len()
+		next := ""
+		if done {
+			c.o.cursors.drop(loc)
+		} else {
+			next = c.queryPath(tooling) + loc + "-" + strconv.Itoa(end)
+		}
+		return response{status: http.StatusOK,
+			body: appendQueryResult(make([]byte, 0, 256+len(page)*256), cur.rows.TotalSize, done, next, page, c.ver)}
+	})
 }
 
 func searchResult(recs []*orgdb.Record, ver string) []byte {

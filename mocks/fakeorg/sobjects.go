@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // serveResources is GET /services/data/vNN.N/.
@@ -198,7 +199,7 @@ func serveReadByExternalID(c *call) response {
 	f, ok := obj.Field(field)
 	if !ok || !(f.ExternalID || f.IDLookup) {
 		return errResp(&orgdb.Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
-			Message: "Provided external ID field does not exist or is not accessible: " + field})
+			Message: "Provided external ID field does not exist or is not accessible: " + soql.Clip(field)})
 	}
 	field = f.Name
 	return c.run(false, func(tx *orgdb.Tx) response {

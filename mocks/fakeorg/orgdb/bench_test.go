@@ -1,32 +1,46 @@
 package orgdb
 
 import (
+	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
 
-// The benchmarks share one generated org of 100,000 person accounts (each with its person
-// contact, so 100,000 contacts), built once.
+// The benchmarks share generated orgs of n person accounts (each with its person contact, so n
+// contacts), built once per size.
 var (
-	bigOnce sync.Once
-	bigDB   *DB
+	orgsMu sync.Mutex
+	orgs   = map[int]*DB{}
 )
 
-func bigOrg(b *testing.B) *DB {
+func generatedOrg(b *testing.B, n int) *DB {
 	b.Helper()
-	bigOnce.Do(func() {
-		db, err := New(Options{})
-		if err != nil {
-			panic(err)
-		}
-		if err := SeedGenerated(db, 100_000, 1); err != nil {
-			panic(err)
-		}
-		bigDB = db
-	})
-	return bigDB
+	orgsMu.Lock()
+	defer orgsMu.Unlock()
+	if db := orgs[n]; db != nil {
+		return db
+	}
+	db, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := SeedGenerated(db, n, 1); err != nil {
+		b.Fatal(err)
+	}
+	// One person whose name no generated person shares, for the shapes that find one record.
+	tx := db.Begin(true)
+	_, e := tx.Create("Account", map[string]any{"FirstName": "Zofia", "LastName": "Wiśniewska", "PersonEmail": "zofia@example.org"})
+	tx.Commit()
+	if e != nil {
+		b.Fatal(e)
+	}
+	orgs[n] = db
+	return db
 }
+
+func bigOrg(b *testing.B) *DB { return generatedOrg(b, 100_000) }
 
 // BenchmarkSeedGenerated100k loads 100,000 person accounts (200,000 records with their person
 // contacts) and reports the heap they hold after a GC.
@@ -102,7 +116,7 @@ func BenchmarkQueryFullScan(b *testing.B) {
 }
 
 func BenchmarkQueryCount(b *testing.B) {
-	benchQuery(b, "SELECT COUNT() FROM Contact", 100_000)
+	benchQuery(b, "SELECT COUNT() FROM Contact", 100_001) // the generated people and Zofia
 }
 
 func BenchmarkSearchPhone(b *testing.B) {
@@ -161,4 +175,89 @@ func reportCPU(b *testing.B) func() {
 			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
+}
+
+// BenchmarkShapes measures each query shape issue 8 names at 10,000, 100,000 and 300,000
+// generated people, to show which cost stays flat (indexed) and which grows with the org:
+//
+//	go test -run '^$' -bench Shapes -benchtime 2s ./mocks/fakeorg/orgdb
+func BenchmarkShapes(b *testing.B) {
+	shapes := []struct {
+		name  string
+		query func(db *DB) string // SOQL, or SOSL when it starts with FIND
+		min   int                 // at least this many rows, as a check that it does match
+	}{
+		{"Email=", func(db *DB) string {
+			return "SELECT Id, Name FROM Contact WHERE Email = '" + generatedEmail(b, db, 4242) + "'"
+		}, 1},
+		{"Name-LIKE-prefix-1-match", func(*DB) string { return "SELECT Id, Name FROM Account WHERE Name LIKE 'Zofia Wi%'" }, 1},
+		{"Name-LIKE-prefix-n/900-matches", func(*DB) string { return "SELECT Id, Name FROM Account WHERE Name LIKE 'Sven Kowal%'" }, 1},
+		{"Name-LIKE-no-match", func(*DB) string { return "SELECT Id FROM Account WHERE Name LIKE 'Kowal%'" }, 0},
+		{"MobilePhone=", func(*DB) string {
+			return "SELECT Id, Name FROM Contact WHERE MobilePhone = '" + GeneratedPhone(4242, 1) + "'"
+		}, 1},
+		{"SOSL-full-name-1-match", func(*DB) string {
+			return "FIND {Zofia Wiśniewska} RETURNING Account(Id, Name), Contact(Id, Name)"
+		}, 2},
+		{"SOSL-full-name-n/900-matches", func(*DB) string {
+			return "FIND {Sven Kowalski} RETURNING Account(Id, Name), Contact(Id, Name)"
+		}, 1},
+		{"SOSL-full-name-in-name-fields", func(*DB) string {
+			return "FIND {Sven Kowalski} IN NAME FIELDS RETURNING Contact(Id, Name LIMIT 10)"
+		}, 1},
+		{"SOSL-prefix", func(*DB) string { return "FIND {Kowals*} IN NAME FIELDS RETURNING Contact(Id, Name LIMIT 10)" }, 1},
+		{"ORDER-BY-LastName-LIMIT-10", func(*DB) string { return "SELECT Id, Name FROM Contact ORDER BY LastName LIMIT 10" }, 10},
+		{"ORDER-BY-2-keys-LIMIT-10", func(*DB) string {
+			return "SELECT Id FROM Contact ORDER BY LastName DESC, Birthdate LIMIT 10"
+		}, 10},
+		{"full-scan-LIKE-LIMIT-10", func(*DB) string {
+			return "SELECT Id FROM Contact WHERE MailingPostalCode LIKE '0424%' LIMIT 10"
+		}, 0},
+	}
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			for _, n := range []int{10_000, 100_000, 300_000} {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					db := generatedOrg(b, n)
+					q := sh.query(db)
+					run := func() int {
+						tx := db.Begin(false)
+						defer tx.Commit()
+						if strings.HasPrefix(q, "FIND") {
+							recs, e := tx.Search(q)
+							if e != nil {
+								b.Fatal(e)
+							}
+							return len(recs)
+						}
+						res, e := tx.Query(q, false)
+						if e != nil {
+							b.Fatal(e)
+						}
+						return len(res.Records)
+					}
+					if got := run(); got < sh.min {
+						b.Fatalf("%s: %d rows, want at least %d", q, got, sh.min)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					defer reportCPU(b)()
+					for b.Loop() {
+						run()
+					}
+				})
+			}
+		})
+	}
+}
+
+// generatedEmail is the email of the i-th generated person's contact.
+func generatedEmail(b *testing.B, db *DB, i int) string {
+	tx := db.Begin(false)
+	defer tx.Commit()
+	res, e := tx.Query(fmt.Sprintf("SELECT PersonEmail FROM Account WHERE AccountNumber = 'GEN-%07d'", i), false)
+	if e != nil || len(res.Records) != 1 {
+		b.Fatal("no generated person", i, e)
+	}
+	return res.Records[0].Fields[0].Value.(string)
 }

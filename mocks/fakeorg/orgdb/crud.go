@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 func errNotFound() *Error {
@@ -45,7 +47,7 @@ func (tx *Tx) object(name string) (*SObject, *Error) {
 func (tx *Tx) row(o *SObject, id string, live bool) (*table, int32, *Error) {
 	id18, ok := ID18(id)
 	if !ok || id18[:3] != o.keyPrefix {
-		return nil, 0, errBadRequest("MALFORMED_ID", fmt.Sprintf("%s ID: id value of incorrect type: %s", o.label, id), "Id")
+		return nil, 0, errBadRequest("MALFORMED_ID", fmt.Sprintf("%s ID: id value of incorrect type: %s", o.label, soql.Clip(id)), "Id")
 	}
 	t := tx.db.tableOf(o)
 	r, ok := t.byID[id18]
@@ -78,7 +80,7 @@ func (tx *Tx) Get(object, id string, fields []string) (*Record, *Error) {
 		for _, name := range fields {
 			f, ok := o.Field(strings.TrimSpace(name))
 			if !ok {
-				return nil, errBadRequest("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", name, o.name), name)
+				return nil, errBadRequest("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", soql.Clip(name), o.name), soql.Clip(name))
 			}
 			defs = append(defs, f)
 		}
@@ -200,7 +202,7 @@ func (tx *Tx) Upsert(object, extField, extValue string, fields map[string]any) (
 	f, ok := o.Field(extField)
 	if !ok || !(f.ExternalID || f.IDLookup) {
 		return UpsertResult{}, &Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
-			Message: fmt.Sprintf("Provided external ID field does not exist or is not accessible: %s", extField), Fields: []string{}}
+			Message: fmt.Sprintf("Provided external ID field does not exist or is not accessible: %s", soql.Clip(extField)), Fields: []string{}}
 	}
 	t := tx.db.tableOf(o)
 	var rows []int32
@@ -313,7 +315,7 @@ func (tx *Tx) convertBody(o *SObject, body map[string]any, create bool, selfID s
 		}
 		f, ok := o.Field(k)
 		if !ok {
-			return nil, errBadRequest("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.name), k)
+			return nil, errBadRequest("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", soql.Clip(k), o.name), soql.Clip(k))
 		}
 		if f.Type == "id" {
 			if create {

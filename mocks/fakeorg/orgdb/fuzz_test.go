@@ -1,6 +1,7 @@
 package orgdb
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -15,6 +16,10 @@ func FuzzQuery(f *testing.F) {
 		"SELECT Id FROM Contact WHERE Id IN (SELECT ContactId FROM AccountContactRelation WHERE IsActive = true) AND Birthdate < 1990-01-01",
 		"SELECT COUNT() FROM Lead WHERE Status != null AND NOT (Company LIKE 'N\\_%')",
 		"SELECT Id, OptionalVerifiersMinVerfCount FROM IdentityVerificationProcDtl WHERE OptionalVerifiersMinVerfCount >= 1",
+		"SELECT Id FROM Contact WHERE " + strings.Repeat("(", 101) + "Name = 'x'" + strings.Repeat(")", 101),
+		"SELECT Id FROM Contact WHERE Id IN (SELECT ContactId FROM AccountContactRelation WHERE AccountId IN (SELECT Id FROM Account))",
+		"SELECT Id FROM Contact WHERE Birthdate = LAST_N_DAYS:999999999999 OR " + strings.Repeat("LastName = 'x' OR ", 200) + "Name LIKE 'a%'",
+		"SELECT ReportsTo.ReportsTo.ReportsTo.ReportsTo.ReportsTo.ReportsTo.Name FROM Contact ORDER BY LastName LIMIT 2 OFFSET 2",
 	} {
 		f.Add(s)
 	}
@@ -26,7 +31,7 @@ func FuzzQuery(f *testing.F) {
 		f.Fatal(err)
 	}
 	codes := map[string]bool{"MALFORMED_QUERY": true, "INVALID_FIELD": true, "INVALID_TYPE": true,
-		"INVALID_QUERY_FILTER_OPERATOR": true, "NUMBER_OUTSIDE_VALID_RANGE": true}
+		"INVALID_QUERY_FILTER_OPERATOR": true, "NUMBER_OUTSIDE_VALID_RANGE": true, "QUERY_TOO_COMPLICATED": true}
 	f.Fuzz(func(t *testing.T, q string) {
 		tx := db.Begin(false)
 		defer tx.Commit()
@@ -50,6 +55,8 @@ func FuzzSearch(f *testing.F) {
 		"FIND {Alice} IN NAME FIELDS RETURNING Account(Id, Name WHERE IsPersonAccount = true ORDER BY Name LIMIT 5), Contact LIMIT 10",
 		"FIND {+1 \\(415\\) 555\\-0107} IN PHONE FIELDS RETURNING Account(Name, Phone)",
 		`FIND {"julia chen" OR (Brow* AND NOT Hannah)} RETURNING Contact(Name, Account.Name), Lead(Company)`,
+		"FIND {" + strings.Repeat("(", 101) + "ab" + strings.Repeat(")", 101) + "}",
+		"FIND {" + strings.Repeat("alice ", 2000) + "} RETURNING Contact(Id WHERE " + strings.Repeat("NOT ", 101) + "Name = 'x')",
 	} {
 		f.Add(s)
 	}

@@ -43,8 +43,9 @@ type Field struct {
 	Value any
 }
 
-// QueryResult is a whole query result; the HTTP layer pages it (nextRecordsUrl) and Done is then
-// its own business. For COUNT() queries TotalSize is the count and Records is empty.
+// QueryResult is a whole query result (Tx.Query); the HTTP layer pages results through a Cursor
+// instead (Tx.QueryCursor), which builds records a page at a time. For COUNT() queries TotalSize
+// is the count and Records is empty.
 type QueryResult struct {
 	TotalSize int
 	Done      bool

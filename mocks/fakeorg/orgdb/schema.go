@@ -609,7 +609,7 @@ func newSchema(custom []CustomField, added []PicklistValues) (*Schema, error) {
 					f.ReferenceTo = append(f.ReferenceTo, t.name)
 				}
 			}
-			f.indexed = f.Type == "reference" || f.Type == "phone" ||
+			f.indexed = f.Type == "reference" || f.Type == "phone" || f.Type == "email" ||
 				f.NameField || f.ExternalID || f.Unique || f.IDLookup
 			switch f.Name {
 			case "Id", "OwnerId", "CreatedById", "LastModifiedById":

@@ -2,6 +2,7 @@ package orgdb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -119,7 +120,7 @@ type searchSpec struct {
 
 func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []searchSpec, limit int) ([]*Record, *Error) {
 	out := []*Record{}
-	if len(term) > 10000 {
+	if utf8.RuneCountInString(term) > 10000 {
 		return out, nil // Salesforce returns no rows for terms this long
 	}
 	if specs == nil {
@@ -137,7 +138,7 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		}
 		o, ok := c.tx.schema.Lookup(spec.q.From.Name)
 		if !ok {
-			return nil, cc.errAt("INVALID_TYPE", spec.q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", spec.q.From.Name))
+			return nil, cc.errAt("INVALID_TYPE", spec.q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", soql.Clip(spec.q.From.Name)))
 		}
 		if !o.searchable {
 			return nil, cc.errAt("INVALID_TYPE", spec.q.From.Pos, fmt.Sprintf("entity type %s does not support search", o.name))
@@ -162,10 +163,16 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		} else {
 			p.where = match
 		}
-		// A phone-shaped term reads only the rows the phone index names (in scopes with phones).
-		if m.phone != "" && p.seek == nil && (in == "ALL" || in == "PHONE") {
+		p.terms += m.words
+		// A phone-shaped term reads only the rows the phone index names (in scopes with phones);
+		// other terms the rows the search index names.
+		switch {
+		case p.seek != nil:
+		case m.phone != "" && (in == "ALL" || in == "PHONE"):
 			p.fixed = p.t.phones.lookup(phoneKey(m.phone), []int32{})
-			sortRows(p.fixed)
+			slices.Sort(p.fixed)
+		default:
+			p.fixed = m.candidates(m.root, p.t.words)
 		}
 		rows, e := cc.rows(p, nil)
 		if e != nil {
@@ -212,30 +219,26 @@ func scopeFields(o *SObject, in string) []*FieldDef {
 
 // termMatcher decides whether a row matches a search term.
 type termMatcher struct {
-	expr  soql.SearchExpr
-	words map[*soql.SearchWord][]likeMatcher // each word as a phrase of token patterns
-	// needles hold each word's longest run of literal characters, lower-cased: a field without
-	// it cannot match, and is skipped before it is split into tokens.
-	needles map[*soql.SearchWord]string
-	phone   string // the term's digits, when it looks like a phone number
+	root  *termNode
+	words int    // the term's words: what matching a row costs (see maxFilterWork)
+	phone string // the term's digits, when it looks like a phone number
+}
+
+// termNode is a search term compiled for matching: a word, NOT of one node, or an AND or OR of
+// any number of nodes. A chain (a OR b OR c …, or the words of a long term, which AND) is one
+// node, so matching recurses only as deep as the term's parentheses.
+type termNode struct {
+	op   byte // 'W' word, 'N' not, 'A' and, 'O' or
+	kids []*termNode
+	pats []likeMatcher // a word as a phrase of token patterns
+	// needle is a word's longest run of literal characters, lower-cased: a field without it
+	// cannot match, and is skipped before it is split into tokens.
+	needle string
 }
 
 func newTermMatcher(term string, expr soql.SearchExpr) *termMatcher {
-	m := &termMatcher{expr: expr, words: map[*soql.SearchWord][]likeMatcher{}, needles: map[*soql.SearchWord]string{}}
-	var collect func(soql.SearchExpr)
-	collect = func(e soql.SearchExpr) {
-		switch x := e.(type) {
-		case *soql.SearchWord:
-			m.words[x] = wordPatterns(x.Pattern)
-			m.needles[x] = longestLiteral(m.words[x])
-		case *soql.SearchLogical:
-			collect(x.X)
-			collect(x.Y)
-		case *soql.SearchNot:
-			collect(x.X)
-		}
-	}
-	collect(expr)
+	m := &termMatcher{}
+	m.root = m.compile(expr)
 	phoneLike := true
 	for _, r := range term {
 		if !strings.ContainsRune("0123456789+-() .\\", r) {
@@ -247,6 +250,36 @@ func newTermMatcher(term string, expr soql.SearchExpr) *termMatcher {
 		m.phone = d
 	}
 	return m
+}
+
+func (m *termMatcher) compile(e soql.SearchExpr) *termNode {
+	switch x := e.(type) {
+	case *soql.SearchWord:
+		m.words++
+		pats := wordPatterns(x.Pattern)
+		return &termNode{op: 'W', pats: pats, needle: longestLiteral(pats)}
+	case *soql.SearchNot:
+		return &termNode{op: 'N', kids: []*termNode{m.compile(x.X)}}
+	case *soql.SearchLogical:
+		// A chain nests to the left: walk down its spine in a loop, not by recursion.
+		var terms []soql.SearchExpr
+		cur := soql.SearchExpr(x)
+		for {
+			l, ok := cur.(*soql.SearchLogical)
+			if !ok || l.Op != x.Op {
+				terms = append(terms, cur)
+				break
+			}
+			terms = append(terms, l.Y)
+			cur = l.X
+		}
+		n := &termNode{op: x.Op[0], kids: make([]*termNode, len(terms))}
+		for i, t := range terms {
+			n.kids[len(terms)-1-i] = m.compile(t)
+		}
+		return n
+	}
+	return &termNode{op: 'O'} // matches nothing
 }
 
 // wordPatterns splits a word's pattern into token patterns the way field text is split into
@@ -300,34 +333,94 @@ func (m *termMatcher) matchRow(t *table, r int32, fields []*FieldDef) bool {
 			}
 		}
 	}
-	return m.eval(m.expr, t, r, fields)
+	return m.eval(m.root, t, r, fields)
 }
 
-func (m *termMatcher) eval(e soql.SearchExpr, t *table, r int32, fields []*FieldDef) bool {
-	switch x := e.(type) {
-	case *soql.SearchLogical:
-		if x.Op == "AND" {
-			return m.eval(x.X, t, r, fields) && m.eval(x.Y, t, r, fields)
-		}
-		return m.eval(x.X, t, r, fields) || m.eval(x.Y, t, r, fields)
-	case *soql.SearchNot:
-		return !m.eval(x.X, t, r, fields)
-	case *soql.SearchWord:
-		pats, needle := m.words[x], m.needles[x]
-		if len(pats) == 0 {
-			return false
-		}
-		for _, f := range fields {
-			s := t.getString(r, f)
-			if s == "" || !containsFold(s, needle) {
-				continue
+func (m *termMatcher) eval(n *termNode, t *table, r int32, fields []*FieldDef) bool {
+	switch n.op {
+	case 'A':
+		for _, k := range n.kids {
+			if !m.eval(k, t, r, fields) {
+				return false
 			}
-			if matchPhrase(tokens(s), pats) {
+		}
+		return true
+	case 'O':
+		for _, k := range n.kids {
+			if m.eval(k, t, r, fields) {
 				return true
 			}
 		}
+		return false
+	case 'N':
+		return !m.eval(n.kids[0], t, r, fields)
+	}
+	if len(n.pats) == 0 {
+		return false
+	}
+	for _, f := range fields {
+		s := t.getString(r, f)
+		if s == "" || !containsFold(s, n.needle) {
+			continue
+		}
+		if matchPhrase(tokens(s), n.pats) {
+			return true
+		}
 	}
 	return false
+}
+
+// candidates returns the rows the table's search index says can match n, ascending and
+// without repeats, or nil when the index cannot narrow them (a NOT, a word starting with a
+// wildcard, a prefix shared by too many words).
+func (m *termMatcher) candidates(n *termNode, w *wordIndex) []int32 {
+	switch n.op {
+	case 'A':
+		var all candidateSet
+		for _, k := range n.kids {
+			all.and(m.candidates(k, w))
+		}
+		return all.rows
+	case 'O':
+		var out []int32
+		for _, k := range n.kids {
+			c := m.candidates(k, w)
+			if c == nil {
+				return nil
+			}
+			out = union(out, c)
+		}
+		if out == nil {
+			out = []int32{}
+		}
+		return out
+	case 'N':
+		return nil
+	}
+	if len(n.pats) == 0 {
+		return []int32{}
+	}
+	// A phrase matches only rows holding each of its tokens: intersect what each token names.
+	var all candidateSet
+	for _, p := range n.pats {
+		all.and(w.rows(p))
+	}
+	return all.rows
+}
+
+// candidateSet intersects row sets, where nil means "unknown: every row".
+type candidateSet struct {
+	rows []int32
+}
+
+func (s *candidateSet) and(rows []int32) {
+	switch {
+	case rows == nil:
+	case s.rows == nil:
+		s.rows = rows
+	default:
+		s.rows = intersect(s.rows, rows)
+	}
 }
 
 // longestLiteral returns the longest run of literal characters in a word's token patterns.

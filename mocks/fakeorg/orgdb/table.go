@@ -12,17 +12,22 @@ type table struct {
 	col       []int      // by field index: its column in strs or vals
 	str       []bool     // by field index: whether it lives in strs
 	byID      map[string]int32
-	idx       []*index // by field index; nil when the field is not indexed
-	seq       uint64   // ids issued so far
-	isDeleted int      // the vals column of IsDeleted, or -1
+	idx       []*index   // by field index; nil when the field is not indexed
+	sorted    []*ordered // by field index: the ordered index of name fields; nil for others
+	seq       uint64     // ids issued so far
+	isDeleted int        // the vals column of IsDeleted, or -1
 	// phones indexes every phone field by the last seven digits of its value, so that a search
 	// for a number finds it whatever its formatting.
 	phones *index
+	// words is the search index of searchable objects (nil for others), over the fields marked
+	// in searched.
+	words    *wordIndex
+	searched []bool
 }
 
 func newTable(o *SObject) *table {
 	t := &table{obj: o, byID: map[string]int32{}, phones: &index{one: map[string]int32{}}, col: make([]int, len(o.fields)),
-		str: make([]bool, len(o.fields)), idx: make([]*index, len(o.fields))}
+		str: make([]bool, len(o.fields)), idx: make([]*index, len(o.fields)), sorted: make([]*ordered, len(o.fields))}
 	for i, f := range o.fields {
 		switch {
 		case f.isText() || f.isID() || f.Type == "date" || f.Type == "datetime":
@@ -34,6 +39,15 @@ func newTable(o *SObject) *table {
 		}
 		if f.indexed {
 			t.idx[i] = &index{one: map[string]int32{}}
+		}
+		if f.NameField && f.isText() {
+			t.sorted[i] = &ordered{}
+		}
+	}
+	if o.searchable {
+		t.words, t.searched = newWordIndex(), make([]bool, len(o.fields))
+		for _, f := range scopeFields(o, "ALL") {
+			t.searched[f.index] = true
 		}
 	}
 	t.isDeleted = -1
@@ -70,6 +84,22 @@ func (t *table) set(r int32, f *FieldDef, v any) any {
 		}
 		if v != nil {
 			ix.add(indexKey(f, v), r)
+		}
+	}
+	if ix := t.sorted[f.index]; ix != nil {
+		if old != nil {
+			ix.remove(strings.ToLower(old.(string)), r)
+		}
+		if v != nil {
+			ix.add(strings.ToLower(v.(string)), r)
+		}
+	}
+	if t.words != nil && t.searched[f.index] {
+		if old != nil {
+			t.words.removeText(old.(string), r)
+		}
+		if v != nil {
+			t.words.addText(v.(string), r)
 		}
 	}
 	if f.Type == "phone" {
@@ -157,11 +187,12 @@ type index struct {
 	many map[string][]int32
 }
 
-func (ix *index) add(k string, r int32) {
+// add adds row r under k and reports whether k is new to the index.
+func (ix *index) add(k string, r int32) bool {
 	if len(ix.many) > 0 {
 		if rs, ok := ix.many[k]; ok {
 			ix.many[k] = append(rs, r)
-			return
+			return false
 		}
 	}
 	if r0, ok := ix.one[k]; ok {
@@ -170,12 +201,14 @@ func (ix *index) add(k string, r int32) {
 			ix.many = map[string][]int32{}
 		}
 		ix.many[k] = []int32{r0, r}
-		return
+		return false
 	}
 	ix.one[k] = r
+	return true
 }
 
-func (ix *index) remove(k string, r int32) {
+// remove removes row r (once) from under k and reports whether k has no rows left.
+func (ix *index) remove(k string, r int32) bool {
 	if rs, ok := ix.many[k]; ok {
 		for i, x := range rs {
 			if x == r {
@@ -189,11 +222,21 @@ func (ix *index) remove(k string, r int32) {
 		} else {
 			ix.many[k] = rs
 		}
-		return
+		return false
 	}
 	if x, ok := ix.one[k]; ok && x == r {
 		delete(ix.one, k)
+		return true
 	}
+	return false
+}
+
+// count is how many rows hold k.
+func (ix *index) count(k string) int {
+	if _, ok := ix.one[k]; ok {
+		return 1
+	}
+	return len(ix.many[k])
 }
 
 // lookup appends the rows holding k to dst.

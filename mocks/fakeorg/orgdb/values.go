@@ -12,10 +12,24 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 func deserializeError(f *FieldDef, typ, token string, v any) *Error {
-	return errBadRequest("JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of %s from %s value %v or request may be missing a required field", typ, token, v), f.Name)
+	return errBadRequest("JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field", typ, token, echo(v)), f.Name)
+}
+
+// echo is how an error message quotes an input value: arrays and objects by their first
+// character, as a JSON parser reports the token it met, anything else clipped (soql.Clip).
+func echo(v any) string {
+	switch v.(type) {
+	case []any:
+		return "["
+	case map[string]any:
+		return "{"
+	}
+	return soql.Clip(fmt.Sprint(v))
 }
 
 func jsonToken(v any) string {
@@ -141,7 +155,7 @@ func (tx *Tx) convert(f *FieldDef, v any) (any, *Error) {
 		if f.RestrictedPicklist {
 			p, ok := f.picklistValue(s)
 			if !ok {
-				return nil, errBadRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, s), f.Name)
+				return nil, errBadRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, soql.Clip(s)), f.Name)
 			}
 			s = p
 		}
@@ -156,7 +170,7 @@ func (tx *Tx) convert(f *FieldDef, v any) (any, *Error) {
 			if p, ok := f.picklistValue(part); ok {
 				part = p
 			} else if f.RestrictedPicklist {
-				return nil, errBadRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, part), f.Name)
+				return nil, errBadRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, soql.Clip(part)), f.Name)
 			}
 			seen[strings.ToLower(part)] = true
 			vals = append(vals, part)
@@ -167,11 +181,11 @@ func (tx *Tx) convert(f *FieldDef, v any) (any, *Error) {
 		s = strings.Join(vals, ";")
 	case "email":
 		if !validEmail(s) {
-			return nil, errBadRequest("INVALID_EMAIL_ADDRESS", fmt.Sprintf("%s: invalid email address: %s", f.Label, s), f.Name)
+			return nil, errBadRequest("INVALID_EMAIL_ADDRESS", fmt.Sprintf("%s: invalid email address: %s", f.Label, soql.Clip(s)), f.Name)
 		}
 	}
 	if f.Length > 0 && utf8.RuneCountInString(s) > f.Length {
-		return nil, errBadRequest("STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, s, f.Length), f.Name)
+		return nil, errBadRequest("STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, soql.Clip(s), f.Length), f.Name)
 	}
 	return s, nil
 }
@@ -189,7 +203,7 @@ func (f *FieldDef) picklistValue(s string) (string, bool) {
 func (tx *Tx) checkReference(f *FieldDef, s string) (any, *Error) {
 	id, ok := ID18(s)
 	if !ok {
-		return nil, errBadRequest("MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, s), f.Name)
+		return nil, errBadRequest("MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, soql.Clip(s)), f.Name)
 	}
 	o, ok := tx.db.schema.ObjectForID(id)
 	allowed := false
@@ -199,7 +213,7 @@ func (tx *Tx) checkReference(f *FieldDef, s string) (any, *Error) {
 		}
 	}
 	if !allowed {
-		return nil, errBadRequest("INVALID_CROSS_REFERENCE_KEY", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, id), f.Name)
+		return nil, errBadRequest("INVALID_CROSS_REFERENCE_KEY", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, soql.Clip(id)), f.Name)
 	}
 	t := tx.db.tableOf(o)
 	r, ok := t.byID[id]

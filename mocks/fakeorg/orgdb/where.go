@@ -16,18 +16,31 @@ type pred func(r int32) bool
 func (c *qctx) compileExpr(p *plan, e soql.Expr) (pred, *Error) {
 	switch x := e.(type) {
 	case *soql.Logical:
-		a, err := c.compileExpr(p, x.X)
-		if err != nil {
-			return nil, err
-		}
-		b, err := c.compileExpr(p, x.Y)
-		if err != nil {
-			return nil, err
+		terms := make([]pred, len(x.Terms))
+		for i, t := range x.Terms {
+			var err *Error
+			if terms[i], err = c.compileExpr(p, t); err != nil {
+				return nil, err
+			}
 		}
 		if x.Op == "AND" {
-			return func(r int32) bool { return a(r) && b(r) }, nil
+			return func(r int32) bool {
+				for _, t := range terms {
+					if !t(r) {
+						return false
+					}
+				}
+				return true
+			}, nil
 		}
-		return func(r int32) bool { return a(r) || b(r) }, nil
+		return func(r int32) bool {
+			for _, t := range terms {
+				if t(r) {
+					return true
+				}
+			}
+			return false
+		}, nil
 	case *soql.Not:
 		a, err := c.compileExpr(p, x.X)
 		if err != nil {
@@ -35,8 +48,10 @@ func (c *qctx) compileExpr(p *plan, e soql.Expr) (pred, *Error) {
 		}
 		return func(r int32) bool { return !a(r) }, nil
 	case *soql.Comparison:
+		p.terms++
 		return c.compileComparison(p, x)
 	case *soql.SetComparison:
+		p.terms++
 		return c.compileSet(p, x)
 	}
 	return nil, c.errAt("MALFORMED_QUERY", soql.Pos{Row: 1, Column: 1}, "unexpected condition")
@@ -55,7 +70,7 @@ func (c *qctx) filterTypeError(ref *soql.FieldRef, lit *soql.Literal, typ string
 	if quoted {
 		how = "should be enclosed in quotes"
 	}
-	return c.errAt("INVALID_FIELD", lit.Pos, fmt.Sprintf("value of filter criterion for field '%s' must be of type %s and %s", ref.String(), typ, how))
+	return c.errAt("INVALID_FIELD", lit.Pos, fmt.Sprintf("value of filter criterion for field '%s' must be of type %s and %s", soql.Clip(ref.String()), typ, how))
 }
 
 // operandFor checks a literal against the field's type and converts it.
@@ -70,7 +85,7 @@ func (c *qctx) operandFor(ref *soql.FieldRef, f *FieldDef, lit *soql.Literal) (o
 		}
 		id, ok := ID18(lit.Value)
 		if !ok {
-			return operand{}, c.errAt("INVALID_QUERY_FILTER_OPERATOR", lit.Pos, fmt.Sprintf("invalid ID field: %s", lit.Value))
+			return operand{}, c.errAt("INVALID_QUERY_FILTER_OPERATOR", lit.Pos, fmt.Sprintf("invalid ID field: %s", soql.Clip(lit.Value)))
 		}
 		return operand{v: id}, nil
 	case f.isText():
@@ -89,7 +104,7 @@ func (c *qctx) operandFor(ref *soql.FieldRef, f *FieldDef, lit *soql.Literal) (o
 		}
 		n, err := strconv.ParseFloat(lit.Value, 64)
 		if err != nil {
-			return operand{}, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+lit.Raw+"'")
+			return operand{}, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+soql.Clip(lit.Raw)+"'")
 		}
 		return operand{v: n}, nil
 	case f.Type == "date":
@@ -97,11 +112,14 @@ func (c *qctx) operandFor(ref *soql.FieldRef, f *FieldDef, lit *soql.Literal) (o
 		case soql.Date:
 			d, ok := parseDate(lit.Value)
 			if !ok {
-				return operand{}, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+lit.Raw+"'")
+				return operand{}, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+soql.Clip(lit.Raw)+"'")
 			}
 			return operand{v: d}, nil
 		case soql.DateLiteral:
-			from, to := c.dateRange(lit)
+			from, to, e := c.dateRange(lit)
+			if e != nil {
+				return operand{}, e
+			}
 			return operand{isRange: true, from: from.Format("2006-01-02"), to: to.Format("2006-01-02")}, nil
 		}
 		return operand{}, c.filterTypeError(ref, lit, "date", false)
@@ -110,11 +128,14 @@ func (c *qctx) operandFor(ref *soql.FieldRef, f *FieldDef, lit *soql.Literal) (o
 		case soql.DateTime:
 			t, ok := parseDateTime(lit.Value)
 			if !ok {
-				return operand{}, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+lit.Raw+"'")
+				return operand{}, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+soql.Clip(lit.Raw)+"'")
 			}
 			return operand{v: t.UTC().Format(dateTimeLayout)}, nil
 		case soql.DateLiteral:
-			from, to := c.dateRange(lit)
+			from, to, e := c.dateRange(lit)
+			if e != nil {
+				return operand{}, e
+			}
 			return operand{isRange: true, from: from.Format(dateTimeLayout), to: to.Format(dateTimeLayout)}, nil
 		}
 		return operand{}, c.filterTypeError(ref, lit, "dateTime", false)
@@ -122,9 +143,39 @@ func (c *qctx) operandFor(ref *soql.FieldRef, f *FieldDef, lit *soql.Literal) (o
 	return operand{}, c.filterTypeError(ref, lit, f.Type, false)
 }
 
+// Salesforce's valid dates: "The earliest valid date is 1700-01-01T00:00:00Z GMT ... The latest
+// valid date is 4000-12-31T00:00:00Z GMT" (SOQL and SOSL Reference, "Date Formats and Date
+// Literals in WHERE", Minimum and Maximum Dates).
+var (
+	minDate = time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxDate = time.Date(4001, 1, 1, 0, 0, 0, 0, time.UTC) // exclusive
+)
+
+// maxLiteralN bounds the n of a date literal per unit before any date arithmetic (the span of
+// valid dates is under 2,400 years), so that a huge n cannot overflow it.
+var maxLiteralN = map[string]int{"DAYS": 900_000, "WEEKS": 130_000, "MONTHS": 30_000, "YEARS": 2_400}
+
 // dateRange is the [from, to) span of a relative date literal, in UTC (the integration user's
-// time zone is GMT). Weeks start on Sunday.
-func (c *qctx) dateRange(lit *soql.Literal) (time.Time, time.Time) {
+// time zone is GMT). Weeks start on Sunday. A span reaching outside Salesforce's valid dates
+// (LAST_N_DAYS:999999999999) is refused.
+func (c *qctx) dateRange(lit *soql.Literal) (time.Time, time.Time, *Error) {
+	outOfRange := func() (time.Time, time.Time, *Error) {
+		return time.Time{}, time.Time{}, c.errAt("MALFORMED_QUERY", lit.Pos, fmt.Sprintf("date literal %s is out of range: valid dates are %s to 4000-12-31", soql.Clip(lit.Raw), minDate.Format("2006-01-02")))
+	}
+	for unit, max := range maxLiteralN {
+		if strings.Contains(lit.Value, "_"+unit) && lit.N > max {
+			return outOfRange()
+		}
+	}
+	from, to := c.literalSpan(lit)
+	if from.Before(minDate) || to.After(maxDate) {
+		return outOfRange()
+	}
+	return from, to, nil
+}
+
+// literalSpan computes a date literal's span.
+func (c *qctx) literalSpan(lit *soql.Literal) (time.Time, time.Time) {
 	now := c.now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	day := func(n int) time.Time { return today.AddDate(0, 0, n) }
@@ -213,7 +264,7 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 	getStr := c.strGetter(p, fp)
 	if x.Op == "LIKE" {
 		if !f.isText() && !f.isID() {
-			return nil, c.errAt("INVALID_QUERY_FILTER_OPERATOR", x.Pos, fmt.Sprintf("invalid operator on %s field: %s", f.Type, x.Field.String()))
+			return nil, c.errAt("INVALID_QUERY_FILTER_OPERATOR", x.Pos, fmt.Sprintf("invalid operator on %s field: %s", f.Type, soql.Clip(x.Field.String())))
 		}
 		if x.Value.Kind != soql.String {
 			return nil, c.filterTypeError(x.Field, x.Value, "string", true)
@@ -225,7 +276,7 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 		}, nil
 	}
 	if (f.Type == "multipicklist" || f.Type == "textarea" && f.Length > 255) && x.Op != "=" && x.Op != "!=" {
-		return nil, c.errAt("INVALID_QUERY_FILTER_OPERATOR", x.Pos, fmt.Sprintf("invalid operator on %s field: %s", f.Type, x.Field.String()))
+		return nil, c.errAt("INVALID_QUERY_FILTER_OPERATOR", x.Pos, fmt.Sprintf("invalid operator on %s field: %s", f.Type, soql.Clip(x.Field.String())))
 	}
 	op, err := c.operandFor(x.Field, f, x.Value)
 	if err != nil {
@@ -285,6 +336,21 @@ func (c *qctx) compileComparison(p *plan, x *soql.Comparison) (pred, *Error) {
 		}
 		return compareValues(f, v, want), true
 	}
+	if ws, ok := want.(string); ok {
+		// Text, ids, dates and datetimes are stored as strings: compare them in place, without
+		// boxing each row's value (an allocation per row and per comparison).
+		compare := strings.Compare
+		if f.isText() {
+			compare = compareFold
+		}
+		cmp = func(r int32) (int, bool) {
+			s, ok := getStr(r)
+			if !ok {
+				return 0, false
+			}
+			return compare(s, ws), true
+		}
+	}
 	switch x.Op {
 	case "=":
 		return func(r int32) bool { d, ok := cmp(r); return ok && d == 0 }, nil
@@ -339,7 +405,7 @@ func (c *qctx) compileSet(p *plan, x *soql.SetComparison) (pred, *Error) {
 	var nums []float64
 	if x.Subquery != nil {
 		if !f.isID() {
-			return nil, c.errAt("INVALID_FIELD", x.Field.Pos, fmt.Sprintf("Invalid semi join: field %s is not an Id or reference field", x.Field.String()))
+			return nil, c.errAt("INVALID_FIELD", x.Field.Pos, fmt.Sprintf("Invalid semi join: field %s is not an Id or reference field", soql.Clip(x.Field.String())))
 		}
 		ids, err := c.semiJoin(x.Subquery)
 		if err != nil {
@@ -356,7 +422,7 @@ func (c *qctx) compileSet(p *plan, x *soql.SetComparison) (pred, *Error) {
 			case op.null:
 				hasNull = true
 			case op.isRange:
-				return nil, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+lit.Raw+"'")
+				return nil, c.errAt("MALFORMED_QUERY", lit.Pos, "unexpected token: '"+soql.Clip(lit.Raw)+"'")
 			default:
 				switch v := op.v.(type) {
 				case string:
@@ -371,6 +437,28 @@ func (c *qctx) compileSet(p *plan, x *soql.SetComparison) (pred, *Error) {
 				}
 			}
 		}
+	}
+	if fp.leaf != nil && len(fp.hops) == 0 && p.t.str[fp.leaf.index] {
+		// A string column: look its values up without boxing them; text folded into a buffer
+		// (a map lookup by string(bytes) does not allocate).
+		getStr := c.strGetter(p, fp)
+		text := f.isText()
+		var buf []byte
+		in := func(r int32) bool {
+			s, ok := getStr(r)
+			if !ok {
+				return hasNull
+			}
+			if !text {
+				return set[s]
+			}
+			buf = appendLower(buf[:0], s)
+			return set[string(buf)]
+		}
+		if x.Op == "NOT IN" {
+			return func(r int32) bool { return !in(r) }, nil
+		}
+		return in, nil
 	}
 	in := func(r int32) bool {
 		switch v := get(r).(type) {
@@ -399,11 +487,60 @@ func (c *qctx) compileSet(p *plan, x *soql.SetComparison) (pred, *Error) {
 	return in, nil
 }
 
+// maxSemiJoins is how many semi-joins and anti-joins (IN or NOT IN with a subquery) a WHERE
+// clause may hold: "No more than two IN or NOT IN statements per WHERE clause" (SOQL and SOSL
+// Reference, Comparison Operators, "Semi-Join and Anti-Join Limitations").
+const maxSemiJoins = 2
+
+// checkSemiJoins applies Salesforce's rules on where a query's semi-joins may stand: at the top
+// level of its WHERE clause, joined to it by AND, two at most, and not inside another semi-join's
+// subquery (semiJoin checks that one). The messages are Salesforce's.
+func (c *qctx) checkSemiJoins(where soql.Expr) *Error {
+	n := 0
+	// top: reached from the root through AND chains only; rootOR: the parent is the root, an OR.
+	var check func(e soql.Expr, top, rootOR bool) *Error
+	check = func(e soql.Expr, top, rootOR bool) *Error {
+		switch x := e.(type) {
+		case *soql.Logical:
+			for _, t := range x.Terms {
+				if e := check(t, top && x.Op == "AND", e == where && x.Op == "OR"); e != nil {
+					return e
+				}
+			}
+		case *soql.Not:
+			return check(x.X, false, false)
+		case *soql.SetComparison:
+			switch {
+			case x.Subquery == nil:
+				return nil
+			case rootOR:
+				return c.errAt("MALFORMED_QUERY", x.Pos, "Semi join sub-selects are not allowed with the 'OR' operator")
+			case !top:
+				return c.errAt("MALFORMED_QUERY", x.Pos, "Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions.")
+			}
+			if n++; n > maxSemiJoins {
+				return c.errAt("MALFORMED_QUERY", x.Pos, fmt.Sprintf("Maximum %d semi join sub-selects are allowed", maxSemiJoins))
+			}
+		}
+		return nil
+	}
+	if where == nil {
+		return nil
+	}
+	return check(where, true, false)
+}
+
 // semiJoin runs the subquery of Id IN (SELECT RefField FROM X WHERE …) and returns the ids.
+// Semi-joins do not nest: "Nesting of semi join sub-selects is not supported".
 func (c *qctx) semiJoin(q *soql.Query) (map[string]bool, *Error) {
+	if c.inSemiJoin {
+		return nil, c.errAt("MALFORMED_QUERY", q.Pos, "Nesting of semi join sub-selects is not supported")
+	}
+	c.inSemiJoin = true
+	defer func() { c.inSemiJoin = false }()
 	o, ok := c.tx.schema.Lookup(q.From.Name)
 	if !ok {
-		return nil, c.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
+		return nil, c.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", soql.Clip(q.From.Name)))
 	}
 	if len(q.Select) != 1 {
 		return nil, c.errAt("MALFORMED_QUERY", q.Pos, "The selected field in a semi join subquery must be a single Id or reference field")
@@ -418,7 +555,7 @@ func (c *qctx) semiJoin(q *soql.Query) (map[string]bool, *Error) {
 	}
 	fp, _ := c.resolve(o, ref)
 	if !fp.kind.isID() {
-		return nil, c.errAt("INVALID_FIELD", ref.Pos, fmt.Sprintf("Invalid semi join: field %s is not an Id or reference field", ref.String()))
+		return nil, c.errAt("INVALID_FIELD", ref.Pos, fmt.Sprintf("Invalid semi join: field %s is not an Id or reference field", soql.Clip(ref.String())))
 	}
 	rows, err := c.rows(p, nil)
 	if err != nil {
@@ -493,6 +630,29 @@ func compileLike(raw string) likeMatcher {
 	return m
 }
 
+// prefix is the folded text every match starts with: the pattern's characters before its first
+// wildcard.
+func (m likeMatcher) prefix() string {
+	var b strings.Builder
+	for _, t := range m.pat {
+		if t.kind != 'c' {
+			break
+		}
+		b.WriteRune(t.r)
+	}
+	return b.String()
+}
+
+// literal returns the pattern's text when it has no wildcard.
+func (m likeMatcher) literal() (string, bool) {
+	for _, t := range m.pat {
+		if t.kind != 'c' {
+			return "", false
+		}
+	}
+	return m.prefix(), true
+}
+
 func (m likeMatcher) match(s string) bool {
 	// Wildcard matching with backtracking to the last %, over the string's runes in place.
 	p, t := 0, 0
@@ -520,4 +680,12 @@ func (m likeMatcher) match(s string) bool {
 		p++
 	}
 	return p == len(m.pat)
+}
+
+// appendLower appends strings.ToLower(s) to dst.
+func appendLower(dst []byte, s string) []byte {
+	for _, r := range s {
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+	}
+	return dst
 }

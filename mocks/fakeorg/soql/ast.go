@@ -86,10 +86,12 @@ type OrderItem struct {
 // Expr is a condition: *Logical, *Not, *Comparison or *SetComparison.
 type Expr interface{ expr() }
 
-// Logical is X AND Y or X OR Y (SOQL does not mix the two without parentheses).
+// Logical is a chain of terms joined by one operator: A AND B AND C, or A OR B OR C (SOQL does
+// not mix the two without parentheses). A chain is one node, however long, so that nothing that
+// walks a condition recurses once per term.
 type Logical struct {
-	Op   string // "AND" or "OR"
-	X, Y Expr
+	Op    string // "AND" or "OR"
+	Terms []Expr // two or more
 }
 
 // Not is NOT X.
@@ -166,14 +168,16 @@ type Literal struct {
 
 // Walk calls fn for e and, while fn returns true, for every expression inside it, depth first.
 // It does not descend into the WHERE clause of a semi-join's subquery (SetComparison.Subquery).
+// Its recursion is as deep as the condition's nesting, which the parser bounds (MaxDepth).
 func Walk(e Expr, fn func(Expr) bool) {
 	if e == nil || !fn(e) {
 		return
 	}
 	switch x := e.(type) {
 	case *Logical:
-		Walk(x.X, fn)
-		Walk(x.Y, fn)
+		for _, t := range x.Terms {
+			Walk(t, fn)
+		}
 	case *Not:
 		Walk(x.X, fn)
 	}

@@ -144,7 +144,7 @@ func (l *lexer) lexString(p Pos) (token, *Error) {
 			case 'f':
 				b.WriteByte('\f')
 			default:
-				return token{}, l.errorf(ep, "Invalid string literal '"+l.src[start-1:l.off]+"'. Illegal character sequence '\\"+string(e)+"' in string literal.")
+				return token{}, l.errorf(ep, "Invalid string literal '"+Clip(l.src[start-1:l.off])+"'. Illegal character sequence '\\"+string(e)+"' in string literal.")
 			}
 		default:
 			r := l.advance()
@@ -169,7 +169,7 @@ func (l *lexer) lexNumberOrDate(p Pos) (token, *Error) {
 			l.advance()
 		}
 		if l.off < len(l.src) && isIdentPart(l.src[l.off]) {
-			return token{}, l.errorf(p, "unexpected token: '"+l.src[start:l.off+1]+"'")
+			return token{}, l.errorf(p, "unexpected token: '"+Clip(l.src[start:l.off+1])+"'")
 		}
 		return token{kind: kind, text: l.src[start:l.off], pos: p}, nil
 	}
@@ -186,7 +186,7 @@ func (l *lexer) lexNumberOrDate(p Pos) (token, *Error) {
 		}
 	}
 	if l.off < len(l.src) && (isIdentStart(l.src[l.off]) || l.src[l.off] == '.') {
-		return token{}, l.errorf(p, "unexpected token: '"+l.src[start:l.off+1]+"'")
+		return token{}, l.errorf(p, "unexpected token: '"+Clip(l.src[start:l.off+1])+"'")
 	}
 	return token{kind: tNumber, text: l.src[start:l.off], pos: p}, nil
 }

@@ -5,8 +5,13 @@ import (
 	"strings"
 )
 
-// Parse parses one SOQL SELECT statement. Syntax errors are *Error with code MALFORMED_QUERY.
+// Parse parses one SOQL SELECT statement. Syntax errors are *Error with code MALFORMED_QUERY;
+// a statement longer than MaxLength is MALFORMED_QUERY too, and one nested deeper than MaxDepth
+// QUERY_TOO_COMPLICATED.
 func Parse(src string) (*Query, error) {
+	if tooLong(src) {
+		return nil, lengthError("MALFORMED_QUERY", "SOQL")
+	}
 	p := &parser{lex: newLexer(src, "MALFORMED_QUERY")}
 	if err := p.advance(); err != nil {
 		return nil, err
@@ -22,9 +27,20 @@ func Parse(src string) (*Query, error) {
 }
 
 type parser struct {
-	lex *lexer
-	tok token
+	lex   *lexer
+	tok   token
+	depth int // nesting levels entered (parentheses, NOT, subqueries)
 }
+
+// enter starts a nesting level; leave ends it.
+func (p *parser) enter() *Error {
+	if p.depth++; p.depth > MaxDepth {
+		return TooComplicated()
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func (p *parser) advance() *Error {
 	t, err := p.lex.next()
@@ -36,7 +52,7 @@ func (p *parser) advance() *Error {
 }
 
 func (p *parser) unexpected() *Error {
-	return p.lex.errorf(p.tok.pos, "unexpected token: '"+p.tok.text+"'")
+	return p.lex.errorf(p.tok.pos, "unexpected token: '"+Clip(p.tok.text)+"'")
 }
 
 // isKeyword reports whether the current token is the keyword kw (case-insensitive).
@@ -174,6 +190,10 @@ func (p *parser) selectItem(sub bool) (SelectItem, *Error) {
 			return nil, p.unexpected() // subqueries do not nest
 		}
 		pos := p.tok.pos
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -303,7 +323,6 @@ func (p *parser) orderItem() (OrderItem, *Error) {
 	return item, nil
 }
 
-// condition parses a WHERE expression. AND and OR do not mix without parentheses.
 // optionalWhere parses "WHERE condition" if the next keyword is WHERE; otherwise it returns nil.
 func (p *parser) optionalWhere() (Expr, *Error) {
 	if !p.isKeyword("WHERE") {
@@ -315,18 +334,21 @@ func (p *parser) optionalWhere() (Expr, *Error) {
 	return p.condition()
 }
 
+// condition parses a WHERE expression: terms joined by AND or by OR (they do not mix without
+// parentheses) become one Logical node; a single term is returned as it is.
 func (p *parser) condition() (Expr, *Error) {
 	x, err := p.unary()
 	if err != nil {
 		return nil, err
 	}
-	op := ""
+	var chain *Logical
 	for p.isKeyword("AND") || p.isKeyword("OR") {
-		this := strings.ToUpper(p.tok.text)
-		if op != "" && this != op {
+		op := strings.ToUpper(p.tok.text)
+		if chain == nil {
+			chain = &Logical{Op: op, Terms: []Expr{x}}
+		} else if op != chain.Op {
 			return nil, p.unexpected()
 		}
-		op = this
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -334,12 +356,21 @@ func (p *parser) condition() (Expr, *Error) {
 		if err != nil {
 			return nil, err
 		}
-		x = &Logical{Op: op, X: x, Y: y}
+		chain.Terms = append(chain.Terms, y)
 	}
-	return x, nil
+	if chain == nil {
+		return x, nil
+	}
+	return chain, nil
 }
 
 func (p *parser) unary() (Expr, *Error) {
+	if p.isKeyword("NOT") || p.isPunct("(") {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+	}
 	if p.isKeyword("NOT") {
 		pos := p.tok.pos
 		if err := p.advance(); err != nil {
@@ -416,6 +447,10 @@ func (p *parser) simpleCondition() (Expr, *Error) {
 			if op != "IN" && op != "NOT IN" {
 				return nil, p.unexpected()
 			}
+			if err := p.enter(); err != nil {
+				return nil, err
+			}
+			defer p.leave()
 			q, err := p.query(true)
 			if err != nil {
 				return nil, err

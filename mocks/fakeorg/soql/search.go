@@ -39,7 +39,8 @@ type SearchWord struct {
 	Phrase  bool
 }
 
-// SearchLogical is X AND Y or X OR Y; "X Y" is X AND Y.
+// SearchLogical is X AND Y or X OR Y; "X Y" is X AND Y. A chain (a OR b OR c) nests to the
+// left: X is the chain so far, Y its last term.
 type SearchLogical struct {
 	Op   string
 	X, Y SearchExpr
@@ -57,8 +58,12 @@ func (*SearchNot) searchExpr()     {}
 // searchReserved are the characters SOSL reserves in a term; a backslash makes them literal.
 const searchReserved = `?&|!{}[]()^~*:\"'+-`
 
-// ParseSearch parses one SOSL statement. Errors are *Error with code MALFORMED_SEARCH.
+// ParseSearch parses one SOSL statement. Errors are *Error with code MALFORMED_SEARCH, except
+// QUERY_TOO_COMPLICATED for a statement nested deeper than MaxDepth.
 func ParseSearch(src string) (*Search, error) {
+	if tooLong(src) {
+		return nil, lengthError("MALFORMED_SEARCH", "SOSL")
+	}
 	p := &parser{lex: newLexer(src, "MALFORMED_SEARCH")}
 	if err := p.advance(); err != nil {
 		return nil, err
@@ -193,8 +198,11 @@ func (p *parser) returning() (*Returning, *Error) {
 }
 
 // ParseSearchTerm parses a search term on its own (the text of FIND {…}, or parameterized
-// search's q), with the same rules as ParseSearch.
+// search's q), with the same rules as ParseSearch, its length included.
 func ParseSearchTerm(term string) (SearchExpr, error) {
+	if tooLong(term) {
+		return nil, lengthError("MALFORMED_SEARCH", "SOSL")
+	}
 	e, err := parseTerm(term, term, Pos{Row: 1, Column: 1})
 	if err != nil {
 		return nil, err
@@ -211,9 +219,10 @@ type termToken struct {
 }
 
 type termParser struct {
-	src  string // the whole statement, for error diagrams
-	toks []termToken
-	i    int
+	src   string // the whole statement, for error diagrams
+	toks  []termToken
+	i     int
+	depth int // parentheses entered
 }
 
 // parseTerm tokenizes and parses a search term. at is where term starts within src.
@@ -244,7 +253,7 @@ func (tp *termParser) unexpected() *Error {
 	if t.kind == 0 {
 		text = "<EOF>"
 	}
-	return NewError("MALFORMED_SEARCH", tp.src, t.pos, "unexpected token: '"+text+"'")
+	return NewError("MALFORMED_SEARCH", tp.src, t.pos, "unexpected token: '"+Clip(text)+"'")
 }
 
 func (tp *termParser) or() (SearchExpr, *Error) {
@@ -308,6 +317,10 @@ func (tp *termParser) primary() (SearchExpr, *Error) {
 		}
 		return &SearchWord{Pos: t.pos, Text: t.text, Pattern: t.pattern, Phrase: t.kind == 'p'}, nil
 	case '(':
+		if tp.depth++; tp.depth > MaxDepth {
+			return nil, TooComplicated()
+		}
+		defer func() { tp.depth-- }()
 		tp.i++
 		x, err := tp.or()
 		if err != nil {
