@@ -296,7 +296,7 @@ const (
 // IngestResults is one result set: a row per record, in no guaranteed order, each with the
 // values the job data gave it (Header names their columns).
 type IngestResults struct {
-	Header []string      // the job data's columns, without the sf__ columns
+	Header []string       // the job data's columns, without the sf__ columns
 	Rows   []IngestResult // in the order Salesforce wrote them
 }
 
