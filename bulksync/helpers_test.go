@@ -18,7 +18,11 @@ import (
 	"github.com/idverify/idverify/sfdc/sfdctest"
 )
 
-// newOrg starts a fake org with generated people, and returns it with some of their ids.
+// sfdctestOrg sets the fake org's options.
+func sfdctestOrg(o fakeorg.Options) sfdctest.Option { return sfdctest.WithOrg(o) }
+
+// newOrg starts a fake org with the demo data and generated people (unless opts set the org's
+// options), and returns it with some of their ids.
 func newOrg(t testing.TB, opts ...sfdctest.Option) (*sfdctest.Org, []string) {
 	t.Helper()
 	opts = append([]sfdctest.Option{sfdctest.WithOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200})}, opts...)

@@ -137,11 +137,11 @@ func (j *jsonlReader) next() (*rawRow, error) {
 		raw := &rawRow{line: j.line, top: map[string]rawValue{}}
 		switch trimmed := bytes.TrimSpace(line); {
 		case tooLong:
-			raw.problems = append(raw.problems, Problem{Line: j.line, Reason: fmt.Sprintf("the line is longer than %d bytes", MaxRowBytes)})
+			raw = unreadable(j.line, fmt.Sprintf("the line is longer than %d bytes", MaxRowBytes))
 		case len(trimmed) == 0:
 			continue
 		case !utf8.Valid(trimmed):
-			raw.problems = append(raw.problems, Problem{Line: j.line, Reason: "the line is not valid UTF-8 (the file must be UTF-8)"})
+			raw = unreadable(j.line, "the line is not valid UTF-8 (the file must be UTF-8)")
 		default:
 			parseJSONRow(trimmed, raw)
 		}
@@ -185,6 +185,7 @@ func parseJSONRow(b []byte, raw *rawRow) {
 	p := &jsonRow{dec: json.NewDecoder(bytes.NewReader(b)), raw: raw}
 	p.dec.UseNumber()
 	if _, err := p.object("", &standard.engagement, raw.top, true); err != nil {
+		raw.unreadable = true // the rest of the line was not read: only what was found counts
 		return
 	}
 	if _, err := p.dec.Token(); err != io.EOF {
@@ -398,6 +399,12 @@ type csvReader struct {
 	cr   *csv.Reader
 	lim  *boundedReader
 	cols []csvColumn
+	line int // where the last record read started
+}
+
+// unreadable is a row that could not be read into fields: its one problem is the row's.
+func unreadable(line int, reason string) *rawRow {
+	return &rawRow{line: line, unreadable: true, problems: []Problem{{Line: line, Reason: reason}}}
 }
 
 // boundedReader fails once more than limit bytes have been read: csvReader moves the limit on
@@ -489,7 +496,6 @@ func parseColumn(h string) (csvColumn, bool) {
 
 func (c *csvReader) next() (*rawRow, error) {
 	rec, err := c.cr.Read()
-	line, _ := c.cr.FieldPos(0)
 	c.lim.limit = c.cr.InputOffset() + MaxRowBytes + csvSlack
 	if err == io.EOF {
 		return nil, io.EOF
@@ -497,16 +503,18 @@ func (c *csvReader) next() (*rawRow, error) {
 	var pe *csv.ParseError
 	switch {
 	case errors.Is(err, errRowTooLong):
-		return nil, fileError(line, "%v", errRowTooLong)
+		return nil, fileError(c.line+1, "%v", errRowTooLong)
 	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-		return &rawRow{line: pe.StartLine, problems: []Problem{{Line: pe.StartLine,
-			Reason: fmt.Sprintf("has %d values but the header has %d columns", len(rec), len(c.cols))}}}, nil
+		c.line = pe.StartLine
+		return unreadable(pe.StartLine, fmt.Sprintf("has %d values but the header has %d columns", len(rec), len(c.cols))), nil
 	case errors.As(err, &pe):
-		reason := "is not valid CSV: a quote inside an unquoted value, or text after a closing quote (double a quote inside a quoted value)"
-		return &rawRow{line: pe.StartLine, problems: []Problem{{Line: pe.StartLine, Reason: reason}}}, nil
+		c.line = pe.StartLine
+		return unreadable(pe.StartLine, "is not valid CSV: a quote inside an unquoted value, or text after a closing quote (double a quote inside a quoted value)"), nil
 	case err != nil:
-		return nil, fileError(line, "the file cannot be read: %v", err)
+		return nil, fileError(c.line+1, "the file cannot be read: %v", err)
 	}
+	line, _ := c.cr.FieldPos(0)
+	c.line = line
 	raw := &rawRow{line: line, top: map[string]rawValue{}}
 	var attendees [MaxAttendees]map[string]rawValue
 	last := 0

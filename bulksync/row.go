@@ -51,6 +51,9 @@ type rawRow struct {
 	attendees []map[string]rawValue
 	topic     map[string]rawValue // nil: no topic
 	problems  []Problem           // found while reading: types, duplicate keys, unknown fields
+	// unreadable: the row could not be read into fields (encoding, syntax, size): its
+	// problems are all there is to say.
+	unreadable bool
 }
 
 // field is one value to write, in its wire form: a string (text, picklist, an 18-character id,
@@ -112,6 +115,9 @@ func (v *validator) add(field, format string, args ...any) {
 
 // validate turns a raw row into a Row, or reports every problem it has.
 func (s *Schema) validate(raw *rawRow) (*Row, []Problem) {
+	if raw.unreadable {
+		return nil, raw.problems
+	}
 	v := &validator{s: s, line: raw.line, problems: raw.problems}
 	row := &Row{Line: raw.line}
 	times := map[string]time.Time{}
