@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/idverify/idverify/sfdc"
 )
@@ -35,12 +34,12 @@ type checkpoint struct {
 	Round *roundState `json:"round,omitempty"`
 }
 
-// roundState is the round being sent: its first row, when a write was last sent whose outcome
-// is not in the checkpoint, and the Bulk API jobs it created (by stage).
+// roundState is the round being sent (or about to be: it is set with the checkpoint that ends
+// the round before), with the Bulk API jobs it created, by stage. A run that finds it resumes
+// that round as an interrupted one.
 type roundState struct {
-	Start    int                `json:"start"`
-	InFlight time.Time          `json:"in_flight"`
-	Jobs     map[string]sfdc.ID `json:"jobs,omitempty"`
+	Start int                `json:"start"`
+	Jobs  map[string]sfdc.ID `json:"jobs,omitempty"`
 }
 
 const checkpointVersion = 1

@@ -129,6 +129,9 @@ type syncer struct {
 
 	calls0    int64 // the client's calls when the run started
 	callsBase int64 // the checkpoint's calls when the run started
+
+	interrupted bool      // the checkpoint's round was left by an interrupted run
+	unknownAt   time.Time // when a write whose outcome is unknown was last sent
 }
 
 // Run syncs the input to Salesforce: it validates every row first (a first pass over the file;
@@ -192,8 +195,14 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}()
 	if fresh {
 		s.cp = &checkpoint{Version: checkpointVersion, Input: scan.sha256, Rows: scan.valid, Invalid: scan.invalid}
+		if scan.valid > 0 {
+			s.cp.Round = &roundState{}
+		}
 	} else if s.cp.Input != scan.sha256 {
 		return nil, fmt.Errorf("the checkpoint %s belongs to another input (its SHA-256 differs): remove it, or give this input its own --checkpoint", opts.Checkpoint)
+	} else if r := s.cp.Round; r != nil && r.Start == s.cp.Done {
+		// A run stopped within this round, maybe with a write still running in Salesforce.
+		s.interrupted, s.unknownAt = true, time.Now()
 	}
 	s.callsBase = s.cp.Calls
 	remaining := scan.valid - s.cp.Done
@@ -467,34 +476,37 @@ func (s *syncer) send(ctx context.Context, src *input, sc *scan, sum *Summary) e
 }
 
 // sendAndRecord sends one round, with retries, then writes its rejections to the report and
-// the checkpoint past it.
+// the checkpoint past it (marking the next round as the one in progress: one checkpoint write a
+// round, besides one per Bulk API job).
 func (s *syncer) sendAndRecord(ctx context.Context, rows []*Row, sum *Summary) error {
 	cp := s.cp
-	force := false
-	if r := cp.Round; r != nil && r.Start == cp.Done {
-		// An interrupted run left this round: check every engagement's children, and let any
-		// write still in flight in Salesforce finish before looking.
-		force = true
-		if err := s.settle(ctx, r); err != nil {
+	force := s.interrupted
+	if s.interrupted {
+		// Check every engagement's children, after letting any write still running in
+		// Salesforce finish.
+		s.interrupted = false
+		if err := s.settle(ctx, cp.Round); err != nil {
 			return err
 		}
 	}
 	if cp.Round == nil || cp.Round.Start != cp.Done {
 		cp.Round = &roundState{Start: cp.Done}
+		if err := s.saveCheckpoint(); err != nil {
+			return err
+		}
 	}
 	sum.Sent += len(rows)
 	var rr *roundResult
 	for attempt := 1; ; attempt++ {
-		cp.Round.InFlight = time.Now().UTC()
-		if err := s.saveCheckpoint(); err != nil {
-			return err
-		}
 		var err error
 		rr, err = s.sendRound(ctx, rows, force)
 		if err == nil {
 			break
 		}
 		force = true
+		if !errors.Is(err, errRetry) {
+			s.unknownAt = time.Now() // a call failed whole: what it wrote is unknown
+		}
 		switch {
 		case ctx.Err() != nil:
 			return &StoppedError{Reason: "interrupted", Err: ctx.Err()}
@@ -530,6 +542,9 @@ func (s *syncer) sendAndRecord(ctx context.Context, rows []*Row, sum *Summary) e
 	cp.Updated += rr.updated
 	cp.Done += len(rows)
 	cp.Round = nil
+	if cp.Done < cp.Rows {
+		cp.Round = &roundState{Start: cp.Done}
+	}
 	if err := s.saveCheckpoint(); err != nil {
 		return err
 	}
@@ -554,12 +569,13 @@ func (s *syncer) recordJob(stage string, id sfdc.ID) error {
 	return s.saveCheckpoint()
 }
 
-// settle makes a round safe to send again: it waits out DefaultSettle after the last write
-// whose outcome is unknown, and lets every Bulk API job the round started finish (an Open job,
-// which has processed nothing, is aborted). A completed engagements job is picked up again (its
-// results give the ids and what was created); any other job's records are found by the check.
+// settle makes a round safe to send again: it waits out Settle after the last write whose
+// outcome is unknown (for a resumed run: from its start), and lets every Bulk API job the round
+// started finish (an Open job, which has processed nothing, is aborted). A completed engagements
+// job is picked up again (its results give the ids and what was created); any other job's
+// records are found by the check.
 func (s *syncer) settle(ctx context.Context, r *roundState) error {
-	if wait := time.Until(r.InFlight.Add(s.opts.Settle)); wait > 0 {
+	if wait := time.Until(s.unknownAt.Add(s.opts.Settle)); !s.unknownAt.IsZero() && wait > 0 {
 		s.stage("letting the last run's writes settle")
 		if err := sleep(ctx, wait); err != nil {
 			return &StoppedError{Reason: "interrupted", Err: err}
