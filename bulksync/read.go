@@ -238,7 +238,6 @@ func (p *jsonRow) object(prefix string, spec *objectSpec, values map[string]rawV
 		} else if top && (strings.EqualFold(key, "Attendees") || strings.EqualFold(key, "Topic")) {
 			name, known = strings.ToUpper(key[:1])+strings.ToLower(key[1:]), true
 		}
-		label := prefix + name
 		if !known {
 			p.add(safeName(prefix, key), "is not a field of the sync schema (docs/SYNC.md)")
 			if err := p.skipValue(); err != nil {
@@ -247,7 +246,7 @@ func (p *jsonRow) object(prefix string, spec *objectSpec, values map[string]rawV
 			continue
 		}
 		if seen[name] {
-			p.add(label, "appears twice in the object")
+			p.add(prefix+name, "appears twice in the object")
 			if err := p.skipValue(); err != nil {
 				return true, err
 			}
@@ -260,7 +259,7 @@ func (p *jsonRow) object(prefix string, spec *objectSpec, values map[string]rawV
 		case "Topic":
 			err = p.topic()
 		default:
-			err = p.scalar(label, name, values)
+			err = p.scalar(prefix, name, values)
 		}
 		if err != nil {
 			return true, err
@@ -285,7 +284,7 @@ func safeName(prefix, key string) string {
 	return prefix + key
 }
 
-func (p *jsonRow) scalar(label, name string, values map[string]rawValue) error {
+func (p *jsonRow) scalar(prefix, name string, values map[string]rawValue) error {
 	t, err := p.token()
 	if err != nil {
 		return err
@@ -297,9 +296,9 @@ func (p *jsonRow) scalar(label, name string, values map[string]rawValue) error {
 		values[name] = rawValue{b: v, isBool: true}
 	case nil: // null: not set
 	case json.Number:
-		p.add(label, "is a number: write it as a JSON string")
+		p.add(prefix+name, "is a number: write it as a JSON string")
 	default:
-		p.add(label, "must be a single value, not an object or an array")
+		p.add(prefix+name, "must be a single value, not an object or an array")
 		return p.skip(t)
 	}
 	return nil

@@ -237,7 +237,6 @@ func (v *validator) object(o *objectSpec, values map[string]rawValue, prefix str
 
 // value checks one value and returns its wire form.
 func (v *validator) value(f *fieldSpec, x rawValue, prefix string, times map[string]time.Time) (any, bool) {
-	name := prefix + f.name
 	if f.kind == kBool {
 		switch {
 		case x.isBool:
@@ -247,41 +246,41 @@ func (v *validator) value(f *fieldSpec, x rawValue, prefix string, times map[str
 		case strings.EqualFold(x.s, "false"):
 			return false, true
 		}
-		v.add(name, "must be true or false")
+		v.add(prefix+f.name, "must be true or false")
 		return nil, false
 	}
 	if x.isBool {
-		v.add(name, "must be text, not a boolean")
+		v.add(prefix+f.name, "must be text, not a boolean")
 		return nil, false
 	}
 	s := x.s
 	if strings.IndexByte(s, 0) >= 0 {
-		v.add(name, "holds a NUL character")
+		v.add(prefix+f.name, "holds a NUL character")
 		return nil, false
 	}
 	switch f.kind {
 	case kText, kPicklist:
 		if strings.TrimSpace(s) == "" {
-			v.add(name, "is blank")
+			v.add(prefix+f.name, "is blank")
 			return nil, false
 		}
 		if f.length > 0 && utf8.RuneCountInString(s) > f.length {
-			v.add(name, "is longer than %d characters", f.length)
+			v.add(prefix+f.name, "is longer than %d characters", f.length)
 			return nil, false
 		}
 		if f.kind == kPicklist && f.restrict && !contains(f.values, s) {
-			v.add(name, "is not a value of the picklist (%s)", strings.Join(f.values, ", "))
+			v.add(prefix+f.name, "is not a value of the picklist (%s)", strings.Join(f.values, ", "))
 			return nil, false
 		}
 		return s, true
 	case kDateTime:
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			v.add(name, "is not a datetime with a time zone, such as 2026-03-04T10:15:00Z or 2026-03-04T11:15:00+01:00")
+			v.add(prefix+f.name, "is not a datetime with a time zone, such as 2026-03-04T10:15:00Z or 2026-03-04T11:15:00+01:00")
 			return nil, false
 		}
 		if t.Before(minDateTime) || t.After(maxDateTime) {
-			v.add(name, "is outside 1700-01-01..4000-12-31")
+			v.add(prefix+f.name, "is outside 1700-01-01..4000-12-31")
 			return nil, false
 		}
 		if times != nil {
@@ -291,11 +290,11 @@ func (v *validator) value(f *fieldSpec, x rawValue, prefix string, times map[str
 	case kRef:
 		id, err := sfdc.ParseID(s)
 		if err != nil {
-			v.add(name, "is not a Salesforce record id (15 characters, or 18 with a matching checksum)")
+			v.add(prefix+f.name, "is not a Salesforce record id (15 characters, or 18 with a matching checksum)")
 			return nil, false
 		}
 		if !contains(f.targets, id.Prefix()) {
-			v.add(name, "is an id of an object this field cannot point at (key prefix %s; want %s)", id.Prefix(), strings.Join(f.targets, ", "))
+			v.add(prefix+f.name, "is an id of an object this field cannot point at (key prefix %s; want %s)", id.Prefix(), strings.Join(f.targets, ", "))
 			return nil, false
 		}
 		return string(id), true
