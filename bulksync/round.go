@@ -34,7 +34,9 @@ type roundResult struct {
 	created, updated int64
 }
 
-// sendRound writes rows: the engagements (upsert by ExternalIdentifier), then, for every
+// sendRound writes rows: the engagements (upsert by ExternalIdentifier, an idLookup field:
+// "Upserting Records" in the Apex guide: a key matched several times is an error, and "Upsert
+// Records Using sObject Rows by External ID": a 300, nothing created or updated), then, for every
 // engagement that was not just created (or every one, with force), the attendees and topics it
 // already has, then each attendee and topic: updated when the engagement has one with the same
 // person (attendees) or Name (topics), created otherwise. That natural-key check is what keeps a

@@ -141,7 +141,7 @@ the same command again to resume.`,
 			case err != nil:
 				return err
 			case !sum.OK():
-				return &exitError{exitSyncIncomplete, fmt.Errorf("%d rows invalid, %d rejected: see %s", sum.Invalid, sum.Rejected, report)}
+				return &exitError{exitSyncIncomplete, fmt.Errorf("not every row landed (invalid: %d, rejected: %d): see %s", sum.Invalid, sum.Rejected, report)}
 			}
 			return nil
 		},
@@ -213,13 +213,20 @@ type progressBar struct {
 }
 
 func (p *progressBar) Start(total int) {
+	if total <= 0 {
+		return // nothing to send: no bar
+	}
 	p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription("sending"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetWidth(30), progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionSetRenderBlankState(true))
 }
 
-func (p *progressBar) Add(rows int) { _ = p.bar.Add(rows) }
+func (p *progressBar) Add(rows int) {
+	if p.bar != nil {
+		_ = p.bar.Add(rows)
+	}
+}
 
 func (p *progressBar) Stage(what string) {
 	if p.bar != nil {
@@ -228,6 +235,9 @@ func (p *progressBar) Stage(what string) {
 }
 
 func (p *progressBar) Finish() {
+	if p.bar == nil {
+		return
+	}
 	p.bar.Describe("")
 	_ = p.bar.Close()
 	fmt.Fprintln(p.w)
