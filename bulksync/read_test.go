@@ -104,13 +104,13 @@ func (e *endless) Read(p []byte) (int, error) {
 	if e.i >= e.n {
 		return 0, io.EOF
 	}
-	k := 0
-	for k < len(p) && e.i < e.n {
-		p[k] = e.pattern[e.i%int64(len(e.pattern))]
-		k++
-		e.i++
+	p = p[:min(int64(len(p)), e.n-e.i)]
+	for k := 0; k < len(p); {
+		c := copy(p[k:], e.pattern[e.i%int64(len(e.pattern)):])
+		k += c
+		e.i += int64(c)
 	}
-	return k, nil
+	return len(p), nil
 }
 
 // allocated runs f and returns the bytes it allocated.

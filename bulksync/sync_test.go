@@ -73,3 +73,17 @@ func TestSyncBulk(t *testing.T) {
 	assert.Equal(t, int64(2500*4), sum.Updated)
 	assert.Equal(t, census{2500, 5000, 2500}, takeCensus(t, org), "no duplicate")
 }
+
+func TestCheckpointOfAnotherInput(t *testing.T) {
+	org, people := newOrg(t)
+	dir := t.TempDir()
+	in := writeJSONL(t, dir, 0, 10, people)
+	opts := options(org, in)
+	_, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	writeJSONL(t, dir, 5, 15, people) // same name, other rows
+	org.ResetCounts()
+	_, err = bulksync.Run(context.Background(), opts)
+	require.ErrorContains(t, err, "belongs to another input")
+	assert.Zero(t, org.Count(fakeorg.KindCollections), "nothing sent")
+}
