@@ -182,7 +182,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if fresh {
 		emit = opts.OnProblem
 	}
-	scan, err := scanInput(src, s.schema, emit)
+	scan, err := scanInput(src, opts.Format, s.schema, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -336,14 +336,14 @@ const maxKeptProblems = 100_000
 
 // scanInput validates every row: problems, counts, the input's SHA-256, and the lines of the
 // invalid rows (which the second pass skips).
-func scanInput(src *input, schema *Schema, emit func(Problem)) (*scan, error) {
+func scanInput(src *input, format Format, schema *Schema, emit func(Problem)) (*scan, error) {
 	f, err := src.open()
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	rd, format, err := newRowReader(io.TeeReader(f, h), src.name, FormatAuto)
+	rd, format, err := newRowReader(io.TeeReader(f, h), src.name, format)
 	if err != nil {
 		return nil, err
 	}

@@ -106,3 +106,16 @@ func TestSyncCommandWithoutCredentials(t *testing.T) {
 	assert.Contains(t, stderr, "without the org's describe")
 	assert.Contains(t, out, "dry run: 3 rows, 3 valid, 0 invalid; a sync would send 3 rows via collections in at least 6 API calls")
 }
+
+func TestSyncCommandFormatFlag(t *testing.T) {
+	withOrg(t)
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "sync.jsonl"))
+	require.NoError(t, err)
+	in := filepath.Join(t.TempDir(), "results.csv") // JSON Lines behind a misleading extension
+	require.NoError(t, os.WriteFile(in, b, 0o600))
+	out, _, err := runSync(t, "", "--format", "jsonl", in)
+	require.NoError(t, err)
+	assert.Contains(t, out, "landed    3")
+	_, _, err = runSync(t, "", "--format", "xml", in)
+	require.ErrorContains(t, err, "--format")
+}
