@@ -2,7 +2,10 @@ package bulksync_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,4 +89,36 @@ func TestCheckpointOfAnotherInput(t *testing.T) {
 	_, err = bulksync.Run(context.Background(), opts)
 	require.ErrorContains(t, err, "belongs to another input")
 	assert.Zero(t, org.Count(fakeorg.KindCollections), "nothing sent")
+}
+
+func TestCheckReadsPastAQueryPage(t *testing.T) {
+	// 150 engagements with 15 attendees each: 2,250 attendees, more than one query page (2,000),
+	// so the check of a re-run reads on past the composite's first page.
+	org, people := newOrg(t)
+	var b strings.Builder
+	for i := range 150 {
+		r := engagement(i, people)
+		var att []map[string]any
+		for j := range 15 {
+			att = append(att, map[string]any{"ExternalAttendeeId": people[(i+j)%len(people)], "Role": "Self"})
+		}
+		r["Attendees"] = att
+		j, err := json.Marshal(r)
+		require.NoError(t, err)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	in := filepath.Join(t.TempDir(), "many.jsonl")
+	writeFile(t, in, b.String())
+	opts := options(org, in)
+	_, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(opts.Checkpoint))
+	org.ResetCounts()
+	sum, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), sum.Created)
+	assert.Equal(t, int64(150*(1+15+1)), sum.Updated)
+	assert.Positive(t, org.Count(fakeorg.KindQueryMore), "the attendees' query was read on")
+	assert.Equal(t, census{150, 150 * 15, 150}, takeCensus(t, org))
 }
