@@ -322,8 +322,6 @@ func openInput(o Options) (*input, func(), error) {
 type scan struct {
 	sha256                  string
 	rows, valid, invalid    int
-	records, attendees      int
-	topics                  int
 	problems                []Problem
 	invalidLines            map[int]bool
 	format                  Format
