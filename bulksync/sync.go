@@ -182,7 +182,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if fresh {
 		emit = opts.OnProblem
 	}
-	scan, err := scanInput(src, opts.Format, s.schema, emit)
+	scan, err := scanInput(ctx, src, opts.Format, s.schema, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +334,7 @@ const maxKeptProblems = 100_000
 
 // scanInput validates every row: problems, counts, the input's SHA-256, and the lines of the
 // invalid rows (which the second pass skips).
-func scanInput(src *input, format Format, schema *Schema, emit func(Problem)) (*scan, error) {
+func scanInput(ctx context.Context, src *input, format Format, schema *Schema, emit func(Problem)) (*scan, error) {
 	f, err := src.open()
 	if err != nil {
 		return nil, err
@@ -354,6 +354,9 @@ func scanInput(src *input, format Format, schema *Schema, emit func(Problem)) (*
 		}
 		if err != nil {
 			return nil, err
+		}
+		if sc.rows%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err() // nothing was sent
 		}
 		sc.rows++
 		row, problems := schema.validate(raw)
