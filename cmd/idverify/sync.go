@@ -239,6 +239,6 @@ func (p *progressBar) Finish() {
 		return
 	}
 	p.bar.Describe("")
-	_ = p.bar.Close()
+	_ = p.bar.Exit() // as it is: a stopped run's bar must not jump to 100%
 	fmt.Fprintln(p.w)
 }
