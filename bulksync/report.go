@@ -22,6 +22,8 @@ type Rejection struct {
 type report struct {
 	f    *os.File
 	size int64
+	buf  []byte // lines added, not yet written
+	err  error  // the first failed write
 }
 
 // openReport opens the report, cut back to size (what the checkpoint says was reported).
@@ -41,21 +43,32 @@ func openReport(path string, size int64) (*report, error) {
 	return &report{f: f, size: size}, nil
 }
 
-// write appends lines and syncs them to disk (before the checkpoint that counts them).
-func (r *report) write(lines []any) error {
-	if len(lines) == 0 {
-		return nil
+// add buffers a line, writing the buffer out when it is large (unsynced: write syncs).
+func (r *report) add(line any) {
+	j, _ := json.Marshal(line) // Problem and Rejection always encode
+	r.buf = append(append(r.buf, j...), '\n')
+	if len(r.buf) >= 64<<10 {
+		r.flush()
 	}
-	var b []byte
-	for _, l := range lines {
-		j, err := json.Marshal(l)
-		if err != nil {
-			return err
-		}
-		b = append(append(b, j...), '\n')
+}
+
+func (r *report) flush() {
+	if len(r.buf) == 0 || r.err != nil {
+		return
 	}
-	n, err := r.f.Write(b)
+	n, err := r.f.Write(r.buf)
 	r.size += int64(n)
+	r.buf, r.err = r.buf[:0], err
+}
+
+// write appends lines (after those added) and syncs them to disk, before the checkpoint that
+// counts them.
+func (r *report) write(lines []any) error {
+	for _, l := range lines {
+		r.add(l)
+	}
+	r.flush()
+	err := r.err
 	if err == nil {
 		err = r.f.Sync()
 	}

@@ -178,9 +178,23 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	defer cleanup()
 	fresh := s.cp == nil
+	// A fresh run writes the validation problems to the report as they are found (a resumed
+	// run's are there already, up to the checkpoint's report size).
 	var emit func(Problem)
 	if fresh {
 		emit = opts.OnProblem
+		if !opts.DryRun {
+			if s.report, err = openReport(opts.Report, 0); err != nil {
+				return nil, err
+			}
+			defer s.report.close()
+			emit = func(p Problem) {
+				s.report.add(p)
+				if opts.OnProblem != nil {
+					opts.OnProblem(p)
+				}
+			}
+		}
 	}
 	scan, err := scanInput(ctx, src, opts.Format, s.schema, emit)
 	if err != nil {
@@ -218,24 +232,19 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		return sum, nil
 	}
 
-	rep, err := openReport(opts.Report, s.cp.ReportSize)
-	if err != nil {
-		return nil, err
-	}
-	defer rep.close()
-	s.report = rep
 	if fresh {
-		lines := make([]any, len(scan.problems))
-		for i, p := range scan.problems {
-			lines[i] = p
-		}
-		if err := rep.write(lines); err != nil {
+		if err := s.report.write(nil); err != nil { // the problems added, synced
 			return nil, err
 		}
-		s.cp.ReportSize = rep.size
+		s.cp.ReportSize = s.report.size
 		if err := s.cp.save(opts.Checkpoint); err != nil {
 			return nil, err
 		}
+	} else {
+		if s.report, err = openReport(opts.Report, s.cp.ReportSize); err != nil {
+			return nil, err
+		}
+		defer s.report.close()
 	}
 	err = s.send(ctx, src, scan, sum)
 	s.fillSummary(sum)
@@ -322,15 +331,10 @@ func openInput(o Options) (*input, func(), error) {
 type scan struct {
 	sha256                  string
 	rows, valid, invalid    int
-	problems                []Problem
 	invalidLines            map[int]bool
 	format                  Format
 	attendeesPer, topicsPer []int // per valid row, for the plan
 }
-
-// maxKeptProblems bounds the problems held in memory for the report's first write; beyond it
-// they are counted (and each is still given to OnProblem).
-const maxKeptProblems = 100_000
 
 // scanInput validates every row: problems, counts, the input's SHA-256, and the lines of the
 // invalid rows (which the second pass skips).
@@ -374,9 +378,6 @@ func scanInput(ctx context.Context, src *input, format Format, schema *Schema, e
 			for _, p := range problems {
 				if emit != nil {
 					emit(p)
-				}
-				if len(sc.problems) < maxKeptProblems {
-					sc.problems = append(sc.problems, p)
 				}
 			}
 			continue
