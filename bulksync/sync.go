@@ -329,11 +329,11 @@ func openInput(o Options) (*input, func(), error) {
 
 // scan is the first pass's findings.
 type scan struct {
-	sha256                  string
-	rows, valid, invalid    int
-	invalidLines            map[int]bool
-	format                  Format
-	attendeesPer, topicsPer []int // per valid row, for the plan
+	sha256               string
+	rows, valid, invalid int
+	invalidLines         map[int]bool
+	format               Format
+	children             []uint8 // per valid row, for the plan: attendees (≤ 20) + 32 with a topic
 }
 
 // scanInput validates every row: problems, counts, the input's SHA-256, and the lines of the
@@ -383,12 +383,11 @@ func scanInput(ctx context.Context, src *input, format Format, schema *Schema, e
 			continue
 		}
 		sc.valid++
-		sc.attendeesPer = append(sc.attendeesPer, len(row.attendees))
-		t := 0
+		c := uint8(len(row.attendees))
 		if row.topic != nil {
-			t = 1
+			c |= 32
 		}
-		sc.topicsPer = append(sc.topicsPer, t)
+		sc.children = append(sc.children, c)
 	}
 	_, _ = io.Copy(h, f) // what the reader left unread (nothing, unless it stopped early)
 	sc.sha256 = hex.EncodeToString(h.Sum(nil))
@@ -407,8 +406,8 @@ func plan(sc *scan, bulk bool, o Options) int {
 		hi := min(lo+round, sc.valid)
 		att, top := 0, 0
 		for i := lo; i < hi; i++ {
-			att += sc.attendeesPer[i]
-			top += sc.topicsPer[i]
+			att += int(sc.children[i] & 31)
+			top += int(sc.children[i] >> 5)
 		}
 		for _, n := range []int{hi - lo, att, top} {
 			switch {
