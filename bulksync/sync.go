@@ -331,7 +331,7 @@ func openInput(o Options) (*input, func(), error) {
 type scan struct {
 	sha256               string
 	rows, valid, invalid int
-	invalidLines         map[int]bool
+	invalidLines         []int // in file order
 	format               Format
 	children             []uint8 // per valid row, for the plan: attendees (≤ 20) + 32 with a topic
 }
@@ -349,7 +349,7 @@ func scanInput(ctx context.Context, src *input, format Format, schema *Schema, e
 	if err != nil {
 		return nil, err
 	}
-	sc := &scan{invalidLines: map[int]bool{}, format: format}
+	sc := &scan{format: format}
 	keys := map[string]int{}
 	for {
 		raw, err := rd.next()
@@ -374,7 +374,7 @@ func scanInput(ctx context.Context, src *input, format Format, schema *Schema, e
 		}
 		if len(problems) > 0 {
 			sc.invalid++
-			sc.invalidLines[raw.line] = true
+			sc.invalidLines = append(sc.invalidLines, raw.line)
 			for _, p := range problems {
 				if emit != nil {
 					emit(p)
@@ -448,13 +448,20 @@ func (s *syncer) send(ctx context.Context, src *input, sc *scan, sum *Summary) e
 		defer p.Finish()
 	}
 	seen := 0 // valid rows read
+	invalid := sc.invalidLines
 	var round []*Row
 	for {
 		raw, err := rd.next()
 		if err != nil && err != io.EOF {
 			return err
 		}
-		if raw != nil && !sc.invalidLines[raw.line] {
+		for len(invalid) > 0 && raw != nil && invalid[0] < raw.line {
+			invalid = invalid[1:]
+		}
+		if raw != nil && len(invalid) > 0 && invalid[0] == raw.line {
+			raw = nil // refused by validation
+		}
+		if raw != nil {
 			seen++
 			if seen > s.cp.Done {
 				row, problems := s.schema.validate(raw)
