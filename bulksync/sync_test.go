@@ -122,3 +122,26 @@ func TestCheckReadsPastAQueryPage(t *testing.T) {
 	assert.Positive(t, org.Count(fakeorg.KindQueryMore), "the attendees' query was read on")
 	assert.Equal(t, census{150, 150 * 15, 150}, takeCensus(t, org))
 }
+
+func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
+	org, people := newOrg(t)
+	dir := t.TempDir()
+	in := writeJSONL(t, dir, 0, 5, people)
+	lines := strings.Split(strings.TrimSpace(mustRead(t, in)), "\n")
+	lines[1] = strings.Replace(lines[1], `"Voice Call"`, `"Fax"`, 1)
+	lines[3] = `{"ExternalIdentifier":`
+	writeFile(t, in, strings.Join(lines, "\n")+"\n")
+	opts := options(org, in)
+	var problems []bulksync.Problem
+	opts.OnProblem = func(p bulksync.Problem) { problems = append(problems, p) }
+	sum, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sum.Invalid)
+	assert.Equal(t, 3, sum.Landed)
+	require.Len(t, problems, 2)
+	assert.Equal(t, []int{2, 4}, []int{problems[0].Line, problems[1].Line})
+	assert.Equal(t, census{3, 6, 3}, takeCensus(t, org))
+	report := mustRead(t, opts.Report)
+	assert.Equal(t, 2, strings.Count(report, "\n"))
+	assert.NotContains(t, report, "Fax")
+}
