@@ -162,6 +162,11 @@ type call struct {
 	body       []byte
 	idempotent bool
 	shaped     interface{ Shape() string } // the query or search, whose Shape errors carry (rendered only then)
+
+	// Bulk API 2.0 job data and results (bulk.go); zero for JSON calls.
+	contentType     []string // the body's Content-Type; nil means JSON
+	contentEncoding []string // the body's Content-Encoding (gzip); nil means none
+	maxBody         int64    // bound on a success answer; 0 means maxBody
 }
 
 // opName names the operation for errors and retry events, e.g. "get Contact".

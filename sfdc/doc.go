@@ -2,8 +2,8 @@
 // session obtained elsewhere) with one shared token, retries that know Salesforce's error codes
 // and which requests are safe to resend, typed errors, SOQL and SOSL builders that make
 // injection impossible by construction, sObject reads and writes, paged queries as iterators,
-// search, composite, collections, describe and limits. Errors and log values never carry query
-// literals, tokens or field values.
+// search, composite, collections, Bulk API 2.0 ingest jobs, describe and limits. Errors and log
+// values never carry query literals, tokens or field values.
 //
 //	c, err := sfdc.New(sfdc.Config{Auth: sfdc.Auth{Method: sfdc.AuthJWT, ClientID: id,
 //		Username: user, PrivateKeyFile: "key.pem"}})

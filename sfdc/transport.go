@@ -107,10 +107,18 @@ func (c *Client) send(ctx context.Context, sess *session, r *call) (*result, *Er
 	s.url.Scheme, s.url.Host = sess.scheme, sess.host
 	setPath(&s.url, r.path, r.query)
 	s.hdr["Authorization"] = sess.bearer
-	if r.body != nil {
-		s.hdr["Content-Type"] = jsonContentType
-	} else {
+	switch {
+	case r.body == nil:
 		delete(s.hdr, "Content-Type")
+	case r.contentType != nil:
+		s.hdr["Content-Type"] = r.contentType
+	default:
+		s.hdr["Content-Type"] = jsonContentType
+	}
+	if r.contentEncoding != nil {
+		s.hdr["Content-Encoding"] = r.contentEncoding
+	} else {
+		delete(s.hdr, "Content-Encoding")
 	}
 	s.tmpl.Method = r.method
 	req := s.tmpl.WithContext(ctx)
@@ -172,7 +180,11 @@ func (s *sender) finish(ctx context.Context, resp *http.Response, err error, res
 		}
 		return e
 	}
-	body, err := readBody(resp)
+	limit := s.r.maxBody
+	if limit <= 0 {
+		limit = maxBody
+	}
+	body, err := readBody(resp, limit)
 	resp.Body.Close()
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
@@ -279,7 +291,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // maxRetryAfter keeps absurd Retry-After values from overflowing a Duration.
 const maxRetryAfter = 24 * time.Hour
 
-// errBodyTooLarge is readBody's error for an answer longer than maxBody.
+// errBodyTooLarge is readBody's error for an answer longer than its limit.
 var errBodyTooLarge = errors.New("response body too large")
 
 // maxBody bounds a success answer: a full query page is about 1 MB, a large describe a few.
@@ -289,10 +301,11 @@ const maxBody = 64 << 20
 // reused buffer and copied out once at its exact size, instead of io.ReadAll's growing copies.
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// readBody reads a whole success body: sized from Content-Length when known.
-func readBody(resp *http.Response) ([]byte, error) {
+// readBody reads a whole success body of at most limit bytes: sized from Content-Length when
+// known.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	if n := resp.ContentLength; n >= 0 {
-		if n > maxBody {
+		if n > limit {
 			return nil, errBodyTooLarge
 		}
 		buf := make([]byte, n)
@@ -313,7 +326,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		}
 		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if len(buf) > maxBody {
+		if int64(len(buf)) > limit {
 			return nil, errBodyTooLarge
 		}
 		if err == io.EOF {
