@@ -373,6 +373,31 @@ func (c notCond) render(b *strings.Builder, shape bool) error {
 	return nil
 }
 
+type trustedCond string
+
+// Trusted is a condition written by an administrator, e.g. a search filter from the
+// configuration ("IsPersonAccount = true"), rendered in parentheses as it is. Like RawSOQL it is
+// for text a programmer or an administrator wrote, never for input: nothing in it is escaped.
+// Its shape is "(?)": its literals are unknown, so errors and logs never show its text.
+func Trusted(condition string) Cond { return trustedCond(condition) }
+
+func (c trustedCond) render(b *strings.Builder, shape bool) error {
+	if strings.TrimSpace(string(c)) == "" {
+		return fmt.Errorf("%w: empty trusted condition", ErrBadQuery)
+	}
+	if !utf8.ValidString(string(c)) {
+		return fmt.Errorf("%w: trusted condition is not valid UTF-8", ErrBadQuery)
+	}
+	b.WriteByte('(')
+	if shape {
+		b.WriteByte('?')
+	} else {
+		b.WriteString(string(c))
+	}
+	b.WriteByte(')')
+	return nil
+}
+
 // Date is a calendar date without a time or zone, rendered as YYYY-MM-DD.
 type Date struct {
 	Year  int

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"github.com/idverify/idverify/sfdc"
 )
 
@@ -215,4 +216,36 @@ func TestNilBuilders(t *testing.T) {
 	_, err = s.SOSL()
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 	assert.Empty(t, s.Shape())
+}
+
+func TestFindDigits(t *testing.T) {
+	s := sfdc.FindDigits("442079460958", "2079460958", "442079460958").In(sfdc.PhoneFields).
+		Returning(sfdc.Returning{Object: "Account", Fields: []string{"Id"}})
+	got, err := s.SOSL()
+	require.NoError(t, err)
+	assert.Equal(t, "FIND {442079460958 OR 2079460958} IN PHONE FIELDS RETURNING Account(Id)", got, "bare digits, repeats once")
+	assert.Equal(t, "FIND {?} IN PHONE FIELDS RETURNING Account(Id)", s.Shape())
+	ast, err := soql.ParseSearch(got)
+	require.NoError(t, err, "the fake org's independent parser reads it")
+	or, ok := ast.Expr.(*soql.SearchLogical)
+	require.True(t, ok, "two numbers are one OR, got %T", ast.Expr)
+	assert.Equal(t, "OR", or.Op)
+
+	for _, bad := range [][]string{nil, {""}, {"1"}, {"+4420"}, {"020 7946"}, {"12", "1x"}, {"٣٣٣"},
+		{strings.Repeat("1", 41)}, {"1 OR 2"}, {"12} IN ALL FIELDS RETURNING User(Id"}} {
+		got, err := sfdc.FindDigits(bad...).SOSL()
+		require.ErrorIs(t, err, sfdc.ErrBadQuery, "%q", bad)
+		assert.Empty(t, got)
+	}
+}
+
+func TestTrustedCondition(t *testing.T) {
+	q := sfdc.Select("Id").From("Account").Where(sfdc.Trusted("IsPersonAccount = true OR Type = 'Partner'"), sfdc.Eq("Name", "O'Neil"))
+	got, err := q.SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT Id FROM Account WHERE ((IsPersonAccount = true OR Type = 'Partner') AND Name = 'O\'Neil')`, got,
+		"parenthesised, so an OR in it cannot escape the AND")
+	assert.Equal(t, "SELECT Id FROM Account WHERE ((?) AND Name = ?)", q.Shape(), "the shape never shows its text")
+	_, err = sfdc.Select("Id").From("Account").Where(sfdc.Trusted(" ")).SOQL()
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 }
