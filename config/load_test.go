@@ -62,7 +62,8 @@ func TestLoadDefaults(t *testing.T) {
 		{Object: "Account", Fields: []string{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		{Object: "Contact", Fields: []string{"Phone", "MobilePhone", "HomePhone"}},
 	}, c.PhoneFields)
-	assert.Equal(t, Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second}, c.Salesforce)
+	assert.Equal(t, Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second,
+		DefaultChannel: "Voice Call", ReadAheadTTL: 2 * time.Minute}, c.Salesforce)
 	assert.True(t, c.Salesforce.Embedded())
 	assert.Equal(t, Store{Driver: "sqlite", DSN: DefaultSQLiteDSN}, c.Store)
 	assert.Equal(t, Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}, c.Server)

@@ -41,6 +41,7 @@ var ErrBadQuery = errors.New("sfdc: bad query")
 // is immutable and safe to share.
 type Query struct {
 	fields  []string
+	subs    []*Query // child subqueries, after the fields
 	from    string
 	where   Cond
 	order   []string
@@ -75,7 +76,29 @@ func (q *Query) clone() *Query {
 	c.fields = q.fields[:len(q.fields):len(q.fields)]
 	c.order = q.order[:len(q.order):len(q.order)]
 	c.errs = q.errs[:len(q.errs):len(q.errs)]
+	c.subs = q.subs[:len(q.subs):len(q.subs)]
 	return &c
+}
+
+// Children adds a child subquery to the selected fields, e.g.
+//
+//	Select("Id", "Name").Children(Select("AccountId").From("AccountContactRelations").Where(Eq("IsActive", true)))
+//
+// reads each Contact with its active AccountContactRelation rows. sub's FROM is the child
+// relationship's name (describe's childRelationships); its rows come back as a nested query
+// result (Record.Children). sub is built and checked as any query.
+func (q *Query) Children(sub *Query) *Query {
+	c := q.clone()
+	switch {
+	case sub == nil:
+		c.errs = append(c.errs, fmt.Errorf("%w: nil child subquery", ErrBadQuery))
+	case len(sub.errs) > 0:
+		c.errs = append(c.errs, fmt.Errorf("child subquery: %w", sub.errs[0]))
+	case sub.from == "" || len(sub.subs) > 0:
+		c.errs = append(c.errs, fmt.Errorf("%w: a child subquery needs a FROM and no subquery of its own", ErrBadQuery))
+	}
+	c.subs = append(c.subs, sub)
+	return c
 }
 
 // From sets the object queried.
@@ -182,6 +205,16 @@ func (q *Query) render(b *strings.Builder, shape bool) error {
 			b.WriteString(", ")
 		}
 		b.WriteString(f)
+	}
+	for i, sub := range q.subs {
+		if i > 0 || len(q.fields) > 0 || q.countFn {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		if err := sub.render(b, shape); err != nil {
+			return err
+		}
+		b.WriteByte(')')
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(q.from)

@@ -249,3 +249,27 @@ func TestTrustedCondition(t *testing.T) {
 	_, err = sfdc.Select("Id").From("Account").Where(sfdc.Trusted(" ")).SOQL()
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 }
+
+func TestChildSubquery(t *testing.T) {
+	id := sfdc.MustParseID("0039000001AWn2o")
+	q := sfdc.Select("Id", "Name").Children(sfdc.Select("AccountId").From("AccountContactRelations").
+		Where(sfdc.Eq("IsActive", true), sfdc.Includes("Roles", []string{"Power of Attorney", "O'Neil"}))).
+		From("Contact").Where(sfdc.Eq("Id", id))
+	got, err := q.SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT Id, Name, (SELECT AccountId FROM AccountContactRelations WHERE (IsActive = true AND Roles INCLUDES ('Power of Attorney', 'O\'Neil'))) FROM Contact WHERE Id = '0039000001AWn2oAAD'`, got)
+	assert.Equal(t, "SELECT Id, Name, (SELECT AccountId FROM AccountContactRelations WHERE (IsActive = ? AND Roles INCLUDES (?, ?))) FROM Contact WHERE Id = ?", q.Shape())
+	ast, err := soql.Parse(got)
+	require.NoError(t, err, "the fake org's parser reads it")
+	assert.Len(t, ast.Select, 3)
+
+	for _, bad := range []*sfdc.Query{
+		sfdc.Select("Id").Children(nil).From("Contact"),
+		sfdc.Select("Id").Children(sfdc.Select("Id")).From("Contact"),
+		sfdc.Select("Id").Children(sfdc.Select("Id x").From("Cases")).From("Contact"),
+		sfdc.Select("Id").Children(sfdc.Select("Id").From("Cases").Children(sfdc.Select("Id").From("Tasks"))).From("Contact"),
+	} {
+		_, err := bad.SOQL()
+		require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	}
+}
