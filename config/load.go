@@ -116,6 +116,28 @@ func Load(opts Options) (*Config, error) {
 	return c, nil
 }
 
+// LoadSalesforce reads the configuration as Load does but keeps only the problems of its
+// salesforce section (unknown keys elsewhere included): for commands that only talk to the org,
+// such as `idverify config import`, which runs before the rest of the file exists.
+func LoadSalesforce(opts Options) (Salesforce, error) {
+	c, ps, err := read(opts)
+	if err != nil {
+		return Salesforce{}, err
+	}
+	c.resolve(&ps)
+	c.validateSalesforce(&ps)
+	var mine Problems
+	for _, p := range ps {
+		if within(p.Path, "salesforce") {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		return Salesforce{}, mine
+	}
+	return c.Salesforce, nil
+}
+
 // read merges the sources and decodes them, reporting unknown keys and values of the wrong
 // type; it neither resolves nor validates.
 func read(opts Options) (*Config, Problems, error) {

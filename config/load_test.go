@@ -361,3 +361,17 @@ salesforce: {auth: jwt, client_id: id, username: u, private_key_file: `+pemFile+
 		assert.Contains(t, ps[0].Message, "cannot read the file")
 	})
 }
+
+func TestLoadSalesforceOnly(t *testing.T) {
+	t.Setenv(EnvName("salesforce.auth"), "password")
+	_, err := LoadSalesforce(Options{File: writeFile(t, "reasons: []\n")})
+	ps := problems(t, err)
+	require.NotEmpty(t, ps)
+	for _, p := range ps {
+		assert.True(t, strings.HasPrefix(p.Path, "salesforce."), "only the salesforce section's problems: %v", p)
+	}
+	t.Setenv(EnvName("salesforce.auth"), "")
+	s, err := LoadSalesforce(Options{File: writeFile(t, "reasons: []\n")})
+	require.NoError(t, err, "no reasons or search types: not this section's business")
+	assert.True(t, s.Embedded())
+}

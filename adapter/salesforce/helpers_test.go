@@ -122,3 +122,5 @@ func contextWithCancel() (context.Context, context.CancelFunc) {
 }
 
 var errCanceled = context.Canceled
+
+var salesforceUnavailable = flows.ErrUnavailable
