@@ -298,6 +298,44 @@ func Includes(field string, values []string) Cond { return cmpCond{field, "INCLU
 // Excludes is field EXCLUDES (values…) for a multi-select picklist.
 func Excludes(field string, values []string) Cond { return cmpCond{field, "EXCLUDES", values} }
 
+type semiJoin struct {
+	field string
+	not   bool
+	sub   *Query
+}
+
+// InQuery is field IN (SELECT … FROM …): a semi-join, e.g. Id IN (SELECT AccountId FROM Contact
+// WHERE …). sub selects one id or reference field; Salesforce allows at most two semi-joins per
+// query, not nested and not under OR or NOT ("Semi-Join and Anti-Join Limitations").
+func InQuery(field string, sub *Query) Cond { return semiJoin{field: field, sub: sub} }
+
+// NotInQuery is field NOT IN (SELECT … FROM …): an anti-join, with InQuery's limits.
+func NotInQuery(field string, sub *Query) Cond { return semiJoin{field: field, not: true, sub: sub} }
+
+func (c semiJoin) render(b *strings.Builder, shape bool) error {
+	if err := checkIdent(c.field); err != nil {
+		return fmt.Errorf("%w: condition field: %v", ErrBadQuery, err)
+	}
+	switch {
+	case c.sub == nil:
+		return fmt.Errorf("%w: nil semi-join subquery", ErrBadQuery)
+	case len(c.sub.errs) > 0:
+		return fmt.Errorf("semi-join subquery: %w", c.sub.errs[0])
+	case c.sub.from == "" || len(c.sub.fields) != 1 || len(c.sub.subs) > 0 || c.sub.countFn:
+		return fmt.Errorf("%w: a semi-join subquery selects one field from one object", ErrBadQuery)
+	}
+	b.WriteString(c.field)
+	if c.not {
+		b.WriteString(" NOT")
+	}
+	b.WriteString(" IN (")
+	if err := c.sub.render(b, shape); err != nil {
+		return err
+	}
+	b.WriteByte(')')
+	return nil
+}
+
 // IsNull is field = null.
 func IsNull(field string) Cond { return cmpCond{field, "=", nil} }
 

@@ -273,3 +273,24 @@ func TestChildSubquery(t *testing.T) {
 		require.ErrorIs(t, err, sfdc.ErrBadQuery)
 	}
 }
+
+func TestSemiJoin(t *testing.T) {
+	q := sfdc.Select("Id").From("EngagementInteraction").Where(sfdc.Eq("ExternalIdentifier", "call-1"),
+		sfdc.NotInQuery("Id", sfdc.Select("EngagementId").From("EngagementTopic").Where(sfdc.Eq("ProcessName", "idverify:k'1")))).Limit(1)
+	got, err := q.SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT Id FROM EngagementInteraction WHERE (ExternalIdentifier = 'call-1' AND Id NOT IN (SELECT EngagementId FROM EngagementTopic WHERE ProcessName = 'idverify:k\'1')) LIMIT 1`, got)
+	assert.Equal(t, "SELECT Id FROM EngagementInteraction WHERE (ExternalIdentifier = ? AND Id NOT IN (SELECT EngagementId FROM EngagementTopic WHERE ProcessName = ?)) LIMIT 1", q.Shape())
+	_, err = soql.Parse(got)
+	require.NoError(t, err, "the fake org's parser reads it")
+
+	in, err := sfdc.Select("Id").From("Account").Where(sfdc.InQuery("Id", sfdc.Select("AccountId").From("Contact"))).SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)", in)
+
+	for _, bad := range []sfdc.Cond{sfdc.InQuery("Id", nil), sfdc.InQuery("Id", sfdc.Select("Id", "Name").From("Contact")),
+		sfdc.InQuery("Id", sfdc.Select("Id")), sfdc.InQuery("Id x", sfdc.Select("Id").From("Contact")), sfdc.InQuery("Id", sfdc.SelectCount().From("Contact"))} {
+		_, err := sfdc.Select("Id").From("Account").Where(bad).SOQL()
+		require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	}
+}

@@ -65,9 +65,8 @@ type Adapter struct {
 }
 
 var (
-	_ flows.CRM = (*Adapter)(nil)
-	// _ flows.Recorder = (*Adapter)(nil) // TODO: after the outbox port change
-
+	_ flows.CRM      = (*Adapter)(nil)
+	_ flows.Recorder = (*Adapter)(nil)
 )
 
 var (

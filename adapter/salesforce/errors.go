@@ -36,10 +36,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // "REQUEST_LIMIT_EXCEEDED", …), or "" when Salesforce sent none: what an outbox keeps with a
 // parked write (never a message, which can echo values).
 func (e *Error) ErrorCode() string {
-	if se, ok := errors.AsType[*sfdc.Error](e.Err); ok {
-		return se.Code
+	se, ok := errors.AsType[*sfdc.Error](e.Err)
+	switch {
+	case !ok:
+		return ""
+	case se.Code == "" && errors.Is(se, sfdc.ErrMultipleMatches):
+		return "MULTIPLE_CHOICES" // a 300 answers a list of records, no code
 	}
-	return ""
+	return se.Code
 }
 
 // Permanent reports whether sending the same request again cannot succeed by itself:
@@ -49,7 +53,8 @@ func (e *Error) ErrorCode() string {
 func (e *Error) Permanent() bool { return e.Kind != flows.ErrUnavailable }
 
 // fail turns an sfdc error (or a context error) into the adapter's Error: the one place where
-// sfdc kinds become flows kinds. A record that does not exist is flows.ErrRecordNotFound;
+// sfdc kinds become flows kinds. A record that does not exist (or not as that object) is
+// flows.ErrRecordNotFound;
 // anything that may pass (the org unreachable, over its limits, a locked row, a session that
 // could not be renewed, an ended context) is flows.ErrUnavailable; anything Salesforce refused
 // for good, or that was refused before it was sent, is ErrRejected.
@@ -61,8 +66,13 @@ func fail(op string, err error) error {
 		return e
 	}
 	kind := ErrRejected
+	se, _ := errors.AsType[*sfdc.Error](err)
 	switch {
 	case errors.Is(err, sfdc.ErrNotFound):
+		kind = flows.ErrRecordNotFound
+	case se != nil && se.Code == "MALFORMED_ID":
+		// The adapter sends only ids it has checked the form of: Salesforce answers this to an id
+		// of another object (sobjects/EngagementInteraction/001…), which names no such record.
 		kind = flows.ErrRecordNotFound
 	case errors.Is(err, sfdc.ErrUnavailable), errors.Is(err, sfdc.ErrLocked), errors.Is(err, sfdc.ErrConcurrencyLimit),
 		errors.Is(err, sfdc.ErrDailyLimit), errors.Is(err, sfdc.ErrSessionExpired), errors.Is(err, sfdc.ErrAuth),
@@ -72,7 +82,7 @@ func fail(op string, err error) error {
 		// Rolled back by another failure that is not this error's: nothing says it was final.
 		kind = flows.ErrUnavailable
 	default:
-		if se, ok := errors.AsType[*sfdc.Error](err); ok && se.Kind() == nil && se.StatusCode == 0 {
+		if se != nil && se.Kind() == nil && se.StatusCode == 0 {
 			kind = flows.ErrUnavailable // no answer and no kind: a transport failure without one
 		}
 	}

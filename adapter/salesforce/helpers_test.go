@@ -2,6 +2,7 @@ package salesforce_test
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -15,7 +16,6 @@ import (
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
-	"github.com/idverify/idverify/sfdc"
 	"github.com/idverify/idverify/sfdc/sfdctest"
 )
 
@@ -42,6 +42,12 @@ func loadExample(path string) (*config.Config, error) {
 // then changed by tweaks.
 func newEnv(t *testing.T, tweaks ...func(*salesforce.Options, *fakeorg.Options)) *env {
 	t.Helper()
+	return newEnvBehind(t, nil, tweaks...)
+}
+
+// newEnvBehind is newEnv with the org behind middleware m (nil: none).
+func newEnvBehind(t *testing.T, m func(http.Handler) http.Handler, tweaks ...func(*salesforce.Options, *fakeorg.Options)) *env {
+	t.Helper()
 	t.Setenv(config.EnvName("secrets.hmac_key"), "0123456789abcdef0123456789abcdef")
 	cfg, err := loadExample(examplePath(t))
 	require.NoError(t, err)
@@ -53,7 +59,11 @@ func newEnv(t *testing.T, tweaks ...func(*salesforce.Options, *fakeorg.Options))
 	for _, f := range tweaks {
 		f(&opts, &orgOpts)
 	}
-	org := sfdctest.NewOrg(t, sfdctest.WithOrg(orgOpts))
+	orgSettings := []sfdctest.Option{sfdctest.WithOrg(orgOpts)}
+	if m != nil {
+		orgSettings = append(orgSettings, sfdctest.WithMiddleware(m))
+	}
+	org := sfdctest.NewOrg(t, orgSettings...)
 	a, err := salesforce.New(org.Client, opts)
 	require.NoError(t, err)
 	require.NoError(t, a.Warm(context.Background()))
@@ -114,8 +124,6 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 var ctx = context.Background()
-
-var _ = sfdc.ErrNotFound
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
