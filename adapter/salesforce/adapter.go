@@ -34,8 +34,10 @@ type Options struct {
 	// DefaultChannel is the CommunicationChannel of an engagement whose session named none
 	// (DefaultChannel when empty).
 	DefaultChannel string
-	// ReadAheadTTL is how long values read ahead of the step that needs them are kept in
-	// memory (DefaultReadAheadTTL when 0); negative reads nothing ahead. See readahead.go.
+	// ReadAheadTTL is how long values a phone lookup or a search reads ahead of the step that
+	// needs them are kept in memory (DefaultReadAheadTTL when 0); negative reads nothing ahead
+	// (the representation check still hands the customer's values to the questions of its
+	// own step). See readahead.go.
 	ReadAheadTTL time.Duration
 	// Now tells the time for read-ahead expiry; nil means time.Now.
 	Now func() time.Time
@@ -116,11 +118,12 @@ func New(c *sfdc.Client, opts Options) (*Adapter, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("salesforce: %w", err)
 	}
-	if opts.ReadAheadTTL > 0 {
-		a.ahead = newReadAhead(opts.ReadAheadTTL, opts.Now)
-	}
+	a.ahead = newReadAhead(opts.Now)
 	return a, nil
 }
+
+// readsAhead reports whether phone lookups and searches read values ahead.
+func (a *Adapter) readsAhead() bool { return a.opts.ReadAheadTTL > 0 }
 
 // Client returns the sfdc client the adapter uses.
 func (a *Adapter) Client() *sfdc.Client { return a.c }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -46,7 +47,7 @@ func (a *Adapter) FindByPhone(ctx context.Context, phone string) ([]flows.Ref, e
 	returning := make([]sfdc.Returning, 0, len(a.opts.PhoneFields))
 	for _, p := range a.opts.PhoneFields {
 		fields := appendNew([]string{"Id"}, a.phoneBy[p.Object]...)
-		if a.ahead != nil {
+		if a.readsAhead() {
 			fields = appendNew(fields, a.aheadBy[p.Object]...)
 		}
 		r := sfdc.Returning{Object: p.Object, Fields: fields}
@@ -67,22 +68,24 @@ func (a *Adapter) FindByPhone(ctx context.Context, phone string) ([]flows.Ref, e
 			continue
 		}
 		refs = append(refs, flows.Ref{Object: object, ID: id})
-		a.keepValues(rec, object, id)
+		if a.readsAhead() {
+			a.keepValues(rec, object, id, a.opts.ReadAheadTTL)
+		}
 	}
 	return refs, nil
 }
 
-// keepValues reads ahead the verifier values of rec, when they were fetched with it.
-func (a *Adapter) keepValues(rec sfdc.Record, object, id string) {
+// keepValues keeps the verifier values of rec, which were read with it, for ttl.
+func (a *Adapter) keepValues(rec sfdc.Record, object, id string, ttl time.Duration) {
 	fields := a.aheadBy[object]
-	if a.ahead == nil || len(fields) == 0 {
+	if len(fields) == 0 {
 		return
 	}
 	values := make(map[string]string, len(fields))
 	for _, f := range fields {
 		values[f] = text(rec, f)
 	}
-	a.ahead.putValues(object, id, values)
+	a.ahead.putValues(object, id, values, ttl)
 }
 
 // phoneTerms returns the digit strings to search a phone number by: its digits as given, and

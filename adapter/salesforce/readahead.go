@@ -13,12 +13,11 @@ import (
 // costs 2 to 4 calls instead of 3 to 7 (docs/BENCHMARKS.md).
 //
 // What it holds is personal data, so it is bounded: at most maxAhead entries, each dropped
-// when its TTL ends (Options.ReadAheadTTL) and a record's values dropped as soon as a step
-// takes them, never persisted, logged or shown to an agent (the adapter returns result
+// when its TTL ends (Options.ReadAheadTTL; handoffTTL for values handed from one port call to
+// the next within a step) and a record's values dropped as soon as a step takes them, never persisted, logged or shown to an agent (the adapter returns result
 // fields only, as before). A miss costs the call read-ahead saves, nothing else: another
 // replica, an expired entry, a field not read ahead.
 type readAhead struct {
-	ttl time.Duration
 	now func() time.Time
 
 	mu     sync.Mutex
@@ -45,13 +44,17 @@ type repsEntry struct {
 	expires   time.Time
 }
 
-func newReadAhead(ttl time.Duration, now func() time.Time) *readAhead {
-	return &readAhead{ttl: ttl, now: now, values: map[recordKey]valuesEntry{}, reps: map[recordKey]repsEntry{}}
+func newReadAhead(now func() time.Time) *readAhead {
+	return &readAhead{now: now, values: map[recordKey]valuesEntry{}, reps: map[recordKey]repsEntry{}}
 }
 
-// putValues keeps the values read for record (object, id).
-func (r *readAhead) putValues(object, id string, values map[string]string) {
-	if r == nil || len(values) == 0 {
+// handoffTTL is how long values read by one port call for the next call of the same step (the
+// representation check for the questions) are kept: that next call comes within milliseconds.
+const handoffTTL = 10 * time.Second
+
+// putValues keeps the values read for record (object, id) for ttl.
+func (r *readAhead) putValues(object, id string, values map[string]string, ttl time.Duration) {
+	if len(values) == 0 {
 		return
 	}
 	r.mu.Lock()
@@ -60,15 +63,12 @@ func (r *readAhead) putValues(object, id string, values map[string]string) {
 	if len(r.values) >= maxAhead && !sweep(r.values, now, func(e valuesEntry) time.Time { return e.expires }) {
 		return // full of live entries: read on demand instead
 	}
-	r.values[recordKey{object, id}] = valuesEntry{values: values, expires: now.Add(r.ttl)}
+	r.values[recordKey{object, id}] = valuesEntry{values: values, expires: now.Add(ttl)}
 }
 
 // takeValues returns the values of fields of record (object, id) if they were read ahead and
 // are still fresh, and forgets the record's values: a step takes them once.
 func (r *readAhead) takeValues(object, id string, fields []string) (map[string]string, bool) {
-	if r == nil {
-		return nil, false
-	}
 	k := recordKey{object, id}
 	r.mu.Lock()
 	e, ok := r.values[k]
@@ -92,26 +92,20 @@ func (r *readAhead) takeValues(object, id string, fields []string) (map[string]s
 	return out, true
 }
 
-// putReps keeps the customers representative (object, id) may represent under rule.
-func (r *readAhead) putReps(object, id, rule string, customers map[string]bool) {
-	if r == nil {
-		return
-	}
+// putReps keeps the customers representative (object, id) may represent under rule, for ttl.
+func (r *readAhead) putReps(object, id, rule string, customers map[string]bool, ttl time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
 	if len(r.reps) >= maxAhead && !sweep(r.reps, now, func(e repsEntry) time.Time { return e.expires }) {
 		return
 	}
-	r.reps[recordKey{object, id}] = repsEntry{rule: rule, customers: customers, expires: now.Add(r.ttl)}
+	r.reps[recordKey{object, id}] = repsEntry{rule: rule, customers: customers, expires: now.Add(ttl)}
 }
 
 // mayRepresent answers from what was read ahead: known is false when nothing fresh was read
 // for this representative under this rule.
 func (r *readAhead) mayRepresent(object, id, rule, customer string) (ok, known bool) {
-	if r == nil {
-		return false, false
-	}
 	r.mu.Lock()
 	e, found := r.reps[recordKey{object, id}]
 	r.mu.Unlock()

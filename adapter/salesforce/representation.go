@@ -20,7 +20,8 @@ import (
 //
 // It makes at most one API call, and none when a representative's object search read the
 // answer ahead (see Search). Otherwise it reads the customer with its matching rows as a child
-// subquery, and the customer's verifier values with them for the questions that follow:
+// subquery, and the customer's verifier values with them for the questions that follow in the
+// same step (kept for handoffTTL, read-ahead on or off):
 //
 //	SELECT Id, PersonBirthdate, …, (SELECT Id FROM AccountContactRelations WHERE ContactId = :rep
 //	  AND IsActive = true AND Roles INCLUDES (…) LIMIT 1) FROM Account WHERE Id = :customer
@@ -43,10 +44,7 @@ func (a *Adapter) MayRepresent(ctx context.Context, rule flows.RepresentationRul
 	}
 	rows := sfdc.Select("Id").Where(a.ruleConds(ctx, rule, representative.Object, repID)...)
 	if rel := a.childRelationship(ctx, customer.Object, rule.Object, rule.CustomerField); rel != "" {
-		fields := []string{"Id"}
-		if a.ahead != nil {
-			fields = appendNew(fields, a.aheadBy[customer.Object]...)
-		}
+		fields := appendNew([]string{"Id"}, a.aheadBy[customer.Object]...)
 		q := sfdc.Select(fields...).Children(rows.From(rel).Limit(1)).From(customer.Object).Where(sfdc.Eq("Id", custID))
 		recs, err := a.queryAll(ctx, q)
 		if err != nil {
@@ -55,7 +53,7 @@ func (a *Adapter) MayRepresent(ctx context.Context, rule flows.RepresentationRul
 		if len(recs) == 0 {
 			return false, &Error{Op: op + ": the customer", Kind: flows.ErrRecordNotFound, Err: sfdc.ErrNotFound}
 		}
-		a.keepValues(recs[0], customer.Object, string(custID))
+		a.keepValues(recs[0], customer.Object, string(custID), handoffTTL)
 		return len(recs[0].Children(rel)) > 0, nil
 	}
 	conds := append(a.ruleConds(ctx, rule, representative.Object, repID), sfdc.Eq(rule.CustomerField, custID))
@@ -105,7 +103,7 @@ type repsQuery struct {
 // MayRepresent asks when it is needed).
 func (a *Adapter) repsQuery(ctx context.Context, object string) *repsQuery {
 	rule := a.opts.Policy.Representation
-	if a.ahead == nil || !rule.Enabled() {
+	if !a.readsAhead() || !rule.Enabled() {
 		return nil
 	}
 	rel := a.childRelationship(ctx, object, rule.Object, rule.RepresentativeField)
@@ -138,7 +136,7 @@ func (r *repsQuery) keep(a *Adapter, object, id string, rec sfdc.Record) {
 			customers[string(c)] = true
 		}
 	}
-	a.ahead.putReps(object, id, r.rule, customers)
+	a.ahead.putReps(object, id, r.rule, customers, a.opts.ReadAheadTTL)
 }
 
 // ruleKey identifies a rule, so that an answer read ahead under one is not taken for another.

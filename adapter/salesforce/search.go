@@ -44,7 +44,7 @@ const soslLimit = 200
 func (a *Adapter) Search(ctx context.Context, st flows.SearchType, q flows.Query) ([]flows.Row, error) {
 	op := "search " + st.Name
 	var verifiers []string
-	if a.ahead != nil {
+	if a.readsAhead() {
 		for _, v := range slices.Concat(st.Required, st.Optional) {
 			verifiers = appendNew(verifiers, v.Field)
 		}
@@ -116,7 +116,7 @@ func (a *Adapter) Search(ctx context.Context, st flows.SearchType, q flows.Query
 			for _, f := range verifiers {
 				values[f] = text(rec, f)
 			}
-			a.ahead.putValues(st.Object, id, values)
+			a.ahead.putValues(st.Object, id, values, a.opts.ReadAheadTTL)
 		}
 		if rule != nil {
 			rule.keep(a, st.Object, id, rec)
