@@ -143,6 +143,7 @@ func (a *Adapter) Warm(ctx context.Context) error {
 		}
 	}
 	if r := a.opts.Policy.Representation; r.Enabled() {
+		objects = appendNew(objects, r.Object)
 		for _, st := range a.opts.Policy.SearchTypes {
 			if st.Linked != "" {
 				if linked, ok := a.opts.Policy.SearchType(st.Linked); ok {

@@ -40,13 +40,13 @@ func loadExample(path string) (*config.Config, error) {
 
 // newEnv starts a demo org and an adapter configured as examples/idverify.yaml configures it,
 // then changed by tweaks.
-func newEnv(t *testing.T, tweaks ...func(*salesforce.Options, *fakeorg.Options)) *env {
+func newEnv(t testing.TB, tweaks ...func(*salesforce.Options, *fakeorg.Options)) *env {
 	t.Helper()
 	return newEnvBehind(t, nil, tweaks...)
 }
 
 // newEnvBehind is newEnv with the org behind middleware m (nil: none).
-func newEnvBehind(t *testing.T, m func(http.Handler) http.Handler, tweaks ...func(*salesforce.Options, *fakeorg.Options)) *env {
+func newEnvBehind(t testing.TB, m func(http.Handler) http.Handler, tweaks ...func(*salesforce.Options, *fakeorg.Options)) *env {
 	t.Helper()
 	t.Setenv(config.EnvName("secrets.hmac_key"), "0123456789abcdef0123456789abcdef")
 	cfg, err := loadExample(examplePath(t))
@@ -70,13 +70,13 @@ func newEnvBehind(t *testing.T, m func(http.Handler) http.Handler, tweaks ...fun
 	return &env{org: org, a: a, demo: orgdb.Demo(), opts: opts, clock: c}
 }
 
-func examplePath(t *testing.T) string {
+func examplePath(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "examples", "idverify.yaml")
 }
 
 // person returns a demo person's Ref.
-func (e *env) person(t *testing.T, key string) flows.Ref {
+func (e *env) person(t testing.TB, key string) flows.Ref {
 	t.Helper()
 	p, ok := e.demo.Person(key)
 	require.True(t, ok, key)
@@ -90,7 +90,7 @@ func (e *env) calls() int64 {
 }
 
 // reset forgets the calls made so far (the login included).
-func (e *env) reset(t *testing.T) {
+func (e *env) reset(t testing.TB) {
 	t.Helper()
 	// Log in first, so that the login is not what a test counts.
 	_, _, err := e.org.Client.Limits(context.Background())
@@ -99,7 +99,7 @@ func (e *env) reset(t *testing.T) {
 }
 
 // searchType returns the policy's search type name.
-func (e *env) searchType(t *testing.T, name string) flows.SearchType {
+func (e *env) searchType(t testing.TB, name string) flows.SearchType {
 	t.Helper()
 	st, ok := e.opts.Policy.SearchType(name)
 	require.True(t, ok, name)
@@ -107,7 +107,7 @@ func (e *env) searchType(t *testing.T, name string) flows.SearchType {
 }
 
 // failAll makes every request to path answer failure, beyond the client's retries.
-func (e *env) failAll(t *testing.T, path string, failure fakeorg.Failure) {
+func (e *env) failAll(t testing.TB, path string, failure fakeorg.Failure) {
 	t.Helper()
 	id, err := e.org.AddFault(fakeorg.Fault{Path: path, Failure: failure})
 	require.NoError(t, err)

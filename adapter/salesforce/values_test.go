@@ -111,3 +111,21 @@ func TestValuesFailures(t *testing.T) {
 		require.ErrorIs(t, err, errCanceled)
 	})
 }
+
+// Warm reads, once, the describes the steps need: none of them is paid by a verification.
+func TestWarm(t *testing.T) {
+	e := newEnv(t)
+	client := e.org.NewClient(t)
+	a, err := salesforce.New(client, e.opts)
+	require.NoError(t, err)
+	e.reset(t)
+	require.NoError(t, a.Warm(ctx))
+	assert.Equal(t, int64(3), e.org.Count(fakeorg.KindDescribe), "Account, Contact, AccountContactRelation")
+	require.NoError(t, a.Warm(ctx))
+	assert.Equal(t, int64(3), e.org.Count(fakeorg.KindDescribe), "cached for the client's life")
+
+	e.failAll(t, "*/describe", fakeorg.FailServerUnavailable)
+	cold, err := salesforce.New(e.org.NewClient(t), e.opts)
+	require.NoError(t, err)
+	require.ErrorIs(t, cold.Warm(ctx), flows.ErrUnavailable)
+}

@@ -24,7 +24,7 @@ var (
 )
 
 // outcome is a verified caller's write-back on a new engagement, as the engine builds it.
-func outcome(e *env, t *testing.T, key, externalID string) flows.Writeback {
+func outcome(e *env, t testing.TB, key, externalID string) flows.Writeback {
 	alice := e.person(t, "alice")
 	return flows.Writeback{
 		Key: key + "/writeback", Outcome: flows.OutcomeVerified,
@@ -37,7 +37,7 @@ func outcome(e *env, t *testing.T, key, externalID string) flows.Writeback {
 	}
 }
 
-func rows(t *testing.T, e *env, q *sfdc.Query) []sfdc.Record {
+func rows(t testing.TB, e *env, q *sfdc.Query) []sfdc.Record {
 	t.Helper()
 	var out []sfdc.Record
 	for rec, err := range e.org.Client.Query(ctx, q) {
@@ -48,7 +48,7 @@ func rows(t *testing.T, e *env, q *sfdc.Query) []sfdc.Record {
 }
 
 // written returns the engagements with externalID, and the topics and attendees of the first.
-func written(t *testing.T, e *env, externalID string) (engs, topics, attendees []sfdc.Record) {
+func written(t testing.TB, e *env, externalID string) (engs, topics, attendees []sfdc.Record) {
 	t.Helper()
 	engs = rows(t, e, sfdc.Select("Id", "Type", "CommunicationChannel", "StartDateTime", "Reason", "Status", "IsAttendeeVerified",
 		"AttendeeVerificationTime", "InitiatingAttendeeId", "IsAttendeeAuthenticated", "PhoneNumber").

@@ -102,7 +102,8 @@ func checkOnline(cmd *cobra.Command, cfg *config.Config) error {
 	}
 	switch len(ps) {
 	case 0:
-		return nil
+		_, err := fmt.Fprintln(cmd.OutOrStdout(), "online: every configured object and field fits the org")
+		return err
 	case 1:
 		return errors.New("the org does not fit the configuration: 1 problem")
 	}

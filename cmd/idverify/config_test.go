@@ -77,6 +77,7 @@ func TestConfigCheckOnline(t *testing.T) {
 	example := filepath.Join("..", "..", "examples", "idverify.yaml")
 	out, err := runConfigCheck(t, "--config", example, "--online")
 	require.NoError(t, err, out)
+	assert.Contains(t, out, "online: every configured object and field fits the org")
 	assert.Contains(t, out, "configuration OK")
 
 	// A typo'd object and a typo'd field fail, each named by its key path.
