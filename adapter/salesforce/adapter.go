@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -194,10 +195,8 @@ func text(rec sfdc.Record, field string) string {
 			return "true"
 		}
 		return "false"
-	case interface{ String() string }: // json.Number
-		if _, isRecord := v.(sfdc.Record); !isRecord {
-			return x.String()
-		}
+	case json.Number:
+		return x.String()
 	}
 	return ""
 }

@@ -54,10 +54,10 @@ func (e *Error) Permanent() bool { return e.Kind != flows.ErrUnavailable }
 
 // fail turns an sfdc error (or a context error) into the adapter's Error: the one place where
 // sfdc kinds become flows kinds. A record that does not exist (or not as that object) is
-// flows.ErrRecordNotFound;
-// anything that may pass (the org unreachable, over its limits, a locked row, a session that
-// could not be renewed, an ended context) is flows.ErrUnavailable; anything Salesforce refused
-// for good, or that was refused before it was sent, is ErrRejected.
+// flows.ErrRecordNotFound; anything that may pass (the org unreachable, over its limits, a
+// locked row, a session that could not be renewed, an ended context) is flows.ErrUnavailable;
+// input sfdc's builders refused before sending is flows.ErrInvalidInput; anything Salesforce
+// refused for good is ErrRejected.
 func fail(op string, err error) error {
 	if err == nil {
 		return nil
@@ -70,6 +70,10 @@ func fail(op string, err error) error {
 	switch {
 	case errors.Is(err, sfdc.ErrNotFound):
 		kind = flows.ErrRecordNotFound
+	case errors.Is(err, sfdc.ErrBadQuery), errors.Is(err, sfdc.ErrBadID):
+		// Refused before anything was sent: the configuration is checked when it loads, so
+		// what is left is input (search text with no searchable word, an id that is none).
+		kind = flows.ErrInvalidInput
 	case se != nil && se.Code == "MALFORMED_ID":
 		// The adapter sends only ids it has checked the form of: Salesforce answers this to an id
 		// of another object (sobjects/EngagementInteraction/001…), which names no such record.
@@ -89,7 +93,8 @@ func fail(op string, err error) error {
 	return &Error{Op: op, Kind: kind, Err: err}
 }
 
-// ErrRejected is the kind of a request Salesforce refused for good, or that the adapter refused
-// before sending it: validation, permissions, a malformed request, an upsert key several
-// records share. Sending it again cannot help; an outbox parks such a write.
+// ErrRejected is the kind of a request Salesforce refused for good (validation, permissions, a
+// malformed request, an upsert key several records share), or a write-back the adapter refused
+// before sending it (an id that is none). Sending it again cannot help; an outbox parks such a
+// write.
 var ErrRejected = errors.New("rejected by Salesforce")

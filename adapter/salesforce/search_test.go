@@ -116,6 +116,15 @@ func TestObjectSearchByType(t *testing.T) {
 	assert.Zero(t, e.calls(), "nothing is sent")
 }
 
+// Keywords with no word Salesforce can search (two letters or digits) are refused unsent.
+func TestTextSearchRefusesWhatCannotBeSearched(t *testing.T) {
+	e := newEnv(t)
+	e.reset(t)
+	_, err := e.a.Search(ctx, e.searchType(t, "customer"), flows.Query{Keywords: "a b - c"})
+	require.ErrorIs(t, err, flows.ErrInvalidInput)
+	assert.Zero(t, e.calls())
+}
+
 func TestSearchFailures(t *testing.T) {
 	text := func(e *env, t *testing.T) flows.SearchType { return e.searchType(t, "customer") }
 	object := func(e *env, t *testing.T) flows.SearchType { return e.searchType(t, "representative") }

@@ -130,8 +130,9 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 		eng["InitiatingAttendeeId"] = id
 	}
 	r := &writebackRequest{}
-	var match sfdc.Cond   // the engagement, in a query
-	var through sfdc.Cond // the engagement, through a row's Engagement relationship
+	var match sfdc.Cond             // the engagement, in a query
+	var through sfdc.Cond           // the engagement, through a row's Engagement relationship
+	engRef := sfdc.Ref("eng", "id") // the engagement in a later subrequest (an update answers no id)
 	switch {
 	case e.ID != "" && e.ExternalID != "":
 		return nil, errors.New("the engagement has both an id and an external id")
@@ -141,7 +142,7 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 			return nil, errors.New("the engagement's id is not a record id")
 		}
 		r.subs = append(r.subs, sfdc.CompositeUpdate("eng", "EngagementInteraction", string(id), eng))
-		match, through = sfdc.Eq("Id", id), sfdc.Eq("EngagementId", id)
+		match, through, engRef = sfdc.Eq("Id", id), sfdc.Eq("EngagementId", id), string(id)
 	case e.ExternalID != "":
 		eng["Type"] = flows.EngagementTypeInbound
 		if e.Type != "" {
@@ -208,7 +209,7 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 
 	if kf := a.opts.WritebackKeyField; kf != "" {
 		for i, rw := range rows {
-			rw.fields["EngagementId"] = sfdc.Ref("eng", "id")
+			rw.fields["EngagementId"] = engRef
 			if rw.object == "EngagementTopic" {
 				rw.fields["ProcessName"] = strings.TrimSuffix(markerPrefix, ":")
 			}

@@ -209,6 +209,27 @@ func TestWriteOutcomeWithKeyField(t *testing.T) {
 	assert.Len(t, attendees, 1)
 }
 
+// Key fields with an engagement the session attached to: the rows name it by its id.
+func TestWriteOutcomeWithKeyFieldAttached(t *testing.T) {
+	e := newEnv(t, func(o *salesforce.Options, org *fakeorg.Options) {
+		o.WritebackKeyField = "IdvKey__c"
+		for _, obj := range []string{"EngagementAttendee", "EngagementTopic"} {
+			org.CustomFields = append(org.CustomFields, orgdb.CustomField{Object: obj, Name: "IdvKey__c", Type: "string",
+				Length: 255, ExternalID: true, Unique: true})
+		}
+	})
+	id, _, err := e.org.Client.Create(ctx, "EngagementInteraction", map[string]any{"CommunicationChannel": "Web Chat",
+		"StartDateTime": sfdc.DateTime{Time: started}, "ExternalIdentifier": "chat-10"})
+	require.NoError(t, err)
+	w := outcome(e, t, "k10", "")
+	w.Engagement = flows.EngagementUpdate{ID: string(id), Reason: "Account balance", Status: flows.EngagementStatusProgress}
+	require.NoError(t, e.a.WriteOutcome(ctx, w))
+	require.NoError(t, e.a.WriteOutcome(ctx, w))
+	_, topics, attendees := written(t, e, "chat-10")
+	assert.Len(t, topics, 1)
+	assert.Len(t, attendees, 1)
+}
+
 // A session cancelled before its reason writes the engagement alone.
 func TestWriteOutcomeWithoutRows(t *testing.T) {
 	e := newEnv(t)
