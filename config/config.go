@@ -174,6 +174,17 @@ type Salesforce struct {
 	PrivateKey     Secret        `mapstructure:"private_key"`
 	APIVersion     string        `mapstructure:"api_version"`
 	Timeout        time.Duration `mapstructure:"timeout"`
+	// LeadKeyField is a custom External ID text field on Lead holding the caller's idempotency
+	// key of a Lead idverify creates; empty: look for an open Lead with the same details first.
+	LeadKeyField string `mapstructure:"lead_key_field"`
+	// WritebackKeyField is a custom External ID text field on EngagementAttendee and
+	// EngagementTopic holding each row's idempotency key; empty: a guard on the topic.
+	WritebackKeyField string `mapstructure:"writeback_key_field"`
+	// DefaultChannel is the CommunicationChannel of an engagement whose session named none.
+	DefaultChannel string `mapstructure:"default_channel"`
+	// ReadAheadTTL is how long values read ahead of the step that asks them are kept in
+	// memory; 0 reads nothing ahead.
+	ReadAheadTTL time.Duration `mapstructure:"read_ahead_ttl"`
 }
 
 // Embedded reports whether idverify runs against the embedded fake org instead of Salesforce.

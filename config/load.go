@@ -75,14 +75,16 @@ var defaults = map[string]any{
 		map[string]any{"object": "Account", "fields": []any{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		map[string]any{"object": "Contact", "fields": []any{"Phone", "MobilePhone", "HomePhone"}},
 	},
-	"salesforce.login_url":    "https://login.salesforce.com",
-	"salesforce.api_version":  "62.0",
-	"salesforce.timeout":      30 * time.Second,
-	"store.driver":            DriverSQLite,
-	"server.addr":             "127.0.0.1:8080",
-	"server.shutdown_timeout": 10 * time.Second,
-	"log.level":               "info",
-	"log.format":              "text",
+	"salesforce.login_url":       "https://login.salesforce.com",
+	"salesforce.api_version":     "62.0",
+	"salesforce.timeout":         30 * time.Second,
+	"salesforce.default_channel": "Voice Call",
+	"salesforce.read_ahead_ttl":  2 * time.Minute,
+	"store.driver":               DriverSQLite,
+	"server.addr":                "127.0.0.1:8080",
+	"server.shutdown_timeout":    10 * time.Second,
+	"log.level":                  "info",
+	"log.format":                 "text",
 }
 
 // Load reads the configuration with this precedence: flags the user set > IDVERIFY_*
@@ -112,6 +114,28 @@ func Load(opts Options) (*Config, error) {
 		return nil, ps
 	}
 	return c, nil
+}
+
+// LoadSalesforce reads the configuration as Load does but keeps only the problems of its
+// salesforce section (unknown keys elsewhere included): for commands that only talk to the org,
+// such as `idverify config import`, which runs before the rest of the file exists.
+func LoadSalesforce(opts Options) (Salesforce, error) {
+	c, ps, err := read(opts)
+	if err != nil {
+		return Salesforce{}, err
+	}
+	c.resolve(&ps)
+	c.validateSalesforce(&ps)
+	var mine Problems
+	for _, p := range ps {
+		if within(p.Path, "salesforce") {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		return Salesforce{}, mine
+	}
+	return c.Salesforce, nil
 }
 
 // read merges the sources and decodes them, reporting unknown keys and values of the wrong

@@ -62,7 +62,8 @@ func TestLoadDefaults(t *testing.T) {
 		{Object: "Account", Fields: []string{"Phone", "PersonMobilePhone", "PersonHomePhone"}},
 		{Object: "Contact", Fields: []string{"Phone", "MobilePhone", "HomePhone"}},
 	}, c.PhoneFields)
-	assert.Equal(t, Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second}, c.Salesforce)
+	assert.Equal(t, Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second,
+		DefaultChannel: "Voice Call", ReadAheadTTL: 2 * time.Minute}, c.Salesforce)
 	assert.True(t, c.Salesforce.Embedded())
 	assert.Equal(t, Store{Driver: "sqlite", DSN: DefaultSQLiteDSN}, c.Store)
 	assert.Equal(t, Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}, c.Server)
@@ -359,4 +360,18 @@ salesforce: {auth: jwt, client_id: id, username: u, private_key_file: `+pemFile+
 		assert.Equal(t, "salesforce.private_key_file", ps[0].Path)
 		assert.Contains(t, ps[0].Message, "cannot read the file")
 	})
+}
+
+func TestLoadSalesforceOnly(t *testing.T) {
+	t.Setenv(EnvName("salesforce.auth"), "password")
+	_, err := LoadSalesforce(Options{File: writeFile(t, "reasons: []\n")})
+	ps := problems(t, err)
+	require.NotEmpty(t, ps)
+	for _, p := range ps {
+		assert.True(t, strings.HasPrefix(p.Path, "salesforce."), "only the salesforce section's problems: %v", p)
+	}
+	t.Setenv(EnvName("salesforce.auth"), "")
+	s, err := LoadSalesforce(Options{File: writeFile(t, "reasons: []\n")})
+	require.NoError(t, err, "no reasons or search types: not this section's business")
+	assert.True(t, s.Embedded())
 }

@@ -455,7 +455,26 @@ func (c *Config) validateSalesforce(ps *Problems) {
 		ps.add("salesforce.api_version", "is %s but the engagement objects need %d.0 or later", sf.APIVersion, minAPIVersion)
 	}
 	positive(ps, "salesforce.timeout", sf.Timeout)
+	for _, k := range []struct{ key, value, object string }{
+		{"lead_key_field", sf.LeadKeyField, "Lead"},
+		{"writeback_key_field", sf.WritebackKeyField, "EngagementAttendee and EngagementTopic"},
+	} {
+		if k.value != "" && (!objectName.MatchString(k.value) || !strings.HasSuffix(k.value, "__c")) {
+			ps.add("salesforce."+k.key, "%q is not a custom field's API name: name the External ID text field you added to %s, e.g. IdvKey__c, or leave it empty", k.value, k.object)
+		}
+	}
+	// Empty in a Config built in Go means the default, as in the adapter's Options.
+	if ch := sf.DefaultChannel; ch != "" && (strings.TrimSpace(ch) != ch || len(ch) > 255) {
+		ps.add("salesforce.default_channel", "must be a CommunicationChannel value of EngagementInteraction without surrounding spaces, at most 255 bytes, e.g. Voice Call")
+	}
+	if sf.ReadAheadTTL < 0 || sf.ReadAheadTTL > maxReadAhead {
+		ps.add("salesforce.read_ahead_ttl", "must be between 0 (read nothing ahead) and %v: values read ahead are personal data, kept in memory only until the step that asks them", maxReadAhead)
+	}
 }
+
+// maxReadAhead bounds salesforce.read_ahead_ttl: an agent picks a search result within
+// minutes, and values read ahead are personal data.
+const maxReadAhead = 15 * time.Minute
 
 // checkRSAKey returns what is wrong with a PEM RSA private key, or "". It never quotes the key.
 func checkRSAKey(text string) string {

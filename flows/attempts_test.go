@@ -157,7 +157,8 @@ func TestALostVersionRaceLeavesNoSideEffect(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, flows.StateQuestions, got.State)
 	assert.False(t, judged(got))
-	v2 := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"), subject(flows.SubjectSelf))
+	// A transfer on the same call (its engagement is not in the CRM yet: the call id names it).
+	v2 := run(t, h, flows.StartRequest{Attendee: jane, ExternalID: v.Engagement}, reason("Change of address"), subject(flows.SubjectSelf))
 	assert.Equal(t, flows.StateQuestions, v2.State, "a transfer is asked the questions")
 
 	// A wrong answer whose commit loses: no failure.
@@ -269,7 +270,7 @@ func TestVerifiedMarkIsForItsRole(t *testing.T) {
 	}
 
 	// Someone on the same engagement says they are Jane, calling about themself: questions.
-	self := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"), subject(flows.SubjectSelf),
+	self := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-1"}, reason("Change of address"), subject(flows.SubjectSelf),
 		search("person", "Jane"), pick(janeID))
 	assert.Equal(t, flows.StateQuestions, self.State, "verified as a customer is not verified as the caller")
 	assert.Empty(t, self.Verified)
@@ -277,7 +278,7 @@ func TestVerifiedMarkIsForItsRole(t *testing.T) {
 	// The representative's call transferred: both marks are reused, for the same roles, and
 	// not extended.
 	h.clock.Advance(30 * time.Minute)
-	again := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"), subject(flows.SubjectOther),
+	again := run(t, h, flows.StartRequest{Engagement: h.engagementID(t, v.Engagement)}, reason("Change of address"), subject(flows.SubjectOther),
 		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID), search("", "Jane"), pick(janeID))
 	assert.Equal(t, flows.OutcomeVerified, again.Outcome)
 	assert.Equal(t, []flows.Ref{robert, jane}, again.Verified)
@@ -329,7 +330,7 @@ func TestVerdictsWithheldUntilDecided(t *testing.T) {
 	v = atQuestions(t, h)
 	v, err = h.e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: janeAnswers[:1]})
 	require.NoError(t, err)
-	v, err = h.e.Cancel(h.ctx, v.Session, 0)
+	v, err = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
 	require.NoError(t, err)
 	assert.Equal(t, []flows.Verdict{answered, pending, pending, pending}, verdicts(v))
 
@@ -355,7 +356,7 @@ func TestAbandonedLevelsCount(t *testing.T) {
 	v := atQuestions(t, h)
 	_, err := wrongPhone(h, v)
 	require.NoError(t, err)
-	_, err = h.e.Cancel(h.ctx, v.Session, 0)
+	_, err = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
 	require.NoError(t, err)
 	assert.Len(t, h.failures(t, janeID), 1, "cancelled")
 

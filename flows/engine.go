@@ -10,15 +10,16 @@ import (
 
 // Engine runs verification sessions: each step loads the session from the SessionStore,
 // checks that the step is allowed, applies it and commits the result together with its side
-// effects (the wrong answers counted against a person, the verified marks set) in one
-// SessionStore.Commit, conditional on the session's version and on the person's failures. An
-// Engine is safe for concurrent use; it keeps no session in memory, so any number of engines
-// (replicas) may share one store.
+// effects (the wrong answers counted against a person, the verified marks set, the step's
+// audit event and, for the step that ends the session, its write-back to the CRM, queued in
+// the store's outbox) in one SessionStore.Commit, conditional on the session's version and on
+// the person's failures. An Engine is safe for concurrent use; it keeps no session in memory,
+// so any number of engines (replicas) may share one store. The engine never writes the outcome
+// to the CRM itself: an outbox worker delivers the queued writes through the Recorder.
 //
-// A step that returns an error has changed nothing, with two exceptions: a step on a session
-// that sat idle past its timeout records OutcomeExpired and returns ErrExpired; and when the
-// Recorder fails to take a finished session's write-back, the step returns the stored
-// outcome's View with ErrWritebackFailed (Writeback rebuilds the write to send again).
+// A step that returns an error has changed nothing, with one exception: a step on a session
+// that sat idle past its timeout records OutcomeExpired (and queues its write-back) and returns
+// ErrExpired.
 //
 // The files of the package split the engine by reason to change: requests.go (what callers
 // send), steps.go (each step), pipeline.go (load, run, commit), levels.go (the rules of a

@@ -67,7 +67,9 @@ func notIdentified() step {
 }
 
 func cancel() step {
-	return func(h *harness, v flows.View) (flows.View, error) { return h.e.Cancel(h.ctx, v.Session, 0) }
+	return func(h *harness, v flows.View) (flows.View, error) {
+		return h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
+	}
 }
 
 func wait(d time.Duration) step {
@@ -108,8 +110,9 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, jane, v.Open)
 				w := h.writebacks(t)
 				require.Len(t, w, 1)
-				assert.Equal(t, flows.Writeback{Session: v.Session, Outcome: flows.OutcomeVerified,
-					Engagement: flows.EngagementUpdate{ID: v.Engagement, Reason: reasonConf, Verified: true,
+				assert.Equal(t, flows.Writeback{Outcome: flows.OutcomeVerified,
+					Engagement: flows.EngagementUpdate{ExternalID: v.Engagement, Type: flows.EngagementTypeInbound,
+						Channel: "Voice Call", Start: t0, Reason: reasonConf, Verified: true,
 						VerifiedAt: t0, Initiating: jane, Status: flows.EngagementStatusProgress},
 					Attendees: []flows.Attendee{{Person: jane, Role: flows.RoleSelf,
 						Verified: true, VerifiedAt: t0, Start: t0}},
@@ -131,8 +134,9 @@ func TestFlows(t *testing.T) {
 				answer(janeAnswers[:2]...), answer(flows.Answer{Field: "PersonMailingPostalCode", Value: "SW1A1AA"})},
 			outcome: flows.OutcomeVerified, verified: []flows.Ref{jane},
 			check: func(t *testing.T, h *harness, v flows.View) {
-				// The initiating attendee was known: the engagement keeps it.
-				assert.Equal(t, flows.Ref{}, h.crm.Writebacks()[0].Engagement.Initiating)
+				assert.Equal(t, flows.PhoneMatchOne, v.PhoneMatch)
+				// The engagement is created with the caller the number found.
+				assert.Equal(t, jane, h.written(t)[0].Engagement.Initiating)
 			},
 		},
 		{
@@ -188,7 +192,7 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, flows.QuestionView{Field: "PersonBirthdate", Label: "What is your PersonBirthdate?", Required: true,
 					Mode: flows.ModeCheck, Verdict: flows.VerdictIncorrect, Rule: flows.MatchDate}, v.Questions[1])
 				assert.Equal(t, flows.VerdictPending, v.Questions[2].Verdict)
-				w := h.crm.Writebacks()[0]
+				w := h.written(t)[0]
 				assert.Equal(t, flows.ProcessFailed, w.Topic.ProcessStatus)
 				assert.Equal(t, jane, w.Topic.RelatedPerson)
 				assert.Equal(t, robert, w.Engagement.Initiating, "the verified representative becomes the initiating attendee")
@@ -291,7 +295,7 @@ func TestFlows(t *testing.T) {
 			steps:   []step{reason(reasonConf), subject(flows.SubjectSelf), cancel()},
 			outcome: flows.OutcomeCancelled,
 			check: func(t *testing.T, h *harness, v flows.View) {
-				assert.Equal(t, flows.ProcessCancelled, h.crm.Writebacks()[0].Topic.ProcessStatus)
+				assert.Equal(t, flows.ProcessCancelled, h.written(t)[0].Topic.ProcessStatus)
 			},
 		},
 		{
@@ -371,11 +375,18 @@ func TestFlows(t *testing.T) {
 			got, err := h.e.Get(h.ctx, v.Session)
 			require.NoError(t, err)
 			assert.Equal(t, v, got, "Get shows what the last step returned")
-			require.Len(t, h.crm.Writebacks(), 1, "exactly one outcome written")
+			require.Len(t, h.written(t), 1, "exactly one outcome written")
 			assertNoPersonalData(t, h.store.Raw(v.Session), v.Session)
-			wb, err := json.Marshal(h.crm.Writebacks())
+			wb, err := json.Marshal(h.written(t))
 			require.NoError(t, err)
 			assertNoPersonalData(t, wb, v.Session)
+			audit, err := h.store.AuditByEngagement(h.ctx, v.Engagement)
+			require.NoError(t, err)
+			require.Len(t, audit, int(v.Version), "one audit event per commit (the fake store counts versions from 1)")
+			ab, err := json.Marshal(audit)
+			require.NoError(t, err)
+			assertNoPersonalData(t, ab, v.Session)
+			assert.NotContains(t, string(ab), v.Session, "the audit names the session by its digest")
 			if tt.check != nil {
 				tt.check(t, h, v)
 			}
@@ -475,8 +486,8 @@ func TestIdleExpiry(t *testing.T) {
 	got, err := h.e.Get(h.ctx, v.Session)
 	require.NoError(t, err)
 	assert.Equal(t, flows.OutcomeExpired, got.Outcome)
-	assert.Equal(t, flows.ProcessCancelled, h.crm.Writebacks()[0].Topic.ProcessStatus)
-	_, err = h.e.Cancel(h.ctx, v.Session, 0)
+	assert.Equal(t, flows.ProcessCancelled, h.written(t)[0].Topic.ProcessStatus)
+	_, err = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
 	require.ErrorIs(t, err, flows.ErrFinished)
 
 	// Idle time runs from the last step, not from the start: steps 8 minutes apart keep a
@@ -501,9 +512,15 @@ func TestVerifiedStatusSurvivesATransfer(t *testing.T) {
 		subject(flows.SubjectSelf), answer(janeAnswers...))
 	require.Equal(t, flows.OutcomeVerified, v.Outcome)
 
-	// The call is transferred: a new session attaches to the same engagement.
-	v2 := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"), subject(flows.SubjectSelf))
+	// The call is transferred: a new session attaches to the same engagement, by the call id
+	// (the write-back that creates the engagement may not have been delivered yet) or by the
+	// engagement's Salesforce id.
+	v2 := run(t, h, flows.StartRequest{Phone: "020 7946 0001", ExternalID: "call-1"}, reason("Change of address"), subject(flows.SubjectSelf))
 	assert.Equal(t, flows.OutcomeVerified, v2.Outcome, "no questions again within the verified TTL")
+	engagementID := h.engagementID(t, "call-1")
+	v2 = run(t, h, flows.StartRequest{Engagement: engagementID}, reason("Change of address"), subject(flows.SubjectSelf))
+	assert.Equal(t, flows.OutcomeVerified, v2.Outcome, "no questions again within the verified TTL")
+	assert.Equal(t, "call-1", v2.Engagement, "the engagement's external id names it")
 
 	// A new call from the same number is a new engagement: questions again.
 	v3 := run(t, h, flows.StartRequest{Phone: "020 7946 0001", ExternalID: "call-2"}, reason("Change of address"),
@@ -512,7 +529,7 @@ func TestVerifiedStatusSurvivesATransfer(t *testing.T) {
 
 	// After the TTL, the transferred call is asked again.
 	h.clock.Advance(time.Hour + time.Second)
-	v4 := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"), subject(flows.SubjectSelf))
+	v4 := run(t, h, flows.StartRequest{Engagement: engagementID}, reason("Change of address"), subject(flows.SubjectSelf))
 	assert.Equal(t, flows.StateQuestions, v4.State)
 }
 
@@ -605,7 +622,7 @@ func TestErrorsChangeNothing(t *testing.T) {
 				h := newHarness(t, demoPolicy())
 				v := run(t, h, st.start, st.steps...)
 				before := h.store.Raw(v.Session)
-				writes := len(h.crm.Writebacks())
+				writes := len(h.written(t))
 				_, err := b.step(h, v)
 				require.ErrorIs(t, err, b.kind)
 				var se *flows.StepError
@@ -616,7 +633,7 @@ func TestErrorsChangeNothing(t *testing.T) {
 					}
 				}
 				assert.Equal(t, before, h.store.Raw(v.Session), "an error changes nothing")
-				assert.Len(t, h.crm.Writebacks(), writes)
+				assert.Len(t, h.written(t), writes)
 				for _, pd := range personalData {
 					assert.NotContains(t, strings.ToLower(err.Error()), strings.ToLower(pd), "the error holds personal data")
 				}
@@ -747,23 +764,36 @@ func TestSearchKeepsAtMostFiftyResults(t *testing.T) {
 	assert.Empty(t, got.Results[0].Values, "but not their values, which are not stored")
 }
 
-func TestWritebackCanBeResent(t *testing.T) {
+// TestWritebackWaitsInTheOutbox: the step that ends a session queues its write-back in the
+// same commit; a CRM that is down delays it, never the step; Writeback rebuilds the same value.
+func TestWritebackWaitsInTheOutbox(t *testing.T) {
 	h := newHarness(t, demoPolicy())
 	v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectSelf))
-	h.crm.Fail = errors.New("outbox full")
-	v, err := h.e.Cancel(h.ctx, v.Session, 0)
-	require.ErrorContains(t, err, "outbox full")
-	assert.Equal(t, flows.OutcomeCancelled, v.Outcome, "the outcome is stored even though its write failed")
-	h.crm.Fail = nil
+	h.crm.Fail = fmt.Errorf("crm down: %w", flows.ErrUnavailable)
+	v, err := h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeCancelled, v.Outcome)
+	queued, err := h.store.ListOutbox(h.ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, queued, 1)
+	assert.Equal(t, v.Engagement, queued[0].Engagement)
+	assert.Equal(t, t0, queued[0].At)
 	w, err := h.e.Writeback(h.ctx, v.Session)
 	require.NoError(t, err)
-	require.NoError(t, h.crm.WriteOutcome(h.ctx, w))
-	assert.Equal(t, []flows.Writeback{w}, h.crm.Writebacks())
+	assert.Equal(t, w, queued[0].Writeback, "rebuilt as queued")
+	assert.Equal(t, w.Key, queued[0].Key)
+
+	h.crm.Fail = nil
+	assert.Equal(t, []flows.Writeback{w}, h.written(t))
 	assert.Equal(t, flows.ProcessCancelled, w.Topic.ProcessStatus)
+	assert.Len(t, h.written(t), 1, "delivered once")
 
 	v = run(t, h, flows.StartRequest{Phone: noPhone})
 	_, err = h.e.Writeback(h.ctx, v.Session)
 	require.ErrorIs(t, err, flows.ErrOutOfOrder)
+	queued, err = h.store.ListOutbox(h.ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Empty(t, queued, "an open session queues nothing")
 }
 
 func TestSubjectPicksTheSearchType(t *testing.T) {
@@ -802,4 +832,116 @@ func TestSubjectPicksTheSearchType(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAudit: every committed step leaves one audit event, in its commit: who, which step, the
+// states, the person judged, what decided and how many failures; never a value.
+func TestAudit(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	v, err := h.e.Start(h.ctx, flows.StartRequest{Actor: "agent-7", Phone: noPhone, ExternalID: "call-9"})
+	require.NoError(t, err)
+	for _, s := range []step{reason("Change of address"), subject(flows.SubjectSelf), search("person", "Jane"), pick(janeID)} {
+		v, err = s(h, v)
+		require.NoError(t, err)
+	}
+	v, err = h.e.Answer(h.ctx, flows.AnswerRequest{Actor: "agent-7", Session: v.Session, Answers: []flows.Answer{
+		{Field: "Name", Value: "Jane Smith"}, {Field: "PersonBirthdate", Value: "1 Jan 1990"}}})
+	require.NoError(t, err)
+	require.Equal(t, flows.OutcomeFailed, v.Outcome)
+
+	events, err := h.store.AuditByEngagement(h.ctx, "call-9")
+	require.NoError(t, err)
+	require.Len(t, events, 6)
+	steps := make([]string, len(events))
+	for i, e := range events {
+		steps[i] = e.Step
+		assert.Equal(t, t0, e.At)
+		assert.Equal(t, events[0].SessionKey, e.SessionKey)
+		assert.NotEmpty(t, e.SessionKey)
+		assert.NotContains(t, v.Session, e.SessionKey)
+	}
+	assert.Equal(t, []string{"start", "reason", "subject", "search", "select", "answer"}, steps)
+	assert.Equal(t, flows.AuditEvent{At: t0, SessionKey: events[0].SessionKey, Engagement: "call-9", Actor: "agent-7",
+		Step: "start", To: flows.StateReason}, events[0])
+	assert.Equal(t, flows.AuditEvent{At: t0, SessionKey: events[0].SessionKey, Engagement: "call-9", Actor: "agent-7",
+		Step: "answer", From: flows.StateQuestions, To: flows.StateDone, Outcome: flows.OutcomeFailed, Person: janeID,
+		Rule: "Name:name=correct PersonBirthdate:date=incorrect required_incorrect", Failures: 1}, events[5])
+	byPerson, err := h.store.AuditByPerson(h.ctx, janeID)
+	require.NoError(t, err)
+	assert.Len(t, byPerson, 2, "select and answer")
+
+	// An actor is a short token: free text is refused and changes nothing.
+	for _, bad := range []string{"Jane Smith", strings.Repeat("a", 65), "agent\n7"} {
+		_, err = h.e.Start(h.ctx, flows.StartRequest{Actor: bad, Phone: noPhone})
+		require.ErrorIs(t, err, flows.ErrInvalidInput)
+		_, err = h.e.Cancel(h.ctx, flows.CancelRequest{Actor: bad, Session: v.Session})
+		require.ErrorIs(t, err, flows.ErrInvalidInput)
+	}
+}
+
+// TestPhoneMatches: the View says how many records the phone lookup found; one trusted match is
+// the caller, several (or one untrusted) are flagged in the caller's search results.
+func TestPhoneMatches(t *testing.T) {
+	people, relations := demoPeople()
+	twin := flowstest.Person{Ref: flows.Ref{Object: "Account", ID: "001000000000003AAA"},
+		Fields: map[string]string{"Name": "Janet Smithers", "Phone": "+44 20 7946 0001"}}
+	crm := flowstest.NewCRM(append(people, twin), relations)
+	store := &flowstest.Store{}
+	e, err := flows.New(demoPolicy(), flows.Ports{CRM: crm, Recorder: crm, Store: store, Clock: flowstest.NewClock(t0)}, secret)
+	require.NoError(t, err)
+	h := &harness{e: e, store: store, crm: crm, ctx: t.Context(), clock: flowstest.NewClock(t0)}
+	flags := func(v flows.View) map[string]bool {
+		out := map[string]bool{}
+		for _, r := range v.Results {
+			out[r.ID] = r.PhoneMatch
+		}
+		return out
+	}
+
+	v := run(t, h, flows.StartRequest{Phone: "020 7946 0001"}, reason("Change of address"), subject(flows.SubjectSelf))
+	assert.Equal(t, flows.PhoneMatchSeveral, v.PhoneMatch)
+	assert.Equal(t, flows.StateSearch, v.State, "several matches: the agent searches")
+	assert.Empty(t, v.Initiating)
+	v = run(t, h, flows.StartRequest{Phone: "020 7946 0001"}, reason("Change of address"), subject(flows.SubjectSelf), search("person", "Smith"))
+	assert.Equal(t, map[string]bool{janeID: true, twin.ID: true}, flags(v), "both matched the number")
+	got, err := h.e.Get(h.ctx, v.Session)
+	require.NoError(t, err)
+	assert.Equal(t, flags(v), flags(got), "Get flags the remembered rows too")
+	v = run(t, h, flows.StartRequest{Phone: "020 7946 0001"}, reason("Change of address"), subject(flows.SubjectOther),
+		searchFields("representative", map[string]string{"LastName": "Brown"}))
+	assert.Equal(t, map[string]bool{robertID: false}, flags(v))
+
+	v = run(t, h, flows.StartRequest{Phone: "07700 900123", PhoneUntrusted: true}, reason("Change of address"), subject(flows.SubjectOther),
+		searchFields("representative", map[string]string{"LastName": "Brown"}))
+	assert.Equal(t, flows.PhoneMatchOne, v.PhoneMatch)
+	assert.Empty(t, v.Initiating, "an untrusted caller id preselects nobody")
+	assert.Equal(t, map[string]bool{robertID: true}, flags(v), "but flags the match")
+	v = run(t, h, flows.StartRequest{Phone: "07700 900123"})
+	assert.Equal(t, flows.PhoneMatchOne, v.PhoneMatch)
+	assert.Equal(t, robert, v.Initiating)
+	v = run(t, h, flows.StartRequest{Phone: noPhone})
+	assert.Equal(t, flows.PhoneMatchNone, v.PhoneMatch)
+	v = run(t, h, flows.StartRequest{Attendee: jane})
+	assert.Zero(t, v.PhoneMatch, "not a start by phone")
+}
+
+// TestNewEngagementIsWrittenByTheWriteback: Start calls no Recorder for a new engagement; the
+// write-back creates it with its creation fields, and no phone number.
+func TestNewEngagementIsWrittenByTheWriteback(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	h.crm.Fail = errors.New("no CRM write at the start")
+	v, err := h.e.Start(h.ctx, flows.StartRequest{Attendee: jane, Channel: "Web Chat", Authenticated: true, Key: "req-1"})
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(v.Engagement, "idv-"), v.Engagement)
+	h.crm.Fail = nil
+	v, err = h.e.SetReason(h.ctx, flows.ReasonRequest{Session: v.Session, Reason: "Opening hours"})
+	require.NoError(t, err)
+	w := h.written(t)
+	require.Len(t, w, 1)
+	assert.Equal(t, flows.EngagementUpdate{ExternalID: v.Engagement, Type: flows.EngagementTypeInbound, Channel: "Web Chat",
+		Start: t0, Authenticated: true, Reason: "Opening hours", Initiating: jane, Status: flows.EngagementStatusProgress},
+		w[0].Engagement, "IsAttendeeAuthenticated is carried; it is not verification")
+	again, err := h.e.Start(h.ctx, flows.StartRequest{Attendee: jane, Key: "req-1"})
+	require.NoError(t, err)
+	assert.Equal(t, v.Engagement, again.Engagement, "the same start key names the same engagement")
 }

@@ -8,7 +8,7 @@ import (
 
 // Error kinds. Every error a step returns is a *StepError that wraps exactly one of them (test
 // with errors.Is), and a step that returns an error has changed nothing, except where a kind
-// says otherwise (ErrExpired, ErrWritebackFailed).
+// says otherwise (ErrExpired).
 var (
 	// ErrOutOfOrder: the step is not allowed in the session's current state.
 	ErrOutOfOrder = errors.New("step out of order")
@@ -29,10 +29,10 @@ var (
 	ErrFinished = errors.New("session finished")
 	// ErrLocked: the person is locked after too many wrong answers; see LockedError.
 	ErrLocked = errors.New("person locked")
-	// ErrExpired: the session sat idle too long. The step recorded OutcomeExpired (and sent
+	// ErrExpired: the session sat idle too long. The step recorded OutcomeExpired (and queued
 	// its write-back) before it failed.
 	ErrExpired = errors.New("session expired")
-	// ErrNotFound: there is no such session.
+	// ErrNotFound: there is no such session (or, from an Outbox, no such write).
 	ErrNotFound = errors.New("session not found")
 	// ErrVersionConflict: the session changed since the version the caller (or the engine) read.
 	ErrVersionConflict = errors.New("session version conflict")
@@ -45,10 +45,6 @@ var (
 	// tried again. Adapters wrap it into their transient failures; the engine treats any port
 	// error that wraps no other kind as this one.
 	ErrUnavailable = errors.New("service unavailable")
-	// ErrWritebackFailed: the step's outcome is stored, but the Recorder did not take its
-	// write-back. The step has changed the session (the error comes with its View); send
-	// Engine.Writeback's value again.
-	ErrWritebackFailed = errors.New("write-back failed")
 )
 
 // ErrFailuresChanged is what SessionStore.Commit returns when a Commit's Guard no longer holds:
@@ -65,8 +61,8 @@ type StepError struct {
 	Kind error
 	// Detail says what to do, in words safe to log.
 	Detail string
-	// Err is the port error behind an ErrRecordNotFound, ErrUnavailable, ErrVersionConflict
-	// or ErrWritebackFailed, if any (ports return errors without personal data). It is
+	// Err is the port error behind an ErrRecordNotFound, ErrUnavailable or ErrVersionConflict,
+	// if any (ports return errors without personal data). It is
 	// unwrapped too, so errors.Is sees e.g. context.Canceled.
 	Err error
 }

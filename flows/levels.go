@@ -31,11 +31,12 @@ func (e *Engine) beginLevel(t *txn, st *SearchType, p Ref) (stepOut, error) {
 		}
 		if !ok {
 			l.record = p
+			t.note(CauseNotAuthorised.String())
 			e.failLevel(s, CauseNotAuthorised) // no knowledge was tested: nothing is counted
 			return stepOut{}, nil
 		}
 	}
-	mark, verified, err := e.store.Verified(t.ctx, VerifiedKey{Engagement: s.engagement, Person: p.ID, Role: role(s)}, t.now)
+	mark, verified, err := e.store.Verified(t.ctx, VerifiedKey{Engagement: s.engagementRef(), Person: p.ID, Role: role(s)}, t.now)
 	if err != nil {
 		return stepOut{}, storeErr(t.step, s.state, "read the verified mark", err)
 	}
@@ -199,6 +200,7 @@ func (e *Engine) startJudging(t *txn) (lk lockout, done bool, err error) {
 	}
 	t.guard = lk.guard()
 	if lk.locked() {
+		t.note("locked")
 		e.lock(s, &lk, CauseNone)
 		return lk, true, nil
 	}
@@ -211,6 +213,10 @@ func (e *Engine) startJudging(t *txn) (lk lockout, done bool, err error) {
 // the step are ignored.
 func (e *Engine) judge(t *txn, lk *lockout, q *question, correct bool) bool {
 	s := &t.s
+	rule := string(q.match())
+	if q.mode() == ModeAttest {
+		rule = string(ModeAttest)
+	}
 	if correct {
 		q.verdict = VerdictCorrect
 	} else {
@@ -218,15 +224,19 @@ func (e *Engine) judge(t *txn, lk *lockout, q *question, correct bool) bool {
 		t.fail(lk.person, failureKey(s, q.field))
 		lk.add(t.now)
 	}
+	t.note(q.field, ":", rule, "=", q.verdict.String())
 	passed, cause := decide(&s.levels[s.level])
 	switch {
 	case passed:
 		e.passLevel(t, t.now, true)
 	case cause != CauseNone && lk.locked():
+		t.note(cause.String(), " locked")
 		e.lock(s, lk, cause)
 	case cause != CauseNone:
+		t.note(cause.String())
 		e.failLevel(s, cause)
 	case lk.locked():
+		t.note("locked")
 		e.lock(s, lk, CauseNone) // not decided, but no answer would be judged any more
 	default:
 		return false
@@ -303,9 +313,12 @@ func (e *Engine) passLevel(t *txn, at time.Time, mark bool) {
 	l := &s.levels[s.level]
 	l.passed, l.verifiedAt = true, at.UnixNano()
 	if mark {
+		t.note("passed")
 		t.marks = append(t.marks, VerifiedMark{
-			VerifiedKey: VerifiedKey{Engagement: s.engagement, Person: l.record.ID, Role: role(s)},
+			VerifiedKey: VerifiedKey{Engagement: s.engagementRef(), Person: l.record.ID, Role: role(s)},
 			At:          at, Until: at.Add(e.ttl)})
+	} else {
+		t.note("mark_reused")
 	}
 	if s.level == LevelCaller && s.subject == SubjectOther {
 		s.level = LevelCustomer

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -26,14 +27,23 @@ var open = oneOf(StateReason, StateSubject, StateSearch, StateSelect, StateQuest
 // committed with the session. txns are pooled, so a step reuses the session's and the effects'
 // arrays of an earlier one.
 type txn struct {
-	ctx  context.Context
-	step string
-	now  time.Time
-	s    session
-	// guard, failures and marks go into the Commit with the session.
+	ctx   context.Context
+	step  string
+	actor string
+	now   time.Time
+	s     session
+	from  State // the session's state when loaded (0 for a start)
+	// guard, failures and marks go into the Commit with the session, and with the write-back
+	// and the audit event.
 	guard    Guard
 	failures []Failure
 	marks    []VerifiedMark
+	// rule collects what decided, for the audit event (see AuditEvent.Rule).
+	rule []byte
+	// keyOf and key cache the digest of the session id keyOf.
+	keyOf, key string
+	outbox     [1]OutboxWrite
+	audit      [1]AuditEvent
 }
 
 // fail counts a wrong answer against person.
@@ -41,15 +51,34 @@ func (t *txn) fail(person, key string) {
 	t.failures = append(t.failures, Failure{Person: person, Key: key, At: t.now})
 }
 
+// note adds words to what decided, for the audit event.
+func (t *txn) note(words ...string) {
+	if len(t.rule) > 0 {
+		t.rule = append(t.rule, ' ')
+	}
+	for _, w := range words {
+		t.rule = append(t.rule, w...)
+	}
+}
+
+// sessionKey returns the digest of the session id (appendSessionKey).
+func (t *txn) sessionKey() string {
+	if t.keyOf != t.s.id || t.key == "" {
+		var b [32]byte
+		t.keyOf, t.key = t.s.id, string(appendSessionKey(b[:0], t.s.id))
+	}
+	return t.key
+}
+
 // newTxn returns a pooled txn for step, at now, with no effects yet. Its session holds
 // whatever it held before: load decodes over it, Start resets it.
-func (e *Engine) newTxn(ctx context.Context, step string, now time.Time) *txn {
+func (e *Engine) newTxn(ctx context.Context, step, actor string, now time.Time) *txn {
 	t, _ := e.txns.Get().(*txn)
 	if t == nil {
 		t = &txn{}
 	}
-	t.ctx, t.step, t.now, t.guard = ctx, step, now, Guard{}
-	t.failures, t.marks = t.failures[:0], t.marks[:0]
+	t.ctx, t.step, t.actor, t.now, t.guard, t.from = ctx, step, actor, now, Guard{}, 0
+	t.failures, t.marks, t.rule = t.failures[:0], t.marks[:0], t.rule[:0]
 	return t
 }
 
@@ -57,6 +86,7 @@ func (e *Engine) newTxn(ctx context.Context, step string, now time.Time) *txn {
 func (e *Engine) release(t *txn) {
 	clear(t.failures)
 	clear(t.marks)
+	t.outbox, t.audit = [1]OutboxWrite{}, [1]AuditEvent{}
 	t.ctx = nil
 	e.txns.Put(t)
 }
@@ -78,10 +108,13 @@ const maxRuns = 16
 // step runs fn on session id, if the session is in one of the allowed states and not idle,
 // and commits the result with fn's side effects. Nothing is stored when fn fails. When the
 // commit finds the person's failures changed, the step runs again on what the store holds.
-func (e *Engine) step(ctx context.Context, name, id string, version uint64, allowed stateSet,
+func (e *Engine) step(ctx context.Context, name, actor, id string, version uint64, allowed stateSet,
 	fn func(t *txn) (stepOut, error)) (View, error) {
+	if !validActor(actor) {
+		return View{}, stepErr(name, 0, ErrInvalidInput, actorRule)
+	}
 	for run := 1; ; run++ {
-		v, again, err := e.runStep(ctx, name, id, version, allowed, fn)
+		v, again, err := e.runStep(ctx, name, actor, id, version, allowed, fn)
 		if !again {
 			return v, err
 		}
@@ -94,9 +127,9 @@ func (e *Engine) step(ctx context.Context, name, id string, version uint64, allo
 
 // runStep is one run of step. again reports that the commit found the person's failures
 // changed: nothing was stored, and the step should run again.
-func (e *Engine) runStep(ctx context.Context, name, id string, version uint64, allowed stateSet,
+func (e *Engine) runStep(ctx context.Context, name, actor, id string, version uint64, allowed stateSet,
 	fn func(t *txn) (stepOut, error)) (v View, again bool, err error) {
-	t, current, err := e.load(ctx, name, id, version)
+	t, current, err := e.load(ctx, name, actor, id, version)
 	if err != nil {
 		return View{}, false, err
 	}
@@ -130,8 +163,7 @@ func (e *Engine) runStep(ctx context.Context, name, id string, version uint64, a
 	if err != nil {
 		return View{}, false, err
 	}
-	v = e.view(s, next, out)
-	return v, false, e.sendWriteback(t)
+	return e.view(s, next, out), false, nil
 }
 
 func expectedStep(s State) string {
@@ -152,7 +184,7 @@ func expectedStep(s State) string {
 
 // load reads and decodes session id into a pooled txn, at the clock's time. A version that is
 // not zero must be the session's current one.
-func (e *Engine) load(ctx context.Context, step, id string, version uint64) (*txn, uint64, error) {
+func (e *Engine) load(ctx context.Context, step, actor, id string, version uint64) (*txn, uint64, error) {
 	if id == "" || len(id) > 64 {
 		return nil, 0, stepErr(step, 0, ErrNotFound, "give the session id Start returned")
 	}
@@ -160,7 +192,7 @@ func (e *Engine) load(ctx context.Context, step, id string, version uint64) (*tx
 	if err != nil {
 		return nil, 0, storeErr(step, 0, "load the session", err)
 	}
-	t := e.newTxn(ctx, step, time.Time{})
+	t := e.newTxn(ctx, step, actor, time.Time{})
 	if err := t.s.decode(data); err != nil {
 		e.release(t)
 		return nil, 0, &StepError{Step: step, Kind: ErrUnavailable, Detail: "the stored session cannot be read", Err: err}
@@ -170,50 +202,74 @@ func (e *Engine) load(ctx context.Context, step, id string, version uint64) (*tx
 		e.release(t)
 		return nil, 0, err
 	}
-	t.now = e.clock.Now()
+	t.now, t.from = e.clock.Now(), t.s.state
 	return t, current, nil
 }
 
-// commit stores t's session, its failures and marks in one Commit on the version read. The
-// store's ErrFailuresChanged is returned as it is, for step to run again.
+// commit stores t's session, its failures and marks in one Commit on the version read, with
+// the step's audit event and, when the step ended the session, its write-back for the outbox.
+// The store's ErrFailuresChanged is returned as it is, for step to run again.
 func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 	s := &t.s
-	next, err := e.store.Commit(t.ctx, Commit{Session: s.id, Data: s.encode(make([]byte, 0, s.encodedSize())),
-		Version: version, Guard: t.guard, Failures: t.failures, Marks: t.marks})
+	ref := s.engagementRef()
+	c := Commit{Session: s.id, Data: s.encode(make([]byte, 0, s.encodedSize())),
+		Version: version, Guard: t.guard, Failures: t.failures, Marks: t.marks}
+	if s.state == StateDone { // only the step that ends a session commits it done
+		w := e.writeback(s)
+		t.outbox[0] = OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w}
+		c.Outbox = t.outbox[:]
+	}
+	person := t.guard.Person
+	if person == "" {
+		person = s.levels[s.level].record.ID
+	}
+	t.audit[0] = AuditEvent{At: t.now, SessionKey: t.sessionKey(), Engagement: ref, Actor: t.actor, Step: t.step,
+		From: t.from, To: s.state, Outcome: s.outcome, Person: person, Failures: len(t.failures)}
+	if len(t.rule) > 0 {
+		t.audit[0].Rule = string(t.rule)
+	}
+	c.Audit = t.audit[:]
+	next, err := e.store.Commit(t.ctx, c)
 	if err != nil && !errors.Is(err, ErrFailuresChanged) {
 		return 0, storeErr(t.step, s.state, "store the session", err)
 	}
 	return next, err
 }
 
-// sendWriteback hands a session that has just ended to the Recorder.
-func (e *Engine) sendWriteback(t *txn) error {
-	if t.s.state != StateDone {
-		return nil
-	}
-	if err := e.rec.WriteOutcome(t.ctx, e.writeback(&t.s)); err != nil {
-		return &StepError{Step: t.step, State: StateDone, Kind: ErrWritebackFailed,
-			Detail: "the outcome is stored; send Engine.Writeback's value again", Err: err}
-	}
-	return nil
-}
-
 func (e *Engine) idleExpired(s *session, now time.Time) bool {
 	return now.UnixNano()-s.updated > int64(e.idle)
 }
 
-// expire ends t's session with OutcomeExpired, stores it and sends its write-back.
+// expire ends t's session with OutcomeExpired and stores it, with its write-back.
 func (e *Engine) expire(t *txn, version uint64) (View, error) {
 	s := &t.s
 	e.finish(s, OutcomeExpired, CauseNone)
-	t.guard, t.failures, t.marks = Guard{}, t.failures[:0], t.marks[:0]
+	t.guard, t.failures, t.marks, t.rule = Guard{}, t.failures[:0], t.marks[:0], t.rule[:0]
+	t.note("idle_timeout")
 	next, err := e.commit(t, version)
 	if err != nil {
 		return View{}, err
 	}
-	return e.view(s, next, stepOut{}), e.sendWriteback(t)
+	return e.view(s, next, stepOut{}), nil
 }
 
 func (e *Engine) finish(s *session, o Outcome, c Cause) {
 	s.state, s.outcome, s.cause = StateDone, o, c
+}
+
+// actorRule says what an actor may be.
+const actorRule = "the actor takes at most 64 letters, digits and . _ - @ : characters"
+
+// validActor reports whether actor is empty or a short token: a name or id, never free text.
+func validActor(actor string) bool {
+	if len(actor) > 64 {
+		return false
+	}
+	for i := 0; i < len(actor); i++ {
+		c := actor[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-@:", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -30,6 +30,10 @@ type Query struct {
 type Row struct {
 	Ref
 	Values []string
+	// PhoneMatch flags, in a View's caller-level results, a record the phone lookup at the
+	// start found (several matches, or one untrusted): the agent picks among them. A CRM
+	// leaves it false.
+	PhoneMatch bool
 }
 
 // CRM reads the people verification is about. Implementations must be safe for concurrent use,
@@ -53,24 +57,31 @@ type CRM interface {
 	MayRepresent(ctx context.Context, rule RepresentationRule, representative, customer Ref) (bool, error)
 }
 
-// Recorder writes the engagement to the CRM. OpenEngagement and CreateLead run while the agent
-// waits; WriteOutcome may queue the write in a durable outbox and return before it reaches the
-// CRM. Implementations must be safe for concurrent use and honour ctx. Every write carries its
-// idempotency key, so that the engine (or an outbox) may repeat a call whose answer was lost:
-// a repeated call with the same key has the effect of one. A record that does not exist is an
-// error wrapping ErrRecordNotFound; a failure to reach the CRM should wrap ErrUnavailable.
+// Recorder writes to the CRM. CreateLead and OpenEngagement run while the agent waits;
+// WriteOutcome is called by the outbox worker, never by the engine: a finished session's write
+// is queued in the SessionStore by the Commit that ends the session (Commit.Outbox) and
+// delivered later. Implementations must be safe for concurrent use and honour ctx. Every write
+// carries its idempotency key, so that a call whose answer was lost may be repeated: a repeated
+// call with the same key has the effect of one. A record that does not exist is an error
+// wrapping ErrRecordNotFound; a failure to reach the CRM (unreachable, its daily limit spent,
+// its rows locked) must wrap ErrUnavailable, which tells the outbox to try again later. Any
+// other error from WriteOutcome is a rejection for good (validation, permissions): the outbox
+// parks the write. An error that has an ErrorCode() string method anywhere in its chain gives
+// the CRM's error code (e.g. "FIELD_CUSTOM_VALIDATION_EXCEPTION"), which the outbox keeps;
+// never a message, which can echo values.
 type Recorder interface {
 	// CreateLead creates a Lead for a new customer and returns it. key is the caller's
 	// idempotency key: a second call with the same key returns the Lead the first one created,
-	// and creates none.
+	// and creates none. It is synchronous: the Lead holds the caller's personal data, which
+	// must never sit in an outbox.
 	CreateLead(ctx context.Context, key string, lead Lead) (Ref, error)
-	// OpenEngagement makes sure the engagement exists and returns it: with e.ID set it reads
-	// that engagement; otherwise it upserts one by e.ExternalID (its idempotency key) with the
-	// other fields of e.
-	OpenEngagement(ctx context.Context, e Engagement) (OpenedEngagement, error)
-	// WriteOutcome records a finished session's outcome: the engagement update (keyed by its
-	// id), the attendee rows and the topic (each keyed by its Key), in one write. Writing the
-	// same Writeback again creates no second row.
+	// OpenEngagement reads the EngagementInteraction with Salesforce id id, which a session
+	// attaches to (after a transfer).
+	OpenEngagement(ctx context.Context, id string) (OpenedEngagement, error)
+	// WriteOutcome records a finished session's outcome in one write: the engagement (updated
+	// by w.Engagement.ID when set, else upserted by w.Engagement.ExternalID and created with
+	// every field on first delivery), then the attendee rows and the topic (each keyed by its
+	// Key) referring to it. Writing the same Writeback again creates no second row.
 	WriteOutcome(ctx context.Context, w Writeback) error
 }
 
@@ -79,26 +90,12 @@ type Lead struct {
 	FirstName, LastName, Company, Phone, Email string
 }
 
-// Engagement is the EngagementInteraction a session starts or attaches to.
-type Engagement struct {
-	// ID attaches to an engagement that already exists. When set, the other fields are ignored.
-	ID string
-	// ExternalID is the upsert key (e.g. the CTI call id) of a new engagement.
-	ExternalID string
-	// Channel is the CommunicationChannel, e.g. "Voice Call".
-	Channel string
-	// Phone is the caller's number, when known.
-	Phone string
-	// Initiating is the initiating attendee, when known.
-	Initiating Ref
-	// Start is the start time: the agent's, for an in-person engagement, else the time the
-	// session started.
-	Start time.Time
-}
-
 // OpenedEngagement is an engagement as the CRM holds it.
 type OpenedEngagement struct {
+	// ID is the engagement's Salesforce id.
 	ID string
+	// ExternalID is its ExternalIdentifier, or empty.
+	ExternalID string
 	// Initiating is the engagement's initiating attendee, or the zero Ref.
 	Initiating Ref
 }
@@ -124,13 +121,15 @@ const (
 )
 
 // Writeback is everything a finished session writes to the CRM, as one value so it can go
-// through an outbox. It holds record ids, the reason and verdicts only: no personal data.
+// through an outbox. It holds record ids, the reason, the channel and verdicts only: no
+// personal data (the caller's phone number is not written: see EngagementUpdate).
 type Writeback struct {
-	// Session is the session id; with the engagement id it makes the write idempotent.
-	Session string
+	// Key is the write's idempotency key: the session's digest + "/writeback". It names no
+	// session id (a session id is a handle that drives the session).
+	Key string
 	// Outcome is the session's outcome.
 	Outcome Outcome
-	// Engagement is the update to the EngagementInteraction.
+	// Engagement is the EngagementInteraction's update (or creation).
 	Engagement EngagementUpdate
 	// Attendees are the EngagementAttendee rows: the caller, when a record was selected.
 	Attendees []Attendee
@@ -138,22 +137,37 @@ type Writeback struct {
 	Topic Topic
 }
 
-// EngagementUpdate is the update of an EngagementInteraction when a session ends.
+// EngagementUpdate is the write of an EngagementInteraction when a session ends. Exactly one
+// of ID and ExternalID is set. The engagement's PhoneNumber is not written: the caller's
+// number is personal data, and the write waits in a persisted outbox.
 type EngagementUpdate struct {
-	ID     string
-	Reason string
+	// ID is the Salesforce id of the engagement the session attached to: the write updates it
+	// (Reason, the verification fields, Status) and leaves its creation fields alone.
+	ID string
+	// ExternalID is the upsert key (ExternalIdentifier) of an engagement idverify creates: the
+	// CTI call id, else "idv-" + the session's digest.
+	ExternalID string
+	// Type, Channel (CommunicationChannel), Start (StartDateTime) and Authenticated
+	// (IsAttendeeAuthenticated: pre-authenticated by an IVR or app, which the engine does not
+	// treat as verification) are set for an engagement idverify creates (ExternalID).
+	Type          string
+	Channel       string
+	Start         time.Time
+	Authenticated bool
+	Reason        string
 	// Verified is IsAttendeeVerified; VerifiedAt is AttendeeVerificationTime (zero unless Verified).
 	Verified   bool
 	VerifiedAt time.Time
-	// Initiating, when not zero, sets InitiatingAttendeeId (the verified caller, when the
-	// engagement started without one).
+	// Initiating, when not zero, sets InitiatingAttendeeId: for an engagement idverify creates,
+	// the verified caller or else the caller known at the start; for one attached to, the
+	// verified caller when the engagement had another or none.
 	Initiating Ref
 	Status     string
 }
 
 // Attendee is one EngagementAttendee row.
 type Attendee struct {
-	// Key is the row's idempotency key: the session id and the person.
+	// Key is the row's idempotency key: the session's digest and the person.
 	Key      string
 	Person   Ref
 	Role     string
@@ -165,7 +179,7 @@ type Attendee struct {
 
 // Topic is the EngagementTopic row.
 type Topic struct {
-	// Key is the row's idempotency key: the session id.
+	// Key is the row's idempotency key: the session's digest.
 	Key string
 	// Name is the reason.
 	Name string
@@ -174,8 +188,9 @@ type Topic struct {
 	ProcessStatus string
 }
 
-// SessionStore keeps sessions, the failures counted against each person, verified marks and
-// the audit of admin resets, shared by every replica. Implementations must be safe for
+// SessionStore keeps sessions, the failures counted against each person, verified marks, the
+// outbox of writes to the CRM, the audit of steps and the audit of admin resets, shared by
+// every replica. Implementations must be safe for
 // concurrent use and honour ctx. Nothing the engine hands a store holds plaintext personal data.
 //
 // The store is what makes the attempt limit hold: a step's session, the failures it counts and
@@ -196,6 +211,8 @@ type SessionStore interface {
 	//   - It records c.Failures, each against its person, except one whose Key the store
 	//     holds already (the same wrong answer is counted once, however often it arrives).
 	//   - It sets c.Marks, each replacing a mark with the same key.
+	//   - It queues c.Outbox, except a write whose Key the store holds already.
+	//   - It appends c.Audit to the audit log.
 	//
 	// Commits are serialisable: two that name the same session, or the same person in a Guard
 	// or a Failure, never interleave (a SQL store locks the session's row and each person's
@@ -229,6 +246,10 @@ type Commit struct {
 	Failures []Failure
 	// Marks are the verified marks the step sets.
 	Marks []VerifiedMark
+	// Outbox are the writes to the CRM the step causes: the write-back of the session it ends.
+	Outbox []OutboxWrite
+	// Audit records the step.
+	Audit []AuditEvent
 }
 
 // Guard names the count of a person's failures a step read and decided on: the commit applies

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,9 +31,10 @@ func TestNotIdentified(t *testing.T) {
 		assert.Empty(t, v.Open)
 		w := h.writebacks(t)
 		require.Len(t, w, 1)
-		assert.Equal(t, flows.Writeback{Session: v.Session, Outcome: flows.OutcomeNotIdentified,
-			Engagement: flows.EngagementUpdate{ID: v.Engagement, Reason: conf, Status: flows.EngagementStatusProgress},
-			Topic:      flows.Topic{Name: conf, ProcessStatus: flows.ProcessFailed}}, w[0],
+		assert.Equal(t, flows.Writeback{Outcome: flows.OutcomeNotIdentified,
+			Engagement: flows.EngagementUpdate{ExternalID: v.Engagement, Type: flows.EngagementTypeInbound, Start: t0,
+				Reason: conf, Status: flows.EngagementStatusProgress},
+			Topic: flows.Topic{Name: conf, ProcessStatus: flows.ProcessFailed}}, w[0],
 			"the engagement says so; no attendee is verified")
 	})
 	t.Run("the customer, after the representative was verified", func(t *testing.T) {
@@ -43,7 +45,7 @@ func TestNotIdentified(t *testing.T) {
 		assert.Equal(t, flows.OutcomeNotIdentified, v.Outcome)
 		assert.Equal(t, []flows.Ref{robert}, v.Verified)
 		assert.Empty(t, v.Open, "nobody to open: the customer was not found")
-		w := h.crm.Writebacks()[0]
+		w := h.written(t)[0]
 		assert.True(t, w.Engagement.Verified, "the representative was verified")
 		assert.Equal(t, flows.ProcessFailed, w.Topic.ProcessStatus)
 		assert.Empty(t, h.failures(t, janeID), "nothing counted")
@@ -81,12 +83,12 @@ func TestStartTime(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			eng, ok := h.crm.Engagement(v.Engagement)
+			v, err = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
+			require.NoError(t, err)
+			eng, ok := h.crm.Engagement(h.engagementID(t, v.Engagement))
 			require.True(t, ok)
 			assert.Equal(t, tt.start, eng.Start, "the engagement's start")
-			v, err = h.e.Cancel(h.ctx, v.Session, 0)
-			require.NoError(t, err)
-			if w := h.crm.Writebacks()[0]; len(w.Attendees) > 0 {
+			if w := h.written(t)[0]; len(w.Attendees) > 0 {
 				assert.Equal(t, tt.start, w.Attendees[0].Start, "the attendee's start")
 			}
 			assert.Equal(t, t0, v.Updated, "idle time runs from the engine's clock")
@@ -222,15 +224,18 @@ func TestPortFailuresAreNamed(t *testing.T) {
 		require.ErrorIs(t, err, flows.ErrRecordNotFound)
 	})
 
-	t.Run("the write-back is refused after the outcome is stored", func(t *testing.T) {
+	t.Run("a CRM that is down does not fail the step that ends a session", func(t *testing.T) {
 		h := newHarness(t, demoPolicy())
 		v := run(t, h, flows.StartRequest{Phone: noPhone})
-		h.crm.Fail = down
-		got, err := h.e.Cancel(h.ctx, v.Session, 0)
-		require.ErrorIs(t, err, flows.ErrWritebackFailed)
-		require.ErrorIs(t, err, down)
-		assert.NotErrorIs(t, err, flows.ErrUnavailable)
-		assert.Equal(t, flows.OutcomeCancelled, got.Outcome, "with the stored outcome")
+		h.crm.Fail = fmt.Errorf("crm down: %w", flows.ErrUnavailable)
+		got, err := h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
+		require.NoError(t, err, "the write waits in the outbox")
+		assert.Equal(t, flows.OutcomeCancelled, got.Outcome)
+		_, err = flowstest.Deliver(h.ctx, h.store, h.crm, h.clock.Now())
+		require.ErrorIs(t, err, flows.ErrUnavailable)
+		h.crm.Fail = nil
+		h.clock.Advance(time.Minute)
+		require.Len(t, h.written(t), 1, "delivered once the CRM is back")
 	})
 }
 
@@ -238,7 +243,7 @@ func TestPortFailuresAreNamed(t *testing.T) {
 var allKinds = []error{flows.ErrOutOfOrder, flows.ErrUnknownReason, flows.ErrUnknownSearchType,
 	flows.ErrNotInResults, flows.ErrNotAsked, flows.ErrAlreadyAnswered, flows.ErrInvalidInput,
 	flows.ErrFinished, flows.ErrLocked, flows.ErrExpired, flows.ErrNotFound, flows.ErrVersionConflict,
-	flows.ErrRecordNotFound, flows.ErrUnavailable, flows.ErrWritebackFailed}
+	flows.ErrRecordNotFound, flows.ErrUnavailable}
 
 // TestWritebackRowKeys: each row of a write-back has its own idempotency key, the same when the
 // write is rebuilt to be sent again, another for another session's rows.
@@ -246,9 +251,9 @@ func TestWritebackRowKeys(t *testing.T) {
 	h := newHarness(t, demoPolicy())
 	v1 := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-1"}, reason("Change of address"), subject(flows.SubjectOther),
 		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID), answer(robertAnswers...), cancel())
-	v2 := run(t, h, flows.StartRequest{Engagement: v1.Engagement}, reason("Change of address"), subject(flows.SubjectOther),
+	v2 := run(t, h, flows.StartRequest{Engagement: h.engagementID(t, v1.Engagement)}, reason("Change of address"), subject(flows.SubjectOther),
 		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID), cancel())
-	sent := h.crm.Writebacks()
+	sent := h.written(t)
 	require.Len(t, sent, 2)
 	for i, v := range []flows.View{v1, v2} {
 		again, err := h.e.Writeback(h.ctx, v.Session)
@@ -259,5 +264,11 @@ func TestWritebackRowKeys(t *testing.T) {
 	}
 	assert.NotEqual(t, sent[0].Topic.Key, sent[1].Topic.Key)
 	assert.NotEqual(t, sent[0].Attendees[0].Key, sent[1].Attendees[0].Key, "same person, another session")
-	h.writebacks(t) // set, distinct, without the session id
+	assert.NotEqual(t, sent[0].Key, sent[1].Key)
+	for i, w := range sent {
+		for _, k := range []string{w.Key, w.Topic.Key, w.Attendees[0].Key} {
+			assert.NotContains(t, k, []flows.View{v1, v2}[i].Session, "no session id in a key")
+		}
+	}
+	h.writebacks(t) // set, distinct
 }

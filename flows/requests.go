@@ -4,9 +4,17 @@ import "time"
 
 // StartRequest starts a session. Exactly one of Phone, Attendee, Lead or Engagement says how.
 type StartRequest struct {
+	// Actor is who acts (an API key's name, an agent's Salesforce user id), for the audit: at
+	// most 64 characters of letters, digits and . _ - @ : (no spaces). Every request has one.
+	Actor string
 	// Phone is the caller's number from a CTI event: it is looked up, and exactly one match
-	// makes that record the initiating attendee.
+	// makes that record the initiating attendee (View.PhoneMatch says how many matched). It is
+	// used for the lookup only: neither the session nor the write-back keeps it.
 	Phone string
+	// PhoneUntrusted says the caller id is not to be trusted (e.g. its STIR/SHAKEN attestation
+	// is below the configured minimum): a single match is then flagged in the search results,
+	// not preselected.
+	PhoneUntrusted bool
 	// Attendee is the initiating attendee the agent named (in person).
 	Attendee Ref
 	// Lead creates a Lead for a new customer, who becomes the initiating attendee.
@@ -14,14 +22,20 @@ type StartRequest struct {
 	// Engagement attaches the session to an engagement that exists (e.g. after a transfer).
 	Engagement string
 	// Key is the caller's idempotency key for this start (at most 255 characters): a Start
-	// repeated with the same Key creates no second Lead and, when ExternalID is empty, opens the
+	// repeated with the same Key creates no second Lead and, when ExternalID is empty, names the
 	// same engagement. Empty means the session id.
 	Key string
-	// ExternalID is the engagement's upsert key (e.g. the CTI call id); empty means Key. Ignored
-	// when attaching.
+	// ExternalID is the engagement's upsert key (e.g. the CTI call id), which is also its
+	// EngagementRef: a transfer's session started with the same ExternalID reuses the verified
+	// marks. Empty means "idv-" + a digest of Key. Ignored when attaching.
 	ExternalID string
-	// Channel is the engagement's CommunicationChannel, e.g. "Voice Call".
+	// Channel is the engagement's CommunicationChannel, e.g. "Voice Call". Ignored when
+	// attaching.
 	Channel string
+	// Authenticated says an IVR or app authenticated the caller before the agent took the
+	// call: it is written to the engagement (IsAttendeeAuthenticated) and is not verification.
+	// Ignored when attaching.
+	Authenticated bool
 	// StartTime is when the engagement began, as the agent entered it for an in-person one; zero
 	// means now. It may be up to MaxStartSkew ahead of the engine's clock (the agent's clock may
 	// run ahead) and up to MaxStartAge behind it. Not with Engagement: that one has its start.
@@ -38,6 +52,7 @@ const (
 
 // ReasonRequest picks the reason for the call.
 type ReasonRequest struct {
+	Actor   string
 	Session string
 	// Version, when not zero, must be the session's current version.
 	Version uint64
@@ -46,6 +61,7 @@ type ReasonRequest struct {
 
 // SubjectRequest says whom the call is about.
 type SubjectRequest struct {
+	Actor   string
 	Session string
 	Version uint64
 	Subject Subject
@@ -56,6 +72,7 @@ type SubjectRequest struct {
 
 // SearchRequest searches for the person of the current level.
 type SearchRequest struct {
+	Actor   string
 	Session string
 	Version uint64
 	// SearchType is a configured search type; at the customer level it may be empty (the
@@ -66,6 +83,7 @@ type SearchRequest struct {
 
 // SelectRequest picks one of the last search's results.
 type SelectRequest struct {
+	Actor   string
 	Session string
 	Version uint64
 	Record  string
@@ -73,12 +91,14 @@ type SelectRequest struct {
 
 // NotIdentifiedRequest says the agent cannot find the person of the current level.
 type NotIdentifiedRequest struct {
+	Actor   string
 	Session string
 	Version uint64
 }
 
 // AnswerRequest submits what the caller said, for check-mode questions.
 type AnswerRequest struct {
+	Actor   string
 	Session string
 	Version uint64
 	Answers []Answer
@@ -95,6 +115,7 @@ type Answer struct {
 
 // AttestRequest records the agent's verdicts, for attest-mode questions.
 type AttestRequest struct {
+	Actor        string
 	Session      string
 	Version      uint64
 	Attestations []Attestation
@@ -107,6 +128,13 @@ type Attestation struct {
 	// DontKnow says the caller does not know the answer (Correct stays false). It counts as a
 	// wrong answer.
 	DontKnow bool
+}
+
+// CancelRequest ends a session that has no outcome yet.
+type CancelRequest struct {
+	Actor   string
+	Session string
+	Version uint64
 }
 
 // ResetRequest is an admin's reset of a person's failures, which lifts their lock at once.

@@ -11,11 +11,22 @@ import (
 // verdicts, counters and, for check-mode questions, keyed hashes of the normalised expected
 // values. It holds no name, phone number, birth date or answer.
 type session struct {
-	id          string
-	engagement  string
-	initiating  Ref
-	preselected bool // the initiating attendee is known (phone match, named or new): no search for self
-	newLead     bool // the initiating attendee is the Lead Start created
+	id string
+	// engagement is the Salesforce id of the engagement the session attached to; empty for one
+	// the write-back creates.
+	engagement string
+	// externalID is the engagement's upsert key (ExternalIdentifier): the one the write-back
+	// creates, or the one the attached engagement has (if any).
+	externalID    string
+	channel       string
+	authenticated bool // pre-authenticated by an IVR or app (carried to the write-back only)
+	initiating    Ref
+	preselected   bool // the initiating attendee is known (phone match, named or new): no search for self
+	newLead       bool // the initiating attendee is the Lead Start created
+	phoneMatch    PhoneMatch
+	// candidates are the records the phone lookup found when none was preselected (several,
+	// or one untrusted match): rows among them are flagged in the caller's search results.
+	candidates  []string
 	reason      string
 	subject     Subject
 	state       State
@@ -61,7 +72,7 @@ func (q *question) setReveal(r Reveal)   { q.revealIdx = enumIndex(reveals, r) }
 
 const (
 	sessionMagic   = 'S'
-	sessionVersion = 1
+	sessionVersion = 2
 	// maxResults caps the results a session remembers (and shows): the agent refines a search
 	// that finds more.
 	maxResults = 50
@@ -82,7 +93,8 @@ func enumIndex[T comparable](all []T, v T) byte {
 // reset empties s for a new session, keeping its arrays for reuse.
 func (s *session) reset() {
 	old := s.levels
-	*s = session{}
+	candidates := s.candidates[:0]
+	*s = session{candidates: candidates}
 	for i := range old {
 		s.levels[i].results, s.levels[i].questions = old[i].results[:0], old[i].questions[:0]
 	}
@@ -93,9 +105,15 @@ func (s *session) encode(b []byte) []byte {
 	b = append(b, sessionMagic, sessionVersion)
 	b = appendString(b, s.id)
 	b = appendString(b, s.engagement)
+	b = appendString(b, s.externalID)
+	b = appendString(b, s.channel)
 	b = appendString(b, s.initiating.Object)
 	b = appendString(b, s.initiating.ID)
-	b = append(b, boolByte(s.preselected)|boolByte(s.newLead)<<1)
+	b = append(b, boolByte(s.preselected)|boolByte(s.newLead)<<1|boolByte(s.authenticated)<<2, byte(s.phoneMatch))
+	b = binary.AppendUvarint(b, uint64(len(s.candidates)))
+	for _, id := range s.candidates {
+		b = appendString(b, id)
+	}
 	b = appendString(b, s.reason)
 	b = append(b, byte(s.subject), byte(s.state), byte(s.level), byte(s.outcome), byte(s.cause))
 	b = binary.AppendUvarint(b, uint64(s.retries))
@@ -132,9 +150,13 @@ func (s *session) encode(b []byte) []byte {
 
 // encodedSize is the exact length of the session's encoding, so that a store holds no slack.
 func (s *session) encodedSize() int {
-	n := 2 + stringSize(s.id) + stringSize(s.engagement) + stringSize(s.initiating.Object) +
-		stringSize(s.initiating.ID) + 1 + stringSize(s.reason) + 5 + uvarintSize(uint64(s.retries)) +
+	n := 2 + stringSize(s.id) + stringSize(s.engagement) + stringSize(s.externalID) + stringSize(s.channel) +
+		stringSize(s.initiating.Object) + stringSize(s.initiating.ID) + 2 + uvarintSize(uint64(len(s.candidates))) +
+		stringSize(s.reason) + 5 + uvarintSize(uint64(s.retries)) +
 		varintSize(s.started) + varintSize(s.updated) + varintSize(s.lockedUntil)
+	for _, id := range s.candidates {
+		n += stringSize(id)
+	}
 	for i := range s.levels {
 		l := &s.levels[i]
 		n += stringSize(l.searchType) + uvarintSize(uint64(len(l.results)))
@@ -179,15 +201,24 @@ func (s *session) decode(data []byte) error {
 		return errCorrupt
 	}
 	old := *s
-	*s = session{}
+	*s = session{candidates: old.candidates[:0]}
 	for i := range old.levels {
 		s.levels[i].results, s.levels[i].questions = old.levels[i].results[:0], old.levels[i].questions[:0]
 	}
 	s.id = d.string(old.id)
 	s.engagement = d.string(old.engagement)
+	s.externalID = d.string(old.externalID)
+	s.channel = d.string(old.channel)
 	s.initiating = Ref{Object: d.string(old.initiating.Object), ID: d.string(old.initiating.ID)}
 	flags := d.byte()
-	s.preselected, s.newLead = flags&1 != 0, flags&2 != 0
+	s.preselected, s.newLead, s.authenticated = flags&1 != 0, flags&2 != 0, flags&4 != 0
+	s.phoneMatch = PhoneMatch(d.byte())
+	if n := d.count(); n > 0 {
+		s.candidates = slices.Grow(s.candidates, n)[:n]
+		for j := range s.candidates {
+			s.candidates[j] = d.string(s.candidates[j])
+		}
+	}
 	s.reason = d.string(old.reason)
 	s.subject, s.state, s.level = Subject(d.byte()), State(d.byte()), Level(d.byte())
 	s.outcome, s.cause = Outcome(d.byte()), Cause(d.byte())
@@ -230,7 +261,7 @@ func (s *session) decode(data []byte) error {
 			}
 		}
 	}
-	if d.bad || d.off != len(d.b) || s.state < StateReason || s.state > StateDone || s.level > LevelCustomer {
+	if d.bad || d.off != len(d.b) || s.phoneMatch > PhoneMatchSeveral || s.state < StateReason || s.state > StateDone || s.level > LevelCustomer {
 		return errCorrupt
 	}
 	return nil

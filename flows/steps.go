@@ -12,8 +12,9 @@ import (
 )
 
 // Start begins a session in StateReason: it resolves the initiating attendee (looking the
-// phone up, taking the named attendee, creating the Lead or reading the engagement) and opens
-// the engagement.
+// phone up, taking the named attendee, creating the Lead or reading the engagement attached
+// to). A new engagement is not written here: the session keeps its upsert key and creation
+// fields, and the write-back creates it.
 func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	const step = "start"
 	ways := 0
@@ -22,10 +23,12 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 			ways++
 		}
 	}
-	if ways != 1 {
+	switch {
+	case ways != 1:
 		return View{}, stepErr(step, 0, ErrInvalidInput, "give exactly one of phone, attendee, lead or engagement")
-	}
-	if len(req.ExternalID) > 255 || len(req.Channel) > 255 || len(req.Key) > 255 {
+	case !validActor(req.Actor):
+		return View{}, stepErr(step, 0, ErrInvalidInput, actorRule)
+	case len(req.ExternalID) > 255 || len(req.Channel) > 255 || len(req.Key) > 255:
 		return View{}, stepErr(step, 0, ErrInvalidInput, "the key, the external id and the channel take at most 255 characters")
 	}
 	now := e.clock.Now()
@@ -40,7 +43,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		}
 		start = req.StartTime
 	}
-	t := e.newTxn(ctx, step, now)
+	t := e.newTxn(ctx, step, req.Actor, now)
 	defer e.release(t)
 	s := &t.s
 	s.reset()
@@ -49,9 +52,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	if key == "" {
 		key = s.id
 	}
-	eng := Engagement{ExternalID: req.ExternalID, Channel: req.Channel, Phone: req.Phone, Start: start}
-	if eng.ExternalID == "" {
-		eng.ExternalID = key
+	s.externalID, s.channel, s.authenticated = req.ExternalID, req.Channel, req.Authenticated
+	if s.externalID == "" {
+		s.externalID = string(appendSessionKey([]byte("idv-"), key))
 	}
 	switch {
 	case req.Phone != "":
@@ -62,8 +65,19 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		if err != nil {
 			return View{}, portErr(step, 0, "phone lookup", err)
 		}
-		if len(refs) == 1 {
-			s.initiating, s.preselected = refs[0], true
+		switch {
+		case len(refs) == 0:
+			s.phoneMatch = PhoneMatchNone
+		case len(refs) == 1 && !req.PhoneUntrusted:
+			s.phoneMatch, s.initiating, s.preselected = PhoneMatchOne, refs[0], true
+		default: // the agent searches; the matches are flagged in the results
+			s.phoneMatch = PhoneMatchOne
+			if len(refs) > 1 {
+				s.phoneMatch = PhoneMatchSeveral
+			}
+			for _, r := range refs[:min(len(refs), maxResults)] {
+				s.candidates = append(s.candidates, r.ID)
+			}
 		}
 	case !req.Attendee.IsZero():
 		if !objectName.MatchString(req.Attendee.Object) || !recordID.MatchString(req.Attendee.ID) {
@@ -83,16 +97,17 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		if !recordID.MatchString(req.Engagement) {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the engagement needs a 15- or 18-character record id")
 		}
-		eng = Engagement{ID: req.Engagement}
-	}
-	eng.Initiating = s.initiating
-	opened, err := e.rec.OpenEngagement(ctx, eng)
-	if err != nil {
-		return View{}, portErr(step, 0, "open the engagement", err)
-	}
-	s.engagement = opened.ID
-	if req.Engagement != "" && !opened.Initiating.IsZero() {
-		s.initiating, s.preselected = opened.Initiating, true
+		opened, err := e.rec.OpenEngagement(ctx, req.Engagement)
+		if err != nil {
+			return View{}, portErr(step, 0, "read the engagement", err)
+		}
+		s.engagement, s.externalID, s.channel, s.authenticated = opened.ID, opened.ExternalID, "", false
+		if s.engagement == "" {
+			s.engagement = req.Engagement
+		}
+		if !opened.Initiating.IsZero() {
+			s.initiating, s.preselected = opened.Initiating, true
+		}
 	}
 	version, err := e.commit(t, 0)
 	if err != nil {
@@ -104,7 +119,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 // SetReason records the reason. A reason that is not confidential ends the session with
 // OutcomeNotRequired; a confidential one moves it to StateSubject.
 func (e *Engine) SetReason(ctx context.Context, req ReasonRequest) (View, error) {
-	return e.step(ctx, "reason", req.Session, req.Version, oneOf(StateReason), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "reason", req.Actor, req.Session, req.Version, oneOf(StateReason), func(t *txn) (stepOut, error) {
 		s := &t.s
 		r, ok := e.policy.Reason(req.Reason)
 		if !ok {
@@ -126,7 +141,7 @@ func (e *Engine) SetReason(ctx context.Context, req ReasonRequest) (View, error)
 // with no search type for Leads ends the session OutcomeNewCustomer: there is nothing on
 // record to verify or protect.
 func (e *Engine) SetSubject(ctx context.Context, req SubjectRequest) (View, error) {
-	return e.step(ctx, "subject", req.Session, req.Version, oneOf(StateSubject), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "subject", req.Actor, req.Session, req.Version, oneOf(StateSubject), func(t *txn) (stepOut, error) {
 		s := &t.s
 		if req.Subject != SubjectSelf && req.Subject != SubjectOther {
 			return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, "the subject is self or other")
@@ -171,7 +186,7 @@ func (e *Engine) SetSubject(ctx context.Context, req SubjectRequest) (View, erro
 // Search runs the current level's search and moves to StateSelect. It may be repeated from
 // StateSelect to refine the search.
 func (e *Engine) Search(ctx context.Context, req SearchRequest) (View, error) {
-	return e.step(ctx, "search", req.Session, req.Version, oneOf(StateSearch, StateSelect), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "search", req.Actor, req.Session, req.Version, oneOf(StateSearch, StateSelect), func(t *txn) (stepOut, error) {
 		s := &t.s
 		st, err := e.levelSearchType(t.step, s, req.SearchType)
 		if err != nil {
@@ -247,7 +262,7 @@ func (e *Engine) levelSearchType(step string, s *session, name string) (*SearchT
 // questions. At the customer level it first checks that the representative may speak for
 // the customer.
 func (e *Engine) Select(ctx context.Context, req SelectRequest) (View, error) {
-	return e.step(ctx, "select", req.Session, req.Version, oneOf(StateSelect), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "select", req.Actor, req.Session, req.Version, oneOf(StateSelect), func(t *txn) (stepOut, error) {
 		s := &t.s
 		l := &s.levels[s.level]
 		if req.Record == "" || !slices.Contains(l.results, req.Record) {
@@ -266,7 +281,7 @@ func (e *Engine) Select(ctx context.Context, req SelectRequest) (View, error) {
 // search found nobody or not the right one. The engagement is updated to say so; nobody
 // further is verified and nothing is counted against anyone.
 func (e *Engine) NotIdentified(ctx context.Context, req NotIdentifiedRequest) (View, error) {
-	return e.step(ctx, "not_identified", req.Session, req.Version, oneOf(StateSearch, StateSelect), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "not_identified", req.Actor, req.Session, req.Version, oneOf(StateSearch, StateSelect), func(t *txn) (stepOut, error) {
 		l := &t.s.levels[t.s.level]
 		l.results = l.results[:0]
 		e.finish(&t.s, OutcomeNotIdentified, CauseNone)
@@ -280,7 +295,7 @@ func (e *Engine) NotIdentified(ctx context.Context, req NotIdentifiedRequest) (V
 // (and each "doesn't know") counts against the person at once; a locked person's session ends
 // OutcomeLocked without judging anything.
 func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (View, error) {
-	return e.step(ctx, "answer", req.Session, req.Version, oneOf(StateQuestions), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "answer", req.Actor, req.Session, req.Version, oneOf(StateQuestions), func(t *txn) (stepOut, error) {
 		s := &t.s
 		l := &s.levels[s.level]
 		var idxArr [8]int
@@ -340,7 +355,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (View, error) {
 // Attest records the agent's verdicts on attest-mode questions of the current level, in order,
 // and stops as soon as the outcome of the level is certain. Wrong answers count as in Answer.
 func (e *Engine) Attest(ctx context.Context, req AttestRequest) (View, error) {
-	return e.step(ctx, "attest", req.Session, req.Version, oneOf(StateQuestions), func(t *txn) (stepOut, error) {
+	return e.step(ctx, "attest", req.Actor, req.Session, req.Version, oneOf(StateQuestions), func(t *txn) (stepOut, error) {
 		s := &t.s
 		l := &s.levels[s.level]
 		var idxArr [8]int
@@ -369,8 +384,8 @@ func (e *Engine) Attest(ctx context.Context, req AttestRequest) (View, error) {
 
 // Cancel ends a session that has no outcome yet with OutcomeCancelled. The wrong answers given
 // in it stay counted.
-func (e *Engine) Cancel(ctx context.Context, id string, version uint64) (View, error) {
-	return e.step(ctx, "cancel", id, version, open, func(t *txn) (stepOut, error) {
+func (e *Engine) Cancel(ctx context.Context, req CancelRequest) (View, error) {
+	return e.step(ctx, "cancel", req.Actor, req.Session, req.Version, open, func(t *txn) (stepOut, error) {
 		e.finish(&t.s, OutcomeCancelled, CauseNone)
 		return stepOut{}, nil
 	})
@@ -379,7 +394,7 @@ func (e *Engine) Cancel(ctx context.Context, id string, version uint64) (View, e
 // Get returns the session's view. A session idle past its timeout is expired first (and its
 // outcome recorded), so Get then shows OutcomeExpired.
 func (e *Engine) Get(ctx context.Context, id string) (View, error) {
-	t, version, err := e.load(ctx, "get", id, 0)
+	t, version, err := e.load(ctx, "get", "", id, 0)
 	if err != nil {
 		return View{}, err
 	}
@@ -394,11 +409,11 @@ func (e *Engine) Get(ctx context.Context, id string) (View, error) {
 	return e.view(&t.s, version, stepOut{values: values}), nil
 }
 
-// Writeback returns what the finished session writes to the CRM, so that a write that failed
-// after the outcome was stored can be sent again. It fails with ErrOutOfOrder when the session
-// has no outcome yet.
+// Writeback rebuilds what the finished session writes to the CRM: the value its last step
+// queued in the outbox, with the same keys (for an operator, or a test). It fails with
+// ErrOutOfOrder when the session has no outcome yet.
 func (e *Engine) Writeback(ctx context.Context, id string) (Writeback, error) {
-	t, _, err := e.load(ctx, "writeback", id, 0)
+	t, _, err := e.load(ctx, "writeback", "", id, 0)
 	if err != nil {
 		return Writeback{}, err
 	}

@@ -11,16 +11,23 @@ import (
 type View struct {
 	Session string
 	// Version is the session's version after the step; pass it back to detect concurrent steps.
-	Version    uint64
-	State      State
-	Outcome    Outcome
-	Cause      Cause
-	Reason     string
-	Subject    Subject
-	Level      Level
+	Version uint64
+	State   State
+	Outcome Outcome
+	Cause   Cause
+	Reason  string
+	Subject Subject
+	Level   Level
+	// Engagement is the EngagementRef: the engagement's ExternalIdentifier (the CTI call id, or
+	// the one idverify generated), or its Salesforce id when it has none. The engagement is
+	// created by the write-back: until that is delivered it exists only under this name.
 	Engagement string
 	// Initiating is the initiating attendee, when known.
 	Initiating Ref
+	// PhoneMatch says how many records the phone lookup found, for a start by phone. With one
+	// (trusted) it is the initiating attendee; with several (or one untrusted) the agent
+	// searches and the results flag the matched records (Row.PhoneMatch).
+	PhoneMatch PhoneMatch
 	// SearchType is the current level's search type, once known.
 	SearchType string
 	// Results are the last search's results. Their Values are filled only in the response to
@@ -64,13 +71,32 @@ type QuestionView struct {
 	Expected string
 }
 
+// PhoneMatch is the outcome of the phone lookup of a start by phone.
+type PhoneMatch uint8
+
+// The phone lookup outcomes. The zero value: the session did not start by phone.
+const (
+	PhoneMatchNone PhoneMatch = iota + 1
+	PhoneMatchOne
+	PhoneMatchSeveral
+)
+
+var phoneMatchNames = [...]string{"", "none", "one", "several"}
+
+func (m PhoneMatch) String() string {
+	if int(m) < len(phoneMatchNames) {
+		return phoneMatchNames[m]
+	}
+	return "invalid"
+}
+
 func (e *Engine) view(s *session, version uint64, out stepOut) View {
 	rows, values := out.rows, out.values
 	l := &s.levels[s.level]
 	v := View{
 		Session: s.id, Version: version, State: s.state, Outcome: s.outcome, Cause: s.cause,
-		Reason: s.reason, Subject: s.subject, Level: s.level, Engagement: s.engagement,
-		Initiating: s.initiating, SearchType: l.searchType, Record: l.record,
+		Reason: s.reason, Subject: s.subject, Level: s.level, Engagement: s.engagementRef(),
+		Initiating: s.initiating, PhoneMatch: s.phoneMatch, SearchType: l.searchType, Record: l.record,
 		OptionalMin: l.optionalMin, RetriesLeft: max(0, e.policy.Session.MaxRetries-s.retries),
 		Updated: time.Unix(0, s.updated).UTC(),
 	}
@@ -90,6 +116,14 @@ func (e *Engine) view(s *session, version uint64, out stepOut) View {
 		v.Results = make([]Row, len(l.results))
 		for i, id := range l.results {
 			v.Results[i] = Row{Ref: Ref{Object: obj, ID: id}}
+		}
+	}
+	if s.level == LevelCaller && len(s.candidates) > 0 && len(v.Results) > 0 {
+		if rows != nil {
+			v.Results = slices.Clone(v.Results) // the rows may be the CRM's
+		}
+		for i := range v.Results {
+			v.Results[i].PhoneMatch = slices.Contains(s.candidates, v.Results[i].ID)
 		}
 	}
 	for i := range s.levels {

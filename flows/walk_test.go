@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -182,7 +183,7 @@ func TestRandomWalks(t *testing.T) {
 				next, stepErr = h.e.Attest(h.ctx, flows.AttestRequest{Session: v.Session, Attestations: attested})
 			case 10:
 				if r.IntN(10) == 0 {
-					next, stepErr = h.e.Cancel(h.ctx, v.Session, 0)
+					next, stepErr = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
 				} else {
 					h.clock.Advance(time.Duration(r.IntN(4)) * time.Minute)
 					next, stepErr = h.e.Get(h.ctx, v.Session)
@@ -232,6 +233,14 @@ func TestRandomWalks(t *testing.T) {
 			v = next
 		}
 		assertNoPersonalData(t, h.store.Raw(v.Session), v.Session)
+		// The outbox and the audit are persisted too.
+		queued, err := h.store.ListOutbox(h.ctx, 0, 0)
+		require.NoError(t, err)
+		audit, err := h.store.AuditByEngagement(h.ctx, v.Engagement)
+		require.NoError(t, err)
+		persisted, err := json.Marshal([]any{queued, audit})
+		require.NoError(t, err)
+		assertNoPersonalData(t, persisted, v.Session)
 		for _, id := range []string{janeID, ahmedID, robertID} {
 			f, err := h.store.Failures(h.ctx, id, h.clock.Now().Add(-policy.Lockout.Window))
 			require.NoError(t, err)

@@ -6,25 +6,35 @@ import (
 	"time"
 )
 
-// writeback builds the CRM write for a finished session from its ids and verdicts. Each row
-// carries an idempotency key derived from the session id, so the write can be sent again as it
-// is.
+// writeback builds the CRM write for a finished session from its ids and verdicts. The write
+// and each of its rows carry an idempotency key derived from the session id, so the write can
+// be sent again as it is.
 func (e *Engine) writeback(s *session) Writeback {
 	caller, customer := &s.levels[LevelCaller], &s.levels[LevelCustomer]
 	var keyBuf [96]byte
 	key := appendSessionKey(keyBuf[:0], s.id)
 	w := Writeback{
-		Session: s.id,
-		Outcome: s.outcome,
-		Engagement: EngagementUpdate{ID: s.engagement, Reason: s.reason, Verified: caller.passed,
-			Status: EngagementStatusProgress},
-		Topic: Topic{Key: string(append(key, "/topic"...)), Name: s.reason},
+		Key:        string(append(key, "/writeback"...)),
+		Outcome:    s.outcome,
+		Engagement: EngagementUpdate{Reason: s.reason, Verified: caller.passed, Status: EngagementStatusProgress},
+		Topic:      Topic{Key: string(append(key, "/topic"...)), Name: s.reason},
+	}
+	if s.engagement != "" {
+		w.Engagement.ID = s.engagement // attached: updated by id, its creation fields left alone
+		if caller.passed && s.initiating != caller.record {
+			w.Engagement.Initiating = caller.record // the verified caller, when it was unknown or another
+		}
+	} else {
+		w.Engagement.ExternalID, w.Engagement.Type = s.externalID, EngagementTypeInbound
+		w.Engagement.Channel, w.Engagement.Authenticated = s.channel, s.authenticated
+		w.Engagement.Start = time.Unix(0, s.started).UTC()
+		w.Engagement.Initiating = s.initiating // the caller known at the start ...
+		if caller.passed {
+			w.Engagement.Initiating = caller.record // ... unless another was verified
+		}
 	}
 	if caller.passed {
 		w.Engagement.VerifiedAt = time.Unix(0, caller.verifiedAt).UTC()
-		if s.initiating != caller.record {
-			w.Engagement.Initiating = caller.record // the verified caller, when it was unknown or another
-		}
 	}
 	if !caller.record.IsZero() {
 		a := Attendee{Key: string(append(append(key, "/attendee/"...), caller.record.ID...)), Person: caller.record, Role: RoleSelf,
@@ -54,6 +64,15 @@ func (e *Engine) writeback(s *session) Writeback {
 		w.Topic.ProcessStatus = ProcessCancelled
 	}
 	return w
+}
+
+// engagementRef is the engagement's name inside idverify (View.Engagement, VerifiedKey,
+// OutboxWrite.Engagement): its ExternalIdentifier when it has one, else its Salesforce id.
+func (s *session) engagementRef() string {
+	if s.externalID != "" {
+		return s.externalID
+	}
+	return s.engagement
 }
 
 // appendSessionKey appends what the idempotency keys of a session's writes (its write-back rows, the

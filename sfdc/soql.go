@@ -41,6 +41,7 @@ var ErrBadQuery = errors.New("sfdc: bad query")
 // is immutable and safe to share.
 type Query struct {
 	fields  []string
+	subs    []*Query // child subqueries, after the fields
 	from    string
 	where   Cond
 	order   []string
@@ -75,7 +76,29 @@ func (q *Query) clone() *Query {
 	c.fields = q.fields[:len(q.fields):len(q.fields)]
 	c.order = q.order[:len(q.order):len(q.order)]
 	c.errs = q.errs[:len(q.errs):len(q.errs)]
+	c.subs = q.subs[:len(q.subs):len(q.subs)]
 	return &c
+}
+
+// Children adds a child subquery to the selected fields, e.g.
+//
+//	Select("Id", "Name").Children(Select("AccountId").From("AccountContactRelations").Where(Eq("IsActive", true)))
+//
+// reads each Contact with its active AccountContactRelation rows. sub's FROM is the child
+// relationship's name (describe's childRelationships); its rows come back as a nested query
+// result (Record.Children). sub is built and checked as any query.
+func (q *Query) Children(sub *Query) *Query {
+	c := q.clone()
+	switch {
+	case sub == nil:
+		c.errs = append(c.errs, fmt.Errorf("%w: nil child subquery", ErrBadQuery))
+	case len(sub.errs) > 0:
+		c.errs = append(c.errs, fmt.Errorf("child subquery: %w", sub.errs[0]))
+	case sub.from == "" || len(sub.subs) > 0:
+		c.errs = append(c.errs, fmt.Errorf("%w: a child subquery needs a FROM and no subquery of its own", ErrBadQuery))
+	}
+	c.subs = append(c.subs, sub)
+	return c
 }
 
 // From sets the object queried.
@@ -183,6 +206,16 @@ func (q *Query) render(b *strings.Builder, shape bool) error {
 		}
 		b.WriteString(f)
 	}
+	for i, sub := range q.subs {
+		if i > 0 || len(q.fields) > 0 || q.countFn {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		if err := sub.render(b, shape); err != nil {
+			return err
+		}
+		b.WriteByte(')')
+	}
 	b.WriteString(" FROM ")
 	b.WriteString(q.from)
 	if q.where != nil {
@@ -264,6 +297,44 @@ func Includes(field string, values []string) Cond { return cmpCond{field, "INCLU
 
 // Excludes is field EXCLUDES (values…) for a multi-select picklist.
 func Excludes(field string, values []string) Cond { return cmpCond{field, "EXCLUDES", values} }
+
+type semiJoin struct {
+	field string
+	not   bool
+	sub   *Query
+}
+
+// InQuery is field IN (SELECT … FROM …): a semi-join, e.g. Id IN (SELECT AccountId FROM Contact
+// WHERE …). sub selects one id or reference field; Salesforce allows at most two semi-joins per
+// query, not nested and not under OR or NOT ("Semi-Join and Anti-Join Limitations").
+func InQuery(field string, sub *Query) Cond { return semiJoin{field: field, sub: sub} }
+
+// NotInQuery is field NOT IN (SELECT … FROM …): an anti-join, with InQuery's limits.
+func NotInQuery(field string, sub *Query) Cond { return semiJoin{field: field, not: true, sub: sub} }
+
+func (c semiJoin) render(b *strings.Builder, shape bool) error {
+	if err := checkIdent(c.field); err != nil {
+		return fmt.Errorf("%w: condition field: %v", ErrBadQuery, err)
+	}
+	switch {
+	case c.sub == nil:
+		return fmt.Errorf("%w: nil semi-join subquery", ErrBadQuery)
+	case len(c.sub.errs) > 0:
+		return fmt.Errorf("semi-join subquery: %w", c.sub.errs[0])
+	case c.sub.from == "" || len(c.sub.fields) != 1 || len(c.sub.subs) > 0 || c.sub.countFn:
+		return fmt.Errorf("%w: a semi-join subquery selects one field from one object", ErrBadQuery)
+	}
+	b.WriteString(c.field)
+	if c.not {
+		b.WriteString(" NOT")
+	}
+	b.WriteString(" IN (")
+	if err := c.sub.render(b, shape); err != nil {
+		return err
+	}
+	b.WriteByte(')')
+	return nil
+}
 
 // IsNull is field = null.
 func IsNull(field string) Cond { return cmpCond{field, "=", nil} }
@@ -368,6 +439,31 @@ func (c notCond) render(b *strings.Builder, shape bool) error {
 	b.WriteString("(NOT ")
 	if err := c.c.render(b, shape); err != nil {
 		return err
+	}
+	b.WriteByte(')')
+	return nil
+}
+
+type trustedCond string
+
+// Trusted is a condition written by an administrator, e.g. a search filter from the
+// configuration ("IsPersonAccount = true"), rendered in parentheses as it is. Like RawSOQL it is
+// for text a programmer or an administrator wrote, never for input: nothing in it is escaped.
+// Its shape is "(?)": its literals are unknown, so errors and logs never show its text.
+func Trusted(condition string) Cond { return trustedCond(condition) }
+
+func (c trustedCond) render(b *strings.Builder, shape bool) error {
+	if strings.TrimSpace(string(c)) == "" {
+		return fmt.Errorf("%w: empty trusted condition", ErrBadQuery)
+	}
+	if !utf8.ValidString(string(c)) {
+		return fmt.Errorf("%w: trusted condition is not valid UTF-8", ErrBadQuery)
+	}
+	b.WriteByte('(')
+	if shape {
+		b.WriteByte('?')
+	} else {
+		b.WriteString(string(c))
 	}
 	b.WriteByte(')')
 	return nil

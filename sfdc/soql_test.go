@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"github.com/idverify/idverify/sfdc"
 )
 
@@ -215,4 +216,81 @@ func TestNilBuilders(t *testing.T) {
 	_, err = s.SOSL()
 	require.ErrorIs(t, err, sfdc.ErrBadQuery)
 	assert.Empty(t, s.Shape())
+}
+
+func TestFindDigits(t *testing.T) {
+	s := sfdc.FindDigits("442079460958", "2079460958", "442079460958").In(sfdc.PhoneFields).
+		Returning(sfdc.Returning{Object: "Account", Fields: []string{"Id"}})
+	got, err := s.SOSL()
+	require.NoError(t, err)
+	assert.Equal(t, "FIND {442079460958 OR 2079460958} IN PHONE FIELDS RETURNING Account(Id)", got, "bare digits, repeats once")
+	assert.Equal(t, "FIND {?} IN PHONE FIELDS RETURNING Account(Id)", s.Shape())
+	ast, err := soql.ParseSearch(got)
+	require.NoError(t, err, "the fake org's independent parser reads it")
+	or, ok := ast.Expr.(*soql.SearchLogical)
+	require.True(t, ok, "two numbers are one OR, got %T", ast.Expr)
+	assert.Equal(t, "OR", or.Op)
+
+	for _, bad := range [][]string{nil, {""}, {"1"}, {"+4420"}, {"020 7946"}, {"12", "1x"}, {"٣٣٣"},
+		{strings.Repeat("1", 41)}, {"1 OR 2"}, {"12} IN ALL FIELDS RETURNING User(Id"}} {
+		got, err := sfdc.FindDigits(bad...).SOSL()
+		require.ErrorIs(t, err, sfdc.ErrBadQuery, "%q", bad)
+		assert.Empty(t, got)
+	}
+}
+
+func TestTrustedCondition(t *testing.T) {
+	q := sfdc.Select("Id").From("Account").Where(sfdc.Trusted("IsPersonAccount = true OR Type = 'Partner'"), sfdc.Eq("Name", "O'Neil"))
+	got, err := q.SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT Id FROM Account WHERE ((IsPersonAccount = true OR Type = 'Partner') AND Name = 'O\'Neil')`, got,
+		"parenthesised, so an OR in it cannot escape the AND")
+	assert.Equal(t, "SELECT Id FROM Account WHERE ((?) AND Name = ?)", q.Shape(), "the shape never shows its text")
+	_, err = sfdc.Select("Id").From("Account").Where(sfdc.Trusted(" ")).SOQL()
+	require.ErrorIs(t, err, sfdc.ErrBadQuery)
+}
+
+func TestChildSubquery(t *testing.T) {
+	id := sfdc.MustParseID("0039000001AWn2o")
+	q := sfdc.Select("Id", "Name").Children(sfdc.Select("AccountId").From("AccountContactRelations").
+		Where(sfdc.Eq("IsActive", true), sfdc.Includes("Roles", []string{"Power of Attorney", "O'Neil"}))).
+		From("Contact").Where(sfdc.Eq("Id", id))
+	got, err := q.SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT Id, Name, (SELECT AccountId FROM AccountContactRelations WHERE (IsActive = true AND Roles INCLUDES ('Power of Attorney', 'O\'Neil'))) FROM Contact WHERE Id = '0039000001AWn2oAAD'`, got)
+	assert.Equal(t, "SELECT Id, Name, (SELECT AccountId FROM AccountContactRelations WHERE (IsActive = ? AND Roles INCLUDES (?, ?))) FROM Contact WHERE Id = ?", q.Shape())
+	ast, err := soql.Parse(got)
+	require.NoError(t, err, "the fake org's parser reads it")
+	assert.Len(t, ast.Select, 3)
+
+	for _, bad := range []*sfdc.Query{
+		sfdc.Select("Id").Children(nil).From("Contact"),
+		sfdc.Select("Id").Children(sfdc.Select("Id")).From("Contact"),
+		sfdc.Select("Id").Children(sfdc.Select("Id x").From("Cases")).From("Contact"),
+		sfdc.Select("Id").Children(sfdc.Select("Id").From("Cases").Children(sfdc.Select("Id").From("Tasks"))).From("Contact"),
+	} {
+		_, err := bad.SOQL()
+		require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	}
+}
+
+func TestSemiJoin(t *testing.T) {
+	q := sfdc.Select("Id").From("EngagementInteraction").Where(sfdc.Eq("ExternalIdentifier", "call-1"),
+		sfdc.NotInQuery("Id", sfdc.Select("EngagementId").From("EngagementTopic").Where(sfdc.Eq("ProcessName", "idverify:k'1")))).Limit(1)
+	got, err := q.SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT Id FROM EngagementInteraction WHERE (ExternalIdentifier = 'call-1' AND Id NOT IN (SELECT EngagementId FROM EngagementTopic WHERE ProcessName = 'idverify:k\'1')) LIMIT 1`, got)
+	assert.Equal(t, "SELECT Id FROM EngagementInteraction WHERE (ExternalIdentifier = ? AND Id NOT IN (SELECT EngagementId FROM EngagementTopic WHERE ProcessName = ?)) LIMIT 1", q.Shape())
+	_, err = soql.Parse(got)
+	require.NoError(t, err, "the fake org's parser reads it")
+
+	in, err := sfdc.Select("Id").From("Account").Where(sfdc.InQuery("Id", sfdc.Select("AccountId").From("Contact"))).SOQL()
+	require.NoError(t, err)
+	assert.Equal(t, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)", in)
+
+	for _, bad := range []sfdc.Cond{sfdc.InQuery("Id", nil), sfdc.InQuery("Id", sfdc.Select("Id", "Name").From("Contact")),
+		sfdc.InQuery("Id", sfdc.Select("Id")), sfdc.InQuery("Id x", sfdc.Select("Id").From("Contact")), sfdc.InQuery("Id", sfdc.SelectCount().From("Contact"))} {
+		_, err := sfdc.Select("Id").From("Account").Where(bad).SOQL()
+		require.ErrorIs(t, err, sfdc.ErrBadQuery)
+	}
 }

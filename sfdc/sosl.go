@@ -2,6 +2,7 @@ package sfdc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -43,6 +44,8 @@ type Returning struct {
 type Search struct {
 	text      string
 	prefix    bool
+	digits    []string // FindDigits: bare numbers joined with OR
+	numeric   bool     // built by FindDigits
 	scope     SearchScope
 	returning []Returning
 	limit     int
@@ -66,6 +69,16 @@ func Find(text string) *Search { return &Search{text: text} }
 // FindPrefix starts a search for one word as a prefix (word*). The word must not contain spaces
 // and needs at least two letters or digits.
 func FindPrefix(word string) *Search { return &Search{text: word, prefix: true} }
+
+// maxDigits is the longest number FindDigits takes: a phone field holds at most 40 characters.
+const maxDigits = 40
+
+// FindDigits starts a search for any of the given numbers, each written as its digits alone
+// (0-9), e.g. a phone number and its national form: FIND {4155551212 OR 14155551212}. The
+// numbers are sent bare, as Salesforce's own phone search sample sends them ("Sample search
+// Call", SOAP API Developer Guide): digits need no escaping and cannot form an operator. Each
+// number needs 2 to 40 digits and nothing else; repeats are sent once. Use it with In(PhoneFields).
+func FindDigits(numbers ...string) *Search { return &Search{digits: numbers, numeric: true} }
 
 func (s *Search) clone() *Search {
 	c := *s
@@ -129,6 +142,9 @@ func (s *Search) term() (string, error) {
 		return "", fmt.Errorf("%w: search text longer than %d characters", ErrBadQuery, maxSearchText)
 	}
 	var b strings.Builder
+	if s.numeric {
+		return digitsTerm(s.digits)
+	}
 	if s.prefix {
 		if strings.ContainsFunc(s.text, isSearchSpace) {
 			return "", fmt.Errorf("%w: a prefix search takes one word", ErrBadQuery)
@@ -157,6 +173,29 @@ func (s *Search) term() (string, error) {
 	}
 	if b.Len() > maxSearchText {
 		return "", fmt.Errorf("%w: search text longer than %d characters once escaped", ErrBadQuery, maxSearchText)
+	}
+	return b.String(), nil
+}
+
+// digitsTerm renders FindDigits' numbers joined with OR, each checked to be digits only.
+func digitsTerm(numbers []string) (string, error) {
+	if len(numbers) == 0 {
+		return "", fmt.Errorf("%w: no number to search for", ErrBadQuery)
+	}
+	var b strings.Builder
+	seen := make([]string, 0, len(numbers))
+	for i, n := range numbers {
+		if len(n) < 2 || len(n) > maxDigits || strings.Trim(n, "0123456789") != "" {
+			return "", fmt.Errorf("%w: number %d must be 2 to %d digits and nothing else", ErrBadQuery, i+1, maxDigits)
+		}
+		if slices.Contains(seen, n) {
+			continue
+		}
+		seen = append(seen, n)
+		if b.Len() > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(n)
 	}
 	return b.String(), nil
 }

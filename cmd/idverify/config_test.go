@@ -71,3 +71,40 @@ func TestConfigCheckWithoutFileSaysSo(t *testing.T) {
 	assert.Contains(t, out, "no configuration file given")
 	assert.Contains(t, out, "reasons: no reasons")
 }
+
+func TestConfigCheckOnline(t *testing.T) {
+	t.Setenv("IDVERIFY_SECRETS_HMAC_KEY", "0123456789abcdef0123456789abcdef")
+	example := filepath.Join("..", "..", "examples", "idverify.yaml")
+	out, err := runConfigCheck(t, "--config", example, "--online")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "online: every configured object and field fits the org")
+	assert.Contains(t, out, "configuration OK")
+
+	// A typo'd object and a typo'd field fail, each named by its key path.
+	t.Setenv("IDVERIFY_PHONE_FIELDS", `[{object: Acount, fields: [Phone]}, {object: Contact, fields: [Phone, MobilPhone]}]`)
+	out, err = runConfigCheck(t, "--config", example, "--online")
+	require.EqualError(t, err, "the org does not fit the configuration: 2 problems")
+	assert.Contains(t, out, "phone_fields[0].object: the org has no object Acount")
+	assert.Contains(t, out, "phone_fields[1].fields[1]: Contact has no field MobilPhone")
+}
+
+func TestConfigImport(t *testing.T) {
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	file := filepath.Join(t.TempDir(), "setup.yaml")
+	root.SetArgs([]string{"config", "import", "--config", writeConfig(t, "reasons: []\n"), "-o", file})
+	require.NoError(t, root.Execute(), out.String())
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "name: Customer_Search")
+	assert.Contains(t, string(b), "linked_search_type: Customer_Search")
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "idverify.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(text), 0o600))
+	return file
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/idverify/idverify/adapter/salesforce"
 	"io"
 	"os"
 	"strings"
@@ -92,7 +93,7 @@ the same command again to resume.`,
 				return fmt.Errorf("--format: want jsonl or csv, not %q", format)
 			}
 
-			cfg, err := config.Load(config.Options{Flags: cmd.Flags()})
+			sf, err := config.LoadSalesforce(config.Options{Flags: cmd.Flags()})
 			if ps, ok := errors.AsType[config.Problems](err); ok {
 				for _, p := range ps {
 					fmt.Fprintln(stderr, p)
@@ -102,7 +103,7 @@ the same command again to resume.`,
 			if err != nil {
 				return err
 			}
-			if cfg.Salesforce.Embedded() {
+			if sf.Embedded() {
 				if !dryRun {
 					return errors.New("sync sends to Salesforce, but the configuration has no Salesforce credentials " +
 						"(salesforce.auth is empty, which means the embedded fake org; sync never writes there): " +
@@ -110,7 +111,7 @@ the same command again to resume.`,
 				}
 				fmt.Fprintln(stderr, "no Salesforce credentials configured: checking rows against Salesforce's standard picklist values, without the org's describe")
 			} else {
-				c, err := sfdc.New(sfdcConfig(cfg.Salesforce))
+				c, err := sfdc.New(salesforce.ClientConfig(sf))
 				if err != nil {
 					return err
 				}
@@ -159,18 +160,6 @@ the same command again to resume.`,
 	f.DurationVar(&settleAfter, "settle", bulksync.DefaultSettle, "on resume, how long after the last run's unanswered write to wait before checking what landed")
 	config.AddFlags(f)
 	return cmd
-}
-
-// sfdcConfig is the sfdc client configuration of the salesforce section.
-func sfdcConfig(s config.Salesforce) sfdc.Config {
-	return sfdc.Config{
-		Auth: sfdc.Auth{Method: sfdc.AuthMethod(s.Auth), LoginURL: s.LoginURL, ClientID: s.ClientID,
-			ClientSecret: s.ClientSecret.Value(), Username: s.Username, Password: s.Password.Value(),
-			SecurityToken: s.SecurityToken.Value(), RefreshToken: s.RefreshToken.Value(),
-			PrivateKeyPEM: []byte(s.PrivateKey.Value())},
-		APIVersion: s.APIVersion,
-		Timeout:    s.Timeout,
-	}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -9,6 +9,7 @@
 package flowstest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +23,8 @@ import (
 	"github.com/idverify/idverify/flows"
 )
 
-// Store is an in-memory flows.SessionStore. The zero value is ready to use. One mutex makes
-// every Commit atomic and serialisable.
+// Store is an in-memory flows.SessionStore, flows.Outbox and flows.AuditLog. The zero value
+// is ready to use. One mutex makes every Commit atomic and serialisable.
 type Store struct {
 	mu       sync.Mutex
 	sessions map[string]stored
@@ -31,6 +32,10 @@ type Store struct {
 	keys     map[string]bool      // the keys of the failures held
 	verified map[flows.VerifiedKey]flows.VerifiedMark
 	resets   map[string][]flows.Reset
+	outbox   []*flows.OutboxEntry // queued, in id order; delivered ones are dropped
+	queued   map[string]bool      // the keys of every write ever queued
+	lastID   int64
+	audit    []flows.AuditEvent
 }
 
 type stored struct {
@@ -43,7 +48,11 @@ type failure struct {
 	key string
 }
 
-var _ flows.SessionStore = (*Store)(nil)
+var (
+	_ flows.SessionStore = (*Store)(nil)
+	_ flows.Outbox       = (*Store)(nil)
+	_ flows.AuditLog     = (*Store)(nil)
+)
 
 // Get implements flows.SessionStore.
 func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
@@ -101,6 +110,19 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		}
 		s.verified[m.VerifiedKey] = m
 	}
+	for _, w := range c.Outbox {
+		if s.queued[w.Key] {
+			continue
+		}
+		if s.queued == nil {
+			s.queued = map[string]bool{}
+		}
+		s.queued[w.Key] = true
+		s.lastID++
+		s.outbox = append(s.outbox, &flows.OutboxEntry{ID: s.lastID, OutboxWrite: w,
+			Status: flows.OutboxPending, NextAttempt: w.At})
+	}
+	s.audit = append(s.audit, c.Audit...)
 	if s.sessions == nil {
 		s.sessions = map[string]stored{}
 	}
@@ -182,6 +204,214 @@ func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error
 	return slices.Clone(s.resets[person]), nil
 }
 
+// ClaimOutbox implements flows.Outbox.
+func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []flows.OutboxEntry
+	held := map[string]bool{} // engagements with an earlier write pending or claimed
+	for _, e := range s.outbox {
+		if len(out) == max {
+			break
+		}
+		if e.Status != flows.OutboxPending && e.Status != flows.OutboxClaimed {
+			continue
+		}
+		if held[e.Engagement] {
+			continue
+		}
+		held[e.Engagement] = true
+		if e.NextAttempt.After(now) {
+			continue // not due, or its lease holds
+		}
+		e.Status, e.NextAttempt = flows.OutboxClaimed, now.Add(lease)
+		e.Attempts++
+		out = append(out, *e)
+	}
+	return out, nil
+}
+
+// claimed returns the write c holds, or ErrClaimLost. The caller holds s.mu.
+func (s *Store) claimed(c flows.OutboxClaim) (int, error) {
+	i, ok := slices.BinarySearchFunc(s.outbox, c.ID, func(e *flows.OutboxEntry, id int64) int { return cmp.Compare(e.ID, id) })
+	if !ok || s.outbox[i].Status != flows.OutboxClaimed || s.outbox[i].Attempts != c.Attempt {
+		return 0, flows.ErrClaimLost
+	}
+	return i, nil
+}
+
+// settle applies fn to the write c holds.
+func (s *Store) settle(ctx context.Context, c flows.OutboxClaim, fn func(i int)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, err := s.claimed(c)
+	if err != nil {
+		return err
+	}
+	fn(i)
+	return nil
+}
+
+// Delivered implements flows.Outbox: the write is forgotten, its key kept.
+func (s *Store) Delivered(ctx context.Context, c flows.OutboxClaim, _ time.Time) error {
+	return s.settle(ctx, c, func(i int) { s.outbox = slices.Delete(s.outbox, i, i+1) })
+}
+
+// Reschedule implements flows.Outbox.
+func (s *Store) Reschedule(ctx context.Context, c flows.OutboxClaim, code string, next time.Time) error {
+	return s.settle(ctx, c, func(i int) {
+		e := s.outbox[i]
+		e.Status, e.Code, e.NextAttempt = flows.OutboxPending, code, next
+	})
+}
+
+// Park implements flows.Outbox.
+func (s *Store) Park(ctx context.Context, c flows.OutboxClaim, code string) error {
+	return s.settle(ctx, c, func(i int) {
+		e := s.outbox[i]
+		e.Status, e.Code, e.NextAttempt = flows.OutboxParked, code, time.Time{}
+	})
+}
+
+// ListOutbox implements flows.Outbox.
+func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.OutboxEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []flows.OutboxEntry
+	for _, e := range s.outbox {
+		if e.ID > after && (max <= 0 || len(out) < max) {
+			out = append(out, *e)
+		}
+	}
+	return out, nil
+}
+
+// parked returns the index of parked write id, or ErrNotFound. The caller holds s.mu.
+func (s *Store) parked(id int64) (int, error) {
+	i, ok := slices.BinarySearchFunc(s.outbox, id, func(e *flows.OutboxEntry, id int64) int { return cmp.Compare(e.ID, id) })
+	if !ok || s.outbox[i].Status != flows.OutboxParked {
+		return 0, flows.ErrNotFound
+	}
+	return i, nil
+}
+
+// RetryParked implements flows.Outbox.
+func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, err := s.parked(id)
+	if err != nil {
+		return err
+	}
+	s.outbox[i].Status, s.outbox[i].NextAttempt = flows.OutboxPending, now
+	return nil
+}
+
+// DiscardParked implements flows.Outbox.
+func (s *Store) DiscardParked(ctx context.Context, id int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, err := s.parked(id)
+	if err != nil {
+		return err
+	}
+	s.outbox = slices.Delete(s.outbox, i, i+1)
+	return nil
+}
+
+// AuditByEngagement implements flows.AuditLog.
+func (s *Store) AuditByEngagement(ctx context.Context, engagement string) ([]flows.AuditEvent, error) {
+	return s.auditWhere(ctx, func(e *flows.AuditEvent) bool { return e.Engagement == engagement })
+}
+
+// AuditByPerson implements flows.AuditLog.
+func (s *Store) AuditByPerson(ctx context.Context, person string) ([]flows.AuditEvent, error) {
+	return s.auditWhere(ctx, func(e *flows.AuditEvent) bool { return e.Person == person })
+}
+
+func (s *Store) auditWhere(ctx context.Context, match func(*flows.AuditEvent) bool) ([]flows.AuditEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []flows.AuditEvent
+	for i := range s.audit {
+		if match(&s.audit[i]) {
+			out = append(out, s.audit[i])
+		}
+	}
+	return out, nil
+}
+
+// Forget drops the audit events and the keys of delivered writes, as a store sweeping them
+// after their retention would, so that a long benchmark keeps a steady size.
+func (s *Store) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.audit = s.audit[:0]
+	clear(s.queued)
+	for _, e := range s.outbox {
+		s.queued[e.Key] = true
+	}
+}
+
+// Deliver delivers the writes of o that are due at now through rec, as the outbox worker would
+// (one claim at a time, until none is due), and returns how many reached rec. A write rec
+// refuses with an error wrapping flows.ErrUnavailable is rescheduled a minute later and stops
+// the delivery; any other error parks it with the code "rejected" (or the error's
+// ErrorCode()). The first error is returned.
+func Deliver(ctx context.Context, o flows.Outbox, rec flows.Recorder, now time.Time) (int, error) {
+	delivered := 0
+	var first error
+	for {
+		claimed, err := o.ClaimOutbox(ctx, now, time.Minute, 1)
+		if err != nil || len(claimed) == 0 {
+			return delivered, cmp.Or(first, err)
+		}
+		for _, e := range claimed {
+			err := rec.WriteOutcome(ctx, e.Writeback)
+			var coded interface{ ErrorCode() string }
+			code := "rejected"
+			if errors.As(err, &coded) {
+				code = coded.ErrorCode()
+			}
+			switch {
+			case err == nil:
+				err = o.Delivered(ctx, e.Claim(), now)
+				delivered++
+			case errors.Is(err, flows.ErrUnavailable):
+				first = cmp.Or(first, err)
+				if err := o.Reschedule(ctx, e.Claim(), code, now.Add(time.Minute)); err != nil {
+					return delivered, err
+				}
+				return delivered, first
+			default:
+				first = cmp.Or(first, err)
+				err = o.Park(ctx, e.Claim(), code)
+			}
+			if err != nil {
+				return delivered, err
+			}
+		}
+	}
+}
+
 // Raw returns a copy of the stored form of session id, or nil: what a real store would hold.
 func (s *Store) Raw(id string) []byte {
 	s.mu.Lock()
@@ -219,10 +449,11 @@ type CRM struct {
 	order       []*person // in the order added
 	relations   []Relation
 	engagements map[string]string // external id → engagement id
+	externalIDs map[string]string // engagement id → external id
 	initiating  map[string]flows.Ref
-	upserted    map[string]flows.Engagement // engagement id → its last upsert
+	upserted    map[string]flows.EngagementUpdate // engagement id → its last write
 	writebacks  []flows.Writeback
-	written     map[string]int // session → index in writebacks
+	written     map[string]int // write key → index in writebacks
 	leads       []flows.Lead
 	leadKeys    map[string]flows.Ref // idempotency key → the lead created with it
 	next        int
@@ -253,8 +484,8 @@ type field struct {
 // NewCRM returns a fake CRM holding people and relations. It keeps copies of the people's
 // fields: later changes to the maps are not seen.
 func NewCRM(people []Person, relations []Relation) *CRM {
-	c := &CRM{people: map[string]*person{}, relations: relations,
-		engagements: map[string]string{}, initiating: map[string]flows.Ref{}}
+	c := &CRM{people: map[string]*person{}, relations: relations, engagements: map[string]string{},
+		externalIDs: map[string]string{}, initiating: map[string]flows.Ref{}, upserted: map[string]flows.EngagementUpdate{}}
 	for _, p := range people {
 		c.add(p)
 	}
@@ -468,69 +699,98 @@ func (c *CRM) CreateLead(ctx context.Context, key string, lead flows.Lead) (flow
 	return ref, nil
 }
 
-// OpenEngagement implements flows.Recorder.
-func (c *CRM) OpenEngagement(ctx context.Context, e flows.Engagement) (flows.OpenedEngagement, error) {
+// OpenEngagement implements flows.Recorder: the engagements are those the write-backs created
+// and those AddEngagement added.
+func (c *CRM) OpenEngagement(ctx context.Context, id string) (flows.OpenedEngagement, error) {
 	if err := c.check(ctx); err != nil {
 		return flows.OpenedEngagement{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.ID != "" {
-		for _, id := range c.engagements {
-			if id == e.ID {
-				return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
-			}
-		}
+	ext, ok := c.externalIDs[id]
+	if !ok {
 		return flows.OpenedEngagement{}, fmt.Errorf("flowstest: no such engagement: %w", flows.ErrRecordNotFound)
 	}
-	id, ok := c.engagements[e.ExternalID]
-	if !ok {
-		c.next++
-		id = fmt.Sprintf("0ZJ000%09dAAA", c.next)
-		c.engagements[e.ExternalID] = id
-	}
-	if !e.Initiating.IsZero() {
-		c.initiating[id] = e.Initiating
-	}
-	if c.upserted == nil {
-		c.upserted = map[string]flows.Engagement{}
-	}
-	c.upserted[id] = e
-	return flows.OpenedEngagement{ID: id, Initiating: c.initiating[id]}, nil
+	return flows.OpenedEngagement{ID: id, ExternalID: ext, Initiating: c.initiating[id]}, nil
 }
 
-// Engagement returns what the last upsert of engagement id wrote.
-func (c *CRM) Engagement(id string) (flows.Engagement, bool) {
+// AddEngagement adds an engagement that exists in the CRM (created elsewhere), with an
+// external id (or none) and an initiating attendee (or none), and returns its id.
+func (c *CRM) AddEngagement(externalID string, initiating flows.Ref) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.engagement(externalID, initiating)
+}
+
+// engagement creates an engagement. The caller holds c.mu.
+func (c *CRM) engagement(externalID string, initiating flows.Ref) string {
+	c.next++
+	id := fmt.Sprintf("0ZJ000%09dAAA", c.next)
+	if externalID != "" {
+		c.engagements[externalID] = id
+	}
+	c.externalIDs[id] = externalID
+	if !initiating.IsZero() {
+		c.initiating[id] = initiating
+	}
+	return id
+}
+
+// Engagement returns what the last write-back wrote to engagement id.
+func (c *CRM) Engagement(id string) (flows.EngagementUpdate, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.upserted[id]
 	return e, ok
 }
 
-// WriteOutcome implements flows.Recorder; a repeated write of a session replaces the first. It
-// refuses a write whose rows lack distinct idempotency keys, as the contract demands them.
+// EngagementID returns the id of the engagement with externalID, once a write-back created it.
+func (c *CRM) EngagementID(externalID string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.engagements[externalID]
+	return id, ok
+}
+
+// WriteOutcome implements flows.Recorder: it upserts the engagement by its external id (or
+// updates the one with its id, which must exist) and keeps the write; a repeated write (by its
+// Key) replaces the first. It refuses a write whose rows lack distinct idempotency keys, as the
+// contract demands them.
 func (c *CRM) WriteOutcome(ctx context.Context, w flows.Writeback) error {
 	if err := c.check(ctx); err != nil {
 		return err
 	}
-	ok := w.Topic.Key != ""
+	ok := w.Key != "" && w.Topic.Key != "" && (w.Engagement.ID == "") != (w.Engagement.ExternalID == "")
 	for i, a := range w.Attendees {
 		ok = ok && a.Key != "" && a.Key != w.Topic.Key &&
 			!slices.ContainsFunc(w.Attendees[:i], func(b flows.Attendee) bool { return b.Key == a.Key })
 	}
 	if !ok {
-		return errors.New("flowstest: every row of a write-back needs its own idempotency key")
+		return errors.New("flowstest: a write-back needs its key, one of the engagement's id and external id, and rows with their own keys")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if i, ok := c.written[w.Session]; ok {
+	id := w.Engagement.ID
+	if id == "" {
+		id, ok = c.engagements[w.Engagement.ExternalID]
+		if !ok {
+			id = c.engagement(w.Engagement.ExternalID, flows.Ref{})
+		}
+	} else if _, ok := c.externalIDs[id]; !ok {
+		return fmt.Errorf("flowstest: no such engagement: %w", flows.ErrRecordNotFound)
+	}
+	if !w.Engagement.Initiating.IsZero() {
+		c.initiating[id] = w.Engagement.Initiating
+	}
+	c.upserted[id] = w.Engagement
+	if i, ok := c.written[w.Key]; ok {
 		c.writebacks[i] = w
 		return nil
 	}
 	if c.written == nil {
 		c.written = map[string]int{}
 	}
-	c.written[w.Session] = len(c.writebacks)
+	c.written[w.Key] = len(c.writebacks)
 	c.writebacks = append(c.writebacks, w)
 	return nil
 }

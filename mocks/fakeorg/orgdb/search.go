@@ -16,7 +16,9 @@ import (
 // and ? wildcards), a phrase consecutive words. A term that looks like a phone number (only
 // digits and phone punctuation, at least seven digits) matches phone fields by digits, whatever
 // their formatting, with or without the country code; in the ALL and PHONE scopes it then
-// matches phone fields only. As in Salesforce, past 4,000 characters a term's logical operators
+// matches phone fields only. So does each number of an OR of such numbers (FIND {4155550101 OR
+// 14155550101}: a number in its international and national forms), matching a field that holds
+// any of them. As in Salesforce, past 4,000 characters a term's logical operators
 // are ignored, and past 10,000 it finds nothing.
 func (tx *Tx) Search(sosl string) ([]*Record, *Error) {
 	if e := tx.usable(false); e != nil {
@@ -168,9 +170,13 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		// other terms the rows the search index names.
 		switch {
 		case p.seek != nil:
-		case m.phone != "" && (in == "ALL" || in == "PHONE"):
-			p.fixed = p.t.phones.lookup(phoneKey(m.phone), []int32{})
+		case len(m.phones) > 0 && (in == "ALL" || in == "PHONE"):
+			p.fixed = []int32{}
+			for _, ph := range m.phones {
+				p.fixed = p.t.phones.lookup(phoneKey(ph), p.fixed)
+			}
 			slices.Sort(p.fixed)
+			p.fixed = slices.Compact(p.fixed)
 		default:
 			p.fixed = m.candidates(m.root, p.t.words)
 		}
@@ -219,9 +225,9 @@ func scopeFields(o *SObject, in string) []*FieldDef {
 
 // termMatcher decides whether a row matches a search term.
 type termMatcher struct {
-	root  *termNode
-	words int    // the term's words: what matching a row costs (see maxFilterWork)
-	phone string // the term's digits, when it looks like a phone number
+	root   *termNode
+	words  int      // the term's words: what matching a row costs (see maxFilterWork)
+	phones []string // the digits of the numbers the term is, when it looks like phone numbers
 }
 
 // termNode is a search term compiled for matching: a word, NOT of one node, or an AND or OR of
@@ -239,17 +245,40 @@ type termNode struct {
 func newTermMatcher(term string, expr soql.SearchExpr) *termMatcher {
 	m := &termMatcher{}
 	m.root = m.compile(expr)
-	phoneLike := true
-	for _, r := range term {
-		if !strings.ContainsRune("0123456789+-() .\\", r) {
-			phoneLike = false
-			break
-		}
+	if d, ok := phoneDigits(term); ok {
+		m.phones = []string{d}
+		return m
 	}
-	if d := digits(term); phoneLike && len(d) >= 7 {
-		m.phone = d
+	// An OR of numbers (and nothing else): each is a number.
+	var numbers []string
+	var walk func(e soql.SearchExpr) bool
+	walk = func(e soql.SearchExpr) bool {
+		switch x := e.(type) {
+		case *soql.SearchWord:
+			d, ok := phoneDigits(x.Text)
+			numbers = append(numbers, d)
+			return ok
+		case *soql.SearchLogical:
+			return x.Op == "OR" && walk(x.X) && walk(x.Y)
+		}
+		return false
+	}
+	if walk(expr) {
+		m.phones = numbers
 	}
 	return m
+}
+
+// phoneDigits returns the digits of s when s looks like a phone number: digits and phone
+// punctuation only, at least seven digits.
+func phoneDigits(s string) (string, bool) {
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789+-() .\\", r) {
+			return "", false
+		}
+	}
+	d := digits(s)
+	return d, len(d) >= 7
 }
 
 func (m *termMatcher) compile(e soql.SearchExpr) *termNode {
@@ -324,11 +353,17 @@ func tokens(s string) []string {
 }
 
 func (m *termMatcher) matchRow(t *table, r int32, fields []*FieldDef) bool {
-	if m.phone != "" {
-		for _, f := range fields {
-			if f.Type == "phone" {
-				if s := t.getString(r, f); s != "" && phoneMatch(digits(s), m.phone) {
-					return true
+	for _, f := range fields {
+		if len(m.phones) == 0 {
+			break
+		}
+		if f.Type == "phone" {
+			if s := t.getString(r, f); s != "" {
+				d := digits(s)
+				for _, ph := range m.phones {
+					if phoneMatch(d, ph) {
+						return true
+					}
 				}
 			}
 		}

@@ -65,6 +65,12 @@ func TestSearch(t *testing.T) {
 		{"phone, national against E.164", "FIND {\\(415\\) 555\\-0202} IN PHONE FIELDS RETURNING Contact(Name)", []string{"Contact:Julia Chen"}},
 		{"phone without country code", "FIND {4155550104} RETURNING Account(Name)", []string{"Account:Dmitri Ivanov"}},
 		{"shared phone", "FIND {+14155550107} IN PHONE FIELDS RETURNING Account(Name ORDER BY Name)", []string{"Account:George Brown", "Account:Hannah Brown"}},
+		// Bruno's Phone is stored nationally, 020 7946 0958: its international digits are not a
+		// suffix of it (the trunk 0), its national significant number is.
+		{"phone, international digits against a national number with a trunk 0", "FIND {442079460958} IN PHONE FIELDS RETURNING Account(Name)", []string{}},
+		{"phone, an OR of a number's forms", "FIND {442079460958 OR 2079460958} IN PHONE FIELDS RETURNING Account(Name)", []string{"Account:Bruno Silva"}},
+		{"phone, an OR of two people's numbers", "FIND {14155550101 OR 4155550104} IN PHONE FIELDS RETURNING Account(Name ORDER BY Name)", []string{"Account:Alice Martin", "Account:Dmitri Ivanov"}},
+		{"an OR with a word is no phone search", "FIND {2079460958 OR Bruno} IN PHONE FIELDS RETURNING Account(Name)", []string{}},
 		{"where, order, limit", "FIND {example.com} RETURNING Account(Name WHERE PersonBirthdate < 1980-01-01 ORDER BY PersonBirthdate DESC LIMIT 2)", []string{"Account:Bruno Silva", "Account:Dmitri Ivanov"}},
 		{"overall limit", "FIND {example.com} RETURNING Account(Name ORDER BY Name), Contact(Name) LIMIT 1", []string{"Account:Alice Martin"}},
 		{"escaped reserved characters are text", "FIND {Fischer \\& Söhne} RETURNING Lead(Name)", []string{"Lead:Noah Fischer"}},
