@@ -18,6 +18,7 @@ const (
 	maxSubrequests      = 25
 	maxQuerySubrequests = 5 // queries and collections
 	maxCollection       = 200
+	maxRetrieve         = 2000 // ids a collection retrieve takes
 )
 
 // reference matches @{refId.path} in composite subrequest urls and bodies.

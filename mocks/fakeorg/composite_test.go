@@ -250,3 +250,35 @@ func TestCompositeAllOrNoneWithCollection(t *testing.T) {
 	assert.Equal(t, "400", fmt.Sprint(items[0]["httpStatusCode"]))
 	assert.Equal(t, 0, to.countContacts("Mixed"))
 }
+
+// TestCollectionsRetrieveLimits: a retrieve takes up to 2,000 ids ("The request retrieves up to
+// 2,000 records", "Get Records With a Request Body Using sObject Collections"), and a field named
+// many times is answered once, so that a long field list cannot multiply the answer: 2,000 ids
+// with 50,000 "Id"s (a 300 KB body) would otherwise answer 2,000 × 50,000 fields, gigabytes.
+func TestCollectionsRetrieveLimits(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	id := to.createContact(map[string]any{"LastName": "Retrieved", "Title": "T"})
+	ids := make([]string, maxRetrieve)
+	for i := range ids {
+		ids[i] = id
+	}
+	fields := []string{"Title", "title", " TITLE "}
+	for range 50_000 {
+		fields = append(fields, "Id")
+	}
+	resp, body := to.do(http.MethodPost, "composite/sobjects/Contact", map[string]any{"ids": ids, "fields": fields})
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body[:min(len(body), 300)]))
+	require.Less(t, len(body), 1<<20, "the answer holds each field once")
+	recs := decode(t, body).([]any)
+	require.Len(t, recs, maxRetrieve)
+	want := map[string]any{"attributes": map[string]any{"type": "Contact", "url": "/services/data/v62.0/sobjects/Contact/" + id},
+		"Title": "T", "Id": id}
+	assert.Equal(t, want, recs[0])
+
+	// GET sobjects/X/id?fields= answers each field once too.
+	rec := to.doJSON(http.MethodGet, "sobjects/Contact/"+id+"?fields=Title,Id,title,ID", nil, http.StatusOK)
+	assert.Equal(t, want, rec)
+
+	resp, body = to.do(http.MethodPost, "composite/sobjects/Contact", map[string]any{"ids": append(ids, id), "fields": []string{"Id"}})
+	requireAPIError(t, resp, body, http.StatusBadRequest, "EXCEEDED_ID_LIMIT")
+}
