@@ -151,7 +151,12 @@ func serveCollectionUpsert(c *call) response {
 	if e != nil {
 		return errResp(e)
 	}
-	field := c.segs[3]
+	// The field is checked once, before the records: each record's error would echo it.
+	f, e := externalIDField(obj, c.segs[3])
+	if e != nil {
+		return errResp(e)
+	}
+	field := f.Name
 	req, e := decodeCollection(c.body)
 	if e != nil {
 		return errResp(e)

@@ -225,6 +225,37 @@ func TestCollectionsUpsert(t *testing.T) {
 	assert.Equal(t, true, res[1].(map[string]any)["created"])
 }
 
+// TestCollectionsUpsertFieldCheckedFirst: the external id field of a collection upsert is checked
+// before its records, as in a single upsert (404 NOT_FOUND, the name clipped). Checked per record,
+// each of 200 records echoed a field name of a composite subrequest's url (up to 1 MiB) twice:
+// 400 MB per subrequest.
+func TestCollectionsUpsertFieldCheckedFirst(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	recs := make([]map[string]any, maxCollection)
+	for i := range recs {
+		recs[i] = contact(map[string]any{"LastName": "NoExt"})
+	}
+	field := strings.Repeat("F", 100_000)
+	items := to.compositeItems(composite(false, subreq{"method": "PATCH", "referenceId": "up",
+		"url": "/services/data/v62.0/composite/sobjects/Contact/" + field, "body": collection(false, recs...)}))
+	require.Len(t, items, 1)
+	assert.Equal(t, "404", fmt.Sprint(items[0]["httpStatusCode"]))
+	e := items[0]["body"].([]any)[0].(map[string]any)
+	assert.Equal(t, "NOT_FOUND", e["errorCode"])
+	assert.Less(t, len(fmt.Sprint(e["message"])), 300)
+	assert.Equal(t, 0, to.countContacts("NoExt"))
+
+	// A field that is not an external id is refused the same way.
+	resp, body := to.do(http.MethodPatch, "composite/sobjects/Contact/LastName", collection(false, recs[0]))
+	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+
+	// A record without the field names it as the describe does.
+	res := to.doJSON(http.MethodPatch, "composite/sobjects/Contact/ext_id__c", collection(false, recs[0]), http.StatusOK).([]any)
+	e = res[0].(map[string]any)["errors"].([]any)[0].(map[string]any)
+	assert.Equal(t, "MISSING_ARGUMENT", e["statusCode"])
+	assert.Equal(t, "Ext_Id__c not specified", e["message"])
+}
+
 func TestCollectionsLimit(t *testing.T) {
 	to := newTestOrg(t, Options{})
 	var recs []map[string]any
