@@ -313,3 +313,39 @@ func TestCollectionsRetrieveLimits(t *testing.T) {
 	resp, body = to.do(http.MethodPost, "composite/sobjects/Contact", map[string]any{"ids": append(ids, id), "fields": []string{"Id"}})
 	requireAPIError(t, resp, body, http.StatusBadRequest, "EXCEEDED_ID_LIMIT")
 }
+
+// TestCompositeReferencesAreBounded: references may add at most maxRefGrowth bytes to a
+// subrequest's url or body. Unbounded, a 1 MiB url of "@{c.Description}" references to a
+// 32,000-character value resolved to 1.8 GB per subrequest.
+func TestCompositeReferencesAreBounded(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	long := strings.Repeat("d", 32_000)
+	id := to.createContact(map[string]any{"LastName": "Refs", "Description": long})
+	read := subreq{"method": "GET", "url": "/services/data/v62.0/sobjects/Contact/" + id, "referenceId": "c"}
+	many := strings.Repeat("@{c.Description}", maxRefGrowth/len(long)+1)
+	for _, tc := range []struct {
+		name string
+		sub  subreq
+	}{
+		{"url", subreq{"method": "GET", "referenceId": "r", "url": "/services/data/v62.0/sobjects/Contact/" + id + "?fields=" + many}},
+		{"body", subreq{"method": "PATCH", "referenceId": "r", "url": "/services/data/v62.0/sobjects/Contact/" + id,
+			"body": map[string]any{"Description": many}}},
+		{"body, spread over strings", subreq{"method": "POST", "referenceId": "r", "url": "/services/data/v62.0/composite/sobjects",
+			"body": collection(false, contact(map[string]any{"LastName": many[:len(many)/2+8]}), contact(map[string]any{"LastName": many[len(many)/2+8:]}))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items := to.compositeItems(composite(false, read, tc.sub))
+			require.Len(t, items, 2)
+			assert.Equal(t, "400", fmt.Sprint(items[1]["httpStatusCode"]))
+			e := items[1]["body"].([]any)[0].(map[string]any)
+			assert.Equal(t, "PROCESSING_HALTED", e["errorCode"])
+			assert.Contains(t, e["message"], "resolve to more than")
+		})
+	}
+	// A reference to a long value, within the bound, works.
+	items := to.compositeItems(composite(false, read, subreq{"method": "POST", "referenceId": "copy",
+		"url": "/services/data/v62.0/sobjects/Contact", "body": map[string]any{"LastName": "Copy", "Description": "@{c.Description}"}}))
+	require.Equal(t, "201", fmt.Sprint(items[1]["httpStatusCode"]), items[1])
+	copyID := items[1]["body"].(map[string]any)["id"].(string)
+	assert.Equal(t, []any{long}, to.values("Contact", copyID, "Description"))
+}
