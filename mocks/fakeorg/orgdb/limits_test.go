@@ -82,6 +82,28 @@ func TestFilterWorkIsBounded(t *testing.T) {
 	}
 }
 
+// TestSearchWorkIsBoundedOverItsObjects: the filter work bound holds for a SOSL statement as a
+// whole, not for each object of its RETURNING clause: a 100,000-character statement of 33
+// RETURNING objects, each with 150 terms, cost 33 times the bound (2.8 s at 100,000 people).
+func TestSearchWorkIsBoundedOverItsObjects(t *testing.T) {
+	f := newFixture(t)
+	old := maxFilterWork
+	maxFilterWork = 40 // one row holds the word "Able"; each object below costs 1 row × 9 terms
+	t.Cleanup(func() { maxFilterWork = old })
+	spec := "Contact(Id WHERE " + strings.Repeat("LastName LIKE '%x%' OR ", 7) + "LastName = 'Able')"
+	search := func(n int) ([]*Record, *Error) {
+		tx := f.db.Begin(false)
+		defer tx.Commit()
+		return tx.Search("FIND {Able} RETURNING " + strings.TrimSuffix(strings.Repeat(spec+", ", n), ", "))
+	}
+	recs, e := search(4)
+	require.Nil(t, e, "4 objects × 9 is within 40: %v", e)
+	assert.Len(t, recs, 4)
+	_, e = search(5)
+	require.NotNil(t, e, "5 objects × 9 pass 40")
+	assert.Equal(t, "QUERY_TOO_COMPLICATED", e.Code)
+}
+
 // TestSemiJoinLimits: Salesforce's rules on semi-joins and anti-joins (SOQL and SOSL Reference,
 // "Semi-Join and Anti-Join Limitations"); today's code ran nested semi-joins to any depth.
 func TestSemiJoinLimits(t *testing.T) {
