@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // The SOAP API's login() call, which older clients (simpleforce's LoginPassword among them) use
@@ -64,7 +65,7 @@ func (o *Org) serveSOAP(w http.ResponseWriter, r *http.Request) {
 	if req.Body.Login == nil {
 		op := "(none)"
 		if len(req.Body.Any) > 0 {
-			op = "{" + req.Body.Any[0].XMLName.Space + "}" + req.Body.Any[0].XMLName.Local
+			op = "{" + soql.Clip(req.Body.Any[0].XMLName.Space) + "}" + soql.Clip(req.Body.Any[0].XMLName.Local)
 		}
 		writeSOAPFault(w, ns, "soapenv:Client", "No operation available for request "+op+", the fake org serves login() only", false)
 		return
