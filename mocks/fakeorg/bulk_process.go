@@ -2,12 +2,13 @@ package fakeorg
 
 import (
 	"fmt"
-	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Processing of a closed ingest job. "Salesforce creates a separate batch for every 10,000
@@ -491,9 +492,18 @@ func bulkErrorText(e *orgdb.Error) string {
 	return sb.String()
 }
 
-// duplicateExternalID is the error for an upsert whose external id matches several records.
+// duplicateExternalID is the error for an upsert whose external id matches several records. It
+// lists the first maxListedMatches of them: each record of a job or a collection carries its own
+// error, and an external id that 100,000 records share would otherwise make each 2 MB.
 func duplicateExternalID(field string, matches []string) *orgdb.Error {
+	list := strings.Join(matches[:min(len(matches), maxListedMatches)], ", ")
+	if len(matches) > maxListedMatches {
+		list += ", … (" + strconv.Itoa(len(matches)) + " in all)"
+	}
 	return &orgdb.Error{Code: "DUPLICATE_EXTERNAL_ID",
-		Message: field + ": more than one record found for external id field: " + strings.Join(matches, ", "),
+		Message: field + ": more than one record found for external id field: " + list,
 		Fields:  []string{field}}
 }
+
+// maxListedMatches is how many matching records a DUPLICATE_EXTERNAL_ID error lists.
+const maxListedMatches = 10

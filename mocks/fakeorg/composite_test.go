@@ -349,3 +349,25 @@ func TestCompositeReferencesAreBounded(t *testing.T) {
 	copyID := items[1]["body"].(map[string]any)["id"].(string)
 	assert.Equal(t, []any{long}, to.values("Contact", copyID, "Description"))
 }
+
+// TestDuplicateExternalIDListsABoundedPrefix: an upsert whose external id many records share
+// fails each record with DUPLICATE_EXTERNAL_ID listing the first ten matches; the whole list made
+// each record's error as long as the matches (2 MB for 100,000), in collections and job results.
+func TestDuplicateExternalIDListsABoundedPrefix(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	var ids []string
+	for range 25 {
+		ids = append(ids, to.createContact(map[string]any{"LastName": "Dup", "Legacy_Id__c": "L-1"}))
+	}
+	res := to.doJSON(http.MethodPatch, "composite/sobjects/Contact/Legacy_Id__c",
+		collection(false, contact(map[string]any{"Legacy_Id__c": "L-1", "Title": "x"})), http.StatusOK).([]any)
+	e := res[0].(map[string]any)["errors"].([]any)[0].(map[string]any)
+	assert.Equal(t, "DUPLICATE_EXTERNAL_ID", e["statusCode"])
+	assert.Equal(t, "Legacy_Id__c: more than one record found for external id field: "+
+		strings.Join(ids[:10], ", ")+", … (25 in all)", e["message"])
+
+	// A single upsert answers 300 with every match, as Salesforce documents.
+	resp, body := to.do(http.MethodPatch, "sobjects/Contact/Legacy_Id__c/L-1", map[string]any{"Title": "x"})
+	assert.Equal(t, http.StatusMultipleChoices, resp.StatusCode)
+	assert.Len(t, decode(t, body), 25)
+}
