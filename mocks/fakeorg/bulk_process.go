@@ -2,6 +2,7 @@ package fakeorg
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -83,6 +84,11 @@ func (o *Org) processIngestJob(j *ingestJob) {
 	cols, failure := o.planIngestJob(j)
 	if failure != "" { // nothing read: all of the data is unprocessed, as uploaded
 		j.rows, j.headerEnd = nil, 0
+		in.mu.Lock()
+		in.stored -= j.rowsCharged
+		j.charged -= j.rowsCharged
+		j.rowsCharged = 0
+		in.mu.Unlock()
 	}
 	n := len(j.rows)
 	for lo := 0; failure == "" && lo < n; lo += chunk {
@@ -146,19 +152,56 @@ func (o *Org) planIngestJob(j *ingestJob) ([]column, string) {
 		return nil, failure
 	}
 	j.headerEnd = hdr.end
+	// Read the records once to check them and count them, so that their outcomes' storage is
+	// charged before they are held, then again to note where each lies.
+	records := *sc
+	n := 0
 	for {
 		rec, ok, err := sc.next(nil, false)
 		if err != nil {
 			return nil, "InvalidBatch : Failed to parse CSV. " + err.Error()
 		}
 		if !ok {
-			return cols, ""
+			break
 		}
 		if rec.n != len(cols) {
 			return nil, fmt.Sprintf("InvalidBatch : Failed to parse CSV. row %d: %d values for the %d columns of the header", sc.row, rec.n, len(cols))
 		}
+		n++
+	}
+	if !o.reserveRows(j, n) {
+		return nil, fmt.Sprintf("ExceededQuota : the fake org holds at most %d bytes of job data and record outcomes at once (%d bytes a record); upload fewer records per job", o.ingest.storageLimit, rowReserve)
+	}
+	j.rows = make([]rowResult, 0, n)
+	for {
+		rec, ok, _ := records.next(nil, false)
+		if !ok {
+			return cols, ""
+		}
 		j.rows = append(j.rows, rowResult{start: rec.start, end: rec.end})
 	}
+}
+
+// rowReserve is the storage a record's outcome is charged against IngestStorageLimit: its
+// rowResult, its id and a typical error. Uncharged, a job's outcomes grew with its records
+// (10 million two-byte rows, a 20 MB upload, took 2 GB to process), and so did what one job
+// could write to the database.
+const rowReserve = 256
+
+// reserveRows charges the storage of n more records' outcomes to a job being planned, and
+// reports whether the org's storage had room.
+func (o *Org) reserveRows(j *ingestJob, n int) bool {
+	in := &o.ingest
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	size := int64(n) * rowReserve
+	if in.stored+size > in.storageLimit {
+		return false
+	}
+	in.stored += size
+	j.charged += size
+	j.rowsCharged += size
+	return true
 }
 
 // resolveColumns maps the header's field names to the job object's fields, as the job's API
@@ -412,14 +455,15 @@ func asRecordErr0(e *orgdb.Error) *orgdb.Error {
 	return asRecordErr(e)
 }
 
-// appendResults appends one result set as CSV: successfulResults ("sf__Id","sf__Created" and the
+// writeResults writes one result set as CSV: successfulResults ("sf__Id","sf__Created" and the
 // record's values), failedResults ("sf__Id","sf__Error" and the values) or unprocessedrecords
-// (the records as uploaded), after the header row as uploaded. in.mu is held and the job has no
-// processor.
-func (j *ingestJob) appendResults(b []byte, which string) []byte {
+// (the records as uploaded), after the header row as uploaded, a buffer of resultsChunk bytes
+// at a time. The job has no processor.
+func (j *ingestJob) writeResults(w io.Writer, which string) error {
 	f := j.format
 	eol := f.terminator()
 	var want rowOutcome
+	b := make([]byte, 0, resultsChunk+1024)
 	switch which {
 	case "successfulResults":
 		want = rowSucceeded
@@ -432,7 +476,8 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 	default:
 		if j.headerEnd == 0 && len(j.rows) == 0 {
 			// The data was never read into records: all of it is unprocessed, as uploaded.
-			return append(b, j.data...)
+			_, err := w.Write(j.data)
+			return err
 		}
 		want = rowUnprocessed
 	}
@@ -446,6 +491,12 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 	sc := &csvScanner{f: f}
 	var values []string
 	for i := range j.rows {
+		if len(b) >= resultsChunk {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
 		r := &j.rows[i]
 		if r.outcome != want {
 			continue
@@ -461,7 +512,7 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 		}
 		b = append(b, f.delim)
 		if want == rowSucceeded {
-			b = appendCSVValue(b, fmt.Sprint(r.created))
+			b = appendCSVValue(b, strconv.FormatBool(r.created))
 		} else {
 			b = appendCSVValue(b, bulkErrorText(r.err))
 		}
@@ -473,8 +524,12 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 		}
 		b = append(b, eol...)
 	}
-	return b
+	_, err := w.Write(b)
+	return err
 }
+
+// resultsChunk is how much of a result set is written at a time.
+const resultsChunk = 64 << 10
 
 // bulkErrorText is a record's sf__Error: "CODE:message:fields --", as Salesforce writes it
 // ("REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --").
