@@ -71,6 +71,35 @@ func (o *Org) issueAccess(refresh [32]byte) string {
 	tok := newToken(o.orgID[:15]+"!", 64)
 	s := &o.sessions
 	s.mu.Lock()
+	o.addAccess(tok, refresh)
+	s.mu.Unlock()
+	return tok
+}
+
+// refreshAccess is the refresh token flow: a new access token tied to the refresh token tok, or
+// ok false if tok is not a live refresh token. The check and the issue are one step under the
+// lock: a revoke between them would otherwise leave a live access token of a revoked refresh
+// token.
+func (o *Org) refreshAccess(tok string) (string, bool) {
+	if tok == "" {
+		return "", false
+	}
+	access := newToken(o.orgID[:15]+"!", 64)
+	h := tokenHash(tok)
+	s := &o.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepRefresh(o.now())
+	if !slices.ContainsFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h }) {
+		return "", false
+	}
+	o.addAccess(access, h)
+	return access, true
+}
+
+// addAccess keeps a new access token; s.mu is held.
+func (o *Org) addAccess(tok string, refresh [32]byte) {
+	s := &o.sessions
 	if s.access == nil {
 		s.access = make(map[[32]byte]accessSession)
 	}
@@ -79,8 +108,6 @@ func (o *Org) issueAccess(refresh [32]byte) string {
 		o.sweepAccess(now)
 	}
 	s.access[tokenHash(tok)] = accessSession{expires: now.Add(o.lifetime), refresh: refresh}
-	s.mu.Unlock()
-	return tok
 }
 
 // issueRefresh creates a refresh token. The oldest of the user's approvals is revoked when this
@@ -136,18 +163,6 @@ func (o *Org) validAccess(tok string) bool {
 	}
 	a, ok := s.access[h]
 	return ok && now.Before(a.expires)
-}
-
-func (o *Org) validRefresh(tok string) bool {
-	if tok == "" {
-		return false
-	}
-	h := tokenHash(tok)
-	s := &o.sessions
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweepRefresh(o.now())
-	return slices.ContainsFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h })
 }
 
 // ExpireTokens ends every access session now: the next data call with any token issued so far
@@ -256,7 +271,7 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	f := r.Form
 	var e *oauthError
 	issueRefresh := false
-	var parent [32]byte // the refresh token the access token is tied to
+	var accessToken string // issued by the grant itself (refresh_token), or below
 	switch f.Get("grant_type") {
 	case "password":
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), true)
@@ -272,10 +287,12 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		e = o.checkClient(id, secret, true)
 	case "refresh_token":
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), false)
-		if e == nil && !o.validRefresh(f.Get("refresh_token")) {
-			e = errBadRefresh
+		if e == nil {
+			var ok bool
+			if accessToken, ok = o.refreshAccess(f.Get("refresh_token")); !ok {
+				e = errBadRefresh
+			}
 		}
-		parent = tokenHash(f.Get("refresh_token"))
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		e = o.checkAssertion(f.Get("assertion"), o.base(r))
 	default:
@@ -287,12 +304,15 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	base := o.base(r)
 	var refreshToken string
-	if issueRefresh {
+	switch {
+	case issueRefresh:
 		refreshToken = o.issueRefresh()
-		parent = tokenHash(refreshToken)
+		accessToken = o.issueAccess(tokenHash(refreshToken))
+	case accessToken == "":
+		accessToken = o.issueAccess([32]byte{})
 	}
 	resp := tokenResponse{
-		AccessToken:  o.issueAccess(parent),
+		AccessToken:  accessToken,
 		RefreshToken: refreshToken,
 		Scope:        "api id",
 		InstanceURL:  base,

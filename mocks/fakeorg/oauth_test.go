@@ -12,9 +12,11 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,4 +373,50 @@ func TestBaseURLOption(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &tr))
 	assert.Equal(t, "https://acme.my.salesforce.com", tr["instance_url"])
 	assert.Equal(t, "https://acme.my.salesforce.com/id/"+to.OrgID()+"/"+to.UserID(), tr["id"])
+}
+
+// TestRefreshRacingRevokeIssuesNoLiveToken: a refresh token revoked while a refresh flow uses
+// it leaves no live access token behind, whichever comes first. The refresh flow checked the
+// refresh token, then issued the access token under a second lock: a revoke between the two
+// deleted the tokens tied to the refresh token before the new one existed, and the new one
+// lived its full session. (A race: this test sends many pairs at once.)
+func TestRefreshRacingRevokeIssuesNoLiveToken(t *testing.T) {
+	o, err := New(Options{})
+	require.NoError(t, err)
+	h := o.Handler()
+	post := func(path string, v url.Values) (int, map[string]string) {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		var m map[string]string
+		_ = json.Unmarshal(w.Body.Bytes(), &m)
+		return w.Code, m
+	}
+	login := url.Values{"grant_type": {"password"}, "client_id": {DemoClientID}, "client_secret": {DemoClientSecret},
+		"username": {DemoUsername}, "password": {DemoPassword}}
+	leaked := 0
+	for range 5000 {
+		_, tr := post("/services/oauth2/token", login)
+		rt := tr["refresh_token"]
+		var wg sync.WaitGroup
+		var refreshed map[string]string
+		var refreshStatus, revokeStatus int
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			refreshStatus, refreshed = post("/services/oauth2/token", url.Values{"grant_type": {"refresh_token"},
+				"client_id": {DemoClientID}, "refresh_token": {rt}})
+		}()
+		go func() {
+			defer wg.Done()
+			revokeStatus, _ = post("/services/oauth2/revoke", url.Values{"token": {rt}})
+		}()
+		wg.Wait()
+		require.Equal(t, http.StatusOK, revokeStatus)
+		if refreshStatus == http.StatusOK && o.validAccess(refreshed["access_token"]) {
+			leaked++
+		}
+	}
+	assert.Zero(t, leaked, "access tokens alive after their refresh token was revoked")
 }
