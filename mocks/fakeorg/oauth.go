@@ -35,6 +35,42 @@ type sessions struct {
 	refresh   []refreshSession // oldest first, at most maxApprovals
 	sweepAt   int              // sweep expired access tokens when the map grows to this size
 	sweepTime time.Time        // … or at this time
+	logins    loginRate
+}
+
+// loginRate is the integration user's login rate limit: a bucket of perHour attempts that
+// refills continuously, so that no hour holds more than about perHour attempts.
+type loginRate struct {
+	perHour int // negative: no limit
+	left    float64
+	at      time.Time // when left was last brought up to date
+}
+
+// allow takes one login attempt and reports whether the rate allowed it.
+func (l *loginRate) allow(now time.Time) bool {
+	if l.perHour < 0 {
+		return true
+	}
+	if l.at.IsZero() {
+		l.left, l.at = float64(l.perHour), now
+	}
+	if d := now.Sub(l.at); d > 0 {
+		l.left = min(float64(l.perHour), l.left+d.Hours()*float64(l.perHour))
+		l.at = now
+	}
+	if l.left < 1 {
+		return false
+	}
+	l.left--
+	return true
+}
+
+// allowLogin takes one of the integration user's login attempts.
+func (o *Org) allowLogin() bool {
+	s := &o.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins.allow(o.now())
 }
 
 // refreshSession is a live refresh token: its hash and when it expires (zero: never).
@@ -238,6 +274,9 @@ var (
 	errAudience         = &oauthError{"invalid_grant", "audience is invalid"}
 	errAssertionExpired = &oauthError{"invalid_grant", "expired authorization code"}
 	errNotApproved      = &oauthError{"invalid_grant", "user hasn't approved this consumer"}
+	// errLoginRate: Salesforce documents the limit and LOGIN_RATE_EXCEEDED in the login
+	// history, not the token endpoint's body; an invalid_grant as for other refused logins.
+	errLoginRate = &oauthError{"invalid_grant", "login rate exceeded"}
 )
 
 func writeOAuthError(w http.ResponseWriter, status int, e *oauthError) {
@@ -269,6 +308,10 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.Form
+	if !o.allowLogin() {
+		writeOAuthError(w, http.StatusBadRequest, errLoginRate)
+		return
+	}
 	var e *oauthError
 	issueRefresh := false
 	var accessToken string // issued by the grant itself (refresh_token), or below

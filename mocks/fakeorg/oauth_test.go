@@ -381,7 +381,7 @@ func TestBaseURLOption(t *testing.T) {
 // deleted the tokens tied to the refresh token before the new one existed, and the new one
 // lived its full session. (A race: this test sends many pairs at once.)
 func TestRefreshRacingRevokeIssuesNoLiveToken(t *testing.T) {
-	o, err := New(Options{})
+	o, err := New(Options{LoginRateLimit: -1}) // 10,000 token requests
 	require.NoError(t, err)
 	h := o.Handler()
 	post := func(path string, v url.Values) (int, map[string]string) {
@@ -419,4 +419,58 @@ func TestRefreshRacingRevokeIssuesNoLiveToken(t *testing.T) {
 		}
 	}
 	assert.Zero(t, leaked, "access tokens alive after their refresh token was revoked")
+}
+
+// TestLoginRateLimit: the integration user may attempt 3,600 logins an hour, as in Salesforce
+// ("Login requests exceeding 3,600 requests per hour per user will be blocked", Salesforce Help
+// 000381578); failed attempts count too, so a password cannot be guessed faster, and the access
+// tokens one session lifetime holds are bounded. Without it, logins minted tokens without end.
+func TestLoginRateLimit(t *testing.T) {
+	clock := newFakeClock()
+	o, err := New(Options{Now: clock.Now})
+	require.NoError(t, err)
+	h := o.Handler()
+	token := func(password string) (int, string) {
+		v := url.Values{"grant_type": {"password"}, "client_id": {DemoClientID}, "client_secret": {DemoClientSecret},
+			"username": {DemoUsername}, "password": {password}}
+		req := httptest.NewRequest(http.MethodPost, "/services/oauth2/token", strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code, w.Body.String()
+	}
+	soap := func() string {
+		req := httptest.NewRequest(http.MethodPost, "/services/Soap/u/62.0", strings.NewReader(loginEnvelope(DemoUsername, DemoPassword)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Body.String()
+	}
+	for i := range DefaultLoginRateLimit {
+		password := DemoPassword
+		if i%2 == 0 {
+			password = "guess" // failed attempts count
+		}
+		code, body := token(password)
+		require.NotContains(t, body, "login rate exceeded", "attempt %d", i+1)
+		require.Equal(t, i%2 == 1, code == http.StatusOK, body)
+	}
+	code, body := token(DemoPassword)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.JSONEq(t, `{"error":"invalid_grant","error_description":"login rate exceeded"}`, body)
+	assert.Contains(t, soap(), "<faultcode>sf:LOGIN_RATE_EXCEEDED</faultcode>")
+
+	// The allowance comes back with time: one attempt a second, a full hour's after an hour.
+	clock.Add(time.Second)
+	code, _ = token(DemoPassword)
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = token(DemoPassword)
+	assert.Equal(t, http.StatusBadRequest, code)
+	clock.Add(time.Hour)
+	assert.Contains(t, soap(), "<sessionId>")
+	for range DefaultLoginRateLimit - 1 {
+		code, _ = token(DemoPassword)
+		require.Equal(t, http.StatusOK, code)
+	}
+	code, _ = token(DemoPassword)
+	assert.Equal(t, http.StatusBadRequest, code)
 }

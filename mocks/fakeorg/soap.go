@@ -77,6 +77,10 @@ func (o *Org) serveSOAP(w http.ResponseWriter, r *http.Request) {
 			"UNSUPPORTED_API_VERSION: login() is not available in API version "+ver+"; use OAuth", false)
 		return
 	}
+	if !o.allowLogin() {
+		writeSOAPFault(w, ns, "LOGIN_RATE_EXCEEDED", "LOGIN_RATE_EXCEEDED: Login rate exceeded", true)
+		return
+	}
 	if o.checkPassword(req.Body.Login.Username, req.Body.Login.Password) != nil {
 		writeSOAPFault(w, ns, "INVALID_LOGIN", "INVALID_LOGIN: Invalid username, password, security token; or user locked out.", true)
 		return
