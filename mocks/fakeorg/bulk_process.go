@@ -62,17 +62,35 @@ const (
 	colRef           // a relationship column, RelationshipName.IndexedFieldName
 )
 
-// processIngestJob runs a closed job to JobComplete, Failed or Aborted.
+// processIngestJob runs a closed job to JobComplete, Failed or Aborted. A panic is a bug in the
+// fake: as a request's panic answers 500 (handler.go), a job's fails the job rather than the
+// process, which runs it in a goroutine of its own.
 func (o *Org) processIngestJob(j *ingestJob) {
 	in := &o.ingest
 	defer in.wg.Done()
-	in.mu.Lock()
 	defer func() {
+		v := recover()
+		in.mu.Lock()
+		if v != nil {
+			j.state, j.modstamp = stateFailed, sfTime(o.now())
+			j.errorMessage = "UNKNOWN_EXCEPTION : An unexpected error occurred in the fake org (a bug in mocks/fakeorg)."
+		}
 		j.running = false
 		close(j.done)
 		in.mu.Unlock()
 	}()
+	o.runIngestJob(j)
+}
+
+// runIngestJob is processIngestJob's work. It takes in.mu where it reads or writes the job's
+// state, and returns without it; planning and saving records, where a bug could panic, run
+// without it.
+func (o *Org) runIngestJob(j *ingestJob) {
+	in := &o.ingest
+	// in.mu is released explicitly, never deferred: a panic may come while it is not held.
+	in.mu.Lock()
 	if j.deleted || j.state != stateUploadComplete { // aborted or deleted before its turn
+		in.mu.Unlock()
 		return
 	}
 	started := o.now()
@@ -126,6 +144,7 @@ func (o *Org) processIngestJob(j *ingestJob) {
 	default:
 		j.state = stateJobComplete
 	}
+	in.mu.Unlock()
 }
 
 // planIngestJob reads the job data: the header, resolved to columns, and the span of every
@@ -293,25 +312,28 @@ func (o *Org) applyIngestBatch(j *ingestJob, cols []column, rows []rowResult) in
 	var values []string
 	var failed int64
 	for lo := 0; lo < len(rows); lo += ingestTxChunk {
-		tx := o.db.Begin(true)
-		tx.UseVersion(j.verN)
-		for i := lo; i < min(len(rows), lo+ingestTxChunk); i++ {
-			r := &rows[i]
-			sc.data, sc.pos = j.data[:r.end], r.start
-			rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
-			values = rec.values
-			if e := o.recordFault(j.object); e != nil {
-				r.err = e
-			} else {
-				r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+		func() {
+			tx := o.db.Begin(true)
+			defer tx.Rollback() // after Commit, nothing; after a panic, the write lock is released
+			tx.UseVersion(j.verN)
+			for i := lo; i < min(len(rows), lo+ingestTxChunk); i++ {
+				r := &rows[i]
+				sc.data, sc.pos = j.data[:r.end], r.start
+				rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
+				values = rec.values
+				if e := o.recordFault(j.object); e != nil {
+					r.err = e
+				} else {
+					r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+				}
+				r.outcome = rowSucceeded
+				if r.err != nil {
+					r.outcome = rowFailed
+					failed++
+				}
 			}
-			r.outcome = rowSucceeded
-			if r.err != nil {
-				r.outcome = rowFailed
-				failed++
-			}
-		}
-		tx.Commit()
+			tx.Commit()
+		}()
 	}
 	return failed
 }

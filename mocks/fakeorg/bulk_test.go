@@ -995,3 +995,18 @@ func TestIngestRecordFaults(t *testing.T) {
 	assert.NotEqual(t, "0", failed)
 	assert.NotEqual(t, "200", failed)
 }
+
+// TestIngestPanicFailsTheJobNotTheProcess: a panic while a job runs (a bug in the fake) fails the
+// job with UNKNOWN_EXCEPTION, as a request's panic answers 500; the job ran in a goroutine of its
+// own, where a panic ended the process.
+func TestIngestPanicFailsTheJobNotTheProcess(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	to.ingest.beforeBatch = func(string, int) { panic("a bug") }
+	_, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nPanics\n")
+	assert.Equal(t, "Failed", info["state"])
+	assert.Contains(t, info["errorMessage"], "UNKNOWN_EXCEPTION")
+	to.ingest.beforeBatch = nil
+	_, info = to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nAfter\n")
+	assert.Equal(t, "JobComplete", info["state"], "the org goes on")
+	assert.Equal(t, 1, to.countContacts("After"))
+}
