@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -20,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Bulk API 2.0 ingest jobs, as the "Bulk API 2.0 and Bulk API Developer Guide" documents them

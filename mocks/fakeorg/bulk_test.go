@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 const ingestPath = "jobs/ingest"
