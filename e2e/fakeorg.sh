@@ -21,7 +21,8 @@ start_fake_org() {
   "$work/idverify" fake-org --addr 127.0.0.1:0 --seed demo --records "$records" >"$work/org.log" 2>&1 &
   pid=$!
   url=""
-  for _ in $(seq 1 600); do
+  local deadline=$((SECONDS + 180)) # a busy machine may take a while to seed the records
+  while [ "$SECONDS" -lt "$deadline" ]; do
     url=$(sed -n 's/^  login URL: *\(http:\/\/[^ ]*\).*/\1/p' "$work/org.log" | head -n1)
     [ -n "$url" ] && break
     if ! kill -0 "$pid" 2>/dev/null; then cat "$work/org.log"; echo "fake org exited"; exit 1; fi
@@ -42,7 +43,7 @@ npm_install() {
   fi
   echo "== npm ci"
   local start=$SECONDS
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error --fetch-retries=5 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=60000
   echo "$sum" >"$stamp"
   echo "npm ci took $((SECONDS - start))s"
 }

@@ -209,9 +209,10 @@ async function main() {
   });
 
   // Bulk API 2.0 ingest (conn.bulk2): jsforce's own job API, unchanged. The fake processes a
-  // closed job at once, so a short poll interval keeps the check fast.
+  // closed job at once, so a short poll interval keeps the check fast; the timeout only bounds
+  // a failure, and is generous for a busy machine.
   conn.bulk2.pollInterval = 50;
-  conn.bulk2.pollTimeout = 30000;
+  conn.bulk2.pollTimeout = 300000;
   const run = `bulk2-${Date.now()}`;
   const startDateTime = new Date().toISOString();
 

@@ -6,9 +6,11 @@
 package runcheck
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // Run runs run.sh in the test's directory when the environment variable env is 1, and skips
@@ -23,10 +25,25 @@ func Run(t *testing.T, env string) {
 			t.Fatalf("%s=1 but %s is not on PATH", env, tool)
 		}
 	}
-	cmd := exec.CommandContext(t.Context(), "bash", "run.sh")
+	// Stop the check a little before go test's -timeout would panic, so that it fails with its
+	// own output and stops run.sh with everything it started (the fake org, node) rather than
+	// leaving them running as orphans.
+	ctx := t.Context()
+	if deadline, ok := t.Deadline(); ok {
+		grace := min(30*time.Second, time.Until(deadline)/2)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-grace))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "bash", "run.sh")
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
+	stopGroup(cmd)
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("run.sh stopped before go test's -timeout: %v", err)
+		}
 		t.Fatalf("run.sh: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ let passes = 0;
 // sf runs one command; json adds --json and parses the answer. It returns {status, out, json}.
 function sf(args, { json = false, env = {} } = {}) {
   const argv = json ? [...args, '--json'] : args;
-  const r = spawnSync('sf', argv, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120000 });
+  const r = spawnSync('sf', argv, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 600000 }); // the CLI starts slowly on a busy machine
   if (r.error) throw r.error;
   const res = { status: r.status, out: r.stdout, err: r.stderr };
   if (json) {

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -20,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Bulk API 2.0 ingest jobs, as the "Bulk API 2.0 and Bulk API Developer Guide" documents them
@@ -105,7 +105,9 @@ type ingestJob struct {
 	uploading bool
 	uploaded  bool
 	data      []byte
-	charged   int64 // bytes of storage held
+	charged   int64 // bytes of storage held: the data and the records' outcomes
+	// rowsCharged is the part of charged that the records' outcomes hold (rowReserve each).
+	rowsCharged int64
 
 	// Set by the processor: the header row's span, every record's outcome, the counts.
 	headerEnd         int // end of the header row in data (0: none read)
@@ -854,7 +856,7 @@ func sfTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000
 // job's delimiter and line ending, gzip-compressed for clients that ask ("Use Compression for
 // Bulk API 2.0 Ingest Responses"). Results exist once the job is JobComplete, Failed or Aborted.
 func (o *Org) serveIngestResults(w http.ResponseWriter, r *http.Request, j *ingestJob, which string) {
-	b, resp, ok := o.ingestResults(j, which)
+	res, resp, ok := o.ingestResults(j)
 	if !ok {
 		writeResponse(w, resp)
 		return
@@ -865,16 +867,18 @@ func (o *Org) serveIngestResults(w http.ResponseWriter, r *http.Request, j *inge
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 		zw := gzip.NewWriter(w)
-		_, _ = zw.Write(b)
+		_ = res.writeResults(zw, which)
 		_ = zw.Close()
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	_ = res.writeResults(w, which)
 }
 
-// ingestResults renders one of a job's result sets.
-func (o *Org) ingestResults(j *ingestJob, which string) ([]byte, response, bool) {
+// ingestResults returns what a job's result sets are read from: a copy of the job's finished
+// data and outcomes, which no processor changes any more, so that the results are written
+// without holding in.mu (a client reading slowly would hold every ingest request up) and a
+// buffer at a time (a result set is as large as the job's data).
+func (o *Org) ingestResults(j *ingestJob) (*ingestJob, response, bool) {
 	in := &o.ingest
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -886,7 +890,7 @@ func (o *Org) ingestResults(j *ingestJob, which string) ([]byte, response, bool)
 	if j.deleted {
 		return nil, errResp(errNotFound), false
 	}
-	return j.appendResults(nil, which), response{}, true
+	return &ingestJob{data: j.data, rows: j.rows, headerEnd: j.headerEnd, format: j.format, verN: j.verN}, response{}, true
 }
 
 // waitForProcessor waits, in.mu held, until no processor owns the job: an aborted job's

@@ -2,12 +2,14 @@ package fakeorg
 
 import (
 	"fmt"
-	"github.com/idverify/idverify/mocks/fakeorg/soql"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // Processing of a closed ingest job. "Salesforce creates a separate batch for every 10,000
@@ -60,17 +62,35 @@ const (
 	colRef           // a relationship column, RelationshipName.IndexedFieldName
 )
 
-// processIngestJob runs a closed job to JobComplete, Failed or Aborted.
+// processIngestJob runs a closed job to JobComplete, Failed or Aborted. A panic is a bug in the
+// fake: as a request's panic answers 500 (handler.go), a job's fails the job rather than the
+// process, which runs it in a goroutine of its own.
 func (o *Org) processIngestJob(j *ingestJob) {
 	in := &o.ingest
 	defer in.wg.Done()
-	in.mu.Lock()
 	defer func() {
+		v := recover()
+		in.mu.Lock()
+		if v != nil {
+			j.state, j.modstamp = stateFailed, sfTime(o.now())
+			j.errorMessage = "UNKNOWN_EXCEPTION : An unexpected error occurred in the fake org (a bug in mocks/fakeorg)."
+		}
 		j.running = false
 		close(j.done)
 		in.mu.Unlock()
 	}()
+	o.runIngestJob(j)
+}
+
+// runIngestJob is processIngestJob's work. It takes in.mu where it reads or writes the job's
+// state, and returns without it; planning and saving records, where a bug could panic, run
+// without it.
+func (o *Org) runIngestJob(j *ingestJob) {
+	in := &o.ingest
+	// in.mu is released explicitly, never deferred: a panic may come while it is not held.
+	in.mu.Lock()
 	if j.deleted || j.state != stateUploadComplete { // aborted or deleted before its turn
+		in.mu.Unlock()
 		return
 	}
 	started := o.now()
@@ -82,6 +102,11 @@ func (o *Org) processIngestJob(j *ingestJob) {
 	cols, failure := o.planIngestJob(j)
 	if failure != "" { // nothing read: all of the data is unprocessed, as uploaded
 		j.rows, j.headerEnd = nil, 0
+		in.mu.Lock()
+		in.stored -= j.rowsCharged
+		j.charged -= j.rowsCharged
+		j.rowsCharged = 0
+		in.mu.Unlock()
 	}
 	n := len(j.rows)
 	for lo := 0; failure == "" && lo < n; lo += chunk {
@@ -119,6 +144,7 @@ func (o *Org) processIngestJob(j *ingestJob) {
 	default:
 		j.state = stateJobComplete
 	}
+	in.mu.Unlock()
 }
 
 // planIngestJob reads the job data: the header, resolved to columns, and the span of every
@@ -145,19 +171,56 @@ func (o *Org) planIngestJob(j *ingestJob) ([]column, string) {
 		return nil, failure
 	}
 	j.headerEnd = hdr.end
+	// Read the records once to check them and count them, so that their outcomes' storage is
+	// charged before they are held, then again to note where each lies.
+	records := *sc
+	n := 0
 	for {
 		rec, ok, err := sc.next(nil, false)
 		if err != nil {
 			return nil, "InvalidBatch : Failed to parse CSV. " + err.Error()
 		}
 		if !ok {
-			return cols, ""
+			break
 		}
 		if rec.n != len(cols) {
 			return nil, fmt.Sprintf("InvalidBatch : Failed to parse CSV. row %d: %d values for the %d columns of the header", sc.row, rec.n, len(cols))
 		}
+		n++
+	}
+	if !o.reserveRows(j, n) {
+		return nil, fmt.Sprintf("ExceededQuota : the fake org holds at most %d bytes of job data and record outcomes at once (%d bytes a record); upload fewer records per job", o.ingest.storageLimit, rowReserve)
+	}
+	j.rows = make([]rowResult, 0, n)
+	for {
+		rec, ok, _ := records.next(nil, false)
+		if !ok {
+			return cols, ""
+		}
 		j.rows = append(j.rows, rowResult{start: rec.start, end: rec.end})
 	}
+}
+
+// rowReserve is the storage a record's outcome is charged against IngestStorageLimit: its
+// rowResult, its id and a typical error. Uncharged, a job's outcomes grew with its records
+// (10 million two-byte rows, a 20 MB upload, took 2 GB to process), and so did what one job
+// could write to the database.
+const rowReserve = 256
+
+// reserveRows charges the storage of n more records' outcomes to a job being planned, and
+// reports whether the org's storage had room.
+func (o *Org) reserveRows(j *ingestJob, n int) bool {
+	in := &o.ingest
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	size := int64(n) * rowReserve
+	if in.stored+size > in.storageLimit {
+		return false
+	}
+	in.stored += size
+	j.charged += size
+	j.rowsCharged += size
+	return true
 }
 
 // resolveColumns maps the header's field names to the job object's fields, as the job's API
@@ -249,25 +312,28 @@ func (o *Org) applyIngestBatch(j *ingestJob, cols []column, rows []rowResult) in
 	var values []string
 	var failed int64
 	for lo := 0; lo < len(rows); lo += ingestTxChunk {
-		tx := o.db.Begin(true)
-		tx.UseVersion(j.verN)
-		for i := lo; i < min(len(rows), lo+ingestTxChunk); i++ {
-			r := &rows[i]
-			sc.data, sc.pos = j.data[:r.end], r.start
-			rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
-			values = rec.values
-			if e := o.recordFault(j.object); e != nil {
-				r.err = e
-			} else {
-				r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+		func() {
+			tx := o.db.Begin(true)
+			defer tx.Rollback() // after Commit, nothing; after a panic, the write lock is released
+			tx.UseVersion(j.verN)
+			for i := lo; i < min(len(rows), lo+ingestTxChunk); i++ {
+				r := &rows[i]
+				sc.data, sc.pos = j.data[:r.end], r.start
+				rec, _, _ := sc.next(values[:0], true) // the record was read once already: it parses
+				values = rec.values
+				if e := o.recordFault(j.object); e != nil {
+					r.err = e
+				} else {
+					r.id, r.created, r.err = o.applyIngestRecord(tx, j, cols, values)
+				}
+				r.outcome = rowSucceeded
+				if r.err != nil {
+					r.outcome = rowFailed
+					failed++
+				}
 			}
-			r.outcome = rowSucceeded
-			if r.err != nil {
-				r.outcome = rowFailed
-				failed++
-			}
-		}
-		tx.Commit()
+			tx.Commit()
+		}()
 	}
 	return failed
 }
@@ -411,14 +477,15 @@ func asRecordErr0(e *orgdb.Error) *orgdb.Error {
 	return asRecordErr(e)
 }
 
-// appendResults appends one result set as CSV: successfulResults ("sf__Id","sf__Created" and the
+// writeResults writes one result set as CSV: successfulResults ("sf__Id","sf__Created" and the
 // record's values), failedResults ("sf__Id","sf__Error" and the values) or unprocessedrecords
-// (the records as uploaded), after the header row as uploaded. in.mu is held and the job has no
-// processor.
-func (j *ingestJob) appendResults(b []byte, which string) []byte {
+// (the records as uploaded), after the header row as uploaded, a buffer of resultsChunk bytes
+// at a time. The job has no processor.
+func (j *ingestJob) writeResults(w io.Writer, which string) error {
 	f := j.format
 	eol := f.terminator()
 	var want rowOutcome
+	b := make([]byte, 0, resultsChunk+1024)
 	switch which {
 	case "successfulResults":
 		want = rowSucceeded
@@ -431,7 +498,8 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 	default:
 		if j.headerEnd == 0 && len(j.rows) == 0 {
 			// The data was never read into records: all of it is unprocessed, as uploaded.
-			return append(b, j.data...)
+			_, err := w.Write(j.data)
+			return err
 		}
 		want = rowUnprocessed
 	}
@@ -445,6 +513,12 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 	sc := &csvScanner{f: f}
 	var values []string
 	for i := range j.rows {
+		if len(b) >= resultsChunk {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
 		r := &j.rows[i]
 		if r.outcome != want {
 			continue
@@ -460,7 +534,7 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 		}
 		b = append(b, f.delim)
 		if want == rowSucceeded {
-			b = appendCSVValue(b, fmt.Sprint(r.created))
+			b = appendCSVValue(b, strconv.FormatBool(r.created))
 		} else {
 			b = appendCSVValue(b, bulkErrorText(r.err))
 		}
@@ -472,8 +546,12 @@ func (j *ingestJob) appendResults(b []byte, which string) []byte {
 		}
 		b = append(b, eol...)
 	}
-	return b
+	_, err := w.Write(b)
+	return err
 }
+
+// resultsChunk is how much of a result set is written at a time.
+const resultsChunk = 64 << 10
 
 // bulkErrorText is a record's sf__Error: "CODE:message:fields --", as Salesforce writes it
 // ("REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --").
@@ -491,9 +569,18 @@ func bulkErrorText(e *orgdb.Error) string {
 	return sb.String()
 }
 
-// duplicateExternalID is the error for an upsert whose external id matches several records.
+// duplicateExternalID is the error for an upsert whose external id matches several records. It
+// lists the first maxListedMatches of them: each record of a job or a collection carries its own
+// error, and an external id that 100,000 records share would otherwise make each 2 MB.
 func duplicateExternalID(field string, matches []string) *orgdb.Error {
+	list := strings.Join(matches[:min(len(matches), maxListedMatches)], ", ")
+	if len(matches) > maxListedMatches {
+		list += ", … (" + strconv.Itoa(len(matches)) + " in all)"
+	}
 	return &orgdb.Error{Code: "DUPLICATE_EXTERNAL_ID",
-		Message: field + ": more than one record found for external id field: " + strings.Join(matches, ", "),
+		Message: field + ": more than one record found for external id field: " + list,
 		Fields:  []string{field}}
 }
+
+// maxListedMatches is how many matching records a DUPLICATE_EXTERNAL_ID error lists.
+const maxListedMatches = 10

@@ -7,10 +7,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/idverify/idverify/mocks/fakeorg/soql"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 const ingestPath = "jobs/ingest"
@@ -556,6 +558,86 @@ func TestIngestUploadLimits(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 }
 
+// TestIngestRecordOutcomesCountAgainstStorage: each record's outcome is charged rowReserve bytes
+// of the storage limit before the job runs, so that a small upload of many tiny records cannot
+// hold unbounded memory (10 million two-byte records took 2 GB) nor write unbounded records:
+// such a job Fails with ExceededQuota, nothing processed, and its charge is released.
+func TestIngestRecordOutcomesCountAgainstStorage(t *testing.T) {
+	const limit = 1 << 20
+	to := newTestOrg(t, Options{IngestStorageLimit: limit})
+	records := limit / rowReserve // their outcomes alone would fill the storage
+	data := "LastName\n" + strings.Repeat("x\n", records)
+	id, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, data)
+	assert.Equal(t, "Failed", info["state"])
+	assert.Contains(t, info["errorMessage"], "ExceededQuota")
+	assert.Equal(t, "0", num(info["numberRecordsProcessed"]))
+	assert.Equal(t, 0, to.countContacts("x"))
+	unprocessed := to.results(id, "unprocessedrecords")
+	assert.Len(t, unprocessed, records+1, "the data, as uploaded")
+	to.ingest.mu.Lock()
+	assert.Equal(t, int64(len(data)), to.ingest.stored, "only the data stays charged")
+	to.ingest.mu.Unlock()
+
+	// Fewer records fit; their outcomes stay charged until the job is deleted.
+	data = "LastName\n" + strings.Repeat("y\n", records/2)
+	id2, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, data)
+	assert.Equal(t, "JobComplete", info["state"], info)
+	assert.Equal(t, records/2, to.countContacts("y"))
+	to.ingest.mu.Lock()
+	stored := to.ingest.stored
+	to.ingest.mu.Unlock()
+	assert.Greater(t, stored, int64(records/2*rowReserve))
+	for _, id := range []string{id, id2} {
+		resp, _ := to.do(http.MethodDelete, ingestPath+"/"+id, nil)
+		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	}
+	to.ingest.mu.Lock()
+	assert.Zero(t, to.ingest.stored)
+	to.ingest.mu.Unlock()
+}
+
+// largestWrite is a ResponseWriter that keeps only the size of the largest Write.
+type largestWrite struct {
+	h       http.Header
+	status  int
+	largest int
+	total   int
+}
+
+func (w *largestWrite) Header() http.Header { return w.h }
+func (w *largestWrite) WriteHeader(s int)   { w.status = s }
+func (w *largestWrite) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.largest, w.total = max(w.largest, len(b)), w.total+len(b)
+	return len(b), nil
+}
+
+// TestIngestResultsAreWrittenAPieceAtATime: a result set is as large as the job's data (112 MiB
+// of CSV at most) plus each record's outcome; it is written a buffer at a time, not built whole
+// for each request (16 requests for a large job's results held 16 copies).
+func TestIngestResultsAreWrittenAPieceAtATime(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	data := "LastName,Title\n" + strings.Repeat("Piece,"+strings.Repeat("t", 80)+"\n", 20_000)
+	id, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, data)
+	require.Equal(t, "JobComplete", info["state"])
+	for _, gzip := range []bool{false, true} {
+		req := httptest.NewRequest(http.MethodGet, "/services/data/v62.0/"+ingestPath+"/"+id+"/successfulResults", nil)
+		req.Header.Set("Authorization", "Bearer "+to.token)
+		if gzip {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		w := &largestWrite{h: http.Header{}}
+		to.Handler().ServeHTTP(w, req)
+		require.Equal(t, http.StatusOK, w.status)
+		if !gzip {
+			assert.Greater(t, w.total, len(data), "the whole result set")
+		}
+		assert.LessOrEqual(t, w.largest, 2*resultsChunk, "gzip %v", gzip)
+	}
+}
+
 // TestIngestConcurrentUploadsStayWithinStorage sends many uploads at once, to one job and to
 // many: one upload per job gets in, and the data held never passes the storage limit.
 func TestIngestConcurrentUploadsStayWithinStorage(t *testing.T) {
@@ -913,4 +995,19 @@ func TestIngestRecordFaults(t *testing.T) {
 	failed := num(info["numberRecordsFailed"])
 	assert.NotEqual(t, "0", failed)
 	assert.NotEqual(t, "200", failed)
+}
+
+// TestIngestPanicFailsTheJobNotTheProcess: a panic while a job runs (a bug in the fake) fails the
+// job with UNKNOWN_EXCEPTION, as a request's panic answers 500; the job ran in a goroutine of its
+// own, where a panic ended the process.
+func TestIngestPanicFailsTheJobNotTheProcess(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	to.ingest.beforeBatch = func(string, int) { panic("a bug") }
+	_, info := to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nPanics\n")
+	assert.Equal(t, "Failed", info["state"])
+	assert.Contains(t, info["errorMessage"], "UNKNOWN_EXCEPTION")
+	to.ingest.beforeBatch = nil
+	_, info = to.runJob(map[string]any{"object": "Contact", "operation": "insert"}, "LastName\nAfter\n")
+	assert.Equal(t, "JobComplete", info["state"], "the org goes on")
+	assert.Equal(t, 1, to.countContacts("After"))
 }

@@ -25,9 +25,9 @@ type recordResult struct {
 	created *bool
 }
 
-func tooMany() response {
+func tooMany(limit int) response {
 	return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "EXCEEDED_ID_LIMIT",
-		Message: "record limit reached. cannot submit more than " + strconv.Itoa(maxCollection) + " records into this call"})
+		Message: "record limit reached. cannot submit more than " + strconv.Itoa(limit) + " records into this call"})
 }
 
 func decodeCollection(body []byte) (collectionRequest, *orgdb.Error) {
@@ -94,7 +94,7 @@ func serveCollectionCreate(c *call) response {
 		return errResp(e)
 	}
 	if len(req.Records) > maxCollection {
-		return tooMany()
+		return tooMany(maxCollection)
 	}
 	return c.runCollection(req.AllOrNone, len(req.Records), func(tx *orgdb.Tx, i int) recordResult {
 		rec := req.Records[i]
@@ -117,7 +117,7 @@ func serveCollectionUpdate(c *call) response {
 		return errResp(e)
 	}
 	if len(req.Records) > maxCollection {
-		return tooMany()
+		return tooMany(maxCollection)
 	}
 	return c.runCollection(req.AllOrNone, len(req.Records), func(tx *orgdb.Tx, i int) recordResult {
 		rec := req.Records[i]
@@ -151,13 +151,18 @@ func serveCollectionUpsert(c *call) response {
 	if e != nil {
 		return errResp(e)
 	}
-	field := c.segs[3]
+	// The field is checked once, before the records: each record's error would echo it.
+	f, e := externalIDField(obj, c.segs[3])
+	if e != nil {
+		return errResp(e)
+	}
+	field := f.Name
 	req, e := decodeCollection(c.body)
 	if e != nil {
 		return errResp(e)
 	}
 	if len(req.Records) > maxCollection {
-		return tooMany()
+		return tooMany(maxCollection)
 	}
 	return c.runCollection(req.AllOrNone, len(req.Records), func(tx *orgdb.Tx, i int) recordResult {
 		rec := req.Records[i]
@@ -193,7 +198,7 @@ func serveCollectionUpsert(c *call) response {
 func serveCollectionDelete(c *call) response {
 	ids := fieldsParam(c.query.Get("ids"))
 	if len(ids) > maxCollection {
-		return tooMany()
+		return tooMany(maxCollection)
 	}
 	allOrNone, _ := strconv.ParseBool(c.query.Get("allOrNone"))
 	return c.runCollection(allOrNone, len(ids), func(tx *orgdb.Tx, i int) recordResult {
@@ -210,7 +215,9 @@ func serveCollectionDelete(c *call) response {
 }
 
 // serveCollectionRetrieve is GET composite/sobjects/X?ids=…&fields=…, or POST with the body
-// {"ids":[…],"fields":[…]}: records in request order, null for those not found.
+// {"ids":[…],"fields":[…]}: records in request order, null for those not found. "The request
+// retrieves up to 2,000 records" ("Get Records With a Request Body Using sObject Collections",
+// REST API Developer Guide); a GET meets the URL's length first.
 func serveCollectionRetrieve(c *call) response {
 	obj, e := c.object(c.segs[2])
 	if e != nil {
@@ -228,9 +235,10 @@ func serveCollectionRetrieve(c *call) response {
 		}
 		ids, fields = body.IDs, body.Fields
 	}
-	if len(ids) > maxCollection {
-		return tooMany()
+	if len(ids) > maxRetrieve {
+		return tooMany(maxRetrieve)
 	}
+	fields = uniqueFields(fields)
 	if len(fields) == 0 {
 		return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "MISSING_ARGUMENT",
 			Message: "The fields parameter is required"})
@@ -253,4 +261,19 @@ func serveCollectionRetrieve(c *call) response {
 		}
 		return response{status: http.StatusOK, body: append(b, ']')}
 	})
+}
+
+// uniqueFields drops the repeats of a field list (names are case-insensitive), so that the
+// list is checked once per record at the cost of the fields the object has, not of the list.
+func uniqueFields(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0:0]
+	for _, n := range names {
+		k := strings.ToLower(strings.TrimSpace(n))
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -18,6 +18,11 @@ const (
 	maxSubrequests      = 25
 	maxQuerySubrequests = 5 // queries and collections
 	maxCollection       = 200
+	maxRetrieve         = 2000 // ids a collection retrieve takes
+	// maxRefGrowth bounds what references may add to a subrequest's url, and to its body.
+	// Salesforce documents no bound; references name ids and field values, which this leaves
+	// ample room for.
+	maxRefGrowth = maxCompositeString
 )
 
 // reference matches @{refId.path} in composite subrequest urls and bodies.
@@ -176,20 +181,33 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 		return errResp(&orgdb.Error{Status: http.StatusBadRequest, Code: "PROCESSING_HALTED", Message: msg})
 	}
 	var refErr string
+	// growth is what the references may still add to the url, or to the body (maxRefGrowth
+	// each): a short reference to a long value, repeated, would otherwise expand a 1 MiB url
+	// into gigabytes.
+	var growth int
 	resolve := func(s string) string {
 		return reference.ReplaceAllStringFunc(s, func(m string) string {
+			if refErr != "" {
+				return ""
+			}
 			sm := reference.FindStringSubmatch(m)
 			v, ok := lookupRef(byRef, sm[1], sm[2])
-			if !ok && refErr == "" {
+			if !ok {
 				ref := soql.Clip(sm[1])
 				refErr = "Invalid reference specified. No value for " + soql.Clip(sm[1]+sm[2]) + " found in " + ref +
 					". Provided referenceId ('" + ref + "') must match one of the referenceIds of the subrequests executed before this one."
+				return ""
+			}
+			if growth -= len(v) - len(m); growth < 0 {
+				refErr = "The references of this subrequest resolve to more than " + strconv.Itoa(maxRefGrowth) + " bytes beyond its url or its body."
+				return ""
 			}
 			return v
 		})
 	}
 	u := rawURL
 	if strings.Contains(u, "@{") {
+		growth = maxRefGrowth
 		u = resolve(rawURL)
 	}
 	if len(body) > 0 && bytes.Contains(body, []byte("@{")) {
@@ -197,6 +215,7 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 		if e := decodeJSON(body, &v); e != nil {
 			return errResp(e)
 		}
+		growth = maxRefGrowth
 		v = resolveValue(v, resolve)
 		body, _ = json.Marshal(v)
 	}

@@ -225,6 +225,37 @@ func TestCollectionsUpsert(t *testing.T) {
 	assert.Equal(t, true, res[1].(map[string]any)["created"])
 }
 
+// TestCollectionsUpsertFieldCheckedFirst: the external id field of a collection upsert is checked
+// before its records, as in a single upsert (404 NOT_FOUND, the name clipped). Checked per record,
+// each of 200 records echoed a field name of a composite subrequest's url (up to 1 MiB) twice:
+// 400 MB per subrequest.
+func TestCollectionsUpsertFieldCheckedFirst(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	recs := make([]map[string]any, maxCollection)
+	for i := range recs {
+		recs[i] = contact(map[string]any{"LastName": "NoExt"})
+	}
+	field := strings.Repeat("F", 100_000)
+	items := to.compositeItems(composite(false, subreq{"method": "PATCH", "referenceId": "up",
+		"url": "/services/data/v62.0/composite/sobjects/Contact/" + field, "body": collection(false, recs...)}))
+	require.Len(t, items, 1)
+	assert.Equal(t, "404", fmt.Sprint(items[0]["httpStatusCode"]))
+	e := items[0]["body"].([]any)[0].(map[string]any)
+	assert.Equal(t, "NOT_FOUND", e["errorCode"])
+	assert.Less(t, len(fmt.Sprint(e["message"])), 300)
+	assert.Equal(t, 0, to.countContacts("NoExt"))
+
+	// A field that is not an external id is refused the same way.
+	resp, body := to.do(http.MethodPatch, "composite/sobjects/Contact/LastName", collection(false, recs[0]))
+	requireAPIError(t, resp, body, http.StatusNotFound, "NOT_FOUND")
+
+	// A record without the field names it as the describe does.
+	res := to.doJSON(http.MethodPatch, "composite/sobjects/Contact/ext_id__c", collection(false, recs[0]), http.StatusOK).([]any)
+	e = res[0].(map[string]any)["errors"].([]any)[0].(map[string]any)
+	assert.Equal(t, "MISSING_ARGUMENT", e["statusCode"])
+	assert.Equal(t, "Ext_Id__c not specified", e["message"])
+}
+
 func TestCollectionsLimit(t *testing.T) {
 	to := newTestOrg(t, Options{})
 	var recs []map[string]any
@@ -249,4 +280,94 @@ func TestCompositeAllOrNoneWithCollection(t *testing.T) {
 	require.Len(t, items, 2)
 	assert.Equal(t, "400", fmt.Sprint(items[0]["httpStatusCode"]))
 	assert.Equal(t, 0, to.countContacts("Mixed"))
+}
+
+// TestCollectionsRetrieveLimits: a retrieve takes up to 2,000 ids ("The request retrieves up to
+// 2,000 records", "Get Records With a Request Body Using sObject Collections"), and a field named
+// many times is answered once, so that a long field list cannot multiply the answer: 2,000 ids
+// with 50,000 "Id"s (a 300 KB body) would otherwise answer 2,000 × 50,000 fields, gigabytes.
+func TestCollectionsRetrieveLimits(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	id := to.createContact(map[string]any{"LastName": "Retrieved", "Title": "T"})
+	ids := make([]string, maxRetrieve)
+	for i := range ids {
+		ids[i] = id
+	}
+	fields := []string{"Title", "title", " TITLE "}
+	for range 50_000 {
+		fields = append(fields, "Id")
+	}
+	resp, body := to.do(http.MethodPost, "composite/sobjects/Contact", map[string]any{"ids": ids, "fields": fields})
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body[:min(len(body), 300)]))
+	require.Less(t, len(body), 1<<20, "the answer holds each field once")
+	recs := decode(t, body).([]any)
+	require.Len(t, recs, maxRetrieve)
+	want := map[string]any{"attributes": map[string]any{"type": "Contact", "url": "/services/data/v62.0/sobjects/Contact/" + id},
+		"Title": "T", "Id": id}
+	assert.Equal(t, want, recs[0])
+
+	// GET sobjects/X/id?fields= answers each field once too.
+	rec := to.doJSON(http.MethodGet, "sobjects/Contact/"+id+"?fields=Title,Id,title,ID", nil, http.StatusOK)
+	assert.Equal(t, want, rec)
+
+	resp, body = to.do(http.MethodPost, "composite/sobjects/Contact", map[string]any{"ids": append(ids, id), "fields": []string{"Id"}})
+	requireAPIError(t, resp, body, http.StatusBadRequest, "EXCEEDED_ID_LIMIT")
+}
+
+// TestCompositeReferencesAreBounded: references may add at most maxRefGrowth bytes to a
+// subrequest's url or body. Unbounded, a 1 MiB url of "@{c.Description}" references to a
+// 32,000-character value resolved to 1.8 GB per subrequest.
+func TestCompositeReferencesAreBounded(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	long := strings.Repeat("d", 32_000)
+	id := to.createContact(map[string]any{"LastName": "Refs", "Description": long})
+	read := subreq{"method": "GET", "url": "/services/data/v62.0/sobjects/Contact/" + id, "referenceId": "c"}
+	many := strings.Repeat("@{c.Description}", maxRefGrowth/len(long)+1)
+	for _, tc := range []struct {
+		name string
+		sub  subreq
+	}{
+		{"url", subreq{"method": "GET", "referenceId": "r", "url": "/services/data/v62.0/sobjects/Contact/" + id + "?fields=" + many}},
+		{"body", subreq{"method": "PATCH", "referenceId": "r", "url": "/services/data/v62.0/sobjects/Contact/" + id,
+			"body": map[string]any{"Description": many}}},
+		{"body, spread over strings", subreq{"method": "POST", "referenceId": "r", "url": "/services/data/v62.0/composite/sobjects",
+			"body": collection(false, contact(map[string]any{"LastName": many[:len(many)/2+8]}), contact(map[string]any{"LastName": many[len(many)/2+8:]}))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items := to.compositeItems(composite(false, read, tc.sub))
+			require.Len(t, items, 2)
+			assert.Equal(t, "400", fmt.Sprint(items[1]["httpStatusCode"]))
+			e := items[1]["body"].([]any)[0].(map[string]any)
+			assert.Equal(t, "PROCESSING_HALTED", e["errorCode"])
+			assert.Contains(t, e["message"], "resolve to more than")
+		})
+	}
+	// A reference to a long value, within the bound, works.
+	items := to.compositeItems(composite(false, read, subreq{"method": "POST", "referenceId": "copy",
+		"url": "/services/data/v62.0/sobjects/Contact", "body": map[string]any{"LastName": "Copy", "Description": "@{c.Description}"}}))
+	require.Equal(t, "201", fmt.Sprint(items[1]["httpStatusCode"]), items[1])
+	copyID := items[1]["body"].(map[string]any)["id"].(string)
+	assert.Equal(t, []any{long}, to.values("Contact", copyID, "Description"))
+}
+
+// TestDuplicateExternalIDListsABoundedPrefix: an upsert whose external id many records share
+// fails each record with DUPLICATE_EXTERNAL_ID listing the first ten matches; the whole list made
+// each record's error as long as the matches (2 MB for 100,000), in collections and job results.
+func TestDuplicateExternalIDListsABoundedPrefix(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	var ids []string
+	for range 25 {
+		ids = append(ids, to.createContact(map[string]any{"LastName": "Dup", "Legacy_Id__c": "L-1"}))
+	}
+	res := to.doJSON(http.MethodPatch, "composite/sobjects/Contact/Legacy_Id__c",
+		collection(false, contact(map[string]any{"Legacy_Id__c": "L-1", "Title": "x"})), http.StatusOK).([]any)
+	e := res[0].(map[string]any)["errors"].([]any)[0].(map[string]any)
+	assert.Equal(t, "DUPLICATE_EXTERNAL_ID", e["statusCode"])
+	assert.Equal(t, "Legacy_Id__c: more than one record found for external id field: "+
+		strings.Join(ids[:10], ", ")+", … (25 in all)", e["message"])
+
+	// A single upsert answers 300 with every match, as Salesforce documents.
+	resp, body := to.do(http.MethodPatch, "sobjects/Contact/Legacy_Id__c/L-1", map[string]any{"Title": "x"})
+	assert.Equal(t, http.StatusMultipleChoices, resp.StatusCode)
+	assert.Len(t, decode(t, body), 25)
 }

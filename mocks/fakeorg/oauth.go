@@ -35,6 +35,42 @@ type sessions struct {
 	refresh   []refreshSession // oldest first, at most maxApprovals
 	sweepAt   int              // sweep expired access tokens when the map grows to this size
 	sweepTime time.Time        // … or at this time
+	logins    loginRate
+}
+
+// loginRate is the integration user's login rate limit: a bucket of perHour attempts that
+// refills continuously, so that no hour holds more than about perHour attempts.
+type loginRate struct {
+	perHour int // negative: no limit
+	left    float64
+	at      time.Time // when left was last brought up to date
+}
+
+// allow takes one login attempt and reports whether the rate allowed it.
+func (l *loginRate) allow(now time.Time) bool {
+	if l.perHour < 0 {
+		return true
+	}
+	if l.at.IsZero() {
+		l.left, l.at = float64(l.perHour), now
+	}
+	if d := now.Sub(l.at); d > 0 {
+		l.left = min(float64(l.perHour), l.left+d.Hours()*float64(l.perHour))
+		l.at = now
+	}
+	if l.left < 1 {
+		return false
+	}
+	l.left--
+	return true
+}
+
+// allowLogin takes one of the integration user's login attempts.
+func (o *Org) allowLogin() bool {
+	s := &o.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins.allow(o.now())
 }
 
 // refreshSession is a live refresh token: its hash and when it expires (zero: never).
@@ -71,6 +107,35 @@ func (o *Org) issueAccess(refresh [32]byte) string {
 	tok := newToken(o.orgID[:15]+"!", 64)
 	s := &o.sessions
 	s.mu.Lock()
+	o.addAccess(tok, refresh)
+	s.mu.Unlock()
+	return tok
+}
+
+// refreshAccess is the refresh token flow: a new access token tied to the refresh token tok, or
+// ok false if tok is not a live refresh token. The check and the issue are one step under the
+// lock: a revoke between them would otherwise leave a live access token of a revoked refresh
+// token.
+func (o *Org) refreshAccess(tok string) (string, bool) {
+	if tok == "" {
+		return "", false
+	}
+	access := newToken(o.orgID[:15]+"!", 64)
+	h := tokenHash(tok)
+	s := &o.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepRefresh(o.now())
+	if !slices.ContainsFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h }) {
+		return "", false
+	}
+	o.addAccess(access, h)
+	return access, true
+}
+
+// addAccess keeps a new access token; s.mu is held.
+func (o *Org) addAccess(tok string, refresh [32]byte) {
+	s := &o.sessions
 	if s.access == nil {
 		s.access = make(map[[32]byte]accessSession)
 	}
@@ -79,8 +144,6 @@ func (o *Org) issueAccess(refresh [32]byte) string {
 		o.sweepAccess(now)
 	}
 	s.access[tokenHash(tok)] = accessSession{expires: now.Add(o.lifetime), refresh: refresh}
-	s.mu.Unlock()
-	return tok
 }
 
 // issueRefresh creates a refresh token. The oldest of the user's approvals is revoked when this
@@ -136,18 +199,6 @@ func (o *Org) validAccess(tok string) bool {
 	}
 	a, ok := s.access[h]
 	return ok && now.Before(a.expires)
-}
-
-func (o *Org) validRefresh(tok string) bool {
-	if tok == "" {
-		return false
-	}
-	h := tokenHash(tok)
-	s := &o.sessions
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweepRefresh(o.now())
-	return slices.ContainsFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h })
 }
 
 // ExpireTokens ends every access session now: the next data call with any token issued so far
@@ -223,6 +274,9 @@ var (
 	errAudience         = &oauthError{"invalid_grant", "audience is invalid"}
 	errAssertionExpired = &oauthError{"invalid_grant", "expired authorization code"}
 	errNotApproved      = &oauthError{"invalid_grant", "user hasn't approved this consumer"}
+	// errLoginRate: Salesforce documents the limit and LOGIN_RATE_EXCEEDED in the login
+	// history, not the token endpoint's body; an invalid_grant as for other refused logins.
+	errLoginRate = &oauthError{"invalid_grant", "login rate exceeded"}
 )
 
 func writeOAuthError(w http.ResponseWriter, status int, e *oauthError) {
@@ -254,9 +308,13 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.Form
+	if !o.allowLogin() {
+		writeOAuthError(w, http.StatusBadRequest, errLoginRate)
+		return
+	}
 	var e *oauthError
 	issueRefresh := false
-	var parent [32]byte // the refresh token the access token is tied to
+	var accessToken string // issued by the grant itself (refresh_token), or below
 	switch f.Get("grant_type") {
 	case "password":
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), true)
@@ -272,10 +330,12 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		e = o.checkClient(id, secret, true)
 	case "refresh_token":
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), false)
-		if e == nil && !o.validRefresh(f.Get("refresh_token")) {
-			e = errBadRefresh
+		if e == nil {
+			var ok bool
+			if accessToken, ok = o.refreshAccess(f.Get("refresh_token")); !ok {
+				e = errBadRefresh
+			}
 		}
-		parent = tokenHash(f.Get("refresh_token"))
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		e = o.checkAssertion(f.Get("assertion"), o.base(r))
 	default:
@@ -287,12 +347,15 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	base := o.base(r)
 	var refreshToken string
-	if issueRefresh {
+	switch {
+	case issueRefresh:
 		refreshToken = o.issueRefresh()
-		parent = tokenHash(refreshToken)
+		accessToken = o.issueAccess(tokenHash(refreshToken))
+	case accessToken == "":
+		accessToken = o.issueAccess([32]byte{})
 	}
 	resp := tokenResponse{
-		AccessToken:  o.issueAccess(parent),
+		AccessToken:  accessToken,
 		RefreshToken: refreshToken,
 		Scope:        "api id",
 		InstanceURL:  base,

@@ -12,9 +12,11 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,4 +373,104 @@ func TestBaseURLOption(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &tr))
 	assert.Equal(t, "https://acme.my.salesforce.com", tr["instance_url"])
 	assert.Equal(t, "https://acme.my.salesforce.com/id/"+to.OrgID()+"/"+to.UserID(), tr["id"])
+}
+
+// TestRefreshRacingRevokeIssuesNoLiveToken: a refresh token revoked while a refresh flow uses
+// it leaves no live access token behind, whichever comes first. The refresh flow checked the
+// refresh token, then issued the access token under a second lock: a revoke between the two
+// deleted the tokens tied to the refresh token before the new one existed, and the new one
+// lived its full session. (A race: this test sends many pairs at once.)
+func TestRefreshRacingRevokeIssuesNoLiveToken(t *testing.T) {
+	o, err := New(Options{LoginRateLimit: -1}) // 10,000 token requests
+	require.NoError(t, err)
+	h := o.Handler()
+	post := func(path string, v url.Values) (int, map[string]string) {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		var m map[string]string
+		_ = json.Unmarshal(w.Body.Bytes(), &m)
+		return w.Code, m
+	}
+	login := url.Values{"grant_type": {"password"}, "client_id": {DemoClientID}, "client_secret": {DemoClientSecret},
+		"username": {DemoUsername}, "password": {DemoPassword}}
+	leaked := 0
+	for range 5000 {
+		_, tr := post("/services/oauth2/token", login)
+		rt := tr["refresh_token"]
+		var wg sync.WaitGroup
+		var refreshed map[string]string
+		var refreshStatus, revokeStatus int
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			refreshStatus, refreshed = post("/services/oauth2/token", url.Values{"grant_type": {"refresh_token"},
+				"client_id": {DemoClientID}, "refresh_token": {rt}})
+		}()
+		go func() {
+			defer wg.Done()
+			revokeStatus, _ = post("/services/oauth2/revoke", url.Values{"token": {rt}})
+		}()
+		wg.Wait()
+		require.Equal(t, http.StatusOK, revokeStatus)
+		if refreshStatus == http.StatusOK && o.validAccess(refreshed["access_token"]) {
+			leaked++
+		}
+	}
+	assert.Zero(t, leaked, "access tokens alive after their refresh token was revoked")
+}
+
+// TestLoginRateLimit: the integration user may attempt 3,600 logins an hour, as in Salesforce
+// ("Login requests exceeding 3,600 requests per hour per user will be blocked", Salesforce Help
+// 000381578); failed attempts count too, so a password cannot be guessed faster, and the access
+// tokens one session lifetime holds are bounded. Without it, logins minted tokens without end.
+func TestLoginRateLimit(t *testing.T) {
+	clock := newFakeClock()
+	o, err := New(Options{Now: clock.Now})
+	require.NoError(t, err)
+	h := o.Handler()
+	token := func(password string) (int, string) {
+		v := url.Values{"grant_type": {"password"}, "client_id": {DemoClientID}, "client_secret": {DemoClientSecret},
+			"username": {DemoUsername}, "password": {password}}
+		req := httptest.NewRequest(http.MethodPost, "/services/oauth2/token", strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code, w.Body.String()
+	}
+	soap := func() string {
+		req := httptest.NewRequest(http.MethodPost, "/services/Soap/u/62.0", strings.NewReader(loginEnvelope(DemoUsername, DemoPassword)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Body.String()
+	}
+	for i := range DefaultLoginRateLimit {
+		password := DemoPassword
+		if i%2 == 0 {
+			password = "guess" // failed attempts count
+		}
+		code, body := token(password)
+		require.NotContains(t, body, "login rate exceeded", "attempt %d", i+1)
+		require.Equal(t, i%2 == 1, code == http.StatusOK, body)
+	}
+	code, body := token(DemoPassword)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.JSONEq(t, `{"error":"invalid_grant","error_description":"login rate exceeded"}`, body)
+	assert.Contains(t, soap(), "<faultcode>sf:LOGIN_RATE_EXCEEDED</faultcode>")
+
+	// The allowance comes back with time: one attempt a second, a full hour's after an hour.
+	clock.Add(time.Second)
+	code, _ = token(DemoPassword)
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = token(DemoPassword)
+	assert.Equal(t, http.StatusBadRequest, code)
+	clock.Add(time.Hour)
+	assert.Contains(t, soap(), "<sessionId>")
+	for range DefaultLoginRateLimit - 1 {
+		code, _ = token(DemoPassword)
+		require.Equal(t, http.StatusOK, code)
+	}
+	code, _ = token(DemoPassword)
+	assert.Equal(t, http.StatusBadRequest, code)
 }

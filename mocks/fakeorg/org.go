@@ -35,6 +35,10 @@ const (
 const (
 	DefaultSessionLifetime = 2 * time.Hour // Salesforce's default session timeout
 	DefaultDailyAPILimit   = 1_000_000     // high, so that benchmarks never hit it by accident
+	// DefaultLoginRateLimit is Salesforce's: "Login requests exceeding 3,600 requests per hour
+	// per user will be blocked" (Salesforce Help 000381578, "Sign In Error 'Login Rate
+	// Exceeded'"). It also bounds the access tokens a session lifetime can hold.
+	DefaultLoginRateLimit = 3600
 	// DefaultCursorLifetime is how long an unread query cursor (nextRecordsUrl) lives.
 	DefaultCursorLifetime = 15 * time.Minute
 	// DefaultMaxCursors is how many query cursors stay open at once.
@@ -73,6 +77,10 @@ type Options struct {
 	RefreshTokenLifetime time.Duration
 	// DailyAPILimit is DailyApiRequests Max; 0 means DefaultDailyAPILimit.
 	DailyAPILimit int64
+	// LoginRateLimit is how many login attempts (token requests of any grant, and SOAP
+	// login() calls) the integration user may make per hour; 0 means DefaultLoginRateLimit,
+	// negative means no limit.
+	LoginRateLimit int
 	// CursorLifetime is how long an unread query cursor lives; 0 means DefaultCursorLifetime.
 	CursorLifetime time.Duration
 	// MaxCursors is how many query cursors (nextRecordsUrl) stay open; beyond it the one
@@ -175,6 +183,10 @@ func New(opts Options) (*Org, error) {
 	o.cursors.max = opts.MaxCursors
 	if o.cursors.max <= 0 {
 		o.cursors.max = DefaultMaxCursors
+	}
+	o.sessions.logins.perHour = opts.LoginRateLimit
+	if o.sessions.logins.perHour == 0 {
+		o.sessions.logins.perHour = DefaultLoginRateLimit
 	}
 	o.usage.max = opts.DailyAPILimit
 	if o.usage.max <= 0 {

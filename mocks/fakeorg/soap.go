@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+	"github.com/idverify/idverify/mocks/fakeorg/soql"
 )
 
 // The SOAP API's login() call, which older clients (simpleforce's LoginPassword among them) use
@@ -64,7 +65,7 @@ func (o *Org) serveSOAP(w http.ResponseWriter, r *http.Request) {
 	if req.Body.Login == nil {
 		op := "(none)"
 		if len(req.Body.Any) > 0 {
-			op = "{" + req.Body.Any[0].XMLName.Space + "}" + req.Body.Any[0].XMLName.Local
+			op = "{" + soql.Clip(req.Body.Any[0].XMLName.Space) + "}" + soql.Clip(req.Body.Any[0].XMLName.Local)
 		}
 		writeSOAPFault(w, ns, "soapenv:Client", "No operation available for request "+op+", the fake org serves login() only", false)
 		return
@@ -74,6 +75,10 @@ func (o *Org) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		// fault its End-of-Life Policy gives for an operation a version does not have.
 		writeSOAPFault(w, ns, "UNSUPPORTED_API_VERSION",
 			"UNSUPPORTED_API_VERSION: login() is not available in API version "+ver+"; use OAuth", false)
+		return
+	}
+	if !o.allowLogin() {
+		writeSOAPFault(w, ns, "LOGIN_RATE_EXCEEDED", "LOGIN_RATE_EXCEEDED: Login rate exceeded", true)
 		return
 	}
 	if o.checkPassword(req.Body.Login.Username, req.Body.Login.Password) != nil {

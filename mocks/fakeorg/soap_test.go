@@ -66,3 +66,19 @@ func TestSOAPLogin(t *testing.T) {
 	resp, b := odd.send(req)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 }
+
+// TestSOAPFaultsQuoteABoundedPrefix: the fault for an operation other than login() names it
+// clipped, as every error of the org quotes a value; it echoed a 1 MB element name whole.
+func TestSOAPFaultsQuoteABoundedPrefix(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	long := strings.Repeat("x", 500_000)
+	for _, op := range []string{"<" + long + "/>", `<query xmlns="urn:` + long + `"/>`} {
+		req, err := http.NewRequest(http.MethodPost, to.srv.URL+"/services/Soap/u/62.0", strings.NewReader(
+			`<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>`+op+`</e:Body></e:Envelope>`))
+		require.NoError(t, err)
+		resp, body := to.send(req)
+		assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+		assert.Contains(t, string(body), "No operation available for request {")
+		assert.Less(t, len(body), 2000)
+	}
+}

@@ -194,14 +194,12 @@ func serveReadByExternalID(c *call) response {
 	if e != nil {
 		return errResp(e)
 	}
-	field, value := c.segs[2], c.segs[3]
-	// Only an external id or idLookup field (Id among them) reads a record, as in upsert.
-	f, ok := obj.Field(field)
-	if !ok || !(f.ExternalID || f.IDLookup) {
-		return errResp(&orgdb.Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
-			Message: "Provided external ID field does not exist or is not accessible: " + soql.Clip(field)})
+	value := c.segs[3]
+	f, e := externalIDField(obj, c.segs[2])
+	if e != nil {
+		return errResp(e)
 	}
-	field = f.Name
+	field := f.Name
 	return c.run(false, func(tx *orgdb.Tx) response {
 		if strings.EqualFold(field, "Id") {
 			rec, e := tx.Get(obj.Name(), value, fieldsParam(c.query.Get("fields")))
@@ -230,6 +228,17 @@ func serveReadByExternalID(c *call) response {
 		}
 		return c.multipleChoices(obj.Name(), ids)
 	})
+}
+
+// externalIDField resolves the field an upsert or a read by external id names: only an external
+// id or idLookup field (Id among them) names records.
+func externalIDField(obj *orgdb.SObject, name string) (*orgdb.FieldDef, *orgdb.Error) {
+	f, ok := obj.Field(name)
+	if !ok || !(f.ExternalID || f.IDLookup) {
+		return nil, &orgdb.Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
+			Message: "Provided external ID field does not exist or is not accessible: " + soql.Clip(name)}
+	}
+	return f, nil
 }
 
 // serveUpsert is PATCH sobjects/X/Field/Value: 201 created, 200 updated (204 before v46.0),

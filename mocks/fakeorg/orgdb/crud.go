@@ -76,13 +76,20 @@ func (tx *Tx) Get(object, id string, fields []string) (*Record, *Error) {
 	}
 	defs := o.fields
 	if fields != nil {
-		defs = make([]*FieldDef, 0, len(fields))
+		// A field named twice is read once, so that a record never holds more values than its
+		// object has fields, however long the list (a retrieve of 2,000 ids with a field list
+		// of 100,000 "Id"s would otherwise answer gigabytes).
+		defs = make([]*FieldDef, 0, min(len(fields), len(o.fields)))
+		picked := make(map[*FieldDef]bool, len(defs))
 		for _, name := range fields {
 			f, ok := o.Field(strings.TrimSpace(name))
 			if !ok {
 				return nil, errBadRequest("INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", soql.Clip(name), o.name), soql.Clip(name))
 			}
-			defs = append(defs, f)
+			if !picked[f] {
+				picked[f] = true
+				defs = append(defs, f)
+			}
 		}
 	}
 	rec := &Record{Type: o.name, ID: t.id(r), Fields: make([]Field, 0, len(defs))}

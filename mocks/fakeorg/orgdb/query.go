@@ -443,6 +443,17 @@ func (c *qctx) compile(o *SObject, q *soql.Query, child bool) (*plan, *Error) {
 	if len(p.aggs) > 0 && plain != nil {
 		return nil, c.errAt("MALFORMED_QUERY", plain.Pos, "Field must be grouped or aggregated: "+soql.Clip(plain.String()))
 	}
+	// "You can't use a LIMIT clause in a query that uses an aggregate function, but does not use
+	// a GROUP BY clause" (SOQL and SOSL Reference, "LIMIT"; this engine has no GROUP BY): LIMIT
+	// would count only its first rows. COUNT() is no aggregate function here: "You can use
+	// LIMIT with count() as the fieldList to count up to the maximum specified", but "You
+	// can't use COUNT() with an ORDER BY clause" ("COUNT() and COUNT(fieldName)").
+	switch {
+	case len(p.aggs) > 0 && !p.count && q.Limit != nil:
+		return nil, c.errAt("MALFORMED_QUERY", q.Limit.Pos, "LIMIT is not allowed in a query that uses an aggregate function without GROUP BY")
+	case p.count && len(q.OrderBy) > 0:
+		return nil, c.errAt("MALFORMED_QUERY", q.OrderBy[0].Field.Pos, "ORDER BY is not allowed with COUNT()")
+	}
 	if q.Where != nil {
 		w, e := c.compileExpr(p, q.Where)
 		if e != nil {

@@ -184,6 +184,7 @@ func (c *qctx) search(term string, expr soql.SearchExpr, in string, specs []sear
 		if e != nil {
 			return nil, e
 		}
+		c.work = cc.work // the statement's objects share one budget of filter work
 		for _, r := range rows {
 			if len(out) >= limit {
 				return out, nil
