@@ -236,6 +236,7 @@ func TestOutbox(t *testing.T, newStore func(t *testing.T) OutboxStore) {
 		}
 		var mu sync.Mutex
 		delivered := map[string][]string{}
+		inFlight := map[string]bool{} // engagements with a write claimed and not yet settled
 		var lost atomic.Int32
 		var wg sync.WaitGroup
 		for range workers {
@@ -252,9 +253,18 @@ func TestOutbox(t *testing.T, newStore func(t *testing.T) OutboxStore) {
 						continue
 					}
 					idle = 0
+					mu.Lock()
+					for _, e := range got {
+						if inFlight[e.Engagement] {
+							t.Errorf("%s claimed while an earlier write of its engagement is claimed", e.Key)
+						}
+						inFlight[e.Engagement] = true
+					}
+					mu.Unlock()
 					for _, e := range got {
 						mu.Lock()
 						delivered[e.Engagement] = append(delivered[e.Engagement], e.Key)
+						inFlight[e.Engagement] = false // before Delivered: the next claim may come at once
 						mu.Unlock()
 						if err := st.Delivered(ctx, e.Claim(), t0); errors.Is(err, flows.ErrClaimLost) {
 							lost.Add(1)
@@ -474,6 +484,7 @@ func TestReplicas(t *testing.T, open func(t *testing.T) (OutboxStore, OutboxStor
 		}
 		var mu sync.Mutex
 		delivered := map[string][]string{}
+		inFlight := map[string]bool{}
 		var wg sync.WaitGroup
 		for w := range 4 {
 			st := []OutboxStore{a, b}[w%2]
@@ -490,9 +501,18 @@ func TestReplicas(t *testing.T, open func(t *testing.T) (OutboxStore, OutboxStor
 						continue
 					}
 					idle = 0
+					mu.Lock()
+					for _, e := range got {
+						if inFlight[e.Engagement] {
+							t.Errorf("%s claimed while an earlier write of its engagement is claimed", e.Key)
+						}
+						inFlight[e.Engagement] = true
+					}
+					mu.Unlock()
 					for _, e := range got {
 						mu.Lock()
 						delivered[e.Engagement] = append(delivered[e.Engagement], e.Key)
+						inFlight[e.Engagement] = false
 						mu.Unlock()
 						assert.NoError(t, st.Delivered(ctx, e.Claim(), t0))
 					}
