@@ -23,7 +23,13 @@ type OutboxStore interface {
 	flows.AuditLog
 }
 
-// writeback returns a write-back of every field, for engagement ref, keyed by key.
+// OutboxWrite returns a write-back of every field a verified self verification writes, at at,
+// for benchmarks and tests of outbox workers.
+func OutboxWrite(at time.Time) flows.Writeback {
+	return sampleWriteback("bench/writeback", "call-bench", at)
+}
+
+// sampleWriteback returns a write-back of every field, for engagement ref, keyed by key.
 func sampleWriteback(key, ref string, at time.Time) flows.Writeback {
 	jane := flows.Ref{Object: "Account", ID: "001000000000001AAA"}
 	return flows.Writeback{Key: key, Outcome: flows.OutcomeVerified,

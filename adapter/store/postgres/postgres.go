@@ -162,17 +162,8 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		if err := lockPeople(ctx, tx, store.People(c)); err != nil {
+		if err := lockPeople(ctx, tx, store.People(c), c.Guard); err != nil {
 			return err
-		}
-		if g := c.Guard; g.Person != "" {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM failures WHERE person = $1 AND at > $2`, g.Person, g.Since).Scan(&n); err != nil {
-				return err
-			}
-			if n != g.Failures {
-				return flows.ErrFailuresChanged
-			}
 		}
 		return insertEffects(ctx, tx, c)
 	})
@@ -182,17 +173,30 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 	return uint64(next), nil
 }
 
-// lockPeople locks the rows of people (sorted), creating those that do not exist yet.
-func lockPeople(ctx context.Context, tx pgx.Tx, people []string) error {
+// lockPeople locks the rows of people (sorted), creating those that do not exist yet, and
+// then, under those locks, checks g (when its Person is set): three statements in one round
+// trip.
+func lockPeople(ctx context.Context, tx pgx.Tx, people []string, g flows.Guard) error {
 	if len(people) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO people (person) SELECT p FROM unnest($1::text[]) AS p ORDER BY p
-		ON CONFLICT (person) DO NOTHING`, people); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO people (person) SELECT p FROM unnest($1::text[]) AS p ORDER BY p
+		ON CONFLICT (person) DO NOTHING`, people)
+	b.Queue(`SELECT person FROM people WHERE person = ANY($1) ORDER BY person FOR UPDATE`, people)
+	var n int
+	if g.Person != "" {
+		b.Queue(`SELECT count(*) FROM failures WHERE person = $1 AND at > $2`, g.Person, g.Since).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&n)
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `SELECT person FROM people WHERE person = ANY($1) ORDER BY person FOR UPDATE`, people)
-	return err
+	if g.Person != "" && n != g.Failures {
+		return flows.ErrFailuresChanged
+	}
+	return nil
 }
 
 // insertEffects inserts a commit's failures, marks, outbox writes and audit events in one
@@ -256,7 +260,7 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 // ResetFailures implements flows.SessionStore: it locks the person's row, as a Commit does.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockPeople(ctx, tx, []string{r.Person}); err != nil {
+		if err := lockPeople(ctx, tx, []string{r.Person}, flows.Guard{}); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM failures WHERE person = $1`, r.Person)

@@ -62,3 +62,8 @@ func TestContract(t *testing.T) {
 		return st[0], st[1]
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	dsn(b)
+	storetest.Benchmark(b, func(b *testing.B) store.Store { return openSchema(b, 1)[0] })
+}

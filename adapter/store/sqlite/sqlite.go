@@ -47,7 +47,24 @@ const BusyTimeout = 10 * time.Second
 type Store struct {
 	w *sql.DB // one connection: every write
 	r *sql.DB // read-only connections
+	// stmts holds the writer's prepared statements of a Commit, by SQL text: parsing a
+	// statement costs about as much as running it.
+	stmts map[string]*sql.Stmt
 }
+
+// The statements of a Commit.
+const (
+	insertSession = `INSERT INTO sessions (id, data, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`
+	updateSession = `UPDATE sessions SET data = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`
+	countFailures = `SELECT count(*) FROM failures WHERE person = ? AND at > ?`
+	insertFailure = `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`
+	upsertMark    = `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (engagement, person, role) DO UPDATE SET at = excluded.at, until = excluded.until`
+	insertWrite = `INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt)
+		VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING`
+	insertAudit = `INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 var _ store.Store = (*Store)(nil)
 
@@ -69,6 +86,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	for _, q := range []string{insertSession, updateSession, countFailures, insertFailure, upsertMark, insertWrite, insertAudit} {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			w.Close()
+			return nil, formatError("prepare", err)
+		}
+		s.stmts[q] = st
 	}
 	if s.r, err = sql.Open("sqlite", path+pragmas+"&_pragma=query_only(ON)"); err != nil {
 		w.Close()
@@ -95,6 +121,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		st.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -140,6 +169,25 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	return formatError(op, tx.Commit())
 }
 
+// stmt returns query, prepared on the writer when the store opened, for use in tx. (It cannot
+// be prepared now: tx holds the writer's only connection.)
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, ok := s.stmts[query]
+	if !ok {
+		return nil, fmt.Errorf("sqlite: statement not prepared: %.40s", query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// exec runs query in tx as a prepared statement.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
 // Get implements flows.SessionStore.
 func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	var data []byte
@@ -163,11 +211,9 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		var res sql.Result
 		var err error
 		if c.Version == 0 {
-			res, err = tx.ExecContext(ctx, `INSERT INTO sessions (id, data, version, updated_at) VALUES (?, ?, 1, ?)
-				ON CONFLICT (id) DO NOTHING`, c.Session, c.Data, now)
+			res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now)
 		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE sessions SET data = ?, version = version + 1, updated_at = ?
-				WHERE id = ? AND version = ?`, c.Data, now, c.Session, int64(c.Version))
+			res, err = s.exec(ctx, tx, updateSession, c.Data, now, c.Session, int64(c.Version))
 		}
 		if err != nil {
 			return err
@@ -189,14 +235,18 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		}
 		if g := c.Guard; g.Person != "" {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM failures WHERE person = ? AND at > ?`, g.Person, us(g.Since)).Scan(&n); err != nil {
+			st, err := s.stmt(ctx, tx, countFailures)
+			if err != nil {
+				return err
+			}
+			if err := st.QueryRowContext(ctx, g.Person, us(g.Since)).Scan(&n); err != nil {
 				return err
 			}
 			if n != g.Failures {
 				return flows.ErrFailuresChanged
 			}
 		}
-		return insertEffects(ctx, tx, c)
+		return s.insertEffects(ctx, tx, c)
 	})
 	if err != nil {
 		return 0, err
@@ -204,17 +254,14 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 	return next, nil
 }
 
-func insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
+func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
 	for _, f := range c.Failures {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			f.Key, f.Person, us(f.At)); err != nil {
+		if _, err := s.exec(ctx, tx, insertFailure, f.Key, f.Person, us(f.At)); err != nil {
 			return err
 		}
 	}
 	for _, m := range c.Marks {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (engagement, person, role) DO UPDATE SET at = excluded.at, until = excluded.until`,
-			m.Engagement, m.Person, int(m.Role), us(m.At), us(m.Until)); err != nil {
+		if _, err := s.exec(ctx, tx, upsertMark, m.Engagement, m.Person, int(m.Role), us(m.At), us(m.Until)); err != nil {
 			return err
 		}
 	}
@@ -223,14 +270,12 @@ func insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt)
-			VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING`, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
+		if _, err := s.exec(ctx, tx, insertWrite, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
 			return err
 		}
 	}
 	for _, a := range c.Audit {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, us(a.At), a.SessionKey, a.Engagement, a.Actor, a.Step,
+		if _, err := s.exec(ctx, tx, insertAudit, us(a.At), a.SessionKey, a.Engagement, a.Actor, a.Step,
 			int(a.From), int(a.To), int(a.Outcome), a.Person, a.Rule, a.Failures); err != nil {
 			return err
 		}

@@ -27,3 +27,12 @@ func open(t *testing.T) (store.Store, store.Store) {
 func TestContract(t *testing.T) {
 	storetest.Exercise(t, open)
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) store.Store {
+		st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "idverify.db"))
+		require.NoError(b, err)
+		b.Cleanup(func() { st.Close() })
+		return st
+	})
+}
