@@ -59,19 +59,24 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		return cmd
 	}
 	r := rand.New(rand.NewPCG(9, 2026))
-	// Kill workers until they have taken a third of the writes between them (a child needs a
-	// few tens of milliseconds to start, more on a busy machine), then let one finish.
-	kills, calls := 0, 0
-	for i := 0; i < 300 && calls < len(want)/3; i++ {
+	// Kill workers (ten at least) until they have taken a third of the writes between them,
+	// then let one finish. A child needs tens of milliseconds to start (hundreds with -race or
+	// on a busy machine): a kill that came before any delivery makes the next one wait longer.
+	kills, calls, slow := 0, 0, time.Duration(0)
+	for deadline := time.Now().Add(90 * time.Second); (calls < len(want)/3 || kills < 10) && time.Now().Before(deadline); {
 		cmd := child()
 		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(30+r.IntN(150)) * time.Millisecond)
+		time.Sleep(slow + time.Duration(30+r.IntN(150))*time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
 			kills++
 		}
 		_ = cmd.Wait()
 		data, _ := os.ReadFile(log)
-		calls = len(strings.Fields(string(data)))
+		if n := len(strings.Fields(string(data))); n > calls {
+			calls = n
+		} else {
+			slow = min(slow+50*time.Millisecond, 2*time.Second)
+		}
 	}
 	require.GreaterOrEqual(t, calls, len(want)/3, "the kills must come while the workers deliver")
 	out, err := child().CombinedOutput()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idverify/idverify/adapter/store"
 	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/flows"
 )
@@ -33,33 +34,26 @@ personal data), when and how many failures it cleared; the audit lists every ear
 the person too.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
+			return withStore(cmd, func(cfg *config.Config, st store.Store) error {
+				policy, err := cfg.Policy()
+				if err != nil {
+					return err
+				}
+				e, err := flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st}, []byte(cfg.Secrets.HMACKey.Value()))
+				if err != nil {
+					return err
+				}
+				r, err := e.ResetFailures(cmd.Context(), flows.ResetRequest{Person: args[0], Actor: actor, Reason: reason})
+				if se, ok := errors.AsType[*flows.StepError](err); ok && errors.Is(err, flows.ErrInvalidInput) {
+					return errors.New(se.Detail)
+				}
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %d failures cleared by %s at %s\n", r.Person, r.Cleared, r.Actor,
+					r.At.UTC().Format("2006-01-02T15:04:05Z"))
 				return err
-			}
-			policy, err := cfg.Policy()
-			if err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			e, err := flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st}, []byte(cfg.Secrets.HMACKey.Value()))
-			if err != nil {
-				return err
-			}
-			r, err := e.ResetFailures(cmd.Context(), flows.ResetRequest{Person: args[0], Actor: actor, Reason: reason})
-			if se, ok := errors.AsType[*flows.StepError](err); ok && errors.Is(err, flows.ErrInvalidInput) {
-				return errors.New(se.Detail)
-			}
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %d failures cleared by %s at %s\n", r.Person, r.Cleared, r.Actor,
-				r.At.UTC().Format("2006-01-02T15:04:05Z"))
-			return err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&actor, "actor", "", "who resets, for the audit (your user name)")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idverify/idverify/adapter/store"
 	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/flows"
 )
@@ -41,50 +42,46 @@ and when a pending write is tried next (a claimed one: when its worker's lease e
 listed is personal data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tENGAGEMENT\tATTEMPTS\tCODE\tNEXT ATTEMPT\tQUEUED")
-			n := 0
-			for after := int64(0); ; {
-				page, err := st.ListOutbox(cmd.Context(), after, 500)
-				if err != nil {
-					return err
-				}
-				for _, e := range page {
-					after = e.ID
-					if parkedOnly && e.Status != flows.OutboxParked {
-						continue
-					}
-					next := "-"
-					if e.Status != flows.OutboxParked {
-						next = e.NextAttempt.UTC().Format(time.RFC3339)
-					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Status, e.Engagement, e.Attempts,
-						orDash(e.Code), next, e.At.UTC().Format(time.RFC3339))
-					n++
-				}
-				if len(page) < 500 {
-					break
-				}
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "%d writes\n", n)
-			return err
+			return withStore(cmd, func(_ *config.Config, st store.Store) error { return listOutbox(cmd, st, parkedOnly) })
 		},
 	}
 	cmd.Flags().BoolVar(&parkedOnly, "parked", false, "list the parked writes only")
 	config.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// listOutbox prints the writes not delivered yet, a page at a time.
+func listOutbox(cmd *cobra.Command, st store.Store, parkedOnly bool) error {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tENGAGEMENT\tATTEMPTS\tCODE\tNEXT ATTEMPT\tQUEUED")
+	n := 0
+	for after := int64(0); ; {
+		page, err := st.ListOutbox(cmd.Context(), after, 500)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			after = e.ID
+			if parkedOnly && e.Status != flows.OutboxParked {
+				continue
+			}
+			next := "-"
+			if e.Status != flows.OutboxParked {
+				next = e.NextAttempt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Status, e.Engagement, e.Attempts,
+				orDash(e.Code), next, e.At.UTC().Format(time.RFC3339))
+			n++
+		}
+		if len(page) < 500 {
+			break
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%d writes\n", n)
+	return err
 }
 
 // newOutboxParkedCommand is "outbox retry ID" or "outbox discard ID".
@@ -102,28 +99,21 @@ func newOutboxParkedCommand(verb string) *cobra.Command {
 			if err != nil || id <= 0 {
 				return errors.New("the id is the number outbox list shows")
 			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
+			return withStore(cmd, func(_ *config.Config, st store.Store) error {
+				if verb == "discard" {
+					err = st.DiscardParked(cmd.Context(), id)
+				} else {
+					err = st.RetryParked(cmd.Context(), id, time.Now())
+				}
+				if errors.Is(err, flows.ErrNotFound) {
+					return fmt.Errorf("no parked write has id %d (outbox list --parked shows them)", id)
+				}
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "write %d: %s\n", id, map[string]string{"retry": "pending, due now", "discard": "discarded"}[verb])
 				return err
-			}
-			st, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if verb == "discard" {
-				err = st.DiscardParked(cmd.Context(), id)
-			} else {
-				err = st.RetryParked(cmd.Context(), id, time.Now())
-			}
-			if errors.Is(err, flows.ErrNotFound) {
-				return fmt.Errorf("no parked write has id %d (outbox list --parked shows them)", id)
-			}
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "write %d: %s\n", id, map[string]string{"retry": "pending, due now", "discard": "discarded"}[verb])
-			return err
+			})
 		},
 	}
 	config.AddFlags(cmd.Flags())

@@ -20,6 +20,21 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	return config.Load(config.Options{Flags: cmd.Flags()})
 }
 
+// withStore loads the configuration as the server would and runs fn with the store it names,
+// closed afterwards.
+func withStore(cmd *cobra.Command, fn func(cfg *config.Config, st store.Store) error) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cfg, st)
+}
+
 // openStore opens the store the configuration names (store.driver, store.dsn).
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	switch cfg.Store.Driver {
@@ -74,22 +89,15 @@ func newStoreCommand() *cobra.Command {
 		Short: "Delete once what store.retention says is past keeping (the server does it every store.sweep_interval)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
+			return withStore(cmd, func(cfg *config.Config, st store.Store) error {
+				sw, err := st.Sweep(cmd.Context(), time.Now(), retention(cfg))
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted: %d sessions, %d failures, %d verified marks, %d delivered writes, %d audit records\n",
+					sw.Sessions, sw.Failures, sw.Marks, sw.Delivered, sw.Audit)
 				return err
-			}
-			st, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sw, err := st.Sweep(cmd.Context(), time.Now(), retention(cfg))
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted: %d sessions, %d failures, %d verified marks, %d delivered writes, %d audit records\n",
-				sw.Sessions, sw.Failures, sw.Marks, sw.Delivered, sw.Audit)
-			return err
+			})
 		},
 	}
 	config.AddFlags(sweep.Flags())
