@@ -41,6 +41,8 @@ type Config struct {
 	Salesforce Salesforce `mapstructure:"salesforce"`
 	// Store is where sessions, counters, the outbox and the audit live.
 	Store Store `mapstructure:"store"`
+	// Outbox configures the delivery of writes to Salesforce.
+	Outbox Outbox `mapstructure:"outbox"`
 	// Server configures the HTTP API.
 	Server Server `mapstructure:"server"`
 	// Log configures logging.
@@ -206,6 +208,34 @@ type Store struct {
 	// DSN is the SQLite file or the PostgreSQL URL; Load sets DefaultSQLiteDSN for sqlite when
 	// empty. It is a secret because a PostgreSQL DSN may hold a password.
 	DSN Secret `mapstructure:"dsn"`
+	// SweepInterval is how often the server deletes what Retention says is past keeping.
+	SweepInterval time.Duration `mapstructure:"sweep_interval"`
+	// Retention says how long the store keeps what it no longer needs.
+	Retention Retention `mapstructure:"retention"`
+}
+
+// Retention says how long the store keeps sessions, failures, delivered writes and the audit.
+type Retention struct {
+	// Sessions: after a session's last step (at least session.idle_timeout).
+	Sessions time.Duration `mapstructure:"sessions"`
+	// Failures: after a failure was counted (at least lockout.window).
+	Failures time.Duration `mapstructure:"failures"`
+	// Delivered: after an outbox write was delivered.
+	Delivered time.Duration `mapstructure:"delivered"`
+	// Audit: after an audit event or a reset; 0 keeps them for ever.
+	Audit time.Duration `mapstructure:"audit"`
+}
+
+// Outbox configures the worker that delivers the writes to Salesforce.
+type Outbox struct {
+	// Lease is how long a worker holds a write it claimed; each call gets half of it.
+	Lease time.Duration `mapstructure:"lease"`
+	// Concurrency is how many writes one worker delivers at once.
+	Concurrency int `mapstructure:"concurrency"`
+	// MinBackoff and MaxBackoff bound the wait before a write that failed for a transient
+	// reason is tried again.
+	MinBackoff time.Duration `mapstructure:"min_backoff"`
+	MaxBackoff time.Duration `mapstructure:"max_backoff"`
 }
 
 // Server configures the HTTP API.

@@ -65,7 +65,9 @@ func TestLoadDefaults(t *testing.T) {
 	assert.Equal(t, Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second,
 		DefaultChannel: "Voice Call", ReadAheadTTL: 2 * time.Minute}, c.Salesforce)
 	assert.True(t, c.Salesforce.Embedded())
-	assert.Equal(t, Store{Driver: "sqlite", DSN: DefaultSQLiteDSN}, c.Store)
+	assert.Equal(t, Store{Driver: "sqlite", DSN: DefaultSQLiteDSN, SweepInterval: time.Hour,
+		Retention: Retention{Sessions: 7 * 24 * time.Hour, Failures: 30 * 24 * time.Hour, Delivered: 7 * 24 * time.Hour}}, c.Store)
+	assert.Equal(t, Outbox{Lease: 2 * time.Minute, Concurrency: 4, MinBackoff: 5 * time.Second, MaxBackoff: 15 * time.Minute}, c.Outbox)
 	assert.Equal(t, Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}, c.Server)
 	assert.Equal(t, Log{Level: "info", Format: "text"}, c.Log)
 }

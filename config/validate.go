@@ -73,6 +73,7 @@ func (c *Config) problems() Problems {
 	c.validateSecrets(&ps)
 	c.validateSalesforce(&ps)
 	c.validateStore(&ps)
+	c.validateOutbox(&ps)
 	c.validateServer(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "text", "json")
@@ -517,6 +518,30 @@ func (c *Config) validateStore(ps *Problems) {
 	}
 	if c.Store.Driver == DriverPostgres && c.Store.DSN == "" {
 		ps.add("store.dsn", "is empty but store.driver is postgres: set %s, e.g. postgres://user@host:5432/idverify", EnvName("store.dsn"))
+	}
+	positive(ps, "store.sweep_interval", c.Store.SweepInterval)
+	r := c.Store.Retention
+	if r.Sessions < c.Session.IdleTimeout || r.Sessions <= 0 {
+		ps.add("store.retention.sessions", "must be at least session.idle_timeout (%v): a session is kept while it can still be used", c.Session.IdleTimeout)
+	}
+	if r.Failures < c.Lockout.Window || r.Failures <= 0 {
+		ps.add("store.retention.failures", "must be at least lockout.window (%v), or a lock would lift early", c.Lockout.Window)
+	}
+	positive(ps, "store.retention.delivered", r.Delivered)
+	if r.Audit < 0 {
+		ps.add("store.retention.audit", "must be 0 (keep for ever) or a positive duration, e.g. \"8760h\"")
+	}
+}
+
+func (c *Config) validateOutbox(ps *Problems) {
+	o := c.Outbox
+	positive(ps, "outbox.lease", o.Lease)
+	if o.Concurrency < 1 || o.Concurrency > 64 {
+		ps.add("outbox.concurrency", "must be 1 to 64")
+	}
+	positive(ps, "outbox.min_backoff", o.MinBackoff)
+	if o.MaxBackoff < o.MinBackoff {
+		ps.add("outbox.max_backoff", "must be at least outbox.min_backoff (%v)", o.MinBackoff)
 	}
 }
 

@@ -53,9 +53,11 @@ func valid() *Config {
 		PhoneFields: []PhoneFields{{Object: "Contact", Fields: []string{"Phone", "MobilePhone"}}},
 		Secrets:     Secrets{HMACKey: testHMACKey},
 		Salesforce:  Salesforce{LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: 30 * time.Second},
-		Store:       Store{Driver: "sqlite", DSN: "idverify.db"},
-		Server:      Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second},
-		Log:         Log{Level: "info", Format: "text"},
+		Store: Store{Driver: "sqlite", DSN: "idverify.db", SweepInterval: time.Hour,
+			Retention: Retention{Sessions: 168 * time.Hour, Failures: 720 * time.Hour, Delivered: 168 * time.Hour}},
+		Outbox: Outbox{Lease: 2 * time.Minute, Concurrency: 4, MinBackoff: 5 * time.Second, MaxBackoff: 15 * time.Minute},
+		Server: Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -242,7 +244,14 @@ func TestValidateReportsEachProblem(t *testing.T) {
 
 		// store, server, log
 		{"bad driver", func(c *Config) { c.Store.Driver = "mysql" }, "store.driver", `unknown value "mysql": use one of sqlite, postgres`},
-		{"postgres without dsn", func(c *Config) { c.Store = Store{Driver: "postgres"} }, "store.dsn", "IDVERIFY_STORE_DSN"},
+		{"postgres without dsn", func(c *Config) { c.Store.Driver, c.Store.DSN = "postgres", "" }, "store.dsn", "IDVERIFY_STORE_DSN"},
+		{"failures kept shorter than the lockout window", func(c *Config) { c.Store.Retention.Failures = 10 * time.Minute },
+			"store.retention.failures", "lockout.window"},
+		{"sessions kept shorter than the idle timeout", func(c *Config) { c.Store.Retention.Sessions = time.Minute },
+			"store.retention.sessions", "idle_timeout"},
+		{"a negative audit retention", func(c *Config) { c.Store.Retention.Audit = -time.Hour }, "store.retention.audit", "for ever"},
+		{"no outbox workers", func(c *Config) { c.Outbox.Concurrency = 0 }, "outbox.concurrency", "1 to 64"},
+		{"backoff bounds upside down", func(c *Config) { c.Outbox.MaxBackoff = time.Second }, "outbox.max_backoff", "min_backoff"},
 		{"bad addr", func(c *Config) { c.Server.Addr = "8080" }, "server.addr", "host:port"},
 		{"bad cors origin", func(c *Config) { c.Server.CORSOrigins = []string{"https://ok.example", "https://x.example/path"} }, "server.cors_origins[1]", "must be an origin"},
 		{"shutdown timeout zero", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout", "positive duration"},

@@ -141,7 +141,8 @@ type CancelRequest struct {
 type ResetRequest struct {
 	// Person is the record id.
 	Person string
-	// Actor is who resets (an admin's user name, an API key's id), for the audit.
+	// Actor is who resets (an admin's user name, an API key's id), for the audit: required, in
+	// the form of StartRequest.Actor.
 	Actor string
 	// Reason is why, for the audit (at most 255 characters, no personal data).
 	Reason string

@@ -431,8 +431,8 @@ func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, er
 	switch {
 	case !recordID.MatchString(req.Person):
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the person needs a 15- or 18-character record id")
-	case strings.TrimSpace(req.Actor) == "" || len(req.Actor) > 255:
-		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the actor takes 1 to 255 characters")
+	case req.Actor == "" || !validActor(req.Actor):
+		return Reset{}, stepErr(step, 0, ErrInvalidInput, "an actor is required: "+actorRule)
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 255:
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the reason takes 1 to 255 characters")
 	}

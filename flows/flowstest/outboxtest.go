@@ -23,7 +23,13 @@ type OutboxStore interface {
 	flows.AuditLog
 }
 
-// writeback returns a write-back of every field, for engagement ref, keyed by key.
+// OutboxWrite returns a write-back of every field a verified self verification writes, at at,
+// for benchmarks and tests of outbox workers.
+func OutboxWrite(at time.Time) flows.Writeback {
+	return sampleWriteback("bench/writeback", "call-bench", at)
+}
+
+// sampleWriteback returns a write-back of every field, for engagement ref, keyed by key.
 func sampleWriteback(key, ref string, at time.Time) flows.Writeback {
 	jane := flows.Ref{Object: "Account", ID: "001000000000001AAA"}
 	return flows.Writeback{Key: key, Outcome: flows.OutcomeVerified,
@@ -227,46 +233,14 @@ func TestOutbox(t *testing.T, newStore func(t *testing.T) OutboxStore) {
 	})
 
 	t.Run("concurrent workers deliver each write once, in order per engagement", func(t *testing.T) {
-		st, ctx := newStore(t), t.Context()
+		st := newStore(t)
 		const engagements, writes, workers = 8, 6, 6
 		for i := range writes {
 			for e := range engagements {
 				queue(t, st, fmt.Sprintf("e%d-w%d", e, i), fmt.Sprint("call-", e), t0)
 			}
 		}
-		var mu sync.Mutex
-		delivered := map[string][]string{}
-		var lost atomic.Int32
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for idle := 0; idle < 3; {
-					got, err := st.ClaimOutbox(ctx, t0, time.Hour, 3)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(got) == 0 {
-						idle++
-						time.Sleep(time.Millisecond)
-						continue
-					}
-					idle = 0
-					for _, e := range got {
-						mu.Lock()
-						delivered[e.Engagement] = append(delivered[e.Engagement], e.Key)
-						mu.Unlock()
-						if err := st.Delivered(ctx, e.Claim(), t0); errors.Is(err, flows.ErrClaimLost) {
-							lost.Add(1)
-						} else if err != nil {
-							t.Error(err)
-						}
-					}
-				}
-			})
-		}
-		wg.Wait()
-		assert.Zero(t, lost.Load(), "no lease ended, so no claim was lost")
+		delivered := drain(t, t0, []OutboxStore{st}, workers, 3)
 		require.Len(t, delivered, engagements)
 		for e := range engagements {
 			want := make([]string, writes)
@@ -472,38 +446,60 @@ func TestReplicas(t *testing.T, open func(t *testing.T) (OutboxStore, OutboxStor
 				require.NoError(t, err)
 			}
 		}
-		var mu sync.Mutex
-		delivered := map[string][]string{}
-		var wg sync.WaitGroup
-		for w := range 4 {
-			st := []OutboxStore{a, b}[w%2]
-			wg.Go(func() {
-				for idle := 0; idle < 3; {
-					got, err := st.ClaimOutbox(ctx, t0, time.Hour, 2)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(got) == 0 {
-						idle++
-						time.Sleep(time.Millisecond)
-						continue
-					}
-					idle = 0
-					for _, e := range got {
-						mu.Lock()
-						delivered[e.Engagement] = append(delivered[e.Engagement], e.Key)
-						mu.Unlock()
-						assert.NoError(t, st.Delivered(ctx, e.Claim(), t0))
-					}
-				}
-			})
-		}
-		wg.Wait()
+		delivered := drain(t, t0, []OutboxStore{a, b}, 4, 2)
 		for e := range engagements {
 			got := delivered[fmt.Sprint("call-", e)]
 			assert.Len(t, got, writes, "each once")
 			assert.True(t, slices.IsSorted(got), "in order: %v", got)
 		}
 	})
+}
+
+// drain runs workers goroutines (taking turns over stores) that claim up to max writes due at
+// now and mark them delivered, until three claims in a row find nothing; it fails the test when
+// a write is claimed while an earlier write of its engagement is, or a claim is lost (no lease
+// ends: the lease is an hour), and returns the keys each engagement received, in order.
+func drain(t *testing.T, now time.Time, stores []OutboxStore, workers, max int) map[string][]string {
+	ctx := t.Context()
+	var mu sync.Mutex
+	delivered := map[string][]string{}
+	inFlight := map[string]bool{} // engagements with a write claimed and not yet settled
+	var wg sync.WaitGroup
+	for w := range workers {
+		st := stores[w%len(stores)]
+		wg.Go(func() {
+			for idle := 0; idle < 3; {
+				got, err := st.ClaimOutbox(ctx, now, time.Hour, max)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					idle++
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				idle = 0
+				mu.Lock()
+				for _, e := range got {
+					if inFlight[e.Engagement] {
+						t.Errorf("%s claimed while an earlier write of its engagement is claimed", e.Key)
+					}
+					inFlight[e.Engagement] = true
+				}
+				mu.Unlock()
+				for _, e := range got {
+					mu.Lock()
+					delivered[e.Engagement] = append(delivered[e.Engagement], e.Key)
+					inFlight[e.Engagement] = false // before Delivered: the next claim may come at once
+					mu.Unlock()
+					if err := st.Delivered(ctx, e.Claim(), now); err != nil {
+						t.Errorf("%s: %v", e.Key, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return delivered
 }

@@ -1,0 +1,189 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/adapter/outbox"
+	"github.com/idverify/idverify/flows"
+	"github.com/idverify/idverify/flows/flowstest"
+)
+
+var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// recorder is a flows.Recorder whose WriteOutcome answers with fail(w) and records what it
+// took, in order.
+type recorder struct {
+	mu   sync.Mutex
+	took []string
+	fail func(w flows.Writeback) error
+}
+
+func (r *recorder) CreateLead(context.Context, string, flows.Lead) (flows.Ref, error) {
+	return flows.Ref{}, errors.New("not used")
+}
+
+func (r *recorder) OpenEngagement(context.Context, string) (flows.OpenedEngagement, error) {
+	return flows.OpenedEngagement{}, errors.New("not used")
+}
+
+func (r *recorder) WriteOutcome(_ context.Context, w flows.Writeback) error {
+	if r.fail != nil {
+		if err := r.fail(w); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.took = append(r.took, w.Key)
+	return nil
+}
+
+func (r *recorder) keys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.took...)
+}
+
+// codedError is a CRM rejection with its code, as adapter/salesforce reports one.
+type codedError struct{ code string }
+
+func (e codedError) Error() string     { return "rejected: " + e.code }
+func (e codedError) ErrorCode() string { return e.code }
+
+// queue commits one write per key, for engagement ref.
+func queue(t *testing.T, st *flowstest.Store, ref string, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		_, err := st.Commit(t.Context(), flows.Commit{Session: k, Data: []byte("x"), Outbox: []flows.OutboxWrite{
+			{Key: k, Engagement: ref, At: t0, Writeback: flows.Writeback{Key: k}}}})
+		require.NoError(t, err)
+	}
+}
+
+func listed(t *testing.T, st *flowstest.Store) map[string]flows.OutboxEntry {
+	t.Helper()
+	list, err := st.ListOutbox(t.Context(), 0, 0)
+	require.NoError(t, err)
+	out := map[string]flows.OutboxEntry{}
+	for _, e := range list {
+		out[e.Key] = e
+	}
+	return out
+}
+
+func TestWorkerDeliversInOrderAndSettlesEachFailure(t *testing.T) {
+	st := &flowstest.Store{}
+	queue(t, st, "call-a", "a1", "a2", "a3")
+	queue(t, st, "call-b", "b1", "b2")
+	queue(t, st, "call-c", "c1", "c2")
+	now := t0
+	rec := &recorder{fail: func(w flows.Writeback) error {
+		switch w.Key {
+		case "b1": // Salesforce over its daily limit: try again later
+			return fmt.Errorf("daily limit: %w", codedUnavailable{"REQUEST_LIMIT_EXCEEDED"})
+		case "c1": // rejected for good
+			return codedError{"FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+		}
+		return nil
+	}}
+	w := &outbox.Worker{Outbox: st, Recorder: rec, Now: func() time.Time { return now }, MinBackoff: time.Minute, MaxBackoff: time.Hour}
+	for range 10 {
+		_, err := w.RunOnce(t.Context())
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{"a1", "a2", "a3"}, filter(rec.keys(), "a1", "a2", "a3"), "in order")
+	assert.Empty(t, filter(rec.keys(), "b1", "b2"), "b waits behind its deferred head")
+	assert.Equal(t, []string{"c2"}, filter(rec.keys(), "c1", "c2"), "c's parked head holds up nothing")
+	left := listed(t, st)
+	require.Len(t, left, 3)
+	assert.Equal(t, flows.OutboxPending, left["b1"].Status)
+	assert.Equal(t, "REQUEST_LIMIT_EXCEEDED", left["b1"].Code)
+	assert.True(t, !left["b1"].NextAttempt.Before(t0.Add(30*time.Second)) && !left["b1"].NextAttempt.After(t0.Add(time.Minute)),
+		"first backoff within [min/2, min]: %v", left["b1"].NextAttempt)
+	assert.Equal(t, flows.OutboxPending, left["b2"].Status, "b2 waits for b1")
+	assert.Equal(t, flows.OutboxParked, left["c1"].Status)
+	assert.Equal(t, "FIELD_CUSTOM_VALIDATION_EXCEPTION", left["c1"].Code)
+
+	// Salesforce is back: b drains in order.
+	rec.fail = nil
+	now = now.Add(time.Hour)
+	for range 4 {
+		_, err := w.RunOnce(t.Context())
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{"b1", "b2"}, filter(rec.keys(), "b1", "b2"))
+	assert.Len(t, listed(t, st), 1, "only the parked write is left")
+}
+
+// codedUnavailable is a transient CRM failure with its code.
+type codedUnavailable struct{ code string }
+
+func (e codedUnavailable) Error() string        { return "unavailable: " + e.code }
+func (e codedUnavailable) ErrorCode() string    { return e.code }
+func (e codedUnavailable) Unwrap() error        { return flows.ErrUnavailable }
+func (e codedUnavailable) Is(target error) bool { return target == flows.ErrUnavailable }
+
+func filter(keys []string, want ...string) []string {
+	var out []string
+	for _, k := range keys {
+		for _, w := range want {
+			if k == w {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+func TestBackoffIsExponentialCappedAndJittered(t *testing.T) {
+	w := &outbox.Worker{MinBackoff: time.Second, MaxBackoff: time.Minute}
+	for _, tt := range []struct {
+		attempts int
+		max      time.Duration
+	}{{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {7, time.Minute}, {100, time.Minute}} {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := w.Backoff(tt.attempts)
+			require.GreaterOrEqual(t, d, tt.max/2, "attempt %d", tt.attempts)
+			require.LessOrEqual(t, d, tt.max, "attempt %d", tt.attempts)
+			seen[d] = true
+		}
+		assert.Greater(t, len(seen), 10, "jittered")
+	}
+}
+
+func TestCode(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{codedError{"INVALID_FIELD"}, "INVALID_FIELD"},
+		{fmt.Errorf("wrapped: %w", codedError{"DUPLICATE_VALUE"}), "DUPLICATE_VALUE"},
+		{fmt.Errorf("down: %w", flows.ErrUnavailable), outbox.CodeUnavailable},
+		{context.DeadlineExceeded, outbox.CodeTimeout},
+		{fmt.Errorf("gone: %w", flows.ErrRecordNotFound), outbox.CodeNotFound},
+		{errors.New("Jane Smith is not valid"), outbox.CodeRejected},
+	} {
+		assert.Equal(t, tt.want, outbox.Code(tt.err), "%v", tt.err)
+	}
+}
+
+func TestRunStopsWithItsContextAndSettlesWhatItTook(t *testing.T) {
+	st := &flowstest.Store{}
+	queue(t, st, "call-a", "a1")
+	ctx, cancel := context.WithCancel(t.Context())
+	rec := &recorder{fail: func(flows.Writeback) error { cancel(); return nil }} // stopped mid-call
+	w := &outbox.Worker{Outbox: st, Recorder: rec, Poll: time.Millisecond}
+	require.ErrorIs(t, w.Run(ctx), context.Canceled)
+	assert.Equal(t, []string{"a1"}, rec.keys())
+	assert.Empty(t, listed(t, st), "the CRM took it: settled as delivered, not left to its lease")
+}

@@ -1,0 +1,460 @@
+// Package postgres is idverify's store on PostgreSQL (pgx v5), for several replicas sharing
+// one database: sessions, failures, verified marks, the outbox and the audit.
+//
+// A Commit is one transaction: the session's row is updated only at the version the step read
+// (or inserted, for a new session), which locks it; then the rows of the people the commit
+// names are locked FOR UPDATE in person order, the guard's count is read under that lock, and
+// the failures, marks, outbox writes and audit events are inserted, all or nothing. So a guard
+// holds across replicas: no other commit or reset can change a person's failures between the
+// count and the commit. Outbox writes are claimed with FOR UPDATE SKIP LOCKED.
+//
+//	st, err := postgres.Open(ctx, "postgres://idverify@db:5432/idverify")
+//	if err != nil { ... }
+//	defer st.Close()
+//
+// Open applies the embedded migrations (goose, under a PostgreSQL advisory lock, so replicas
+// starting together migrate once). Give the store a database, or a schema (search_path in the
+// DSN), of its own.
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/idverify/idverify/adapter/store"
+	"github.com/idverify/idverify/flows"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL store. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a postgres:// URL or key=value string), migrates it
+// and returns the store.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("postgres: the DSN cannot be parsed") // the error would quote it, password and all
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open with a pool configuration.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, formatError("connect", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return formatError("migrate", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// formatError turns a driver error into the store's: the one place where PostgreSQL's
+// errors become flows kinds. The flows sentinels the store returns itself pass through.
+func formatError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
+		if errors.Is(err, sentinel) {
+			return err
+		}
+	}
+	e := &store.Error{Driver: "postgres", Op: op, Kind: flows.ErrUnavailable, Err: err}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		e.Code = pe.Code
+		if pe.Code == "23505" { // unique_violation: someone else created the row first
+			e.Kind = flows.ErrVersionConflict
+		}
+	}
+	return e
+}
+
+// Get implements flows.SessionStore.
+func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
+	var data []byte
+	var version int64
+	err := s.pool.QueryRow(ctx, `SELECT data, version FROM sessions WHERE id = $1`, id).Scan(&data, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, flows.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, formatError("get", err)
+	}
+	return data, uint64(version), nil
+}
+
+// Commit implements flows.SessionStore in one transaction (see the package doc).
+func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
+	var next int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if c.Version == 0 {
+			err = tx.QueryRow(ctx, `INSERT INTO sessions (id, data, version, updated_at) VALUES ($1, $2, 1, now())
+				ON CONFLICT (id) DO NOTHING RETURNING version`, c.Session, c.Data).Scan(&next)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return flows.ErrVersionConflict
+			}
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE sessions SET data = $2, version = version + 1, updated_at = now()
+				WHERE id = $1 AND version = $3 RETURNING version`, c.Session, c.Data, int64(c.Version)).Scan(&next)
+			if errors.Is(err, pgx.ErrNoRows) {
+				var exists bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, c.Session).Scan(&exists); err != nil {
+					return err
+				}
+				if exists {
+					return flows.ErrVersionConflict
+				}
+				return flows.ErrNotFound
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if err := lockPeople(ctx, tx, store.People(c), c.Guard); err != nil {
+			return err
+		}
+		return insertEffects(ctx, tx, c)
+	})
+	if err != nil {
+		return 0, formatError("commit", err)
+	}
+	return uint64(next), nil
+}
+
+// lockPeople locks the rows of people (sorted), creating those that do not exist yet, and
+// then, under those locks, checks g (when its Person is set): three statements in one round
+// trip.
+func lockPeople(ctx context.Context, tx pgx.Tx, people []string, g flows.Guard) error {
+	if len(people) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO people (person) SELECT p FROM unnest($1::text[]) AS p ORDER BY p
+		ON CONFLICT (person) DO NOTHING`, people)
+	b.Queue(`SELECT person FROM people WHERE person = ANY($1) ORDER BY person FOR UPDATE`, people)
+	var n int
+	if g.Person != "" {
+		b.Queue(`SELECT count(*) FROM failures WHERE person = $1 AND at > $2`, g.Person, g.Since).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&n)
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if g.Person != "" && n != g.Failures {
+		return flows.ErrFailuresChanged
+	}
+	return nil
+}
+
+// insertEffects inserts a commit's failures, marks, outbox writes and audit events in one
+// round trip.
+func insertEffects(ctx context.Context, tx pgx.Tx, c flows.Commit) error {
+	b := &pgx.Batch{}
+	for _, f := range c.Failures {
+		b.Queue(`INSERT INTO failures (key, person, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`, f.Key, f.Person, f.At)
+	}
+	for _, m := range c.Marks {
+		b.Queue(`INSERT INTO marks (engagement, person, role, at, until) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (engagement, person, role) DO UPDATE SET at = EXCLUDED.at, until = EXCLUDED.until`,
+			m.Engagement, m.Person, int16(m.Role), m.At, m.Until)
+	}
+	for _, w := range c.Outbox {
+		payload, err := store.EncodeWrite(w.Writeback)
+		if err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt) VALUES ($1, $2, $3, $4, 1, $3)
+			ON CONFLICT (key) DO NOTHING`, w.Key, w.Engagement, w.At, payload)
+	}
+	for _, a := range c.Audit {
+		b.Queue(`INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			a.At, a.SessionKey, a.Engagement, a.Actor, a.Step, int16(a.From), int16(a.To), int16(a.Outcome), a.Person, a.Rule, a.Failures)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// Failures implements flows.SessionStore.
+func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at FROM failures WHERE person = $1 AND at > $2 ORDER BY at`, person, since)
+	if err != nil {
+		return nil, formatError("failures", err)
+	}
+	times, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return nil, formatError("failures", err)
+	}
+	return times, nil
+}
+
+// Verified implements flows.SessionStore.
+func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (flows.VerifiedMark, bool, error) {
+	m := flows.VerifiedMark{VerifiedKey: key}
+	err := s.pool.QueryRow(ctx, `SELECT at, until FROM marks WHERE engagement = $1 AND person = $2 AND role = $3 AND until > $4`,
+		key.Engagement, key.Person, int16(key.Role), now).Scan(&m.At, &m.Until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return flows.VerifiedMark{}, false, nil
+	}
+	if err != nil {
+		return flows.VerifiedMark{}, false, formatError("verified", err)
+	}
+	return m, true, nil
+}
+
+// ResetFailures implements flows.SessionStore: it locks the person's row, as a Commit does.
+func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockPeople(ctx, tx, []string{r.Person}, flows.Guard{}); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM failures WHERE person = $1`, r.Person)
+		if err != nil {
+			return err
+		}
+		r.Cleared = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES ($1, $2, $3, $4, $5)`,
+			r.Person, r.Actor, r.Reason, r.At, r.Cleared)
+		return err
+	})
+	if err != nil {
+		return flows.Reset{}, formatError("reset failures", err)
+	}
+	return r, nil
+}
+
+// Resets implements flows.SessionStore.
+func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error) {
+	rows, err := s.pool.Query(ctx, `SELECT person, actor, reason, at, cleared FROM resets WHERE person = $1 ORDER BY id`, person)
+	if err != nil {
+		return nil, formatError("resets", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (flows.Reset, error) {
+		var r flows.Reset
+		err := row.Scan(&r.Person, &r.Actor, &r.Reason, &r.At, &r.Cleared)
+		return r, err
+	})
+	if err != nil {
+		return nil, formatError("resets", err)
+	}
+	return out, nil
+}
+
+const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
+
+func scanEntry(row pgx.CollectableRow) (flows.OutboxEntry, error) {
+	var e flows.OutboxEntry
+	var payload []byte
+	var status int16
+	if err := row.Scan(&e.ID, &e.Key, &e.Engagement, &e.At, &payload, &status, &e.Attempts, &e.Code, &e.NextAttempt); err != nil {
+		return e, err
+	}
+	e.Status = flows.OutboxStatus(status)
+	var err error
+	e.Writeback, err = store.DecodeWrite(payload)
+	return e, err
+}
+
+// ClaimOutbox implements flows.Outbox: the heads of the engagements' queues that are due,
+// locked with SKIP LOCKED so that concurrent workers on every replica claim distinct writes;
+// the lock re-checks each row's status and time, so a write another worker claimed meanwhile
+// is not claimed again.
+func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
+	rows, err := s.pool.Query(ctx, `WITH due AS (
+			SELECT o.id FROM outbox o
+			WHERE o.status IN (1, 2) AND o.next_attempt <= $1
+			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
+			ORDER BY o.id LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		UPDATE outbox SET status = 2, attempts = outbox.attempts + 1, next_attempt = $2
+		FROM due WHERE outbox.id = due.id
+		RETURNING outbox.id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`,
+		now, now.Add(lease), max)
+	if err != nil {
+		return nil, formatError("claim outbox", err)
+	}
+	out, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, formatError("claim outbox", err)
+	}
+	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// settle runs an update of the write c claims, conditional on the claim still holding.
+func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set string, args ...any) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET `+set+` WHERE id = $1 AND status = 2 AND attempts = $2`,
+		append([]any{c.ID, c.Attempt}, args...)...)
+	if err != nil {
+		return formatError(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return flows.ErrClaimLost
+	}
+	return nil
+}
+
+// Delivered implements flows.Outbox.
+func (s *Store) Delivered(ctx context.Context, c flows.OutboxClaim, now time.Time) error {
+	return s.settle(ctx, "delivered", c, `status = 4, delivered_at = $3, next_attempt = $3`, now)
+}
+
+// Reschedule implements flows.Outbox.
+func (s *Store) Reschedule(ctx context.Context, c flows.OutboxClaim, code string, next time.Time) error {
+	return s.settle(ctx, "reschedule", c, `status = 1, code = $3, next_attempt = $4`, code, next)
+}
+
+// Park implements flows.Outbox.
+func (s *Store) Park(ctx context.Context, c flows.OutboxClaim, code string) error {
+	return s.settle(ctx, "park", c, `status = 3, code = $3`, code)
+}
+
+// ListOutbox implements flows.Outbox.
+func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.OutboxEntry, error) {
+	var limit *int
+	if max > 0 {
+		limit = &max
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM outbox WHERE status IN (1, 2, 3) AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, formatError("list outbox", err)
+	}
+	out, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, formatError("list outbox", err)
+	}
+	return out, nil
+}
+
+// RetryParked implements flows.Outbox.
+func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
+	return s.parked(ctx, "retry parked", `UPDATE outbox SET status = 1, next_attempt = $2 WHERE id = $1 AND status = 3`, id, now)
+}
+
+// DiscardParked implements flows.Outbox.
+func (s *Store) DiscardParked(ctx context.Context, id int64) error {
+	return s.parked(ctx, "discard parked", `DELETE FROM outbox WHERE id = $1 AND status = 3`, id)
+}
+
+func (s *Store) parked(ctx context.Context, op, sql string, args ...any) error {
+	tag, err := s.pool.Exec(ctx, sql, args...)
+	if err != nil {
+		return formatError(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return flows.ErrNotFound
+	}
+	return nil
+}
+
+// AuditByEngagement implements flows.AuditLog.
+func (s *Store) AuditByEngagement(ctx context.Context, engagement string) ([]flows.AuditEvent, error) {
+	return s.audit(ctx, `engagement = $1`, engagement)
+}
+
+// AuditByPerson implements flows.AuditLog.
+func (s *Store) AuditByPerson(ctx context.Context, person string) ([]flows.AuditEvent, error) {
+	return s.audit(ctx, `person = $1 AND person <> ''`, person)
+}
+
+func (s *Store) audit(ctx context.Context, where string, arg string) ([]flows.AuditEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures
+		FROM audit WHERE `+where+` ORDER BY id`, arg)
+	if err != nil {
+		return nil, formatError("audit", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (flows.AuditEvent, error) {
+		var e flows.AuditEvent
+		var from, to, outcome int16
+		err := row.Scan(&e.At, &e.SessionKey, &e.Engagement, &e.Actor, &e.Step, &from, &to, &outcome, &e.Person, &e.Rule, &e.Failures)
+		e.From, e.To, e.Outcome = flows.State(from), flows.State(to), flows.Outcome(outcome)
+		return e, err
+	})
+	if err != nil {
+		return nil, formatError("audit", err)
+	}
+	return out, nil
+}
+
+// Sweep implements store.Store.
+func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
+	var sw store.Swept
+	type step struct {
+		n   *int64
+		sql string
+		arg time.Time
+	}
+	steps := []step{
+		{&sw.Sessions, `DELETE FROM sessions WHERE updated_at < $1`, now.Add(-r.Sessions)},
+		{&sw.Failures, `DELETE FROM failures WHERE at < $1`, now.Add(-r.Failures)},
+		{&sw.Marks, `DELETE FROM marks WHERE until <= $1`, now},
+		{&sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < $1`, now.Add(-r.Delivered)},
+	}
+	if r.Audit > 0 {
+		steps = append(steps, step{&sw.Audit, `DELETE FROM audit WHERE at < $1`, now.Add(-r.Audit)},
+			step{&sw.Audit, `DELETE FROM resets WHERE at < $1`, now.Add(-r.Audit)})
+	}
+	for _, st := range steps {
+		tag, err := s.pool.Exec(ctx, st.sql, st.arg)
+		if err != nil {
+			return sw, formatError("sweep", err)
+		}
+		*st.n += tag.RowsAffected()
+	}
+	return sw, nil
+}

@@ -1,0 +1,523 @@
+// Package sqlite is idverify's embedded store on SQLite (modernc.org/sqlite: pure Go, no cgo),
+// for one instance: sessions, failures, verified marks, the outbox and the audit in one file.
+//
+// The database runs in WAL mode with a busy timeout. Every write goes through ONE connection,
+// in a transaction that starts IMMEDIATE (it takes SQLite's write lock at once), so writes are
+// serialised, a Commit's guard holds until it commits, and no deferred transaction ever has to
+// upgrade its lock and fail; reads go through a pool of read-only connections, which WAL lets
+// run beside the writer. A second process (or handle) on the same file waits for the write lock
+// up to the busy timeout.
+//
+//	st, err := sqlite.Open(ctx, "idverify.db")
+//	if err != nil { ... }
+//	defer st.Close()
+//
+// Open applies the migrations embedded in the binary (goose).
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/idverify/idverify/adapter/store"
+	"github.com/idverify/idverify/flows"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// BusyTimeout is how long a write waits for another connection's (or process's) write lock.
+const BusyTimeout = 10 * time.Second
+
+// Store is the SQLite store. It is safe for concurrent use.
+type Store struct {
+	w *sql.DB // one connection: every write
+	r *sql.DB // read-only connections
+	// stmts holds the writer's prepared statements of a Commit, by SQL text: parsing a
+	// statement costs about as much as running it.
+	stmts map[string]*sql.Stmt
+}
+
+// The statements of a Commit.
+const (
+	insertSession = `INSERT INTO sessions (id, data, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`
+	updateSession = `UPDATE sessions SET data = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`
+	countFailures = `SELECT count(*) FROM failures WHERE person = ? AND at > ?`
+	insertFailure = `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`
+	upsertMark    = `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (engagement, person, role) DO UPDATE SET at = excluded.at, until = excluded.until`
+	insertWrite = `INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt)
+		VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING`
+	insertAudit = `INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if need be) the database file at path, migrates it and returns the
+// store.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, errors.New("sqlite: the path must be a file name without ? or #")
+	}
+	pragmas := "?_pragma=busy_timeout(" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) + ")" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	w, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, formatError("open", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	for _, q := range []string{insertSession, updateSession, countFailures, insertFailure, upsertMark, insertWrite, insertAudit} {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			w.Close()
+			return nil, formatError("prepare", err)
+		}
+		s.stmts[q] = st
+	}
+	if s.r, err = sql.Open("sqlite", path+pragmas+"&_pragma=query_only(ON)"); err != nil {
+		w.Close()
+		return nil, formatError("open", err)
+	}
+	s.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, sub)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return formatError("migrate", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// formatError turns a driver error into the store's: the one place where SQLite's errors
+// become flows kinds. The flows sentinels the store returns itself pass through.
+func formatError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
+		if errors.Is(err, sentinel) {
+			return err
+		}
+	}
+	e := &store.Error{Driver: "sqlite", Op: op, Kind: flows.ErrUnavailable, Err: err}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code()
+		e.Code = sqlite.ErrorCodeString[code]
+		if code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			e.Kind = flows.ErrVersionConflict // someone else created the row first
+		}
+	}
+	return e
+}
+
+// us is t as stored: unix microseconds.
+func us(t time.Time) int64 { return t.UnixMicro() }
+
+// at is a stored time.
+func at(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// write runs fn in an IMMEDIATE transaction on the writer.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return formatError(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return formatError(op, err)
+	}
+	return formatError(op, tx.Commit())
+}
+
+// stmt returns query, prepared on the writer when the store opened, for use in tx. (It cannot
+// be prepared now: tx holds the writer's only connection.)
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, ok := s.stmts[query]
+	if !ok {
+		return nil, fmt.Errorf("sqlite: statement not prepared: %.40s", query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// exec runs query in tx as a prepared statement.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// Get implements flows.SessionStore.
+func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
+	var data []byte
+	var version int64
+	err := s.r.QueryRowContext(ctx, `SELECT data, version FROM sessions WHERE id = ?`, id).Scan(&data, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, flows.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, formatError("get", err)
+	}
+	return data, uint64(version), nil
+}
+
+// Commit implements flows.SessionStore in one IMMEDIATE transaction: the write lock is held
+// from the version check and the guard's count to the commit.
+func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
+	next := c.Version + 1
+	err := s.write(ctx, "commit", func(tx *sql.Tx) error {
+		now := us(time.Now())
+		var res sql.Result
+		var err error
+		if c.Version == 0 {
+			res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now)
+		} else {
+			res, err = s.exec(ctx, tx, updateSession, c.Data, now, c.Session, int64(c.Version))
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if c.Version == 0 {
+				return flows.ErrVersionConflict
+			}
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, c.Session).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return flows.ErrVersionConflict
+			}
+			return flows.ErrNotFound
+		}
+		if g := c.Guard; g.Person != "" {
+			var n int
+			st, err := s.stmt(ctx, tx, countFailures)
+			if err != nil {
+				return err
+			}
+			if err := st.QueryRowContext(ctx, g.Person, us(g.Since)).Scan(&n); err != nil {
+				return err
+			}
+			if n != g.Failures {
+				return flows.ErrFailuresChanged
+			}
+		}
+		return s.insertEffects(ctx, tx, c)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return next, nil
+}
+
+func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
+	for _, f := range c.Failures {
+		if _, err := s.exec(ctx, tx, insertFailure, f.Key, f.Person, us(f.At)); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.Marks {
+		if _, err := s.exec(ctx, tx, upsertMark, m.Engagement, m.Person, int(m.Role), us(m.At), us(m.Until)); err != nil {
+			return err
+		}
+	}
+	for _, w := range c.Outbox {
+		payload, err := store.EncodeWrite(w.Writeback)
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, insertWrite, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.Audit {
+		if _, err := s.exec(ctx, tx, insertAudit, us(a.At), a.SessionKey, a.Engagement, a.Actor, a.Step,
+			int(a.From), int(a.To), int(a.Outcome), a.Person, a.Rule, a.Failures); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Failures implements flows.SessionStore.
+func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
+	if err != nil {
+		return nil, formatError("failures", err)
+	}
+	out, err := collect(rows, func(rows *sql.Rows) (time.Time, error) {
+		var v int64
+		err := rows.Scan(&v)
+		return at(v), err
+	})
+	return out, formatError("failures", err)
+}
+
+// collect reads every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Verified implements flows.SessionStore.
+func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (flows.VerifiedMark, bool, error) {
+	var from, until int64
+	err := s.r.QueryRowContext(ctx, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`,
+		key.Engagement, key.Person, int(key.Role), us(now)).Scan(&from, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return flows.VerifiedMark{}, false, nil
+	}
+	if err != nil {
+		return flows.VerifiedMark{}, false, formatError("verified", err)
+	}
+	return flows.VerifiedMark{VerifiedKey: key, At: at(from), Until: at(until)}, true, nil
+}
+
+// ResetFailures implements flows.SessionStore.
+func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
+	err := s.write(ctx, "reset failures", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM failures WHERE person = ?`, r.Person)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		r.Cleared = int(n)
+		_, err = tx.ExecContext(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES (?, ?, ?, ?, ?)`,
+			r.Person, r.Actor, r.Reason, us(r.At), r.Cleared)
+		return err
+	})
+	if err != nil {
+		return flows.Reset{}, err
+	}
+	return r, nil
+}
+
+// Resets implements flows.SessionStore.
+func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT person, actor, reason, at, cleared FROM resets WHERE person = ? ORDER BY id`, person)
+	if err != nil {
+		return nil, formatError("resets", err)
+	}
+	out, err := collect(rows, func(rows *sql.Rows) (flows.Reset, error) {
+		var r flows.Reset
+		var t int64
+		err := rows.Scan(&r.Person, &r.Actor, &r.Reason, &t, &r.Cleared)
+		r.At = at(t)
+		return r, err
+	})
+	return out, formatError("resets", err)
+}
+
+const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
+
+func scanEntry(rows *sql.Rows) (flows.OutboxEntry, error) {
+	var e flows.OutboxEntry
+	var payload []byte
+	var queued, next int64
+	if err := rows.Scan(&e.ID, &e.Key, &e.Engagement, &queued, &payload, &e.Status, &e.Attempts, &e.Code, &next); err != nil {
+		return e, err
+	}
+	e.At, e.NextAttempt = at(queued), at(next)
+	var err error
+	e.Writeback, err = store.DecodeWrite(payload)
+	return e, err
+}
+
+// ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
+// engagements' queues that are due.
+func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
+	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
+		WHERE id IN (
+			SELECT o.id FROM outbox o
+			WHERE o.status IN (1, 2) AND o.next_attempt <= ?
+			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
+			ORDER BY o.id LIMIT ?)
+		RETURNING `+entryColumns, us(now.Add(lease)), us(now), max)
+	if err != nil {
+		return nil, formatError("claim outbox", err)
+	}
+	out, err := collect(rows, scanEntry)
+	if err != nil {
+		return nil, formatError("claim outbox", err)
+	}
+	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// settle runs an update of the write c claims, conditional on the claim still holding.
+func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE id = ? AND status = 2 AND attempts = ?`,
+		append(args, c.ID, c.Attempt)...)
+	return affected(op, res, err, flows.ErrClaimLost)
+}
+
+// affected returns err formatted, none when the statement changed no row, else nil.
+func affected(op string, res sql.Result, err, none error) error {
+	if err != nil {
+		return formatError(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return formatError(op, err)
+	}
+	if n == 0 {
+		return none
+	}
+	return nil
+}
+
+// Delivered implements flows.Outbox.
+func (s *Store) Delivered(ctx context.Context, c flows.OutboxClaim, now time.Time) error {
+	return s.settle(ctx, "delivered", c, `status = 4, delivered_at = ?, next_attempt = ?`, us(now), us(now))
+}
+
+// Reschedule implements flows.Outbox.
+func (s *Store) Reschedule(ctx context.Context, c flows.OutboxClaim, code string, next time.Time) error {
+	return s.settle(ctx, "reschedule", c, `status = 1, code = ?, next_attempt = ?`, code, us(next))
+}
+
+// Park implements flows.Outbox.
+func (s *Store) Park(ctx context.Context, c flows.OutboxClaim, code string) error {
+	return s.settle(ctx, "park", c, `status = 3, code = ?`, code)
+}
+
+// ListOutbox implements flows.Outbox.
+func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.OutboxEntry, error) {
+	if max <= 0 {
+		max = -1 // no limit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+entryColumns+` FROM outbox WHERE status IN (1, 2, 3) AND id > ? ORDER BY id LIMIT ?`, after, max)
+	if err != nil {
+		return nil, formatError("list outbox", err)
+	}
+	out, err := collect(rows, scanEntry)
+	return out, formatError("list outbox", err)
+}
+
+// RetryParked implements flows.Outbox.
+func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET status = 1, next_attempt = ? WHERE id = ? AND status = 3`, us(now), id)
+	return affected("retry parked", res, err, flows.ErrNotFound)
+}
+
+// DiscardParked implements flows.Outbox.
+func (s *Store) DiscardParked(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND status = 3`, id)
+	return affected("discard parked", res, err, flows.ErrNotFound)
+}
+
+// AuditByEngagement implements flows.AuditLog.
+func (s *Store) AuditByEngagement(ctx context.Context, engagement string) ([]flows.AuditEvent, error) {
+	return s.audit(ctx, `engagement = ?`, engagement)
+}
+
+// AuditByPerson implements flows.AuditLog.
+func (s *Store) AuditByPerson(ctx context.Context, person string) ([]flows.AuditEvent, error) {
+	return s.audit(ctx, `person = ? AND person <> ''`, person)
+}
+
+func (s *Store) audit(ctx context.Context, where, arg string) ([]flows.AuditEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures
+		FROM audit WHERE `+where+` ORDER BY id`, arg)
+	if err != nil {
+		return nil, formatError("audit", err)
+	}
+	out, err := collect(rows, func(rows *sql.Rows) (flows.AuditEvent, error) {
+		var e flows.AuditEvent
+		var t int64
+		err := rows.Scan(&t, &e.SessionKey, &e.Engagement, &e.Actor, &e.Step, &e.From, &e.To, &e.Outcome, &e.Person, &e.Rule, &e.Failures)
+		e.At = at(t)
+		return e, err
+	})
+	return out, formatError("audit", err)
+}
+
+// Sweep implements store.Store, in one write transaction.
+func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
+	var sw store.Swept
+	type step struct {
+		n   *int64
+		sql string
+		arg time.Time
+	}
+	steps := []step{
+		{&sw.Sessions, `DELETE FROM sessions WHERE updated_at < ?`, now.Add(-r.Sessions)},
+		{&sw.Failures, `DELETE FROM failures WHERE at < ?`, now.Add(-r.Failures)},
+		{&sw.Marks, `DELETE FROM marks WHERE until <= ?`, now},
+		{&sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < ?`, now.Add(-r.Delivered)},
+	}
+	if r.Audit > 0 {
+		steps = append(steps, step{&sw.Audit, `DELETE FROM audit WHERE at < ?`, now.Add(-r.Audit)},
+			step{&sw.Audit, `DELETE FROM resets WHERE at < ?`, now.Add(-r.Audit)})
+	}
+	err := s.write(ctx, "sweep", func(tx *sql.Tx) error {
+		for _, st := range steps {
+			res, err := tx.ExecContext(ctx, st.sql, us(st.arg))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			*st.n += n
+		}
+		return nil
+	})
+	return sw, err
+}

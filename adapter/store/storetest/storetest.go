@@ -1,0 +1,100 @@
+// Package storetest is the contract of a store.Store, as tests, which every driver runs from
+// its own tests (as river's riverdrivertest): the flows ports' contracts from flowstest
+// (sessions, the outbox, the audit and the hostile cases through two handles, as two replicas
+// hold them) plus sweeping.
+//
+//	func TestContract(t *testing.T) {
+//		storetest.Exercise(t, func(t *testing.T) (store.Store, store.Store) { return openTwice(t) })
+//	}
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/adapter/store"
+	"github.com/idverify/idverify/flows"
+	"github.com/idverify/idverify/flows/flowstest"
+)
+
+// Exercise runs the whole contract. open returns two handles on one new, empty database for
+// each subtest (the second for the cases that need two replicas), closed by the test's cleanup.
+func Exercise(t *testing.T, open func(t *testing.T) (store.Store, store.Store)) {
+	one := func(t *testing.T) flowstest.OutboxStore { a, _ := open(t); return a }
+	t.Run("sessions", func(t *testing.T) {
+		flowstest.TestSessionStore(t, func(t *testing.T) flows.SessionStore { return one(t) })
+	})
+	t.Run("outbox", func(t *testing.T) { flowstest.TestOutbox(t, one) })
+	t.Run("audit", func(t *testing.T) { flowstest.TestAudit(t, one) })
+	t.Run("replicas", func(t *testing.T) {
+		flowstest.TestReplicas(t, func(t *testing.T) (flowstest.OutboxStore, flowstest.OutboxStore) { return open(t) })
+	})
+	t.Run("sweep", func(t *testing.T) { testSweep(t, func(t *testing.T) store.Store { a, _ := open(t); return a }) })
+}
+
+func testSweep(t *testing.T, open func(t *testing.T) store.Store) {
+	st, ctx := open(t), t.Context()
+	// Sessions carry the store's own time of their last write: sweeping is relative to now.
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	const alice = "001000000000001AAA"
+	mark := func(eng string, until time.Time) flows.VerifiedMark {
+		return flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: eng, Person: alice, Role: flows.VerifiedSelf},
+			At: until.Add(-time.Hour), Until: until}
+	}
+	write := func(key string) flows.OutboxWrite {
+		return flows.OutboxWrite{Key: key, Engagement: "call-" + key, At: now.Add(-48 * time.Hour),
+			Writeback: flows.Writeback{Key: key, Topic: flows.Topic{Key: key + "/topic"}}}
+	}
+	audit := func(at time.Time) flows.AuditEvent {
+		return flows.AuditEvent{At: at, SessionKey: "d", Engagement: "call-1", Step: "start", To: flows.StateReason}
+	}
+	_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"),
+		Failures: []flows.Failure{{Person: alice, Key: "old", At: now.Add(-40 * 24 * time.Hour)}, {Person: alice, Key: "new", At: now.Add(-time.Hour)}},
+		Marks:    []flows.VerifiedMark{mark("call-1", now.Add(-time.Second)), mark("call-2", now.Add(time.Hour))},
+		Outbox:   []flows.OutboxWrite{write("delivered"), write("pending"), write("parked")},
+		Audit:    []flows.AuditEvent{audit(now.Add(-100 * 24 * time.Hour)), audit(now)}})
+	require.NoError(t, err)
+	_, err = st.ResetFailures(ctx, flows.Reset{Person: "003000000000001AAA", Actor: "a", Reason: "r", At: now.Add(-100 * 24 * time.Hour)})
+	require.NoError(t, err)
+	claimed, err := st.ClaimOutbox(ctx, now.Add(-47*time.Hour), time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, claimed, 3)
+	require.NoError(t, st.Delivered(ctx, claimed[0].Claim(), now.Add(-47*time.Hour)))
+	require.NoError(t, st.Park(ctx, claimed[2].Claim(), "REJECTED"))
+
+	r := store.Retention{Sessions: 7 * 24 * time.Hour, Failures: 30 * 24 * time.Hour, Delivered: 24 * time.Hour}
+	swept, err := st.Sweep(ctx, now, r)
+	require.NoError(t, err)
+	assert.Equal(t, store.Swept{Failures: 1, Marks: 1, Delivered: 1}, swept, "audit kept for ever by default")
+	_, _, err = st.Get(ctx, "s1")
+	require.NoError(t, err, "a session written just now is kept")
+	f, err := st.Failures(ctx, alice, now.Add(-365*24*time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, f, 1, "the failure within the retention is kept")
+	_, ok, err := st.Verified(ctx, mark("call-2", now).VerifiedKey, now)
+	require.NoError(t, err)
+	assert.True(t, ok, "a mark still valid is kept")
+	list, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, list, 2, "pending and parked writes are never swept")
+	// The delivered write's key went with it, after its retention.
+	_, err = st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("x"), Outbox: []flows.OutboxWrite{write("delivered")}})
+	require.NoError(t, err)
+	list, err = st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, list, 3)
+
+	r.Audit = 90 * 24 * time.Hour
+	swept, err = st.Sweep(ctx, now.Add(8*24*time.Hour), r)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), swept.Sessions, "idle past their retention")
+	assert.Equal(t, int64(2), swept.Audit, "an event and a reset past the audit's retention")
+	_, _, err = st.Get(ctx, "s1")
+	require.ErrorIs(t, err, flows.ErrNotFound)
+	events, err := st.AuditByEngagement(ctx, "call-1")
+	require.NoError(t, err)
+	assert.Len(t, events, 1)
+}

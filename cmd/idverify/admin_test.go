@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/adapter/store/sqlite"
+	"github.com/idverify/idverify/flows"
+)
+
+const janeID = "001000000000001AAA"
+
+// adminStore points the configuration at a new SQLite store (through the environment, as an
+// operator would) and returns it open, with a delivered, a pending and a parked write, and two
+// failures against Jane.
+func adminStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "idverify.db")
+	t.Setenv("IDVERIFY_STORE_DSN", path)
+	t.Setenv("IDVERIFY_SECRETS_HMAC_KEY", "0123456789abcdef0123456789abcdef")
+	t.Setenv("IDVERIFY_CONFIG", filepath.Join("..", "..", "examples", "idverify.yaml"))
+	st, err := sqlite.Open(t.Context(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	now := time.Now()
+	for i, ref := range []string{"call-1", "call-2", "call-3"} {
+		key := ref + "/writeback"
+		_, err := st.Commit(t.Context(), flows.Commit{Session: ref, Data: []byte("x"), Outbox: []flows.OutboxWrite{
+			{Key: key, Engagement: ref, At: now.Add(time.Duration(i) * time.Second), Writeback: flows.Writeback{Key: key}}},
+			Failures: []flows.Failure{{Person: janeID, Key: ref, At: now}}})
+		require.NoError(t, err)
+	}
+	claimed, err := st.ClaimOutbox(t.Context(), now.Add(time.Minute), time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, claimed, 3)
+	require.NoError(t, st.Delivered(t.Context(), claimed[0].Claim(), now))
+	require.NoError(t, st.Reschedule(t.Context(), claimed[1].Claim(), "REQUEST_LIMIT_EXCEEDED", now.Add(time.Hour)))
+	require.NoError(t, st.Park(t.Context(), claimed[2].Claim(), "FIELD_CUSTOM_VALIDATION_EXCEPTION"))
+	return st
+}
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestOutboxListRetryDiscard(t *testing.T) {
+	adminStore(t)
+	out, err := run(t, "outbox", "list")
+	require.NoError(t, err)
+	assert.Regexp(t, `ID\s+STATUS\s+ENGAGEMENT\s+ATTEMPTS\s+CODE\s+NEXT ATTEMPT\s+QUEUED`, out)
+	assert.Regexp(t, `2\s+pending\s+call-2\s+1\s+REQUEST_LIMIT_EXCEEDED\s+\d{4}-`, out)
+	assert.Regexp(t, `3\s+parked\s+call-3\s+1\s+FIELD_CUSTOM_VALIDATION_EXCEPTION\s+-\s+\d{4}-`, out)
+	assert.NotContains(t, out, "call-1", "delivered writes are not listed")
+	assert.Contains(t, out, "2 writes")
+
+	out, err = run(t, "outbox", "list", "--parked")
+	require.NoError(t, err)
+	assert.NotContains(t, out, "call-2")
+	assert.Contains(t, out, "1 writes")
+
+	_, err = run(t, "outbox", "retry", "2")
+	require.ErrorContains(t, err, "no parked write has id 2", "a pending write is not parked")
+	_, err = run(t, "outbox", "retry", "x")
+	require.ErrorContains(t, err, "the id is the number outbox list shows")
+	out, err = run(t, "outbox", "retry", "3")
+	require.NoError(t, err)
+	assert.Contains(t, out, "write 3: pending, due now")
+	out, err = run(t, "outbox", "list", "--parked")
+	require.NoError(t, err)
+	assert.Contains(t, out, "0 writes")
+}
+
+func TestOutboxDiscard(t *testing.T) {
+	adminStore(t)
+	out, err := run(t, "outbox", "discard", "3")
+	require.NoError(t, err)
+	assert.Contains(t, out, "write 3: discarded")
+	_, err = run(t, "outbox", "discard", "3")
+	require.ErrorContains(t, err, "no parked write has id 3")
+}
+
+func TestLockoutResetIsAudited(t *testing.T) {
+	st := adminStore(t)
+	_, err := run(t, "lockout", "reset", janeID, "--actor", "ops-anna", "--reason", "identified in branch")
+	require.NoError(t, err)
+	resets, err := st.Resets(t.Context(), janeID)
+	require.NoError(t, err)
+	require.Len(t, resets, 1)
+	assert.Equal(t, 3, resets[0].Cleared)
+	assert.Equal(t, "ops-anna", resets[0].Actor)
+	assert.Equal(t, "identified in branch", resets[0].Reason)
+	f, err := st.Failures(t.Context(), janeID, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, f)
+
+	for _, args := range [][]string{
+		{"lockout", "reset", "not-an-id", "--actor", "a", "--reason", "r"},
+		{"lockout", "reset", janeID, "--reason", "r"},
+		{"lockout", "reset", janeID, "--actor", "a"},
+		{"lockout", "reset", janeID, "--actor", "Anna Smith", "--reason", "r"}, // a token, not free text
+	} {
+		_, err := run(t, args...)
+		require.Error(t, err, "%v", args)
+	}
+	resets, err = st.Resets(t.Context(), janeID)
+	require.NoError(t, err)
+	assert.Len(t, resets, 1, "a refused reset is not kept")
+}
+
+func TestStoreSweep(t *testing.T) {
+	adminStore(t)
+	out, err := run(t, "store", "sweep")
+	require.NoError(t, err)
+	assert.Contains(t, out, "deleted: 0 sessions, 0 failures, 0 verified marks, 0 delivered writes, 0 audit records")
+}
