@@ -69,7 +69,7 @@ func TestLoadDefaults(t *testing.T) {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, RequestTimeout: 20 * time.Second, MaxBodyBytes: 64 << 10,
 		IdempotencyTTL: 24 * time.Hour,
-		RateLimit: RateLimit{KeyPerSecond: 100, KeyBurst: 200, PersonPerMinute: 10, PersonBurst: 5}}, c.Server)
+		RateLimit:      RateLimit{KeyPerSecond: 100, KeyBurst: 200, PersonPerMinute: 10, PersonBurst: 5}}, c.Server)
 	assert.Equal(t, PhoneLookup{}, c.PhoneLookup)
 	assert.Equal(t, Log{Level: "info", Format: "text"}, c.Log)
 }

@@ -272,8 +272,9 @@ func keyLimiter(l Limits) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(orDefault(l.KeyPerSecond, 100)), orDefault(l.KeyBurst, 200))
 }
 
-// person takes a token from person's bucket; when there is none it reports how long to wait.
-func (l *limiters) person(person string) (time.Duration, bool) {
+// person takes a token from person's bucket and returns the function that gives it back; when
+// there is none it reports how long to wait.
+func (l *limiters) person(person string) (refund func(), wait time.Duration, ok bool) {
 	now := time.Now()
 	l.mu.Lock()
 	if now.Sub(l.swept) > time.Minute || len(l.persons) >= maxLimitedPersons {
@@ -291,7 +292,14 @@ func (l *limiters) person(person string) (time.Duration, bool) {
 		l.persons[person] = lim
 	}
 	l.mu.Unlock()
-	return allow(lim)
+	res := lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return nil, d, false
+	}
+	// Cancelling at the time reserved gives the token back even after the step ran (Cancel
+	// at a later time would count it as used).
+	return func() { res.CancelAt(now) }, 0, true
 }
 
 // allow takes a token from lim now, or reports how long until one is there.

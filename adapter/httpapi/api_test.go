@@ -144,6 +144,8 @@ var backends = []backend{
 // checked against docs/openapi.yaml.
 type env struct {
 	t      *testing.T
+	engine *flows.Engine
+	cfg    httpapi.Config
 	api    *httpapi.API
 	srv    *httptest.Server
 	crm    *flowstest.CRM
@@ -154,9 +156,37 @@ type env struct {
 	ctx    context.Context
 	client *client // checks requests and answers against the spec
 	raw    *client // checks answers only: for requests that are wrong on purpose
+	// sessions are the ids of the sessions started, which no log line may hold.
+	sessions syncList
 }
 
-type option func(*httpapi.Config)
+type syncList struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (l *syncList) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, s)
+}
+
+func (l *syncList) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.list...)
+}
+
+// option changes the API's configuration, or wraps the engine's store, before the env starts.
+type option func(*setup)
+
+type setup struct {
+	api      httpapi.Config
+	sessions flows.SessionStore
+}
+
+// withConfig changes the API's configuration.
+func withConfig(change func(*httpapi.Config)) option { return func(s *setup) { change(&s.api) } }
 
 func newEnv(t *testing.T, b backend, opts ...option) *env {
 	t.Helper()
@@ -164,18 +194,21 @@ func newEnv(t *testing.T, b backend, opts ...option) *env {
 	people, relations := demoPeople()
 	e := &env{t: t, crm: flowstest.NewCRM(people, relations), clock: flowstest.NewClock(t0), store: st, idem: idem,
 		logs: &syncBuffer{}, ctx: context.Background()}
-	engine, err := flows.New(demoPolicy(), flows.Ports{CRM: e.crm, Recorder: e.crm, Store: sessions, Clock: e.clock},
-		[]byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(t, err)
-	cfg := httpapi.Config{Engine: engine, Store: st, Idempotency: idem, Engagements: e.crm, Clock: e.clock,
+	su := setup{sessions: sessions, api: httpapi.Config{Store: st, Idempotency: idem, Engagements: e.crm, Clock: e.clock,
 		Keys: []httpapi.APIKey{{Name: "softphone", SHA256: httpapi.HashKey(softphoneKey)},
 			{Name: "ops", SHA256: httpapi.HashKey(opsKey), Admin: true}},
 		CORSOrigins: []string{"https://softphone.example.com"},
-		Logger:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Logger:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}}
 	for _, o := range opts {
-		o(&cfg)
+		o(&su)
 	}
-	e.api, err = httpapi.New(cfg)
+	var err error
+	e.engine, err = flows.New(demoPolicy(), flows.Ports{CRM: e.crm, Recorder: e.crm, Store: su.sessions, Clock: e.clock},
+		[]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	su.api.Engine = e.engine
+	e.cfg = su.api
+	e.api, err = httpapi.New(su.api)
 	require.NoError(t, err)
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(e.srv.Close)
@@ -190,6 +223,9 @@ func (e *env) checkLogs() {
 	logs := e.logs.String()
 	for _, v := range personalData {
 		assert.NotContains(e.t, logs, v, "a log line holds personal data")
+	}
+	for _, id := range e.sessions.all() {
+		assert.NotContains(e.t, logs, id, "a log line holds a session id")
 	}
 }
 
@@ -346,6 +382,7 @@ func (e *env) start(body map[string]any) session {
 	r := e.client.do(http.MethodPost, "/v1/sessions", body)
 	require.Equal(e.t, http.StatusCreated, r.status, "%s", r.body)
 	s := r.session(e.t)
+	e.sessions.add(s.Session)
 	assert.Equal(e.t, "/v1/sessions/"+s.Session, r.header.Get("Location"))
 	return s
 }

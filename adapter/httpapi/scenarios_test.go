@@ -290,7 +290,7 @@ func testSeveralMatches(t *testing.T, b backend) {
 }
 
 func testAttestation(t *testing.T, b backend) {
-	e := newEnv(t, b, func(c *httpapi.Config) { c.MinAttestation = "B" })
+	e := newEnv(t, b, withConfig(func(c *httpapi.Config) { c.MinAttestation = "B" }))
 	for _, tt := range []struct {
 		attestation string
 		trusted     bool

@@ -118,6 +118,8 @@ func decode(body []byte, v any) error {
 		wrongType *json.UnmarshalTypeError
 	)
 	switch {
+	case errors.As(err, &wrongType) && wrongType.Field == "":
+		return &apiError{kind: errMalformedJSON, detail: "the body is not a JSON object"}
 	case errors.As(err, &wrongType):
 		field := wrongType.Field
 		if !safeName.MatchString(field) {
@@ -344,15 +346,19 @@ func (a *API) answers(ctx context.Context, c *call, req *answersRequest) (answer
 	if len(req.Answers) == 0 || len(req.Answers) > maxAnswers {
 		return answer{}, badValue("answers", "give 1 to %d answers", maxAnswers)
 	}
-	if err := a.limitPerson(ctx, c.session, req.Version); err != nil {
+	refund, err := a.limitPerson(ctx, c.session, req.Version)
+	if err != nil {
 		return answer{}, err
 	}
 	answers := make([]flows.Answer, len(req.Answers))
 	for i, x := range req.Answers {
 		answers[i] = flows.Answer{Field: x.Field, Value: x.Value, DontKnow: x.DontKnow}
 	}
-	return a.stepAnswer(a.engine.Answer(ctx, flows.AnswerRequest{Actor: actor(c.r), Session: c.session,
-		Version: req.Version, Answers: answers}))
+	v, err := a.engine.Answer(ctx, flows.AnswerRequest{Actor: actor(c.r), Session: c.session, Version: req.Version, Answers: answers})
+	if err != nil {
+		refund() // nothing was judged
+	}
+	return a.stepAnswer(v, err)
 }
 
 type attestationsRequest struct {
@@ -373,15 +379,19 @@ func (a *API) attestations(ctx context.Context, c *call, req *attestationsReques
 	if len(req.Attestations) == 0 || len(req.Attestations) > maxAnswers {
 		return answer{}, badValue("attestations", "give 1 to %d attestations", maxAnswers)
 	}
-	if err := a.limitPerson(ctx, c.session, req.Version); err != nil {
+	refund, err := a.limitPerson(ctx, c.session, req.Version)
+	if err != nil {
 		return answer{}, err
 	}
 	atts := make([]flows.Attestation, len(req.Attestations))
 	for i, x := range req.Attestations {
 		atts[i] = flows.Attestation{Field: x.Field, Correct: x.Correct, DontKnow: x.DontKnow}
 	}
-	return a.stepAnswer(a.engine.Attest(ctx, flows.AttestRequest{Actor: actor(c.r), Session: c.session,
-		Version: req.Version, Attestations: atts}))
+	v, err := a.engine.Attest(ctx, flows.AttestRequest{Actor: actor(c.r), Session: c.session, Version: req.Version, Attestations: atts})
+	if err != nil {
+		refund() // nothing was judged
+	}
+	return a.stepAnswer(v, err)
 }
 
 func (a *API) notIdentified(ctx context.Context, c *call, req *versionRequest) (answer, error) {
@@ -401,24 +411,26 @@ func (a *API) cancel(ctx context.Context, c *call, req *versionRequest) (answer,
 }
 
 // limitPerson takes one answer step from the limit of the session's person: the person of the
-// session at version, which the API remembers from the answers it gave, or else reads.
-func (a *API) limitPerson(ctx context.Context, session string, version uint64) error {
+// session at version, which the API remembers from the answers it gave, or else reads. refund
+// gives the step back, for a step that judged nothing (the engine refused it).
+func (a *API) limitPerson(ctx context.Context, session string, version uint64) (refund func(), err error) {
 	person, ok := a.persons.lookup(session, version)
 	if !ok {
 		v, err := a.engine.Get(ctx, session)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		a.persons.remember(&v)
 		person = v.Record.ID
 	}
 	if person == "" {
-		return nil // not at the questions: the step will say so
+		return func() {}, nil // not at the questions: the step will say so
 	}
-	if wait, ok := a.limits.person(person); !ok {
+	refund, wait, ok := a.limits.person(person)
+	if !ok {
 		a.metrics.Limited("person")
-		return &apiError{kind: errRateLimited, retryAfter: wait,
+		return nil, &apiError{kind: errRateLimited, retryAfter: wait,
 			detail: "too many answers for this person: wait before answering again"}
 	}
-	return nil
+	return refund, nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"slices"
 	"time"
 
 	"github.com/idverify/idverify/flows"
@@ -148,8 +149,9 @@ func (a *API) sessionJSON(v flows.View) sessionJSON {
 
 // stripPersonal removes from s what is personal data the agent may see but idverify does not
 // keep: the values of search results and the expected values revealed for attestation. It
-// reports whether it removed anything.
+// reports whether it removed anything. s's slices are copied first: the answer shares them.
 func stripPersonal(s *sessionJSON) bool {
+	s.Results, s.Questions = slices.Clone(s.Results), slices.Clone(s.Questions)
 	stripped := false
 	for i := range s.Results {
 		if s.Results[i].Values != nil {
