@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -159,4 +160,23 @@ func TestExpiredSession(t *testing.T) {
 	e.clock.Advance(11 * time.Minute)
 	e.stepResponse(e.client, s, "reason", map[string]any{"reason": "Change of address"}).problem(t, http.StatusConflict, "session_expired")
 	assert.Equal(t, "expired", e.get(s.Session).Outcome)
+}
+
+// A body sent without a Content-Length (chunked) is bounded as it is read.
+func TestOversizedChunkedBody(t *testing.T) {
+	e := newEnv(t, backends[0])
+	s := e.start(map[string]any{"phone": janePhone})
+	body := io.MultiReader(strings.NewReader(`{"version":1,"reason":"`), strings.NewReader(strings.Repeat("x", 2*httpapi.DefaultMaxBodyBytes)),
+		strings.NewReader(`"}`))
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/sessions/"+s.Session+"/reason", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+softphoneKey)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	(&response{status: res.StatusCode, header: res.Header, body: data}).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
+	assert.Equal(t, s.Version, e.get(s.Session).Version)
 }
