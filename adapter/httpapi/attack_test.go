@@ -180,3 +180,34 @@ func TestOversizedChunkedBody(t *testing.T) {
 	(&response{status: res.StatusCode, header: res.Header, body: data}).problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 	assert.Equal(t, s.Version, e.get(s.Session).Version)
 }
+
+// A 422 names the member it is about, including when the engine refused the value.
+func TestInvalidValueNamesTheField(t *testing.T) {
+	e := newEnv(t, backends[0])
+	s := e.start(map[string]any{"phone": nobodyPhone})
+	s = e.step(s, "reason", map[string]any{"reason": "Change of address"})
+	e.stepResponse(e.raw, s, "reason", map[string]any{"reason": "Nope"}).problem(t, http.StatusConflict, "step_out_of_order")
+	e.stepResponse(e.raw, s, "subject", map[string]any{"subject": "them"}).problem(t, http.StatusUnprocessableEntity, "invalid_value")
+	p := e.stepResponse(e.raw, s, "subject", map[string]any{"subject": "self", "search_type": "person"}).
+		problem(t, http.StatusUnprocessableEntity, "invalid_value")
+	assert.Equal(t, "search_type", p.Field, "a search type for a caller who is not known")
+	s = e.step(s, "subject", map[string]any{"subject": "self"})
+	for _, tt := range []struct {
+		body        map[string]any
+		code, field string
+	}{
+		{map[string]any{"search_type": "person", "keywords": "J"}, "invalid_value", "keywords"},
+		{map[string]any{"search_type": "person", "fields": map[string]string{"Name": "Jane"}}, "invalid_value", "fields"},
+		{map[string]any{"search_type": "person", "keywords": "Jane", "fields": map[string]string{"Name": "Jane"}}, "invalid_value", "fields"},
+		{map[string]any{"search_type": "nope", "keywords": "Jane"}, "unknown_search_type", "search_type"},
+		{map[string]any{"search_type": "representative", "fields": map[string]string{"Password": "x"}}, "invalid_value", "fields"},
+	} {
+		p := e.stepResponse(e.raw, s, "search", tt.body).problem(t, http.StatusUnprocessableEntity, tt.code)
+		assert.Equal(t, tt.field, p.Field, "%v", tt.body)
+	}
+	s = e.step(s, "search", map[string]any{"search_type": "person", "keywords": "Jane"})
+	p = e.stepResponse(e.raw, s, "select", map[string]any{"record": ahmedID}).problem(t, http.StatusUnprocessableEntity, "not_in_results")
+	assert.Equal(t, "record", p.Field)
+	p = e.raw.do(http.MethodPost, "/v1/sessions/"+s.Session+"/reason", map[string]any{"version": 1, "reason": "x"}).problem(t, http.StatusConflict, "version_conflict")
+	assert.Equal(t, s.Version, p.CurrentVersion)
+}

@@ -124,6 +124,23 @@ type apiError struct {
 func (e *apiError) Error() string { return e.kind.Error() + ": " + e.detail }
 func (e *apiError) Unwrap() error { return e.kind }
 
+// inField says which request member err is about, when err itself does not say: the engine's
+// errors name no member, but the request that caused one may tell.
+func inField(err error, field string) error {
+	if err == nil {
+		return nil
+	}
+	return &fieldError{err: err, field: field}
+}
+
+type fieldError struct {
+	err   error
+	field string
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
 // badValue is a 422 about field.
 func badValue(field, format string, args ...any) error {
 	return &apiError{kind: errInvalidValue, field: field, detail: fmt.Sprintf(format, args...)}
@@ -148,6 +165,10 @@ func lookupProblem(err error) (problemType, bool) {
 // not say (an engine's invalid input in a step whose body has one main member), and current
 // the session's version for a version conflict (0: unknown).
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, field string, current uint64) {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		field = fe.field
+	}
 	pt, mapped := lookupProblem(err)
 	p := problem{Type: problemTypeBase + pt.code, Title: pt.title, Status: pt.status, Code: pt.code}
 	var (

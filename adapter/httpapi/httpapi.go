@@ -241,7 +241,7 @@ func (a *API) routes() []route {
 		{http.MethodGet, "/v1/sessions/{id}", anyKey, a.getSession},
 		{http.MethodPost, "/v1/sessions/{id}/reason", anyKey, post(a, "reason", a.reason)},
 		{http.MethodPost, "/v1/sessions/{id}/subject", anyKey, post(a, "subject", a.subject)},
-		{http.MethodPost, "/v1/sessions/{id}/search", anyKey, post(a, "query", a.search)},
+		{http.MethodPost, "/v1/sessions/{id}/search", anyKey, post(a, "keywords", a.search)},
 		{http.MethodPost, "/v1/sessions/{id}/select", anyKey, post(a, "record", a.selectRecord)},
 		{http.MethodPost, "/v1/sessions/{id}/answers", anyKey, post(a, "answers", a.answers)},
 		{http.MethodPost, "/v1/sessions/{id}/attestations", anyKey, post(a, "attestations", a.attestations)},

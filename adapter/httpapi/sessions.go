@@ -284,8 +284,12 @@ func (a *API) subject(ctx context.Context, c *call, req *subjectRequest) (answer
 	default:
 		return answer{}, badValue("subject", "the subject is self (the caller) or other (someone the caller speaks for)")
 	}
-	return a.stepAnswer(a.engine.SetSubject(ctx, flows.SubjectRequest{Actor: actor(c.r), Session: c.session,
-		Version: req.Version, Subject: s, SearchType: req.SearchType}))
+	v, err := a.engine.SetSubject(ctx, flows.SubjectRequest{Actor: actor(c.r), Session: c.session,
+		Version: req.Version, Subject: s, SearchType: req.SearchType})
+	if req.SearchType != "" {
+		err = inField(err, "search_type")
+	}
+	return a.stepAnswer(v, err)
 }
 
 type searchRequest struct {
@@ -305,8 +309,15 @@ func (a *API) search(ctx context.Context, c *call, req *searchRequest) (answer, 
 	if len(req.Fields) > maxSearchFields {
 		return answer{}, badValue("fields", "give at most %d fields", maxSearchFields)
 	}
-	return a.stepAnswer(a.engine.Search(ctx, flows.SearchRequest{Actor: actor(c.r), Session: c.session,
-		Version: req.Version, SearchType: req.SearchType, Query: flows.Query{Keywords: req.Keywords, Fields: req.Fields}}))
+	if req.Keywords != "" && len(req.Fields) > 0 {
+		return answer{}, badValue("fields", "give keywords (a text search) or fields (an object search), not both")
+	}
+	v, err := a.engine.Search(ctx, flows.SearchRequest{Actor: actor(c.r), Session: c.session,
+		Version: req.Version, SearchType: req.SearchType, Query: flows.Query{Keywords: req.Keywords, Fields: req.Fields}})
+	if len(req.Fields) > 0 {
+		err = inField(err, "fields")
+	}
+	return a.stepAnswer(v, err)
 }
 
 type selectRequest struct {
