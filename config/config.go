@@ -35,6 +35,8 @@ type Config struct {
 	Matching Matching `mapstructure:"matching"`
 	// PhoneFields are the fields the phone lookup at the start of a call searches.
 	PhoneFields []PhoneFields `mapstructure:"phone_fields"`
+	// PhoneLookup says when the caller id the lookup starts from is trusted.
+	PhoneLookup PhoneLookup `mapstructure:"phone_lookup"`
 	// Secrets holds deployment secrets.
 	Secrets Secrets `mapstructure:"secrets"`
 	// Salesforce says how to reach the org; an empty Auth means the embedded fake org.
@@ -145,6 +147,14 @@ type PhoneFields struct {
 	Fields []string `mapstructure:"fields"`
 }
 
+// PhoneLookup says when a phone match may fill in the initiating attendee.
+type PhoneLookup struct {
+	// MinAttestation is the weakest STIR/SHAKEN attestation ("A", "B" or "C") whose caller id
+	// is trusted: a match on a call attested below it, or not attested at all, is offered as a
+	// suggestion, never filled in. Empty trusts every caller id, as Salesforce does.
+	MinAttestation string `mapstructure:"min_attestation"`
+}
+
 // Secrets holds deployment secrets. Load reads HMACKeyFile into HMACKey.
 type Secrets struct {
 	// HMACKey keys the hashes of check-mode answers; at least 32 bytes.
@@ -246,6 +256,42 @@ type Server struct {
 	CORSOrigins []string `mapstructure:"cors_origins"`
 	// ShutdownTimeout is how long a stopping server waits for requests in flight.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// APIKeys are the keys clients authenticate with, by the SHA-256 of each key.
+	APIKeys []APIKey `mapstructure:"api_keys"`
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound the phases of a
+	// connection (http.Server's fields of the same names).
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	// RequestTimeout bounds the work of one request (the engine's calls to Salesforce and the
+	// store); shorter than WriteTimeout, so that the answer can still be written.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// IdempotencyTTL is how long the answer to a request with an Idempotency-Key is kept.
+	IdempotencyTTL time.Duration `mapstructure:"idempotency_ttl"`
+	// RateLimit bounds requests per API key and answer steps per person.
+	RateLimit RateLimit `mapstructure:"rate_limit"`
+}
+
+// APIKey is one client's key: its name (the actor in the audit and the access log), the
+// SHA-256 of the key in hex, and whether it may call the admin endpoints.
+type APIKey struct {
+	Name   string `mapstructure:"name"`
+	SHA256 string `mapstructure:"sha256"`
+	Admin  bool   `mapstructure:"admin"`
+}
+
+// RateLimit bounds the API's traffic in each replica (token buckets: a rate and a burst).
+type RateLimit struct {
+	// KeyPerSecond and KeyBurst bound the requests of one API key.
+	KeyPerSecond float64 `mapstructure:"key_per_second"`
+	KeyBurst     int     `mapstructure:"key_burst"`
+	// PersonPerMinute and PersonBurst bound the answer steps (answers and attestations) on one
+	// person record, whoever sends them.
+	PersonPerMinute float64 `mapstructure:"person_per_minute"`
+	PersonBurst     int     `mapstructure:"person_burst"`
 }
 
 // Log configures logging.

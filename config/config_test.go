@@ -72,7 +72,7 @@ func TestConfigurationDocMentionsEveryKey(t *testing.T) {
 		assert.Contains(t, text, "`"+EnvName(key)+"`", "environment variable of %s", key)
 	}
 	for _, elem := range []reflect.Type{reflect.TypeFor[Reason](), reflect.TypeFor[SearchType](),
-		reflect.TypeFor[Verifier](), reflect.TypeFor[PhoneFields]()} {
+		reflect.TypeFor[Verifier](), reflect.TypeFor[PhoneFields](), reflect.TypeFor[APIKey]()} {
 		for f := range elem.Fields() {
 			assert.Regexp(t, "`([a-z_]+(\\[\\])?\\.)?"+f.Tag.Get("mapstructure")+"`", text, "%s.%s", elem.Name(), f.Name)
 		}

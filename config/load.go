@@ -94,6 +94,20 @@ var defaults = map[string]any{
 	"server.shutdown_timeout":    10 * time.Second,
 	"log.level":                  "info",
 	"log.format":                 "text",
+
+	// The HTTP API's bounds (adapter/httpapi) and the caller id's trust.
+	"phone_lookup.min_attestation":        "",
+	"server.read_header_timeout":          5 * time.Second,
+	"server.read_timeout":                 10 * time.Second,
+	"server.write_timeout":                30 * time.Second,
+	"server.idle_timeout":                 2 * time.Minute,
+	"server.request_timeout":              20 * time.Second,
+	"server.max_body_bytes":               64 << 10,
+	"server.idempotency_ttl":              24 * time.Hour,
+	"server.rate_limit.key_per_second":    100,
+	"server.rate_limit.key_burst":         200,
+	"server.rate_limit.person_per_minute": 10,
+	"server.rate_limit.person_burst":      5,
 }
 
 // Load reads the configuration with this precedence: flags the user set > IDVERIFY_*

@@ -68,7 +68,12 @@ func TestLoadDefaults(t *testing.T) {
 	assert.Equal(t, Store{Driver: "sqlite", DSN: DefaultSQLiteDSN, SweepInterval: time.Hour,
 		Retention: Retention{Sessions: 7 * 24 * time.Hour, Failures: 30 * 24 * time.Hour, Delivered: 7 * 24 * time.Hour}}, c.Store)
 	assert.Equal(t, Outbox{Lease: 2 * time.Minute, Concurrency: 4, MinBackoff: 5 * time.Second, MaxBackoff: 15 * time.Minute}, c.Outbox)
-	assert.Equal(t, Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}, c.Server)
+	assert.Equal(t, Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, RequestTimeout: 20 * time.Second, MaxBodyBytes: 64 << 10,
+		IdempotencyTTL: 24 * time.Hour,
+		RateLimit:      RateLimit{KeyPerSecond: 100, KeyBurst: 200, PersonPerMinute: 10, PersonBurst: 5}}, c.Server)
+	assert.Equal(t, PhoneLookup{}, c.PhoneLookup)
 	assert.Equal(t, Log{Level: "info", Format: "text"}, c.Log)
 }
 
@@ -181,6 +186,10 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 				text, want = "7m", 7*time.Minute
 			case field.Kind() == reflect.Int:
 				text, want = "3", 3
+			case field.Kind() == reflect.Int64:
+				text, want = "3", int64(3)
+			case field.Kind() == reflect.Float64:
+				text, want = "2.5", 2.5
 			case field.Kind() == reflect.Bool:
 				text, want = "false", false
 				if d, ok := defaults[key]; ok && d == false {
@@ -195,6 +204,8 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 				text, want = "[{name: R, confidential: true}]", []Reason{{Name: "R", Confidential: true}}
 			case field.Type() == reflect.TypeFor[[]SearchType]():
 				text, want = `[{"name": "S", "optional_min": 2}]`, []SearchType{{Name: "S", OptionalMin: 2}}
+			case field.Type() == reflect.TypeFor[[]APIKey]():
+				text, want = "[{name: k, sha256: ab, admin: true}]", []APIKey{{Name: "k", SHA256: "ab", Admin: true}}
 			case field.Type() == reflect.TypeFor[[]PhoneFields]():
 				text, want = "[{object: Lead, fields: [Phone]}]", []PhoneFields{{Object: "Lead", Fields: []string{"Phone"}}}
 			default:

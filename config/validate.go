@@ -70,6 +70,9 @@ func (c *Config) problems() Problems {
 		}
 	}
 	c.validatePhoneFields(&ps)
+	if a := c.PhoneLookup.MinAttestation; a != "" {
+		oneOf(&ps, "phone_lookup.min_attestation", a, "A", "B", "C")
+	}
 	c.validateSecrets(&ps)
 	c.validateSalesforce(&ps)
 	c.validateStore(&ps)
@@ -556,6 +559,65 @@ func (c *Config) validateServer(ps *Problems) {
 		}
 	}
 	positive(ps, "server.shutdown_timeout", c.Server.ShutdownTimeout)
+	c.validateAPI(ps)
+}
+
+// apiKeyName is what an API key's name may be: the actor the engine records (flows: at most 64
+// letters, digits and . _ - @ :).
+var apiKeyName = regexp.MustCompile(`^[A-Za-z0-9._@:-]{1,64}$`)
+
+// maxBodyLimit bounds server.max_body_bytes: a step's request is a few hundred bytes.
+const maxBodyLimit = 16 << 20
+
+// validateAPI checks the HTTP API's keys, timeouts and limits.
+func (c *Config) validateAPI(ps *Problems) {
+	s := c.Server
+	names := map[string]int{}
+	hashes := map[string]int{}
+	for i, k := range s.APIKeys {
+		at := fmt.Sprintf("server.api_keys[%d]", i)
+		if !apiKeyName.MatchString(k.Name) {
+			ps.add(at+".name", "must be 1 to 64 letters, digits or . _ - @ : (it is the actor in the audit), e.g. softphone-eu")
+		} else if j, dup := names[k.Name]; dup {
+			ps.add(at+".name", "duplicates server.api_keys[%d].name: give every key its own name", j)
+		} else {
+			names[k.Name] = i
+		}
+		h := strings.ToLower(k.SHA256)
+		if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+			ps.add(at+".sha256", "must be the SHA-256 of the key as 64 hex digits, e.g. from `printf %%s \"$KEY\" | sha256sum`")
+		} else if j, dup := hashes[h]; dup {
+			ps.add(at+".sha256", "is the hash of server.api_keys[%d] too: give every client its own key", j)
+		} else {
+			hashes[h] = i
+		}
+	}
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"server.read_header_timeout", s.ReadHeaderTimeout}, {"server.read_timeout", s.ReadTimeout},
+		{"server.write_timeout", s.WriteTimeout}, {"server.idle_timeout", s.IdleTimeout},
+		{"server.request_timeout", s.RequestTimeout}, {"server.idempotency_ttl", s.IdempotencyTTL},
+	} {
+		positive(ps, d.key, d.d)
+	}
+	if s.ReadHeaderTimeout > s.ReadTimeout && s.ReadTimeout > 0 {
+		ps.add("server.read_header_timeout", "is longer than server.read_timeout, which includes it: shorten it")
+	}
+	if s.RequestTimeout >= s.WriteTimeout && s.WriteTimeout > 0 {
+		ps.add("server.request_timeout", "must be shorter than server.write_timeout, or a request that runs to its end cannot be answered")
+	}
+	if s.MaxBodyBytes < 1<<10 || s.MaxBodyBytes > maxBodyLimit {
+		ps.add("server.max_body_bytes", "is %d: use 1024 to %d bytes (a step's request is a few hundred)", s.MaxBodyBytes, maxBodyLimit)
+	}
+	r := s.RateLimit
+	if r.KeyPerSecond <= 0 || r.KeyBurst < 1 {
+		ps.add("server.rate_limit", "key_per_second must be above 0 and key_burst at least 1")
+	}
+	if r.PersonPerMinute <= 0 || r.PersonBurst < 1 {
+		ps.add("server.rate_limit", "person_per_minute must be above 0 and person_burst at least 1")
+	}
 }
 
 // field checks a field API name at path and reports whether it is valid.

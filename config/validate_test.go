@@ -56,8 +56,12 @@ func valid() *Config {
 		Store: Store{Driver: "sqlite", DSN: "idverify.db", SweepInterval: time.Hour,
 			Retention: Retention{Sessions: 168 * time.Hour, Failures: 720 * time.Hour, Delivered: 168 * time.Hour}},
 		Outbox: Outbox{Lease: 2 * time.Minute, Concurrency: 4, MinBackoff: 5 * time.Second, MaxBackoff: 15 * time.Minute},
-		Server: Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second},
-		Log:    Log{Level: "info", Format: "text"},
+		Server: Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second,
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: 2 * time.Minute, RequestTimeout: 20 * time.Second, MaxBodyBytes: 64 << 10,
+			IdempotencyTTL: 24 * time.Hour,
+			RateLimit:      RateLimit{KeyPerSecond: 100, KeyBurst: 200, PersonPerMinute: 10, PersonBurst: 5}},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -255,6 +259,25 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		{"bad addr", func(c *Config) { c.Server.Addr = "8080" }, "server.addr", "host:port"},
 		{"bad cors origin", func(c *Config) { c.Server.CORSOrigins = []string{"https://ok.example", "https://x.example/path"} }, "server.cors_origins[1]", "must be an origin"},
 		{"shutdown timeout zero", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout", "positive duration"},
+		{"api key name with a space", func(c *Config) {
+			c.Server.APIKeys = []APIKey{{Name: "soft phone", SHA256: strings.Repeat("ab", 32)}}
+		}, "server.api_keys[0].name", "1 to 64 letters"},
+		{"api key names twice", func(c *Config) {
+			c.Server.APIKeys = []APIKey{{Name: "a", SHA256: strings.Repeat("ab", 32)}, {Name: "a", SHA256: strings.Repeat("cd", 32)}}
+		}, "server.api_keys[1].name", "duplicates server.api_keys[0].name"},
+		{"api key hash not hex", func(c *Config) {
+			c.Server.APIKeys = []APIKey{{Name: "a", SHA256: "the key itself"}}
+		}, "server.api_keys[0].sha256", "64 hex digits"},
+		{"api key hash twice", func(c *Config) {
+			c.Server.APIKeys = []APIKey{{Name: "a", SHA256: strings.Repeat("ab", 32)}, {Name: "b", SHA256: strings.Repeat("AB", 32)}}
+		}, "server.api_keys[1].sha256", "server.api_keys[0] too"},
+		{"request timeout not below write timeout", func(c *Config) { c.Server.RequestTimeout = c.Server.WriteTimeout }, "server.request_timeout", "shorter than server.write_timeout"},
+		{"read header timeout above read timeout", func(c *Config) { c.Server.ReadHeaderTimeout = time.Minute }, "server.read_header_timeout", "longer than server.read_timeout"},
+		{"idle timeout zero", func(c *Config) { c.Server.IdleTimeout = 0 }, "server.idle_timeout", "positive duration"},
+		{"body limit too small", func(c *Config) { c.Server.MaxBodyBytes = 10 }, "server.max_body_bytes", "use 1024 to"},
+		{"key rate zero", func(c *Config) { c.Server.RateLimit.KeyPerSecond = 0 }, "server.rate_limit", "key_per_second must be above 0"},
+		{"person burst zero", func(c *Config) { c.Server.RateLimit.PersonBurst = 0 }, "server.rate_limit", "person_burst at least 1"},
+		{"bad attestation", func(c *Config) { c.PhoneLookup.MinAttestation = "a" }, "phone_lookup.min_attestation", "use one of A, B, C"},
 		{"bad log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "use one of debug, info, warn, error"},
 		{"empty log format", func(c *Config) { c.Log.Format = "" }, "log.format", "is empty: use one of text, json"},
 	}
