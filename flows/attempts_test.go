@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -407,4 +408,41 @@ func TestResetFailuresIsAudited(t *testing.T) {
 	v, err = h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: v.Session, Subject: flows.SubjectSelf})
 	require.NoError(t, err)
 	assert.Equal(t, flows.StateQuestions, v.State, "unlocked at once")
+}
+
+// TestOneCounterPerPerson: Salesforce takes a record's id in its 15-character, case-sensitive
+// form (what its UI shows in a record's URL) as well as its 18-character, case-safe form in any
+// case (what its API returns), so a named attendee may be the same person as a search result
+// under another spelling of the id. Every spelling counts against one person: naming the
+// person differently buys no more guesses, and an admin's reset by any spelling unlocks them.
+// Object Reference, Field Types, "ID Field Type":
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/field_types.htm
+func TestOneCounterPerPerson(t *testing.T) {
+	p := demoPolicy()
+	p.Lockout.MaxFailures = 1
+	h := newHarness(t, p)
+	// One wrong answer, with Jane found by a search (the CRM's 18-character id), locks her.
+	v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectSelf),
+		search("person", "Jane"), pick(janeID), answer(flows.Answer{Field: "Name", Value: "John Doe"}))
+	require.Equal(t, flows.OutcomeLocked, v.Outcome)
+
+	jane15 := janeID[:15]
+	for _, id := range []string{jane15, strings.ToLower(janeID)} {
+		v := run(t, h, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: id}}, reason("Change of address"))
+		_, err := h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: v.Session, Subject: flows.SubjectSelf})
+		require.ErrorIs(t, err, flows.ErrLocked, "Jane named as %s", id)
+	}
+
+	r, err := h.e.ResetFailures(h.ctx, flows.ResetRequest{Person: jane15, Actor: "admin", Reason: "identified in branch"})
+	require.NoError(t, err)
+	assert.Equal(t, janeID, r.Person, "the audit names the person by the id the CRM uses")
+	assert.Equal(t, 1, r.Cleared)
+	v = run(t, h, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: jane15}}, reason("Change of address"),
+		subject(flows.SubjectSelf))
+	assert.Equal(t, flows.StateQuestions, v.State, "unlocked")
+	assert.Equal(t, jane, v.Record, "the person by the id the CRM uses")
+
+	// An 18-character id whose suffix says a digit is upper case is no id.
+	_, err = h.e.Start(h.ctx, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: jane15 + "BAA"}})
+	require.ErrorIs(t, err, flows.ErrInvalidInput)
 }

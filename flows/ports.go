@@ -36,6 +36,10 @@ type Row struct {
 // honour ctx, and return errors that carry no personal data: a record that does not exist is
 // an error wrapping ErrRecordNotFound, a failure to reach the CRM should wrap ErrUnavailable
 // (the engine treats any other error as that too).
+//
+// Record ids it returns (and the Recorder returns) are in the 18-character form Salesforce's API
+// returns (see CaseSafeID): the engine counts failures and keeps verified marks by record id,
+// and brings every id a caller names to that form.
 type CRM interface {
 	// FindByPhone returns every record whose configured phone fields hold phone (in any
 	// format the CRM stores it). No match is an empty result, not an error.

@@ -69,7 +69,7 @@ func TestStartTime(t *testing.T) {
 		{"in the future", flows.StartRequest{Attendee: jane, StartTime: t0.Add(flows.MaxStartSkew + time.Second)}, time.Time{}},
 		{"tomorrow", flows.StartRequest{Attendee: jane, StartTime: t0.Add(24 * time.Hour)}, time.Time{}},
 		{"more than a day ago", flows.StartRequest{Attendee: jane, StartTime: t0.Add(-flows.MaxStartAge - time.Second)}, time.Time{}},
-		{"when attaching", flows.StartRequest{Engagement: "0ZJ000000000001AAA", StartTime: t0}, time.Time{}},
+		{"when attaching", flows.StartRequest{Engagement: "0ZJ000000000001GAA", StartTime: t0}, time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +216,7 @@ func TestPortFailuresAreNamed(t *testing.T) {
 
 	t.Run("attaching to an engagement that does not exist", func(t *testing.T) {
 		h := newHarness(t, demoPolicy())
-		_, err := h.e.Start(h.ctx, flows.StartRequest{Engagement: "0ZJ000000000999AAA"})
+		_, err := h.e.Start(h.ctx, flows.StartRequest{Engagement: "0ZJ000000000999GAA"})
 		var se *flows.StepError
 		require.ErrorAs(t, err, &se, "a bad record id is the caller's mistake, not an internal error")
 		require.ErrorIs(t, err, flows.ErrRecordNotFound)

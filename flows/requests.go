@@ -7,11 +7,13 @@ type StartRequest struct {
 	// Phone is the caller's number from a CTI event: it is looked up, and exactly one match
 	// makes that record the initiating attendee.
 	Phone string
-	// Attendee is the initiating attendee the agent named (in person).
+	// Attendee is the initiating attendee the agent named (in person). Its id may be in its
+	// 15- or 18-character form (see CaseSafeID).
 	Attendee Ref
 	// Lead creates a Lead for a new customer, who becomes the initiating attendee.
 	Lead *Lead
-	// Engagement attaches the session to an engagement that exists (e.g. after a transfer).
+	// Engagement attaches the session to an engagement that exists (e.g. after a transfer), by
+	// its id in either form.
 	Engagement string
 	// Key is the caller's idempotency key for this start (at most 255 characters): a Start
 	// repeated with the same Key creates no second Lead and, when ExternalID is empty, opens the
@@ -68,7 +70,8 @@ type SearchRequest struct {
 type SelectRequest struct {
 	Session string
 	Version uint64
-	Record  string
+	// Record is the id of one of the results, in either form (see CaseSafeID).
+	Record string
 }
 
 // NotIdentifiedRequest says the agent cannot find the person of the current level.
@@ -111,7 +114,7 @@ type Attestation struct {
 
 // ResetRequest is an admin's reset of a person's failures, which lifts their lock at once.
 type ResetRequest struct {
-	// Person is the record id.
+	// Person is the record id, in either form (see CaseSafeID).
 	Person string
 	// Actor is who resets (an admin's user name, an API key's id), for the audit.
 	Actor string

@@ -66,10 +66,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 			s.initiating, s.preselected = refs[0], true
 		}
 	case !req.Attendee.IsZero():
-		if !objectName.MatchString(req.Attendee.Object) || !recordID.MatchString(req.Attendee.ID) {
+		id, ok := CaseSafeID(req.Attendee.ID)
+		if !ok || !objectName.MatchString(req.Attendee.Object) {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the attendee needs an object name and a 15- or 18-character record id")
 		}
-		s.initiating, s.preselected = req.Attendee, true
+		s.initiating, s.preselected = Ref{Object: req.Attendee.Object, ID: id}, true
 	case req.Lead != nil:
 		if strings.TrimSpace(req.Lead.LastName) == "" || strings.TrimSpace(req.Lead.Company) == "" {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "a lead needs a last name and a company")
@@ -80,10 +81,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		}
 		s.initiating, s.preselected, s.newLead = ref, true, true
 	default:
-		if !recordID.MatchString(req.Engagement) {
+		id, ok := CaseSafeID(req.Engagement)
+		if !ok {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the engagement needs a 15- or 18-character record id")
 		}
-		eng = Engagement{ID: req.Engagement}
+		eng = Engagement{ID: id}
 	}
 	eng.Initiating = s.initiating
 	opened, err := e.rec.OpenEngagement(ctx, eng)
@@ -250,14 +252,15 @@ func (e *Engine) Select(ctx context.Context, req SelectRequest) (View, error) {
 	return e.step(ctx, "select", req.Session, req.Version, oneOf(StateSelect), func(t *txn) (stepOut, error) {
 		s := &t.s
 		l := &s.levels[s.level]
-		if req.Record == "" || !slices.Contains(l.results, req.Record) {
+		id, ok := CaseSafeID(req.Record)
+		if !ok || !slices.Contains(l.results, id) {
 			return stepOut{}, stepErr(t.step, s.state, ErrNotInResults, "pick a record from the last search's results")
 		}
 		st := e.types[l.searchType]
 		if st == nil {
 			return stepOut{}, stepErr(t.step, s.state, ErrUnknownSearchType, "the search type is no longer configured; search again")
 		}
-		return e.beginLevel(t, st, Ref{Object: st.Object, ID: req.Record})
+		return e.beginLevel(t, st, Ref{Object: st.Object, ID: id})
 	})
 }
 
@@ -413,15 +416,16 @@ func (e *Engine) Writeback(ctx context.Context, id string) (Writeback, error) {
 // once, and keeps the reset in the store's audit. It returns the audit record.
 func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, error) {
 	const step = "reset"
+	person, ok := CaseSafeID(req.Person)
 	switch {
-	case !recordID.MatchString(req.Person):
+	case !ok:
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the person needs a 15- or 18-character record id")
 	case strings.TrimSpace(req.Actor) == "" || len(req.Actor) > 255:
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the actor takes 1 to 255 characters")
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 255:
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the reason takes 1 to 255 characters")
 	}
-	r, err := e.store.ResetFailures(ctx, Reset{Person: req.Person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()})
+	r, err := e.store.ResetFailures(ctx, Reset{Person: person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()})
 	if err != nil {
 		return Reset{}, storeErr(step, 0, "reset the failures", err)
 	}
@@ -431,7 +435,4 @@ func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, er
 // maxAnswerLen bounds an answer, so that normalising it stays cheap.
 const maxAnswerLen = 500
 
-var (
-	recordID   = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
-	objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-)
+var objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
