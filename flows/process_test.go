@@ -261,3 +261,26 @@ func TestWritebackRowKeys(t *testing.T) {
 	assert.NotEqual(t, sent[0].Attendees[0].Key, sent[1].Attendees[0].Key, "same person, another session")
 	h.writebacks(t) // set, distinct, without the session id
 }
+
+// TestSessionIDStaysOutOfTheCRM: a Start without a key of the caller's opens its engagement
+// under a key derived from the session, not under the session id itself: the id is a handle
+// that lets its holder drive the session, and the engagement's ExternalIdentifier is readable
+// by anyone who can read the engagement in the CRM.
+func TestSessionIDStaysOutOfTheCRM(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	for _, req := range []flows.StartRequest{
+		{Phone: noPhone},
+		{Attendee: jane},
+		{Lead: &flows.Lead{LastName: "Newman", Company: "Newman Ltd"}},
+	} {
+		v, err := h.e.Start(h.ctx, req)
+		require.NoError(t, err)
+		eng, ok := h.crm.Engagement(v.Engagement)
+		require.True(t, ok)
+		assert.NotEmpty(t, eng.ExternalID)
+		assert.NotContains(t, eng.ExternalID, v.Session)
+		for _, key := range h.crm.LeadKeys() {
+			assert.NotContains(t, key, v.Session)
+		}
+	}
+}

@@ -17,7 +17,7 @@ type StartRequest struct {
 	Engagement string
 	// Key is the caller's idempotency key for this start (at most 255 characters): a Start
 	// repeated with the same Key creates no second Lead and, when ExternalID is empty, opens the
-	// same engagement. Empty means the session id.
+	// same engagement. Empty means a key derived from the session id (not the id itself).
 	Key string
 	// ExternalID is the engagement's upsert key (e.g. the CTI call id); empty means Key. Ignored
 	// when attaching.

@@ -47,7 +47,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	s.id, s.state, s.started, s.updated = rand.Text(), StateReason, start.UnixNano(), now.UnixNano()
 	key := req.Key
 	if key == "" {
-		key = s.id
+		// Not the session id itself: it is a handle on the session, and the key becomes the
+		// engagement's ExternalIdentifier, which anyone who reads the engagement sees.
+		key = string(append(appendSessionKey(nil, s.id), "/start"...))
 	}
 	eng := Engagement{ExternalID: req.ExternalID, Channel: req.Channel, Phone: req.Phone, Start: start}
 	if eng.ExternalID == "" {

@@ -565,6 +565,13 @@ func (c *CRM) DrainWritebacks() []flows.Writeback {
 	return w
 }
 
+// LeadKeys returns the idempotency keys CreateLead was called with, in no order.
+func (c *CRM) LeadKeys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Collect(maps.Keys(c.leadKeys))
+}
+
 // Leads returns the leads created so far.
 func (c *CRM) Leads() []flows.Lead {
 	c.mu.Lock()
