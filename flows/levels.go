@@ -308,9 +308,15 @@ func (e *Engine) passLevel(t *txn, at time.Time, mark bool) {
 			At:          at, Until: at.Add(e.ttl)})
 	}
 	if s.level == LevelCaller && s.subject == SubjectOther {
+		// The linked search type, as the policy says now; none when the representative's
+		// search type was removed since (the customer level then says so when searching).
+		linked := ""
+		if st := e.types[l.searchType]; st != nil {
+			linked = st.Linked
+		}
 		s.level = LevelCustomer
 		c := &s.levels[LevelCustomer]
-		*c = level{searchType: e.types[l.searchType].Linked, results: c.results[:0], questions: c.questions[:0]}
+		*c = level{searchType: linked, results: c.results[:0], questions: c.questions[:0]}
 		s.state = StateSearch
 		s.cause = CauseNone
 		return

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -283,4 +284,29 @@ func TestSessionIDStaysOutOfTheCRM(t *testing.T) {
 			assert.NotContains(t, key, v.Session)
 		}
 	}
+}
+
+// TestPolicyChangedUnderASession: sessions outlive the policy they started under (they are
+// stored; replicas restart with a new configuration). A representative who passes after their
+// search type was removed reaches the customer level, which says its search type is gone,
+// instead of crashing the engine; the agent cancels.
+func TestPolicyChangedUnderASession(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectOther),
+		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID))
+	require.Equal(t, flows.StateQuestions, v.State)
+
+	p := demoPolicy()
+	p.SearchTypes = slices.DeleteFunc(p.SearchTypes, func(st flows.SearchType) bool { return st.Name == "representative" })
+	e, err := flows.New(p, flows.Ports{CRM: h.crm, Recorder: h.crm, Store: h.store, Clock: h.clock}, secret)
+	require.NoError(t, err)
+	v, err = e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: robertAnswers})
+	require.NoError(t, err)
+	assert.Equal(t, []flows.Ref{robert}, v.Verified)
+	assert.Equal(t, flows.LevelCustomer, v.Level)
+	_, err = e.Search(h.ctx, flows.SearchRequest{Session: v.Session, Query: flows.Query{Keywords: "Jane"}})
+	require.ErrorIs(t, err, flows.ErrUnknownSearchType)
+	v, err = e.Cancel(h.ctx, v.Session, 0)
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeCancelled, v.Outcome)
 }
