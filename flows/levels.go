@@ -129,10 +129,10 @@ func (e *Engine) revealValues(t *txn, values map[string]string) (map[string]stri
 // pending checks that the n fields named by field(i) are distinct, pending questions of the
 // current level in mode, and returns their indexes, appended to idx[:0].
 func pending(step string, s *session, idx []int, n int, field func(int) string, mode Mode) ([]int, error) {
-	if n == 0 {
-		return nil, stepErr(step, s.state, ErrInvalidInput, "give at least one answer")
-	}
 	l := &s.levels[s.level]
+	if n == 0 || n > len(l.questions) {
+		return nil, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("give 1 to %d answers, one per question", len(l.questions)))
+	}
 	idx = slices.Grow(idx[:0], n)[:n]
 	for i := range n {
 		f := field(i)

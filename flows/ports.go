@@ -78,7 +78,9 @@ type Recorder interface {
 	WriteOutcome(ctx context.Context, w Writeback) error
 }
 
-// Lead is a new customer, created in the CRM when the caller is not a customer yet.
+// Lead is a new customer, created in the CRM when the caller is not a customer yet. LastName
+// and Company are required; Start refuses a field longer than Salesforce's Lead takes it
+// (FirstName 40 characters, LastName 80, Company 255, Phone 40, Email 80).
 type Lead struct {
 	FirstName, LastName, Company, Phone, Email string
 }

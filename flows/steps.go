@@ -69,13 +69,13 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		}
 	case !req.Attendee.IsZero():
 		id, ok := CaseSafeID(req.Attendee.ID)
-		if !ok || !objectName.MatchString(req.Attendee.Object) {
+		if !ok || !validObjectName(req.Attendee.Object) {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the attendee needs an object name and a 15- or 18-character record id")
 		}
 		s.initiating, s.preselected = Ref{Object: req.Attendee.Object, ID: id}, true
 	case req.Lead != nil:
-		if strings.TrimSpace(req.Lead.LastName) == "" || strings.TrimSpace(req.Lead.Company) == "" {
-			return View{}, stepErr(step, 0, ErrInvalidInput, "a lead needs a last name and a company")
+		if err := validateLead(req.Lead); err != "" {
+			return View{}, stepErr(step, 0, ErrInvalidInput, err)
 		}
 		ref, err := e.rec.CreateLead(ctx, key, *req.Lead)
 		if err != nil {
@@ -438,3 +438,23 @@ func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, er
 const maxAnswerLen = 500
 
 var objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// validObjectName reports whether s is an sObject API name: letters, digits and _, at most 60
+// characters (40, "__c" and a namespace prefix of 15 with its "__": Salesforce Knowledge
+// Article 000381913, https://help.salesforce.com/s/articleView?id=000381913).
+func validObjectName(s string) bool { return len(s) <= 60 && objectName.MatchString(s) }
+
+// validateLead says what is wrong with a new Lead, or "": a last name and a company are
+// required, and no field may be longer than Salesforce takes (Lead field reference,
+// https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html).
+func validateLead(l *Lead) string {
+	switch {
+	case strings.TrimSpace(l.LastName) == "" || strings.TrimSpace(l.Company) == "":
+		return "a lead needs a last name and a company"
+	case utf8.RuneCountInString(l.FirstName) > 40 || utf8.RuneCountInString(l.LastName) > 80 ||
+		utf8.RuneCountInString(l.Company) > 255 || utf8.RuneCountInString(l.Phone) > 40 ||
+		utf8.RuneCountInString(l.Email) > 80:
+		return "a lead's first name takes at most 40 characters, its last name 80, company 255, phone 40 and email 80"
+	}
+	return ""
+}
