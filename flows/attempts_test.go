@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -445,4 +446,100 @@ func TestOneCounterPerPerson(t *testing.T) {
 	// An 18-character id whose suffix says a digit is upper case is no id.
 	_, err = h.e.Start(h.ctx, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: jane15 + "BAA"}})
 	require.ErrorIs(t, err, flows.ErrInvalidInput)
+}
+
+// TestVerdictsWithheldWhenLockedUndecided: a session that ends locked before its level is
+// decided keeps every verdict withheld, the right answers' too: the lock is no decision.
+func TestVerdictsWithheldWhenLockedUndecided(t *testing.T) {
+	h := newHarness(t, demoPolicy()) // 3 failures lock
+	for range 2 {
+		_, err := answer(flows.Answer{Field: "Name", Value: "John Doe"})(h, atQuestions(t, h))
+		require.NoError(t, err)
+	}
+	v := atQuestions(t, h)
+	// A right required answer, then a wrong optional one that is the third failure: the level
+	// is not decided (the birth date and the postal code are still open), the person is locked.
+	v, err := h.e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: []flows.Answer{janeAnswers[0],
+		{Field: "Phone", Value: "01632 960000"}}})
+	require.NoError(t, err)
+	require.Equal(t, flows.OutcomeLocked, v.Outcome)
+	require.Equal(t, flows.CauseNone, v.Cause)
+	got, err := h.e.Get(h.ctx, v.Session)
+	require.NoError(t, err)
+	for _, view := range []flows.View{v, got} {
+		assert.Equal(t, flows.VerdictAnswered, view.Questions[0].Verdict, "Name, right")
+		assert.Equal(t, flows.VerdictAnswered, view.Questions[2].Verdict, "Phone, wrong")
+	}
+}
+
+// lockingStore lets other sessions lock a person between the engine's read of their failures
+// and its commit: before the next commit of a session that exists it counts failures against
+// the person, as other sessions' wrong answers would.
+type lockingStore struct {
+	*flowstest.Store
+	lock  atomic.Pointer[[]flows.Failure]
+	extra atomic.Int32
+}
+
+func (l *lockingStore) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
+	if fs := l.lock.Swap(nil); c.Version != 0 && fs != nil {
+		id := fmt.Sprint("other-", l.extra.Add(1))
+		if _, err := l.Store.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Failures: *fs}); err != nil {
+			return 0, err
+		}
+	}
+	return l.Store.Commit(ctx, c)
+}
+
+// TestNoMarkReusedForAPersonLockedMeanwhile: a transfer that finds a verified mark passes the
+// level without questions, which is a decision: if the person is locked between the engine's
+// read of their failures and its commit, the step does not pass them.
+func TestNoMarkReusedForAPersonLockedMeanwhile(t *testing.T) {
+	ls := &lockingStore{}
+	h := newHarnessWith(t, demoPolicy(), func(s *flowstest.Store) flows.SessionStore { ls.Store = s; return ls })
+	v := run(t, h, flows.StartRequest{Attendee: jane, ExternalID: "call-1"}, reason("Change of address"),
+		subject(flows.SubjectSelf), answer(janeAnswers...))
+	require.Equal(t, flows.OutcomeVerified, v.Outcome)
+
+	transfer := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"))
+	now := h.clock.Now()
+	ls.lock.Store(&[]flows.Failure{{Person: janeID, Key: "a", At: now}, {Person: janeID, Key: "b", At: now},
+		{Person: janeID, Key: "c", At: now}})
+	got, err := h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: transfer.Session, Subject: flows.SubjectSelf})
+	require.ErrorIs(t, err, flows.ErrLocked, "got %v", got.Outcome)
+	after, err := h.e.Get(h.ctx, transfer.Session)
+	require.NoError(t, err)
+	assert.Empty(t, after.Verified)
+}
+
+// TestEveryAttemptCountsItsOwnFailures: a failure's key tells apart the same question asked
+// again after a retry, and the same field asked at the representative's and at the customer's
+// level: each is its own wrong answer and counts.
+func TestEveryAttemptCountsItsOwnFailures(t *testing.T) {
+	t.Run("a retried level", func(t *testing.T) {
+		p := demoPolicy()
+		p.Session.MaxRetries = 1
+		p.Lockout.MaxFailures = 10
+		h := newHarness(t, p)
+		wrongName := answer(flows.Answer{Field: "Name", Value: "John Doe"})
+		v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectSelf),
+			search("person", "Jane"), pick(janeID), wrongName, search("person", "Jane"), pick(janeID), wrongName)
+		require.Equal(t, flows.OutcomeFailed, v.Outcome)
+		assert.Len(t, h.failures(t, janeID), 2, "one per attempt")
+	})
+	t.Run("the same field at both levels", func(t *testing.T) {
+		p := demoPolicy()
+		customer := &p.SearchTypes[2]
+		customer.Optional = []flows.Verifier{{Field: "MailingPostalCode", Match: flows.MatchPostalCode, Mode: flows.ModeCheck}}
+		h := newHarness(t, p)
+		wrongPostcode := flows.Answer{Field: "MailingPostalCode", Value: "N1 1AA"}
+		v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectOther),
+			searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID),
+			answer(robertAnswers[0], robertAnswers[1], wrongPostcode, flows.Answer{Field: "MobilePhone", Value: "07700 900123"}),
+			search("", "Jane"), pick(janeID), answer(janeAsCustomer[0], janeAsCustomer[1], wrongPostcode))
+		require.Equal(t, flows.OutcomeFailed, v.Outcome)
+		require.Equal(t, []flows.Ref{robert}, v.Verified)
+		assert.Len(t, h.failures(t, robertID), 1)
+		assert.Len(t, h.failures(t, janeID), 1, "the customer's wrong answer counts against her")
+	})
 }
