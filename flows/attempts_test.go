@@ -472,39 +472,47 @@ func TestVerdictsWithheldWhenLockedUndecided(t *testing.T) {
 	}
 }
 
-// lockingStore lets other sessions lock a person between the engine's read of their failures
-// and its commit: before the next commit of a session that exists it counts failures against
-// the person, as other sessions' wrong answers would.
-type lockingStore struct {
+// meddlingStore calls meddle before each commit of a session that exists (a step's commit,
+// not a Start's), so that a test can have other sessions count failures between the engine's
+// read of a person's failures and its commit.
+type meddlingStore struct {
 	*flowstest.Store
-	lock  atomic.Pointer[[]flows.Failure]
-	extra atomic.Int32
+	meddle func(ctx context.Context, st *flowstest.Store)
 }
 
-func (l *lockingStore) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
-	if fs := l.lock.Swap(nil); c.Version != 0 && fs != nil {
-		id := fmt.Sprint("other-", l.extra.Add(1))
-		if _, err := l.Store.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Failures: *fs}); err != nil {
-			return 0, err
-		}
+func (m *meddlingStore) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
+	if c.Version != 0 && m.meddle != nil {
+		m.meddle(ctx, m.Store)
 	}
-	return l.Store.Commit(ctx, c)
+	return m.Store.Commit(ctx, c)
+}
+
+// countFailures counts failures against person from a session of their own, as another
+// session's wrong answers would.
+func countFailures(ctx context.Context, t *testing.T, st *flowstest.Store, fs ...flows.Failure) {
+	_, err := st.Commit(ctx, flows.Commit{Session: "other-" + fs[0].Key, Data: []byte("x"), Failures: fs})
+	require.NoError(t, err)
 }
 
 // TestNoMarkReusedForAPersonLockedMeanwhile: a transfer that finds a verified mark passes the
 // level without questions, which is a decision: if the person is locked between the engine's
 // read of their failures and its commit, the step does not pass them.
 func TestNoMarkReusedForAPersonLockedMeanwhile(t *testing.T) {
-	ls := &lockingStore{}
-	h := newHarnessWith(t, demoPolicy(), func(s *flowstest.Store) flows.SessionStore { ls.Store = s; return ls })
+	ms := &meddlingStore{}
+	h := newHarnessWith(t, demoPolicy(), func(s *flowstest.Store) flows.SessionStore { ms.Store = s; return ms })
 	v := run(t, h, flows.StartRequest{Attendee: jane, ExternalID: "call-1"}, reason("Change of address"),
 		subject(flows.SubjectSelf), answer(janeAnswers...))
 	require.Equal(t, flows.OutcomeVerified, v.Outcome)
 
 	transfer := run(t, h, flows.StartRequest{Engagement: v.Engagement}, reason("Change of address"))
-	now := h.clock.Now()
-	ls.lock.Store(&[]flows.Failure{{Person: janeID, Key: "a", At: now}, {Person: janeID, Key: "b", At: now},
-		{Person: janeID, Key: "c", At: now}})
+	var once sync.Once
+	ms.meddle = func(ctx context.Context, st *flowstest.Store) {
+		once.Do(func() {
+			now := h.clock.Now()
+			countFailures(ctx, t, st, flows.Failure{Person: janeID, Key: "a", At: now},
+				flows.Failure{Person: janeID, Key: "b", At: now}, flows.Failure{Person: janeID, Key: "c", At: now})
+		})
+	}
 	got, err := h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: transfer.Session, Subject: flows.SubjectSelf})
 	require.ErrorIs(t, err, flows.ErrLocked, "got %v", got.Outcome)
 	after, err := h.e.Get(h.ctx, transfer.Session)
@@ -542,4 +550,27 @@ func TestEveryAttemptCountsItsOwnFailures(t *testing.T) {
 		assert.Len(t, h.failures(t, robertID), 1)
 		assert.Len(t, h.failures(t, janeID), 1, "the customer's wrong answer counts against her")
 	})
+}
+
+// TestStepOutlastsOtherSessionsFailures: a step whose person's failures change before it
+// commits runs again; each change is another session's wrong answer, and there can be only
+// max_failures of those before the person is locked, so a step never gives up while they keep
+// coming, however high the limit.
+func TestStepOutlastsOtherSessionsFailures(t *testing.T) {
+	p := demoPolicy()
+	p.Lockout.MaxFailures = 40
+	ms := &meddlingStore{}
+	h := newHarnessWith(t, p, func(s *flowstest.Store) flows.SessionStore { ms.Store = s; return ms })
+	v := atQuestions(t, h)
+	n := 0
+	ms.meddle = func(ctx context.Context, st *flowstest.Store) {
+		if n < p.Lockout.MaxFailures-1 {
+			n++
+			countFailures(ctx, t, st, flows.Failure{Person: janeID, Key: fmt.Sprint("f", n), At: h.clock.Now()})
+		}
+	}
+	v, err := h.e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: janeAnswers})
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeVerified, v.Outcome, "one below the limit, the right answers still verify")
+	assert.Len(t, h.failures(t, janeID), p.Lockout.MaxFailures-1)
 }
