@@ -196,18 +196,22 @@ type SessionStore interface {
 	//
 	//   - With c.Version 0 it creates session c.Session, and fails with ErrVersionConflict
 	//     if that exists; otherwise it replaces the session only if its current version is
-	//     c.Version, else it fails with ErrVersionConflict (or ErrNotFound).
+	//     c.Version, else it fails with ErrVersionConflict (or ErrNotFound). This is checked
+	//     first: a stale version is ErrVersionConflict whatever the guard.
 	//   - When c.Guard.Person is set, it fails with ErrFailuresChanged unless that person has
-	//     exactly c.Guard.Failures failures after c.Guard.Since, the count the step read.
+	//     exactly c.Guard.Failures failures after c.Guard.Since, the count the step read
+	//     (before this commit's own failures).
 	//   - It records c.Failures, each against its person, except one whose Key the store
-	//     holds already (the same wrong answer is counted once, however often it arrives).
-	//   - It sets c.Marks, each replacing a mark with the same key.
+	//     holds already, for whichever person (the same wrong answer is counted once, however
+	//     often it arrives).
+	//   - It sets c.Marks, each replacing a mark with the same key, whatever its Until.
 	//
 	// Commits are serialisable: two that name the same session, or the same person in a Guard
 	// or a Failure, never interleave (a SQL store locks the session's row and each person's
 	// row, in a fixed order, within the transaction). A Commit that fails changes nothing. It
-	// returns the new version, which is never 0. The store may keep c.Data; the caller does not
-	// modify it afterwards.
+	// returns the new version, which is never 0 and never one the session had before. c.Data is
+	// binary (any byte values) and comes back from Get byte for byte; the store may keep it,
+	// and the caller does not modify it afterwards.
 	Commit(ctx context.Context, c Commit) (version uint64, err error)
 	// Failures returns the times of person's failures after since (not at it), oldest first.
 	Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error)
