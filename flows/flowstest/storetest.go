@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,6 +56,23 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 	}
 	fail := func(person, key string, at time.Time) flows.Failure {
 		return flows.Failure{Person: person, Key: key, At: at}
+	}
+	// together creates sessions s0 … s(n-1) and runs step on each in a goroutine of its own,
+	// and then each of others in one too, all released at once; it returns when all are done.
+	together := func(t *testing.T, st flows.SessionStore, n int, step func(id string, v uint64), others ...func()) {
+		t.Helper()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			id := fmt.Sprint("s", i)
+			v := create(t, st, id)
+			wg.Go(func() { <-start; step(id, v) })
+		}
+		for _, f := range others {
+			wg.Go(func() { <-start; f() })
+		}
+		close(start)
+		wg.Wait()
 	}
 
 	t.Run("get a session that does not exist", func(t *testing.T) {
@@ -390,24 +408,15 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 	t.Run("concurrent commits of many sessions lose no failure", func(t *testing.T) {
 		st, ctx := newStore(t), t.Context()
 		const sessions = 32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range sessions {
-			id := fmt.Sprint("s", i)
-			v := create(t, st, id)
-			wg.Go(func() {
-				<-start
-				_, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
-					Failures: []flows.Failure{fail(alice, id, t0.Add(time.Duration(i)*time.Microsecond))},
-					Marks: []flows.VerifiedMark{{VerifiedKey: flows.VerifiedKey{Engagement: id, Person: bob, Role: flows.VerifiedSelf},
-						At: t0, Until: t0.Add(time.Hour)}}})
-				if err != nil {
-					t.Errorf("session %s: %v", id, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
+		together(t, st, sessions, func(id string, v uint64) {
+			_, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
+				Failures: []flows.Failure{fail(alice, id, t0)},
+				Marks: []flows.VerifiedMark{{VerifiedKey: flows.VerifiedKey{Engagement: id, Person: bob, Role: flows.VerifiedSelf},
+					At: t0, Until: t0.Add(time.Hour)}}})
+			if err != nil {
+				t.Errorf("session %s: %v", id, err)
+			}
+		})
 		assert.Len(t, failures(t, st, alice, t0.Add(-time.Hour)), sessions)
 		for i := range sessions {
 			_, ok, err := st.Verified(ctx, flows.VerifiedKey{Engagement: fmt.Sprint("s", i), Person: bob, Role: flows.VerifiedSelf}, t0)
@@ -422,33 +431,24 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 		st := newStore(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
-		const sessions = 32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range sessions {
-			id := fmt.Sprint("s", i)
-			v := create(t, st, id)
+		var n atomic.Int32
+		together(t, st, 32, func(id string, v uint64) {
 			first, second := alice, bob
-			if i%2 == 1 {
+			if n.Add(1)%2 == 0 {
 				first, second = bob, alice
 			}
-			wg.Go(func() {
-				<-start
-				f, err := st.Failures(ctx, first, t0.Add(-time.Hour))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				_, err = st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
-					Guard:    flows.Guard{Person: first, Since: t0.Add(-time.Hour), Failures: len(f)},
-					Failures: []flows.Failure{fail(second, id+"/2", t0), fail(first, id+"/1", t0)}})
-				if err != nil && !errors.Is(err, flows.ErrFailuresChanged) {
-					t.Errorf("session %s: %v", id, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
+			f, err := st.Failures(ctx, first, t0.Add(-time.Hour))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, err = st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
+				Guard:    flows.Guard{Person: first, Since: t0.Add(-time.Hour), Failures: len(f)},
+				Failures: []flows.Failure{fail(second, id+"/2", t0), fail(first, id+"/1", t0)}})
+			if err != nil && !errors.Is(err, flows.ErrFailuresChanged) {
+				t.Errorf("session %s: %v", id, err)
+			}
+		})
 		require.NoError(t, ctx.Err(), "the commits did not complete in time")
 		a, b := failures(t, st, alice, t0.Add(-time.Hour)), failures(t, st, bob, t0.Add(-time.Hour))
 		assert.Equal(t, len(a), len(b), "each commit counted both or neither")
@@ -459,34 +459,22 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 		// Every failure committed is either still held or cleared by exactly one reset.
 		st, ctx := newStore(t), t.Context()
 		const sessions, resets = 48, 8
-		var wg sync.WaitGroup
 		var cleared atomic.Int64
-		start := make(chan struct{})
-		for i := range sessions {
-			id := fmt.Sprint("s", i)
-			v := create(t, st, id)
-			wg.Go(func() {
-				<-start
-				_, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
-					Failures: []flows.Failure{fail(alice, id, t0)}})
-				if err != nil {
-					t.Errorf("session %s: %v", id, err)
-				}
-			})
+		reset := func() {
+			r, err := st.ResetFailures(ctx, flows.Reset{Person: alice, Actor: "admin", Reason: "r", At: t0})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			cleared.Add(int64(r.Cleared))
 		}
-		for i := range resets {
-			wg.Go(func() {
-				<-start
-				r, err := st.ResetFailures(ctx, flows.Reset{Person: alice, Actor: "admin", Reason: fmt.Sprint("reset ", i), At: t0})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				cleared.Add(int64(r.Cleared))
-			})
-		}
-		close(start)
-		wg.Wait()
+		together(t, st, sessions, func(id string, v uint64) {
+			_, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
+				Failures: []flows.Failure{fail(alice, id, t0)}})
+			if err != nil {
+				t.Errorf("session %s: %v", id, err)
+			}
+		}, slices.Repeat([]func(){reset}, resets)...)
 		held := len(failures(t, st, alice, t0.Add(-time.Hour)))
 		assert.Equal(t, int64(sessions), cleared.Load()+int64(held), "cleared %d, held %d", cleared.Load(), held)
 		audit, err := st.Resets(ctx, alice)
@@ -508,39 +496,30 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 		const sessions, max = 24, 5
 		since := t0.Add(-30 * time.Minute)
 		var counted atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range sessions {
-			id := fmt.Sprint("s", i)
-			v := create(t, st, id)
-			wg.Go(func() {
-				<-start
-				for attempt := 0; ; attempt++ {
-					f, err := st.Failures(ctx, alice, since)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(f) >= max {
-						return // locked: nothing more is judged
-					}
-					next, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
-						Guard:    flows.Guard{Person: alice, Since: since, Failures: len(f)},
-						Failures: []flows.Failure{fail(alice, fmt.Sprint(id, "/", attempt), t0.Add(time.Duration(i)*time.Microsecond))}})
-					switch {
-					case errors.Is(err, flows.ErrFailuresChanged):
-						continue
-					case err != nil:
-						t.Error(err)
-						return
-					}
-					counted.Add(1)
-					v = next
+		together(t, st, sessions, func(id string, v uint64) {
+			for attempt := 0; ; attempt++ {
+				f, err := st.Failures(ctx, alice, since)
+				if err != nil {
+					t.Error(err)
+					return
 				}
-			})
-		}
-		close(start)
-		wg.Wait()
+				if len(f) >= max {
+					return // locked: nothing more is judged
+				}
+				next, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: v,
+					Guard:    flows.Guard{Person: alice, Since: since, Failures: len(f)},
+					Failures: []flows.Failure{fail(alice, fmt.Sprint(id, "/", attempt), t0)}})
+				switch {
+				case errors.Is(err, flows.ErrFailuresChanged):
+					continue
+				case err != nil:
+					t.Error(err)
+					return
+				}
+				counted.Add(1)
+				v = next
+			}
+		})
 		assert.Equal(t, int32(max), counted.Load())
 		assert.Len(t, failures(t, st, alice, since), max)
 	})
