@@ -79,3 +79,16 @@ func TestAnswersAreBoundedBeforeTheyAreRead(t *testing.T) {
 	require.ErrorIs(t, errAttest, flows.ErrInvalidInput)
 	assert.Empty(t, h.failures(t, janeID))
 }
+
+// TestStartRefusesAHugePhoneUnread: a phone number longer than any is refused before it is
+// read digit by digit.
+func TestStartRefusesAHugePhoneUnread(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	phone := strings.Repeat("7", 1<<20)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := h.e.Start(h.ctx, flows.StartRequest{Phone: phone})
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated to refuse it")
+	require.ErrorIs(t, err, flows.ErrInvalidInput)
+}

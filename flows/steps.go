@@ -57,7 +57,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	}
 	switch {
 	case req.Phone != "":
-		if n := len(digitsOnly(req.Phone)); n < 3 || len(req.Phone) > 40 {
+		if len(req.Phone) > 40 || countDigits(req.Phone) < 3 {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the phone number needs 3 to 40 characters with at least 3 digits")
 		}
 		refs, err := e.crm.FindByPhone(ctx, req.Phone)
