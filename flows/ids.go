@@ -61,6 +61,9 @@ func CaseSafeID(id string) (_ string, ok bool) {
 		}
 		b[15+chunk] = caseSafeSuffix[bits]
 	}
+	if string(b[:]) == id {
+		return id, true // already case-safe, as ids from the CRM are: no copy
+	}
 	return string(b[:]), true
 }
 

@@ -49,7 +49,8 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	if key == "" {
 		// Not the session id itself: it is a handle on the session, and the key becomes the
 		// engagement's ExternalIdentifier, which anyone who reads the engagement sees.
-		key = string(append(appendSessionKey(nil, s.id), "/start"...))
+		var b [48]byte
+		key = string(append(appendSessionKey(b[:0], s.id), "/start"...))
 	}
 	eng := Engagement{ExternalID: req.ExternalID, Channel: req.Channel, Phone: req.Phone, Start: start}
 	if eng.ExternalID == "" {
