@@ -166,12 +166,12 @@ func (c *Config) validateSearchTypes(ps *Problems) {
 		for j, v := range s.RequiredVerifiers {
 			vat := fmt.Sprintf("%s.required_verifiers[%d]", at, j)
 			validateVerifier(ps, vat, v, fields)
-			checkNotShown(ps, at, vat, s, v)
+			c.checkNotShown(ps, vat, s, v)
 		}
 		for j, v := range s.OptionalVerifiers {
 			vat := fmt.Sprintf("%s.optional_verifiers[%d]", at, j)
 			validateVerifier(ps, vat, v, fields)
-			checkNotShown(ps, at, vat, s, v)
+			c.checkNotShown(ps, vat, s, v)
 		}
 		switch n := len(s.OptionalVerifiers); {
 		case s.OptionalMin < 0:
@@ -229,23 +229,31 @@ func validateVerifier(ps *Problems, at string, v Verifier, fields map[string]str
 	}
 }
 
-// checkNotShown refuses a check-mode question on a field the search type shows the agent or
-// lets the agent search by: check mode hides the expected answer from the agent, and a result
-// column (even masked) or a search that finds the record only with the right value would show
-// it. at is the search type's path, vat the verifier's. Field names compare as Salesforce does,
+// checkNotShown refuses a check-mode question on a field that a search type on the same object
+// shows the agent or lets the agent search by: check mode hides the expected answer from the
+// agent, and a result column (even masked) or a search that finds the record only with the
+// right value would show it. Any search type on the object counts, not only the question's
+// own: the agent picks the search type, and can look the person up with one and answer another's
+// questions. vat is the verifier's path. Object and field names compare as Salesforce does,
 // ignoring case.
-func checkNotShown(ps *Problems, at, vat string, s SearchType, v Verifier) {
+func (c *Config) checkNotShown(ps *Problems, vat string, s SearchType, v Verifier) {
 	if v.Mode != string(flows.ModeCheck) || v.Field == "" {
 		return
 	}
 	same := func(f string) bool { return strings.EqualFold(f, v.Field) }
-	if j := slices.IndexFunc(s.ResultFields, same); j >= 0 {
-		ps.add(vat+".field", "%s is asked in check mode, which hides the answer from the agent, but %s.result_fields[%d] shows it in the search results: remove it from one of the two",
-			v.Field, at, j)
-	}
-	if j := slices.IndexFunc(s.SearchFields, same); j >= 0 {
-		ps.add(vat+".field", "%s is asked in check mode, which hides the answer from the agent, but %s.search_fields[%d] lets the agent search by it, which would confirm an answer: remove it from one of the two",
-			v.Field, at, j)
+	for k, other := range c.SearchTypes {
+		if !strings.EqualFold(other.Object, s.Object) {
+			continue
+		}
+		at := fmt.Sprintf("search_types[%d]", k)
+		if j := slices.IndexFunc(other.ResultFields, same); j >= 0 {
+			ps.add(vat+".field", "%s is asked in check mode, which hides the answer from the agent, but %s.result_fields[%d] shows it in the search results: remove it from one of the two",
+				v.Field, at, j)
+		}
+		if j := slices.IndexFunc(other.SearchFields, same); j >= 0 {
+			ps.add(vat+".field", "%s is asked in check mode, which hides the answer from the agent, but %s.search_fields[%d] lets the agent search by it, which would confirm an answer: remove it from one of the two",
+				v.Field, at, j)
+		}
 	}
 }
 

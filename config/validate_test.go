@@ -131,6 +131,24 @@ func TestValidateReportsEachProblem(t *testing.T) {
 			"search_types[0].optional_verifiers[0].field", "search_types[0].result_fields[2] shows it"},
 		{"check-mode field searched by", func(c *Config) { c.SearchTypes[1].SearchFields[1] = "Birthdate" },
 			"search_types[1].required_verifiers[0].field", "Birthdate is asked in check mode, which hides the answer from the agent, but search_types[1].search_fields[1] lets the agent search by it"},
+		{"check-mode field first in the results", func(c *Config) { c.SearchTypes[0].ResultFields[0] = "PersonBirthdate" },
+			"search_types[0].required_verifiers[1].field", "search_types[0].result_fields[0] shows it"},
+		{"check-mode field first among the search fields", func(c *Config) { c.SearchTypes[1].SearchFields[0] = "Birthdate" },
+			"search_types[1].required_verifiers[0].field", "search_types[1].search_fields[0] lets the agent search by it"},
+		// The agent picks the search type: one on the same object that shows the field, or
+		// searches by it, gives away another's check-mode answer.
+		{"check-mode field shown by another search type on the object", func(c *Config) {
+			c.SearchTypes = append(c.SearchTypes, SearchType{Name: "by number", Object: "account", Search: "text",
+				SearchFields: []string{"Phone"}, ResultFields: []string{"Name", "PersonBirthdate"},
+				RequiredVerifiers: []Verifier{{Field: "Name"}}})
+		},
+			"search_types[0].required_verifiers[1].field", "search_types[2].result_fields[1] shows it in the search results"},
+		{"check-mode field searched by another search type on the object", func(c *Config) {
+			c.SearchTypes = append(c.SearchTypes, SearchType{Name: "by postcode", Object: "Account", Search: "object",
+				SearchFields: []string{"PersonMailingPostalCode"}, ResultFields: []string{"Name"},
+				RequiredVerifiers: []Verifier{{Field: "Name"}}})
+		},
+			"search_types[0].required_verifiers[0].field", "search_types[2].search_fields[0] lets the agent search by it"},
 		{"masked field not shown", func(c *Config) { c.SearchTypes[0].MaskedResultFields = []string{"Phone", "PersonHomePhone"} },
 			"search_types[0].masked_result_fields[1]", `"PersonHomePhone" is not in result_fields`},
 		{"unknown match rule", func(c *Config) { c.SearchTypes[0].RequiredVerifiers[0].Match = "fuzzy" },
@@ -301,6 +319,15 @@ func TestValidateAllowsAttestModeOnShownFields(t *testing.T) {
 	c := valid()
 	c.SearchTypes[0].OptionalVerifiers[1] = Verifier{Field: "Phone", Reveal: "masked"}
 	c.SearchTypes[1].OptionalVerifiers = []Verifier{{Field: "LastName"}}
+	require.NoError(t, c.Validate())
+}
+
+// A field of the same name on another object is another field.
+func TestValidateAllowsAFieldOfTheSameNameOnAnotherObject(t *testing.T) {
+	c := valid()
+	c.SearchTypes = append(c.SearchTypes, SearchType{Name: "leads", Object: "Lead", Search: "text",
+		SearchFields: []string{"PersonBirthdate"}, ResultFields: []string{"Name", "Birthdate"},
+		RequiredVerifiers: []Verifier{{Field: "Company"}}})
 	require.NoError(t, c.Validate())
 }
 

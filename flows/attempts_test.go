@@ -3,6 +3,8 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -408,4 +410,168 @@ func TestResetFailuresIsAudited(t *testing.T) {
 	v, err = h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: v.Session, Subject: flows.SubjectSelf})
 	require.NoError(t, err)
 	assert.Equal(t, flows.StateQuestions, v.State, "unlocked at once")
+}
+
+// TestOneCounterPerPerson: Salesforce takes a record's id in its 15-character, case-sensitive
+// form (what its UI shows in a record's URL) as well as its 18-character, case-safe form in any
+// case (what its API returns), so a named attendee may be the same person as a search result
+// under another spelling of the id. Every spelling counts against one person: naming the
+// person differently buys no more guesses, and an admin's reset by any spelling unlocks them.
+// Object Reference, Field Types, "ID Field Type":
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/field_types.htm
+func TestOneCounterPerPerson(t *testing.T) {
+	p := demoPolicy()
+	p.Lockout.MaxFailures = 1
+	h := newHarness(t, p)
+	// One wrong answer, with Jane found by a search (the CRM's 18-character id), locks her.
+	v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectSelf),
+		search("person", "Jane"), pick(janeID), answer(flows.Answer{Field: "Name", Value: "John Doe"}))
+	require.Equal(t, flows.OutcomeLocked, v.Outcome)
+
+	jane15 := janeID[:15]
+	for _, id := range []string{jane15, strings.ToLower(janeID)} {
+		v := run(t, h, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: id}}, reason("Change of address"))
+		_, err := h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: v.Session, Subject: flows.SubjectSelf})
+		require.ErrorIs(t, err, flows.ErrLocked, "Jane named as %s", id)
+	}
+
+	r, err := h.e.ResetFailures(h.ctx, flows.ResetRequest{Person: jane15, Actor: "admin", Reason: "identified in branch"})
+	require.NoError(t, err)
+	assert.Equal(t, janeID, r.Person, "the audit names the person by the id the CRM uses")
+	assert.Equal(t, 1, r.Cleared)
+	v = run(t, h, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: jane15}}, reason("Change of address"),
+		subject(flows.SubjectSelf))
+	assert.Equal(t, flows.StateQuestions, v.State, "unlocked")
+	assert.Equal(t, jane, v.Record, "the person by the id the CRM uses")
+
+	// An 18-character id whose suffix says a digit is upper case is no id.
+	_, err = h.e.Start(h.ctx, flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: jane15 + "BAA"}})
+	require.ErrorIs(t, err, flows.ErrInvalidInput)
+}
+
+// TestVerdictsWithheldWhenLockedUndecided: a session that ends locked before its level is
+// decided keeps every verdict withheld, the right answers' too: the lock is no decision.
+func TestVerdictsWithheldWhenLockedUndecided(t *testing.T) {
+	h := newHarness(t, demoPolicy()) // 3 failures lock
+	for range 2 {
+		_, err := answer(flows.Answer{Field: "Name", Value: "John Doe"})(h, atQuestions(t, h))
+		require.NoError(t, err)
+	}
+	v := atQuestions(t, h)
+	// A right required answer, then a wrong optional one that is the third failure: the level
+	// is not decided (the birth date and the postal code are still open), the person is locked.
+	v, err := h.e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: []flows.Answer{janeAnswers[0],
+		{Field: "Phone", Value: "01632 960000"}}})
+	require.NoError(t, err)
+	require.Equal(t, flows.OutcomeLocked, v.Outcome)
+	require.Equal(t, flows.CauseNone, v.Cause)
+	got, err := h.e.Get(h.ctx, v.Session)
+	require.NoError(t, err)
+	for _, view := range []flows.View{v, got} {
+		assert.Equal(t, flows.VerdictAnswered, view.Questions[0].Verdict, "Name, right")
+		assert.Equal(t, flows.VerdictAnswered, view.Questions[2].Verdict, "Phone, wrong")
+	}
+}
+
+// meddlingStore calls meddle before each commit of a session that exists (a step's commit,
+// not a Start's), so that a test can have other sessions count failures between the engine's
+// read of a person's failures and its commit.
+type meddlingStore struct {
+	*flowstest.Store
+	meddle func(ctx context.Context, st *flowstest.Store)
+}
+
+func (m *meddlingStore) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
+	if c.Version != 0 && m.meddle != nil {
+		m.meddle(ctx, m.Store)
+	}
+	return m.Store.Commit(ctx, c)
+}
+
+// countFailures counts failures against person from a session of their own, as another
+// session's wrong answers would.
+func countFailures(ctx context.Context, t *testing.T, st *flowstest.Store, fs ...flows.Failure) {
+	_, err := st.Commit(ctx, flows.Commit{Session: "other-" + fs[0].Key, Data: []byte("x"), Failures: fs})
+	require.NoError(t, err)
+}
+
+// TestNoMarkReusedForAPersonLockedMeanwhile: a transfer that finds a verified mark passes the
+// level without questions, which is a decision: if the person is locked between the engine's
+// read of their failures and its commit, the step does not pass them.
+func TestNoMarkReusedForAPersonLockedMeanwhile(t *testing.T) {
+	ms := &meddlingStore{}
+	h := newHarnessWith(t, demoPolicy(), func(s *flowstest.Store) flows.SessionStore { ms.Store = s; return ms })
+	v := run(t, h, flows.StartRequest{Attendee: jane, ExternalID: "call-1"}, reason("Change of address"),
+		subject(flows.SubjectSelf), answer(janeAnswers...))
+	require.Equal(t, flows.OutcomeVerified, v.Outcome)
+
+	transfer := run(t, h, flows.StartRequest{Engagement: h.engagementID(t, v.Engagement)}, reason("Change of address"))
+	var once sync.Once
+	ms.meddle = func(ctx context.Context, st *flowstest.Store) {
+		once.Do(func() {
+			now := h.clock.Now()
+			countFailures(ctx, t, st, flows.Failure{Person: janeID, Key: "a", At: now},
+				flows.Failure{Person: janeID, Key: "b", At: now}, flows.Failure{Person: janeID, Key: "c", At: now})
+		})
+	}
+	got, err := h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: transfer.Session, Subject: flows.SubjectSelf})
+	require.ErrorIs(t, err, flows.ErrLocked, "got %v", got.Outcome)
+	after, err := h.e.Get(h.ctx, transfer.Session)
+	require.NoError(t, err)
+	assert.Empty(t, after.Verified)
+}
+
+// TestEveryAttemptCountsItsOwnFailures: a failure's key tells apart the same question asked
+// again after a retry, and the same field asked at the representative's and at the customer's
+// level: each is its own wrong answer and counts.
+func TestEveryAttemptCountsItsOwnFailures(t *testing.T) {
+	t.Run("a retried level", func(t *testing.T) {
+		p := demoPolicy()
+		p.Session.MaxRetries = 1
+		p.Lockout.MaxFailures = 10
+		h := newHarness(t, p)
+		wrongName := answer(flows.Answer{Field: "Name", Value: "John Doe"})
+		v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectSelf),
+			search("person", "Jane"), pick(janeID), wrongName, search("person", "Jane"), pick(janeID), wrongName)
+		require.Equal(t, flows.OutcomeFailed, v.Outcome)
+		assert.Len(t, h.failures(t, janeID), 2, "one per attempt")
+	})
+	t.Run("the same field at both levels", func(t *testing.T) {
+		p := demoPolicy()
+		customer := &p.SearchTypes[2]
+		customer.Optional = []flows.Verifier{{Field: "MailingPostalCode", Match: flows.MatchPostalCode, Mode: flows.ModeCheck}}
+		h := newHarness(t, p)
+		wrongPostcode := flows.Answer{Field: "MailingPostalCode", Value: "N1 1AA"}
+		v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectOther),
+			searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID),
+			answer(robertAnswers[0], robertAnswers[1], wrongPostcode, flows.Answer{Field: "MobilePhone", Value: "07700 900123"}),
+			search("", "Jane"), pick(janeID), answer(janeAsCustomer[0], janeAsCustomer[1], wrongPostcode))
+		require.Equal(t, flows.OutcomeFailed, v.Outcome)
+		require.Equal(t, []flows.Ref{robert}, v.Verified)
+		assert.Len(t, h.failures(t, robertID), 1)
+		assert.Len(t, h.failures(t, janeID), 1, "the customer's wrong answer counts against her")
+	})
+}
+
+// TestStepOutlastsOtherSessionsFailures: a step whose person's failures change before it
+// commits runs again; each change is another session's wrong answer, and there can be only
+// max_failures of those before the person is locked, so a step never gives up while they keep
+// coming, however high the limit.
+func TestStepOutlastsOtherSessionsFailures(t *testing.T) {
+	p := demoPolicy()
+	p.Lockout.MaxFailures = 40
+	ms := &meddlingStore{}
+	h := newHarnessWith(t, p, func(s *flowstest.Store) flows.SessionStore { ms.Store = s; return ms })
+	v := atQuestions(t, h)
+	n := 0
+	ms.meddle = func(ctx context.Context, st *flowstest.Store) {
+		if n < p.Lockout.MaxFailures-1 {
+			n++
+			countFailures(ctx, t, st, flows.Failure{Person: janeID, Key: fmt.Sprint("f", n), At: h.clock.Now()})
+		}
+	}
+	v, err := h.e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: janeAnswers})
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeVerified, v.Outcome, "one below the limit, the right answers still verify")
+	assert.Len(t, h.failures(t, janeID), p.Lockout.MaxFailures-1)
 }

@@ -328,7 +328,7 @@ func TestFlows(t *testing.T) {
 					return v, nil
 				},
 				answer(flows.Answer{Field: "Company", Value: "newman ltd"})},
-			outcome: flows.OutcomeVerified, verified: []flows.Ref{{Object: "Lead", ID: "00Q000000000001AAA"}},
+			outcome: flows.OutcomeVerified, verified: []flows.Ref{{Object: "Lead", ID: "00Q000000000001EAA"}},
 		},
 		{
 			name:  "new customer calling for someone else: searched as a representative, not found",
@@ -817,7 +817,7 @@ func TestSubjectPicksTheSearchType(t *testing.T) {
 		{"search type on another object", flows.StartRequest{Attendee: jane}, flows.SubjectSelf, "representative", flows.ErrInvalidInput, 0},
 		{"search type for an unknown caller", flows.StartRequest{Phone: noPhone}, flows.SubjectSelf, "person", flows.ErrInvalidInput, 0},
 		{"search type for someone else", flows.StartRequest{Attendee: jane}, flows.SubjectOther, "person", flows.ErrInvalidInput, 0},
-		{"no search type on the caller's object: search", flows.StartRequest{Attendee: flows.Ref{Object: "Lead", ID: "00Q000000000001AAA"}},
+		{"no search type on the caller's object: search", flows.StartRequest{Attendee: flows.Ref{Object: "Lead", ID: "00Q000000000001EAA"}},
 			flows.SubjectSelf, "", nil, flows.StateSearch},
 	}
 	for _, tt := range tests {

@@ -130,10 +130,10 @@ func (e *Engine) revealValues(t *txn, values map[string]string) (map[string]stri
 // pending checks that the n fields named by field(i) are distinct, pending questions of the
 // current level in mode, and returns their indexes, appended to idx[:0].
 func pending(step string, s *session, idx []int, n int, field func(int) string, mode Mode) ([]int, error) {
-	if n == 0 {
-		return nil, stepErr(step, s.state, ErrInvalidInput, "give at least one answer")
-	}
 	l := &s.levels[s.level]
+	if n == 0 || n > len(l.questions) {
+		return nil, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("give 1 to %d answers, one per question", len(l.questions)))
+	}
 	idx = slices.Grow(idx[:0], n)[:n]
 	for i := range n {
 		f := field(i)
@@ -321,9 +321,15 @@ func (e *Engine) passLevel(t *txn, at time.Time, mark bool) {
 		t.note("mark_reused")
 	}
 	if s.level == LevelCaller && s.subject == SubjectOther {
+		// The linked search type, as the policy says now; none when the representative's
+		// search type was removed since (the customer level then says so when searching).
+		linked := ""
+		if st := e.types[l.searchType]; st != nil {
+			linked = st.Linked
+		}
 		s.level = LevelCustomer
 		c := &s.levels[LevelCustomer]
-		*c = level{searchType: e.types[l.searchType].Linked, results: c.results[:0], questions: c.questions[:0]}
+		*c = level{searchType: linked, results: c.results[:0], questions: c.questions[:0]}
 		s.state = StateSearch
 		s.cause = CauseNone
 		return

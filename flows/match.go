@@ -231,11 +231,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-func digitsOnly(s string) string {
-	var buf [40]byte
-	return string(appendDigits(buf[:0], s))
-}
-
 // appendDigits appends the ASCII digits of s to dst.
 func appendDigits(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {

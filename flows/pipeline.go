@@ -98,12 +98,13 @@ type stepOut struct {
 	values    map[string]string // the current person's verifier values, for revealing
 }
 
-// maxRuns bounds how often one step runs again because the failures of the person it judged
-// changed before it committed. Each rerun means another session counted a wrong answer
-// against that person (or an admin reset them): that happens at most lockout.max_failures
-// times before the person is locked and the step ends the session without judging, so honest
-// traffic never reaches the bound.
-const maxRuns = 16
+// maxRuns bounds how often one step runs because the failures of the person it judged changed
+// before it committed. Each rerun means another session counted a wrong answer against that
+// person (or an admin reset them): other sessions count at most lockout.max_failures before
+// the person is locked, and the run after that sees the lock and ends the session without
+// judging. So honest traffic never reaches max_failures + 2 runs (one spare for a reset); the
+// bound only stops a step that resets keep sending round.
+func (e *Engine) maxRuns() int { return e.maxFail + 2 }
 
 // step runs fn on session id, if the session is in one of the allowed states and not idle,
 // and commits the result with fn's side effects. Nothing is stored when fn fails. When the
@@ -118,7 +119,7 @@ func (e *Engine) step(ctx context.Context, name, actor, id string, version uint6
 		if !again {
 			return v, err
 		}
-		if run == maxRuns {
+		if run >= e.maxRuns() {
 			return View{}, stepErr(name, 0, ErrVersionConflict,
 				"the person's failures kept changing while the step ran; try again")
 		}

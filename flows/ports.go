@@ -40,6 +40,10 @@ type Row struct {
 // honour ctx, and return errors that carry no personal data: a record that does not exist is
 // an error wrapping ErrRecordNotFound, a failure to reach the CRM should wrap ErrUnavailable
 // (the engine treats any other error as that too).
+//
+// Record ids it returns (and the Recorder returns) are in the 18-character form Salesforce's API
+// returns (see CaseSafeID): the engine counts failures and keeps verified marks by record id,
+// and brings every id a caller names to that form.
 type CRM interface {
 	// FindByPhone returns every record whose configured phone fields hold phone (in any
 	// format the CRM stores it). No match is an empty result, not an error.
@@ -85,7 +89,9 @@ type Recorder interface {
 	WriteOutcome(ctx context.Context, w Writeback) error
 }
 
-// Lead is a new customer, created in the CRM when the caller is not a customer yet.
+// Lead is a new customer, created in the CRM when the caller is not a customer yet. LastName
+// and Company are required; Start refuses a field longer than Salesforce's Lead takes it
+// (FirstName 40 characters, LastName 80, Company 255, Phone 40, Email 80).
 type Lead struct {
 	FirstName, LastName, Company, Phone, Email string
 }
@@ -205,20 +211,24 @@ type SessionStore interface {
 	//
 	//   - With c.Version 0 it creates session c.Session, and fails with ErrVersionConflict
 	//     if that exists; otherwise it replaces the session only if its current version is
-	//     c.Version, else it fails with ErrVersionConflict (or ErrNotFound).
+	//     c.Version, else it fails with ErrVersionConflict (or ErrNotFound). This is checked
+	//     first: a stale version is ErrVersionConflict whatever the guard.
 	//   - When c.Guard.Person is set, it fails with ErrFailuresChanged unless that person has
-	//     exactly c.Guard.Failures failures after c.Guard.Since, the count the step read.
+	//     exactly c.Guard.Failures failures after c.Guard.Since, the count the step read
+	//     (before this commit's own failures).
 	//   - It records c.Failures, each against its person, except one whose Key the store
-	//     holds already (the same wrong answer is counted once, however often it arrives).
-	//   - It sets c.Marks, each replacing a mark with the same key.
+	//     holds already, for whichever person (the same wrong answer is counted once, however
+	//     often it arrives).
+	//   - It sets c.Marks, each replacing a mark with the same key, whatever its Until.
 	//   - It queues c.Outbox, except a write whose Key the store holds already.
 	//   - It appends c.Audit to the audit log.
 	//
 	// Commits are serialisable: two that name the same session, or the same person in a Guard
 	// or a Failure, never interleave (a SQL store locks the session's row and each person's
 	// row, in a fixed order, within the transaction). A Commit that fails changes nothing. It
-	// returns the new version, which is never 0. The store may keep c.Data; the caller does not
-	// modify it afterwards.
+	// returns the new version, which is never 0 and never one the session had before. c.Data is
+	// binary (any byte values) and comes back from Get byte for byte; the store may keep it,
+	// and the caller does not modify it afterwards.
 	Commit(ctx context.Context, c Commit) (version uint64, err error)
 	// Failures returns the times of person's failures after since (not at it), oldest first.
 	Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error)

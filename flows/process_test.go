@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func TestStartTime(t *testing.T) {
 		{"in the future", flows.StartRequest{Attendee: jane, StartTime: t0.Add(flows.MaxStartSkew + time.Second)}, time.Time{}},
 		{"tomorrow", flows.StartRequest{Attendee: jane, StartTime: t0.Add(24 * time.Hour)}, time.Time{}},
 		{"more than a day ago", flows.StartRequest{Attendee: jane, StartTime: t0.Add(-flows.MaxStartAge - time.Second)}, time.Time{}},
-		{"when attaching", flows.StartRequest{Engagement: "0ZJ000000000001AAA", StartTime: t0}, time.Time{}},
+		{"when attaching", flows.StartRequest{Engagement: "0ZJ000000000001GAA", StartTime: t0}, time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +219,7 @@ func TestPortFailuresAreNamed(t *testing.T) {
 
 	t.Run("attaching to an engagement that does not exist", func(t *testing.T) {
 		h := newHarness(t, demoPolicy())
-		_, err := h.e.Start(h.ctx, flows.StartRequest{Engagement: "0ZJ000000000999AAA"})
+		_, err := h.e.Start(h.ctx, flows.StartRequest{Engagement: "0ZJ000000000999GAA"})
 		var se *flows.StepError
 		require.ErrorAs(t, err, &se, "a bad record id is the caller's mistake, not an internal error")
 		require.ErrorIs(t, err, flows.ErrRecordNotFound)
@@ -271,4 +272,57 @@ func TestWritebackRowKeys(t *testing.T) {
 		}
 	}
 	h.writebacks(t) // set, distinct
+}
+
+// TestSessionIDStaysOutOfTheCRM: a Start without a key of the caller's opens its engagement
+// under a key derived from the session, not under the session id itself: the id is a handle
+// that lets its holder drive the session, and the engagement's ExternalIdentifier is readable
+// by anyone who can read the engagement in the CRM.
+func TestSessionIDStaysOutOfTheCRM(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	for _, req := range []flows.StartRequest{
+		{Phone: noPhone},
+		{Attendee: jane},
+		{Lead: &flows.Lead{LastName: "Newman", Company: "Newman Ltd"}},
+	} {
+		v, err := h.e.Start(h.ctx, req)
+		require.NoError(t, err)
+		// The engagement's ExternalIdentifier, which the write-back upserts it by.
+		assert.NotEmpty(t, v.Engagement)
+		assert.NotContains(t, v.Engagement, v.Session)
+		v, err = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session, Version: v.Version})
+		require.NoError(t, err)
+		id := h.engagementID(t, v.Engagement)
+		eng, ok := h.crm.Engagement(id)
+		require.True(t, ok)
+		assert.Equal(t, v.Engagement, eng.ExternalID)
+		for _, key := range h.crm.LeadKeys() {
+			assert.NotContains(t, key, v.Session)
+		}
+	}
+}
+
+// TestPolicyChangedUnderASession: sessions outlive the policy they started under (they are
+// stored; replicas restart with a new configuration). A representative who passes after their
+// search type was removed reaches the customer level, which says its search type is gone,
+// instead of crashing the engine; the agent cancels.
+func TestPolicyChangedUnderASession(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	v := run(t, h, flows.StartRequest{Phone: noPhone}, reason("Change of address"), subject(flows.SubjectOther),
+		searchFields("representative", map[string]string{"LastName": "Brown"}), pick(robertID))
+	require.Equal(t, flows.StateQuestions, v.State)
+
+	p := demoPolicy()
+	p.SearchTypes = slices.DeleteFunc(p.SearchTypes, func(st flows.SearchType) bool { return st.Name == "representative" })
+	e, err := flows.New(p, flows.Ports{CRM: h.crm, Recorder: h.crm, Store: h.store, Clock: h.clock}, secret)
+	require.NoError(t, err)
+	v, err = e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Answers: robertAnswers})
+	require.NoError(t, err)
+	assert.Equal(t, []flows.Ref{robert}, v.Verified)
+	assert.Equal(t, flows.LevelCustomer, v.Level)
+	_, err = e.Search(h.ctx, flows.SearchRequest{Session: v.Session, Query: flows.Query{Keywords: "Jane"}})
+	require.ErrorIs(t, err, flows.ErrUnknownSearchType)
+	v, err = e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session})
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeCancelled, v.Outcome)
 }

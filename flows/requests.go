@@ -15,15 +15,17 @@ type StartRequest struct {
 	// is below the configured minimum): a single match is then flagged in the search results,
 	// not preselected.
 	PhoneUntrusted bool
-	// Attendee is the initiating attendee the agent named (in person).
+	// Attendee is the initiating attendee the agent named (in person). Its id may be in its
+	// 15- or 18-character form (see CaseSafeID).
 	Attendee Ref
 	// Lead creates a Lead for a new customer, who becomes the initiating attendee.
 	Lead *Lead
-	// Engagement attaches the session to an engagement that exists (e.g. after a transfer).
+	// Engagement attaches the session to an engagement that exists (e.g. after a transfer), by
+	// its id in either form.
 	Engagement string
 	// Key is the caller's idempotency key for this start (at most 255 characters): a Start
 	// repeated with the same Key creates no second Lead and, when ExternalID is empty, names the
-	// same engagement. Empty means the session id.
+	// same engagement. Empty means a key derived from the session id (not the id itself).
 	Key string
 	// ExternalID is the engagement's upsert key (e.g. the CTI call id), which is also its
 	// EngagementRef: a transfer's session started with the same ExternalID reuses the verified
@@ -86,7 +88,8 @@ type SelectRequest struct {
 	Actor   string
 	Session string
 	Version uint64
-	Record  string
+	// Record is the id of one of the results, in either form (see CaseSafeID).
+	Record string
 }
 
 // NotIdentifiedRequest says the agent cannot find the person of the current level.
@@ -139,7 +142,7 @@ type CancelRequest struct {
 
 // ResetRequest is an admin's reset of a person's failures, which lifts their lock at once.
 type ResetRequest struct {
-	// Person is the record id.
+	// Person is the record id, in either form (see CaseSafeID).
 	Person string
 	// Actor is who resets (an admin's user name, an API key's id), for the audit: required, in
 	// the form of StartRequest.Actor.

@@ -50,7 +50,10 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	s.id, s.state, s.started, s.updated = rand.Text(), StateReason, start.UnixNano(), now.UnixNano()
 	key := req.Key
 	if key == "" {
-		key = s.id
+		// Not the session id itself: it is a handle on the session, and the key becomes the
+		// engagement's ExternalIdentifier, which anyone who reads the engagement sees.
+		var b [48]byte
+		key = string(append(appendSessionKey(b[:0], s.id), "/start"...))
 	}
 	s.externalID, s.channel, s.authenticated = req.ExternalID, req.Channel, req.Authenticated
 	if s.externalID == "" {
@@ -58,7 +61,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	}
 	switch {
 	case req.Phone != "":
-		if n := len(digitsOnly(req.Phone)); n < 3 || len(req.Phone) > 40 {
+		if len(req.Phone) > 40 || countDigits(req.Phone) < 3 {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the phone number needs 3 to 40 characters with at least 3 digits")
 		}
 		refs, err := e.crm.FindByPhone(ctx, req.Phone)
@@ -80,13 +83,14 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 			}
 		}
 	case !req.Attendee.IsZero():
-		if !objectName.MatchString(req.Attendee.Object) || !recordID.MatchString(req.Attendee.ID) {
+		id, ok := CaseSafeID(req.Attendee.ID)
+		if !ok || !validObjectName(req.Attendee.Object) {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the attendee needs an object name and a 15- or 18-character record id")
 		}
-		s.initiating, s.preselected = req.Attendee, true
+		s.initiating, s.preselected = Ref{Object: req.Attendee.Object, ID: id}, true
 	case req.Lead != nil:
-		if strings.TrimSpace(req.Lead.LastName) == "" || strings.TrimSpace(req.Lead.Company) == "" {
-			return View{}, stepErr(step, 0, ErrInvalidInput, "a lead needs a last name and a company")
+		if err := validateLead(req.Lead); err != "" {
+			return View{}, stepErr(step, 0, ErrInvalidInput, err)
 		}
 		ref, err := e.rec.CreateLead(ctx, key, *req.Lead)
 		if err != nil {
@@ -94,16 +98,17 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		}
 		s.initiating, s.preselected, s.newLead = ref, true, true
 	default:
-		if !recordID.MatchString(req.Engagement) {
+		id, ok := CaseSafeID(req.Engagement)
+		if !ok {
 			return View{}, stepErr(step, 0, ErrInvalidInput, "the engagement needs a 15- or 18-character record id")
 		}
-		opened, err := e.rec.OpenEngagement(ctx, req.Engagement)
+		opened, err := e.rec.OpenEngagement(ctx, id)
 		if err != nil {
 			return View{}, portErr(step, 0, "read the engagement", err)
 		}
 		s.engagement, s.externalID, s.channel, s.authenticated = opened.ID, opened.ExternalID, "", false
 		if s.engagement == "" {
-			s.engagement = req.Engagement
+			s.engagement = id
 		}
 		if !opened.Initiating.IsZero() {
 			s.initiating, s.preselected = opened.Initiating, true
@@ -265,14 +270,15 @@ func (e *Engine) Select(ctx context.Context, req SelectRequest) (View, error) {
 	return e.step(ctx, "select", req.Actor, req.Session, req.Version, oneOf(StateSelect), func(t *txn) (stepOut, error) {
 		s := &t.s
 		l := &s.levels[s.level]
-		if req.Record == "" || !slices.Contains(l.results, req.Record) {
+		id, ok := CaseSafeID(req.Record)
+		if !ok || !slices.Contains(l.results, id) {
 			return stepOut{}, stepErr(t.step, s.state, ErrNotInResults, "pick a record from the last search's results")
 		}
 		st := e.types[l.searchType]
 		if st == nil {
 			return stepOut{}, stepErr(t.step, s.state, ErrUnknownSearchType, "the search type is no longer configured; search again")
 		}
-		return e.beginLevel(t, st, Ref{Object: st.Object, ID: req.Record})
+		return e.beginLevel(t, st, Ref{Object: st.Object, ID: id})
 	})
 }
 
@@ -428,15 +434,16 @@ func (e *Engine) Writeback(ctx context.Context, id string) (Writeback, error) {
 // once, and keeps the reset in the store's audit. It returns the audit record.
 func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, error) {
 	const step = "reset"
+	person, ok := CaseSafeID(req.Person)
 	switch {
-	case !recordID.MatchString(req.Person):
+	case !ok:
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the person needs a 15- or 18-character record id")
 	case req.Actor == "" || !validActor(req.Actor):
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "an actor is required: "+actorRule)
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 255:
 		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the reason takes 1 to 255 characters")
 	}
-	r, err := e.store.ResetFailures(ctx, Reset{Person: req.Person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()})
+	r, err := e.store.ResetFailures(ctx, Reset{Person: person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()})
 	if err != nil {
 		return Reset{}, storeErr(step, 0, "reset the failures", err)
 	}
@@ -446,7 +453,24 @@ func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, er
 // maxAnswerLen bounds an answer, so that normalising it stays cheap.
 const maxAnswerLen = 500
 
-var (
-	recordID   = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
-	objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-)
+var objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// validObjectName reports whether s is an sObject API name: letters, digits and _, at most 60
+// characters (40, "__c" and a namespace prefix of 15 with its "__": Salesforce Knowledge
+// Article 000381913, https://help.salesforce.com/s/articleView?id=000381913).
+func validObjectName(s string) bool { return len(s) <= 60 && objectName.MatchString(s) }
+
+// validateLead says what is wrong with a new Lead, or "": a last name and a company are
+// required, and no field may be longer than Salesforce takes (Lead field reference,
+// https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html).
+func validateLead(l *Lead) string {
+	switch {
+	case strings.TrimSpace(l.LastName) == "" || strings.TrimSpace(l.Company) == "":
+		return "a lead needs a last name and a company"
+	case utf8.RuneCountInString(l.FirstName) > 40 || utf8.RuneCountInString(l.LastName) > 80 ||
+		utf8.RuneCountInString(l.Company) > 255 || utf8.RuneCountInString(l.Phone) > 40 ||
+		utf8.RuneCountInString(l.Email) > 80:
+		return "a lead's first name takes at most 40 characters, its last name 80, company 255, phone 40 and email 80"
+	}
+	return ""
+}

@@ -61,8 +61,8 @@ type QuestionView struct {
 	Label    string
 	Required bool
 	Mode     Mode
-	Verdict  Verdict
 	// Verdict is VerdictAnswered while the verdict is withheld (see Policy.Verdicts).
+	Verdict Verdict
 	// Rule is the match rule that decided a check-mode verdict; empty for attest mode (the
 	// agent decided), while pending and while withheld.
 	Rule MatchRule

@@ -469,6 +469,15 @@ var (
 	_ flows.Recorder = (*CRM)(nil)
 )
 
+// caseSafe returns id in the 18-character form Salesforce's API returns, or id itself when it
+// is no record id. Like Salesforce, the fake CRM takes a record's id in any of its forms.
+func caseSafe(id string) string {
+	if safe, ok := flows.CaseSafeID(id); ok {
+		return safe
+	}
+	return id
+}
+
 // person is a record with its fields also in a slice, each with its last nine digits, so
 // that FindByPhone walks no map and parses no number.
 type person struct {
@@ -494,6 +503,7 @@ func NewCRM(people []Person, relations []Relation) *CRM {
 
 // add adds p, or replaces the person with p's id. The caller holds c.mu or owns c.
 func (c *CRM) add(p Person) {
+	p.ID = caseSafe(p.ID)
 	p.Fields = maps.Clone(p.Fields)
 	e := &person{Person: p}
 	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
@@ -513,6 +523,7 @@ func (c *CRM) add(p Person) {
 func (c *CRM) Delete(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	id = caseSafe(id)
 	delete(c.people, id)
 	c.order = slices.DeleteFunc(c.order, func(p *person) bool { return p.ID == id })
 }
@@ -643,7 +654,7 @@ func (c *CRM) Values(ctx context.Context, r flows.Ref, fields []string) (map[str
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.people[r.ID]
+	p, ok := c.people[caseSafe(r.ID)]
 	if !ok || p.Object != r.Object {
 		return nil, fmt.Errorf("flowstest: no %s with that id: %w", r.Object, flows.ErrRecordNotFound)
 	}
@@ -664,7 +675,8 @@ func (c *CRM) MayRepresent(ctx context.Context, rule flows.RepresentationRule, r
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.relations {
-		if r.Representative != rep.ID || r.Customer != customer.ID || (rule.RequireActive && !r.Active) {
+		if caseSafe(r.Representative) != caseSafe(rep.ID) || caseSafe(r.Customer) != caseSafe(customer.ID) ||
+			(rule.RequireActive && !r.Active) {
 			continue
 		}
 		if len(rule.Roles) == 0 || slices.ContainsFunc(r.Roles, func(role string) bool { return slices.Contains(rule.Roles, role) }) {
@@ -689,7 +701,7 @@ func (c *CRM) CreateLead(ctx context.Context, key string, lead flows.Lead) (flow
 		return ref, nil
 	}
 	c.next++
-	ref := flows.Ref{Object: "Lead", ID: fmt.Sprintf("00Q000%09dAAA", c.next)}
+	ref := flows.Ref{Object: "Lead", ID: caseSafe(fmt.Sprintf("00Q000%09d", c.next))}
 	c.add(Person{Ref: ref, Fields: map[string]string{"LastName": lead.LastName, "Company": lead.Company}})
 	c.leads = append(c.leads, lead)
 	if c.leadKeys == nil {
@@ -707,11 +719,11 @@ func (c *CRM) OpenEngagement(ctx context.Context, id string) (flows.OpenedEngage
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ext, ok := c.externalIDs[id]
+	ext, ok := c.externalIDs[caseSafe(id)]
 	if !ok {
 		return flows.OpenedEngagement{}, fmt.Errorf("flowstest: no such engagement: %w", flows.ErrRecordNotFound)
 	}
-	return flows.OpenedEngagement{ID: id, ExternalID: ext, Initiating: c.initiating[id]}, nil
+	return flows.OpenedEngagement{ID: caseSafe(id), ExternalID: ext, Initiating: c.initiating[id]}, nil
 }
 
 // AddEngagement adds an engagement that exists in the CRM (created elsewhere), with an
@@ -725,7 +737,7 @@ func (c *CRM) AddEngagement(externalID string, initiating flows.Ref) string {
 // engagement creates an engagement. The caller holds c.mu.
 func (c *CRM) engagement(externalID string, initiating flows.Ref) string {
 	c.next++
-	id := fmt.Sprintf("0ZJ000%09dAAA", c.next)
+	id := caseSafe(fmt.Sprintf("0ZJ000%09d", c.next))
 	if externalID != "" {
 		c.engagements[externalID] = id
 	}
@@ -811,6 +823,13 @@ func (c *CRM) DrainWritebacks() []flows.Writeback {
 	c.writebacks = nil
 	clear(c.written)
 	return w
+}
+
+// LeadKeys returns the idempotency keys CreateLead was called with, in no order.
+func (c *CRM) LeadKeys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Collect(maps.Keys(c.leadKeys))
 }
 
 // Leads returns the leads created so far.
