@@ -20,7 +20,7 @@ type session struct {
 	externalID    string
 	channel       string
 	agent         string // the User id of the agent who started the session (an internal attendee), or empty
-	authenticated bool // pre-authenticated by an IVR or app (carried to the write-back only)
+	authenticated bool   // pre-authenticated by an IVR or app (carried to the write-back only)
 	initiating    Ref
 	preselected   bool // the initiating attendee is known (phone match, named or new): no search for self
 	newLead       bool // the initiating attendee is the Lead Start created
