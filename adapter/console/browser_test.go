@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/idverify/idverify/adapter/console"
+	"github.com/idverify/idverify/mocks/fakeorg"
 )
 
 // The browser tests drive Debian's chromium (IDVERIFY_CHROMIUM names another binary) through
@@ -77,27 +77,32 @@ type tab struct {
 	problems []string
 }
 
-func (e *env) tab(t *testing.T, browser context.Context, name, dir string, a *console.Agent) *tab {
+// tab opens a tab signed in as username on the fake org's login page (Salesforce's web
+// server flow with PKCE), as an agent signs in.
+func (e *env) tab(t *testing.T, browser context.Context, name, dir, username string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	tb := &tab{t: t, e: e, ctx: ctx, name: name, dir: dir}
 	require.NoError(t, chromedp.Listen(ctx, tb.watch))
-	if a != nil {
-		// The test seam for a signed-in agent: the cookie the sign-in sets.
-		ck := e.console.AgentCookie(*a)
-		httpOnly := true
-		require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value,
-				URL: e.srv.URL + "/console/", Path: "/console/", HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax})
-			return err
-		})))
-	}
 	t.Cleanup(func() {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
 		assert.Empty(t, tb.problems, "the browser saw errors")
 	})
+	// The tabs share the browser's cookies: the agent before signs out by forgetting them.
+	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
+		return err
+	}))
+	tb.open("/console/")
+	require.Contains(t, run(tb, chromedp.Location()), "/services/oauth2/authorize", "sent to Salesforce's login page")
+	tb.do(chromedp.SendKeys(chromedp.CSS("#username"), username), chromedp.SendKeys(chromedp.CSS("#password"), fakeorg.DemoAgentPassword))
+	if name == "self" {
+		tb.shot("salesforce-login")
+	}
+	tb.clickAndWait(`button[type=submit]`)
+	require.Equal(t, e.srv.URL+"/console/", run(tb, chromedp.Location()))
 	return tb
 }
 
@@ -217,7 +222,7 @@ func TestBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", dir)
 
 	t.Run("self", func(t *testing.T) {
-		tb := e.tab(t, browser, "self", dir, &agentAnna)
+		tb := e.tab(t, browser, "self", dir, "agent1@demo.idverify.dev")
 		tb.open("/console/start?phone=" + strings.ReplaceAll(alicePhone, " ", "%20") + "&call_id=b-self&channel=Voice%20Call").
 			shot("screen-pop")
 		tb.submit("/console/start").sees("Reason for the call", "The phone number matched one record").shot("reason")
@@ -230,7 +235,7 @@ func TestBrowser(t *testing.T) {
 			shot("verified")
 	})
 	t.Run("representative", func(t *testing.T) {
-		tb := e.tab(t, browser, "representative", dir, &agentAnna)
+		tb := e.tab(t, browser, "representative", dir, "agent1@demo.idverify.dev")
 		tb.open("/console/").shot("new-engagement")
 		tb.fill("phone", "+1 415 555 0999").fill("call_id", "b-rep").submit("/console/start")
 		tb.click("#reason0").submit("/reason").click("#subject-other").submit("/subject").
@@ -244,20 +249,20 @@ func TestBrowser(t *testing.T) {
 		tb.fill("v0", aliceBirth).click("#c2").submit("/answers").sees("Verified").shot("verified")
 	})
 	t.Run("not identified", func(t *testing.T) {
-		tb := e.tab(t, browser, "not-identified", dir, &agentAnna)
+		tb := e.tab(t, browser, "not-identified", dir, "agent1@demo.idverify.dev")
 		tb.open("/console/").fill("phone", "+1 415 555 0999").submit("/console/start")
 		tb.click("#reason0").submit("/reason").click("#subject-other").submit("/subject")
 		tb.fill("f0-0", "Nobody").submit("/search").sees("Nobody matches").shot("no-results")
 		tb.submit("/not-identified").sees("Representative not identified").shot("result")
 	})
 	t.Run("failed", func(t *testing.T) {
-		tb := e.tab(t, browser, "failed", dir, &agentAnna)
+		tb := e.tab(t, browser, "failed", dir, "agent1@demo.idverify.dev")
 		tb.open("/console/").fill("phone", alicePhone).submit("/console/start")
 		tb.click("#reason0").submit("/reason").click("#subject-self").submit("/subject")
 		tb.fill("v0", "01/01/1900").submit("/answers").sees("Verification failed", "Stop processing").shot("result")
 	})
 	t.Run("locked", func(t *testing.T) {
-		tb := e.tab(t, browser, "locked", dir, &agentAnna)
+		tb := e.tab(t, browser, "locked", dir, "agent1@demo.idverify.dev")
 		for range 3 {
 			tb.open("/console/").fill("phone", "020 7946 0958").submit("/console/start")
 			tb.click("#reason0").submit("/reason").click("#subject-self").submit("/subject")
@@ -266,17 +271,17 @@ func TestBrowser(t *testing.T) {
 		tb.sees("Locked", "Stop processing", "locked until").shot("result")
 	})
 	t.Run("non-confidential", func(t *testing.T) {
-		tb := e.tab(t, browser, "not-required", dir, &agentAnna)
+		tb := e.tab(t, browser, "not-required", dir, "agent1@demo.idverify.dev")
 		tb.open("/console/").fill("phone", alicePhone).submit("/console/start")
 		tb.click("#reason1").submit("/reason").sees("Verification not required").shot("result")
 	})
 	t.Run("transfer", func(t *testing.T) {
-		anna := e.tab(t, browser, "transfer-first", dir, &agentAnna)
-		anna.open("/console/start?phone=" + strings.ReplaceAll(alicePhone, " ", "%20") + "&call_id=b-transfer").submit("/console/start")
-		anna.click("#reason0").submit("/reason").click("#subject-self").submit("/subject")
-		anna.fill("v0", aliceBirth).fill("v1", aliceMob).submit("/answers").sees("Verified")
-		// Ben takes the transferred call in a 400-px softphone panel.
-		ben := e.tab(t, browser, "transfer-panel", dir, &agentBen)
+		amara := e.tab(t, browser, "transfer-first", dir, "agent1@demo.idverify.dev")
+		amara.open("/console/start?phone=" + strings.ReplaceAll(alicePhone, " ", "%20") + "&call_id=b-transfer").submit("/console/start")
+		amara.click("#reason0").submit("/reason").click("#subject-self").submit("/subject")
+		amara.fill("v0", aliceBirth).fill("v1", aliceMob).submit("/answers").sees("Verified")
+		// Ben takes the call Amara transfers in a 400-px softphone panel.
+		ben := e.tab(t, browser, "transfer-panel", dir, "agent2@demo.idverify.dev")
 		ben.do(chromedp.EmulateViewport(400, 800))
 		ben.open("/console/").fill("engagement", "b-transfer").clickAndWait(`#lookup button`).
 			sees("Engagement b-transfer", "Verified", "self").shot("status")

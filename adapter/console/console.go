@@ -154,7 +154,8 @@ func New(c Config) (*Console, error) {
 	if s := c.SignIn; s.Enabled() {
 		login := strings.TrimSuffix(s.LoginURL, "/")
 		con.loginURL = login
-		con.oauth = &oauth2.Config{ClientID: s.ClientID, ClientSecret: s.ClientSecret, RedirectURL: s.RedirectURL,
+		// The id scope is all the console asks: who signed in (userinfo), nothing of the org's data.
+		con.oauth = &oauth2.Config{ClientID: s.ClientID, ClientSecret: s.ClientSecret, RedirectURL: s.RedirectURL, Scopes: []string{"id"},
 			Endpoint: oauth2.Endpoint{AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token",
 				AuthStyle: oauth2.AuthStyleInParams}}
 	}

@@ -90,15 +90,18 @@ func newEnv(t *testing.T, change ...func(*console.Config)) *env {
 	e := &env{t: t, org: org, crm: crm, store: &flowstest.Store{}}
 	e.engine, err = flows.New(p, flows.Ports{CRM: crm, Recorder: crm, Store: e.store}, testKey)
 	require.NoError(t, err)
+	// The server starts first: the sign-in's callback URL names it.
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.console.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
 	cfg := console.Config{Engine: e.engine, Store: e.store, Engagements: crm, Key: testKey,
-		FrameAncestors: []string{"https://example.lightning.force.com"}, InstanceURL: org.URL()}
+		FrameAncestors: []string{"https://example.lightning.force.com"}, InstanceURL: org.URL(),
+		SignIn: console.SignIn{LoginURL: org.URL(), ClientID: fakeorg.DemoClientID, ClientSecret: fakeorg.DemoClientSecret,
+			RedirectURL: e.srv.URL + fakeorg.ConsoleCallbackPath}}
 	for _, f := range change {
 		f(&cfg)
 	}
 	e.console, err = console.New(cfg)
 	require.NoError(t, err)
-	e.srv = httptest.NewServer(e.console)
-	t.Cleanup(e.srv.Close)
 	return e
 }
 
