@@ -107,7 +107,7 @@ func (c *Console) sessionPage(r *http.Request, v flows.View) *sessionPage {
 	case flows.StateQuestions:
 		sp.Title = "Questions for " + who
 	case flows.StateDone:
-		sp.Title, sp.Outcome = outcomeTitle(v), outcomeTitle(v)
+		sp.Title, sp.Outcome = "Result", outcomeTitle(v)
 		if !v.Open.IsZero() {
 			sp.RecordURL = c.recordURL(r, v.Open.ID)
 		}
@@ -126,8 +126,15 @@ func (c *Console) sessionPage(r *http.Request, v flows.View) *sessionPage {
 		sp.Pending = sp.Pending || qr.Pending
 		sp.Questions = append(sp.Questions, qr)
 	}
-	for _, ref := range v.Verified {
-		sp.Verified = append(sp.Verified, statusPerson{Record: ref.ID, Role: ref.Object, URL: c.recordURL(r, ref.ID)})
+	for i, ref := range v.Verified {
+		role := "The caller"
+		switch {
+		case i > 0:
+			role = "The customer"
+		case v.Subject == flows.SubjectOther:
+			role = "The representative"
+		}
+		sp.Verified = append(sp.Verified, statusPerson{Record: ref.ID, Role: role + " (" + ref.Object + ")", URL: c.recordURL(r, ref.ID)})
 	}
 	return sp
 }
