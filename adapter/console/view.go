@@ -3,6 +3,7 @@ package console
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -181,5 +182,5 @@ func outcomeTitle(v flows.View) string {
 
 var funcs = template.FuncMap{
 	"u64": func(v uint64) string { return strconv.FormatUint(v, 10) },
-	"add": func(a, b int) int { return a + b },
+	"path": url.PathEscape,
 }
