@@ -181,6 +181,6 @@ func outcomeTitle(v flows.View) string {
 }
 
 var funcs = template.FuncMap{
-	"u64": func(v uint64) string { return strconv.FormatUint(v, 10) },
+	"u64":  func(v uint64) string { return strconv.FormatUint(v, 10) },
 	"path": url.PathEscape,
 }
