@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -201,4 +203,43 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		_, err := console.New(cfg)
 		assert.Error(t, err, name)
 	}
+}
+
+// The same answers sent eight times at once (a double click, a retried request): judged once,
+// one failure counted; the others are told the session moved on.
+func TestSameStepTwiceAtOnce(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(&agentAnna).toQuestions("call-twice")
+	form := b.form("/answers")
+	form.Set("q", "PersonBirthdate")
+	form.Set("v_PersonBirthdate", "01/01/1901")
+	action := b.action("/answers")
+	var wg sync.WaitGroup
+	stale := make(chan bool, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := b.c.PostForm(e.srv.URL+action, form)
+			if !assert.NoError(t, err) {
+				return
+			}
+			resp.Body.Close()
+			stale <- strings.Contains(resp.Request.URL.RawQuery, "m=stale") || strings.Contains(resp.Request.URL.RawQuery, "m=order")
+		}()
+	}
+	wg.Wait()
+	close(stale)
+	refused := 0
+	for s := range stale {
+		if s {
+			refused++
+		}
+	}
+	assert.Equal(t, 7, refused, "one step ran")
+	alice := e.query(sfdc.Select("Id").From("Account").Where(sfdc.Eq("PersonEmail", "alice.martin@example.com")))
+	require.Len(t, alice, 1)
+	failures, err := e.store.Failures(t.Context(), string(alice[0].ID()), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, failures, 1, "one wrong answer counted")
 }
