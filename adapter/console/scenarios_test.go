@@ -6,9 +6,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/sfdc"
 )
 
 var resultRE = regexp.MustCompile(`name="record" value="([^"]+)" required aria-label="Pick ([^"]*)"`)
@@ -79,10 +82,24 @@ func TestScenarios(t *testing.T) {
 	})
 	t.Run("new customer", func(t *testing.T) {
 		b := e.browser(&agentAnna)
+		// In person: the agent enters the start time in their own time zone (Anna's: London).
+		london, err := time.LoadLocation("Europe/London")
+		require.NoError(t, err)
+		start := time.Now().Add(-10 * time.Minute).In(london).Truncate(time.Minute)
 		b.get("/console/").post("/console/start", url.Values{"new_customer": {"1"}, "first_name": {"Nora"}, "last_name": {"Quinn"},
-			"phone": {"+1 415 555 0777"}, "channel": {"In Person"}, "start_time": {""}})
+			"phone": {"+1 415 555 0777"}, "channel": {"In Person"}, "call_id": {"call-in-person"},
+			"start_time": {start.Format("2006-01-02T15:04")}})
 		b.post("/reason", url.Values{"reason": {"Change of address"}}).post("/subject", url.Values{"subject": {"self"}})
 		b.has("New customer", "Open the Lead in Salesforce")
+		e.deliver()
+		engs := e.query(sfdc.Select("StartDateTime", "CommunicationChannel").From("EngagementInteraction").
+			Where(sfdc.Eq("ExternalIdentifier", "call-in-person")))
+		require.Len(t, engs, 1)
+		got, ok := engs[0].Time("StartDateTime")
+		require.True(t, ok)
+		assert.True(t, got.Equal(start), "start %v, want %v", got, start)
+		v, _ := engs[0].Get("CommunicationChannel")
+		assert.Equal(t, "In Person", v)
 	})
 	t.Run("transfer", func(t *testing.T) {
 		anna := e.browser(&agentAnna).toQuestions("call-transfer")
