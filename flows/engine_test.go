@@ -690,6 +690,8 @@ func TestStartValidates(t *testing.T) {
 		{"an attendee with a bad id", flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: "001' OR Name LIKE '"}}},
 		{"a lead without company", flows.StartRequest{Lead: &flows.Lead{LastName: "Newman"}}},
 		{"an engagement with a bad id", flows.StartRequest{Engagement: "x"}},
+		{"an agent who is no user", flows.StartRequest{Attendee: jane, Agent: "003000000000001AAA"}},
+		{"an agent with a bad id", flows.StartRequest{Attendee: jane, Agent: "005' OR Id != '"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -800,6 +802,31 @@ func TestWritebackWaitsInTheOutbox(t *testing.T) {
 	queued, err = h.store.ListOutbox(h.ctx, 0, 0)
 	require.NoError(t, err)
 	assert.Empty(t, queued, "an open session queues nothing")
+}
+
+// The agent who starts a session is written as an internal attendee, in either id form, and
+// is the audit's actor when the caller names them so.
+func TestAgentIsAnInternalAttendee(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	const agent = "005000000000001AAA"
+	v := run(t, h, flows.StartRequest{Attendee: jane, Agent: "005000000000001", Actor: agent}, reason("Change of address"),
+		subject(flows.SubjectSelf))
+	v, err := h.e.Answer(h.ctx, flows.AnswerRequest{Session: v.Session, Version: v.Version, Answers: janeAnswers, Actor: agent})
+	require.NoError(t, err)
+	require.Equal(t, flows.OutcomeVerified, v.Outcome)
+	ws := h.writebacks(t)
+	require.Len(t, ws, 1)
+	require.Len(t, ws[0].Attendees, 2)
+	assert.Equal(t, flows.Attendee{Person: jane, Role: flows.RoleSelf, Verified: true, VerifiedAt: t0, Start: t0}, ws[0].Attendees[0])
+	assert.Equal(t, flows.Attendee{Person: flows.Ref{Object: "User", ID: agent}, Internal: true, Start: t0}, ws[0].Attendees[1])
+
+	// Without an agent, nobody internal.
+	v = run(t, h, flows.StartRequest{Attendee: jane}, reason("Change of address"))
+	_, err = h.e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session, Version: v.Version})
+	require.NoError(t, err)
+	ws = h.written(t)
+	require.Len(t, ws, 2)
+	assert.Empty(t, ws[1].Attendees)
 }
 
 func TestSubjectPicksTheSearchType(t *testing.T) {
