@@ -75,6 +75,7 @@ const (
 	optCorrect       = "correct"
 	optIncorrect     = "incorrect"
 	optDontKnow      = "dont-know"
+	optSkip          = "skip"
 )
 
 // Start is how the session starts: a call from Phone on Channel, with the CTI's CallID (the
@@ -125,11 +126,6 @@ func Verify(ctx context.Context, api *apiclient.Client, p Prompter, start Start)
 	for s.State != apiclient.StateDone {
 		next, err := v.step(ctx, s)
 		switch {
-		case errors.Is(err, ErrAborted):
-			if c, cerr := api.Cancel(context.WithoutCancel(ctx), s.Session, apiclient.Step{Version: s.Version}); cerr == nil {
-				v.show(ctx, c)
-			}
-			return v.result, err
 		case apiclient.IsCode(err, apiclient.CodeVersionConflict):
 			// Another agent or a retry moved the session: go on from where it is.
 			if next, err = api.Get(ctx, s.Session); err != nil {
@@ -147,6 +143,11 @@ func Verify(ctx context.Context, api *apiclient.Client, p Prompter, start Start)
 			p.Say(SayBad, "Not accepted: "+strings.TrimSuffix(pr.Detail, ".")+". Nothing was counted; try again.")
 			next = s
 		case err != nil:
+			// The agent stopped, the script went wrong or the server refused: the session
+			// is not left open for someone else to take up.
+			if c, cerr := api.Cancel(context.WithoutCancel(ctx), s.Session, apiclient.Step{Version: s.Version}); cerr == nil {
+				v.show(ctx, c)
+			}
 			return v.result, err
 		}
 		s = next
@@ -159,6 +160,9 @@ type verifier struct {
 	api    *apiclient.Client
 	p      Prompter
 	result Result
+	// skipped are the optional questions of the current level the agent passed over, by
+	// field; they are asked again once every other one has been.
+	skipped map[string]bool
 }
 
 func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, error) {
@@ -194,6 +198,9 @@ func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, err
 // step asks for and takes the next step of s.
 func (v *verifier) step(ctx context.Context, s *apiclient.Session) (*apiclient.Session, error) {
 	at := apiclient.Step{Version: s.Version}
+	if s.State != apiclient.StateQuestions {
+		v.skipped = nil // the next level's questions, or a retry's, start afresh
+	}
 	switch s.State {
 	case apiclient.StateReason:
 		c := Choice{Title: "Reason for the call"}
@@ -273,7 +280,13 @@ func (v *verifier) searchOrSelect(ctx context.Context, s *apiclient.Session) (*a
 			c.Note = "More were found than shown: search again with more detail."
 		}
 		for _, r := range s.Results {
-			label := strings.Join(r.Values, " · ")
+			var shown []string
+			for _, val := range r.Values {
+				if val != "" {
+					shown = append(shown, val)
+				}
+			}
+			label := strings.Join(shown, " · ")
 			if label == "" {
 				label = r.Object + " " + r.ID
 			}
@@ -344,16 +357,20 @@ func (v *verifier) pickSearchType(ctx context.Context, s *apiclient.Session) (st
 	return v.p.Choose(ctx, c)
 }
 
-// question asks the first pending question of the level and sends the answer alone, so that
-// the level is decided as soon as its outcome is certain.
+// question asks the first pending question of the level the agent did not skip, and sends the
+// answer alone, so that the level is decided as soon as its outcome is certain. An optional
+// question may be skipped (the caller is not asked it, or not yet): nothing is sent for it.
 func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclient.Session, error) {
 	at := apiclient.Step{Version: s.Version}
-	var q *apiclient.Question
+	var q, first *apiclient.Question
 	optional, pending := 0, 0
 	for i := range s.Questions {
 		if s.Questions[i].Verdict == apiclient.VerdictPending {
 			pending++
-			if q == nil {
+			if first == nil {
+				first = &s.Questions[i]
+			}
+			if q == nil && !v.skipped[s.Questions[i].Field] {
 				q = &s.Questions[i]
 			}
 		}
@@ -361,10 +378,16 @@ func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclie
 			optional++
 		}
 	}
-	if q == nil {
+	if first == nil {
 		return nil, errors.New("the session asks questions but none is pending")
 	}
-	if pending == len(s.Questions) { // a level's first question
+	if q == nil { // every pending one was skipped: round again
+		v.skipped, q = nil, first
+	}
+	if v.skipped == nil {
+		v.skipped = map[string]bool{}
+	}
+	if pending == len(s.Questions) && len(v.skipped) == 0 { // a level's first question
 		note := fmt.Sprintf("Questions for %s: every required one", whom(s))
 		if optional > 0 {
 			note += fmt.Sprintf(", and %d of the %d optional ones", s.OptionalMin, optional)
@@ -376,10 +399,17 @@ func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclie
 		title += " (optional)"
 	}
 	if q.Mode == apiclient.ModeCheck {
-		answer, err := v.p.Ask(ctx, Question{Title: title, Secret: true,
-			Note: "what the caller says (not shown); " + DontKnow + " if they don't know"})
+		note := "what the caller says (not shown); " + DontKnow + " if they don't know"
+		if !q.Required {
+			note += "; empty to skip"
+		}
+		answer, err := v.p.Ask(ctx, Question{Title: title, Secret: true, Optional: !q.Required, Note: note})
 		if err != nil {
 			return nil, err
+		}
+		if strings.TrimSpace(answer) == "" {
+			v.skipped[q.Field] = true
+			return s, nil
 		}
 		a := apiclient.Answer{Field: q.Field, Value: answer}
 		if strings.TrimSpace(answer) == DontKnow {
@@ -388,6 +418,9 @@ func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclie
 		return v.api.Answers(ctx, s.Session, apiclient.AnswersRequest{Step: at, Answers: []apiclient.Answer{a}})
 	}
 	c := Choice{Title: title, Options: []Option{{"✓ Correct", optCorrect}, {"✗ Incorrect", optIncorrect}, {"Doesn't know", optDontKnow}}}
+	if !q.Required {
+		c.Options = append(c.Options, Option{"Skip: not asked", optSkip})
+	}
 	c.Note = "Judge what the caller says."
 	if q.Expected != "" {
 		c.Note = "Expected: " + q.Expected
@@ -395,6 +428,10 @@ func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclie
 	verdict, err := v.choose(ctx, s, c)
 	if err != nil || verdict == optCancel {
 		return v.cancel(ctx, s, err)
+	}
+	if verdict == optSkip {
+		v.skipped[q.Field] = true
+		return s, nil
 	}
 	return v.api.Attest(ctx, s.Session, apiclient.AttestationsRequest{Step: at, Attestations: []apiclient.Attestation{
 		{Field: q.Field, Correct: verdict == optCorrect, DontKnow: verdict == optDontKnow}}})

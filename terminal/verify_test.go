@@ -72,6 +72,11 @@ func TestScenarios(t *testing.T) {
 		{name: "a bad answer is asked again, not counted", start: jane,
 			script:  []string{"Change of address", "self", "person", "not a date", "14/03/1980", "sw1a 1aa"},
 			outcome: "verified", exit: terminal.ExitVerified, shows: []string{"Not accepted:", "Nothing was counted"}},
+		{name: "an optional question skipped", start: jane,
+			script: []string{"Change of address", "self", "person", "14/03/1980",
+				"",               // PersonMailingPostalCode: skipped
+				"020 7946 0001"}, // Phone
+			outcome: "verified", exit: terminal.ExitVerified, shows: []string{"What is your Phone? (optional)"}},
 		{name: "not identified", start: terminal.Start{Phone: httpapitest.NobodyPhone, Channel: "Voice Call"},
 			script:  []string{"Change of address", "self", "person", "Nobody Atall", "not-identified"},
 			outcome: "not_identified", exit: terminal.ExitNotVerified, shows: []string{"The search found nobody.", "Not identified."}},
@@ -128,8 +133,9 @@ func TestScriptEndsEarly(t *testing.T) {
 	require.NotNil(t, res.Session)
 	assert.Equal(t, "cancelled", res.Session.Outcome, out)
 
-	_, err, _ = run(t, d, terminal.Start{Phone: httpapitest.JanePhone, Channel: "Voice Call"}, "no such reason")
+	res, err, _ = run(t, d, terminal.Start{Phone: httpapitest.JanePhone, Channel: "Voice Call"}, "no such reason")
 	require.Error(t, err)
+	assert.Equal(t, "cancelled", res.Session.Outcome, "a script that goes wrong leaves no session open")
 	assert.NotContains(t, err.Error(), "no such reason", "a wrong line is named by its number")
 	assert.Contains(t, err.Error(), "script line 1")
 }
