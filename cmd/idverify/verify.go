@@ -43,10 +43,10 @@ On a terminal it shows a form for each step (arrow keys and Enter; check-mode an
 masked; Ctrl+C cancels the session). When stdin is not a terminal, or with --script, it reads
 the answers from stdin, one a line, in the order the prompts come, and prints plain prompts:
 a choice is answered by its value, its label or its number; "?" is "doesn't know" to a
-check-mode question; an empty line takes an optional prompt's default; lines starting with #
-are skipped. For example, with the demo service:
+question; an empty line skips an optional question (or takes a prompt's default); lines
+starting with # are skipped. For example, Alice of the demo data about herself:
 
-  printf '%s\n' 'Change of address' self person 12/04/1985 '+1 415 555 0101' |
+  printf '%s\n' 'Change of address' self 12/04/1985 '+1 415 555 0101' |
     idverify verify --phone +14155550101 --channel 'Voice Call'
 
 Nothing typed is printed back. Exit status: 0 verified; 1 ended without a verification
