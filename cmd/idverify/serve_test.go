@@ -486,4 +486,3 @@ func (p *serveProcess) wait(t *testing.T) error {
 		return nil
 	}
 }
-
