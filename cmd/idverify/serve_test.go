@@ -162,17 +162,25 @@ func scenarios() []scenario {
 	return append(out, locked)
 }
 
-// runScenario sends sc's steps and checks their statuses and its outcome.
-func runScenario(t *testing.T, s *demoService, sc scenario) {
+// apiTarget is where a scenario's steps go: step i to urls[i % len(urls)] (several replicas
+// take turns), with the API key, or the admin key where the scenario says so.
+type apiTarget struct {
+	urls          []string
+	key, adminKey string
+}
+
+// runScenario sends sc's steps and checks their statuses and its outcome; it returns how many
+// sessions the scenario ended (each queues one write to Salesforce).
+func runScenario(t *testing.T, to apiTarget, sc scenario) (ended int) {
 	t.Helper()
 	var session string
 	var last map[string]any
 	for i, step := range sc.steps {
-		key := s.demo.key
+		key := to.key
 		if sc.admin[i] {
-			key = s.demo.adminKey
+			key = to.adminKey
 		}
-		status, body := call(t, s.URL, key, step, session)
+		status, body := call(t, to.urls[i%len(to.urls)], key, step, session)
 		if want, ok := sc.statuses[i]; ok {
 			require.Equal(t, want, status, "step %d (%s): %v", i, step.path, body)
 			continue
@@ -182,6 +190,9 @@ func runScenario(t *testing.T, s *demoService, sc scenario) {
 			session, _ = body["session"].(string)
 		}
 		if _, ok := body["session"]; ok {
+			if body["outcome"] != nil && (last == nil || last["outcome"] == nil || last["session"] != body["session"]) {
+				ended++
+			}
 			last = body
 		}
 	}
@@ -189,6 +200,7 @@ func runScenario(t *testing.T, s *demoService, sc scenario) {
 		require.NotNil(t, last)
 		assert.Equal(t, sc.outcome, last["outcome"], "%v", last)
 	}
+	return ended
 }
 
 // Every scenario over HTTP against the embedded fake org, through the whole service; then no
@@ -197,8 +209,9 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 	s := startDemo(t, func(c *config.Config) {
 		c.Server.RateLimit.PersonBurst = 100 // the lockout scenario answers about one person often
 	})
+	to := apiTarget{urls: []string{s.URL}, key: s.demo.key, adminKey: s.demo.adminKey}
 	for _, sc := range scenarios() {
-		t.Run(sc.name, func(t *testing.T) { runScenario(t, s, sc) })
+		t.Run(sc.name, func(t *testing.T) { runScenario(t, to, sc) })
 	}
 	waitDelivered(t, s)
 
@@ -386,7 +399,7 @@ func TestQuickStartSubprocess(t *testing.T) {
 		t.Skip("-short: builds the binary")
 	}
 	bin := buildBinary(t)
-	proc := startServe(t, bin, nil, "--addr", "127.0.0.1:0")
+	proc := startProcess(t, bin, nil, "serve", "--addr", "127.0.0.1:0")
 	banner := proc.waitBanner(t)
 	apiURL := regexp.MustCompile(`API:\s+(http://\S+)`).FindStringSubmatch(banner)
 	require.NotNil(t, apiURL, banner)
@@ -420,18 +433,19 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// serveProcess is `idverify serve` running as a child process.
+// serveProcess is `idverify serve` (or fake-org) running as a child process.
 type serveProcess struct {
 	cmd            *exec.Cmd
 	stdout, stderr *syncBuffer
 	done           chan error
 }
 
-// startServe starts bin serve with args, in an environment of env plus this process's
-// without its IDVERIFY_* variables; it is killed at the end of the test if still running.
-func startServe(t *testing.T, bin string, env []string, args ...string) *serveProcess {
+// startProcess starts bin with args (serve, fake-org), in an environment of env plus this
+// process's without its IDVERIFY_* variables; it is killed at the end of the test if still
+// running.
+func startProcess(t *testing.T, bin string, env []string, args ...string) *serveProcess {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, config.EnvPrefix) {
 			cmd.Env = append(cmd.Env, kv)
