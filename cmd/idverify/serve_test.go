@@ -500,3 +500,17 @@ func (p *serveProcess) wait(t *testing.T) error {
 		return nil
 	}
 }
+
+// Where the configuration sets its own API keys or store, the banner does not offer the demo's.
+func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
+	s := startDemo(t, func(c *config.Config) {
+		c.Server.APIKeys = []config.APIKey{{Name: "mine", SHA256: strings.Repeat("ab", 32)}}
+		c.Store.DSN = config.Secret(filepath.Join(t.TempDir(), "mine.db"))
+	})
+	var banner bytes.Buffer
+	printBanner(&banner, s.Main, s.demo)
+	assert.NotContains(t, banner.String(), s.demo.key)
+	assert.Contains(t, banner.String(), "KEY=YOUR_KEY")
+	assert.Contains(t, banner.String(), "store:          sqlite (store.dsn)")
+	assert.NotContains(t, banner.String(), "mine.db", "the DSN is a secret")
+}
