@@ -94,7 +94,7 @@ func (m *Metrics) Request(route, key string, status int, elapsed time.Duration) 
 
 // Outcome implements httpapi.Metrics.
 func (m *Metrics) Outcome(o flows.Outcome) {
-	m.outcomes.WithLabelValues(string(o)).Inc()
+	m.outcomes.WithLabelValues(o.String()).Inc()
 	if o == flows.OutcomeLocked {
 		m.lockouts.Inc()
 	}

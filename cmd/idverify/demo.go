@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 
@@ -200,27 +201,39 @@ func writeFakeOrgScript(w io.Writer, orgURL, apiVersion string, creds url.Values
 	}
 }
 
-// printBanner says that the service runs on the demo, and how to walk a verification.
+// printBanner says that the service runs on demo settings, and how to walk a verification.
+// Where the configuration overrode a demo value (its own API keys, its own store), it says so.
 func printBanner(w io.Writer, m *Main, d *demo) {
+	cfg := m.Config
+	key, adminKey := d.key, d.adminKey
+	if !slices.ContainsFunc(cfg.Server.APIKeys, func(k config.APIKey) bool { return k.SHA256 == httpapi.HashKey(d.key) }) {
+		key, adminKey = "YOUR_KEY", "(server.api_keys: the configured keys replace the demo's)"
+	}
+	storeLine := fmt.Sprintf("%s (store.dsn)", cfg.Store.Driver)
+	if cfg.Store.Driver == config.DriverSQLite && cfg.Store.DSN.Value() == d.db {
+		storeLine = "SQLite at " + d.db
+		if d.tempDir != "" {
+			storeLine += " (deleted at exit)"
+		}
+	}
 	fmt.Fprintf(w, `
 idverify is running on DEMO settings: no Salesforce credentials are configured (salesforce.auth).
   API:            %s   (OpenAPI: %s/v1/openapi.json, metrics: %s/metrics)
   API key:        %s
   admin API key:  %s
   Salesforce:     an embedded fake org with demo data at %s (in memory)
-  store:          SQLite at %s%s
-  policy:         examples/idverify.yaml's reasons and search types
-  HMAC key:       generated for this run
+  store:          %s
+  policy:         examples/idverify.yaml's reasons and search types, unless configured
 Nothing here is real or kept: set salesforce.auth and the rest (README.md, docs/CONFIGURATION.md)
 to verify callers against your org.
 
 Paste these into a shell (they need curl) to walk two callers through verification:
 
-`, m.URL, m.URL, m.URL, d.key, d.adminKey, m.FakeOrgURL, d.db, map[bool]string{true: " (deleted at exit)"}[d.tempDir != ""])
-	writeDemoScript(w, m.URL, d.key)
+`, m.URL, m.URL, m.URL, key, adminKey, m.FakeOrgURL, storeLine)
+	writeDemoScript(w, m.URL, key)
 	fmt.Fprintf(w, "\n# What the outbox wrote to the fake org (a second or two after each outcome): the engagements,\n# their attendees and topics\n")
 	org := m.FakeOrg
-	writeFakeOrgScript(w, m.FakeOrgURL, m.Config.Salesforce.APIVersion, url.Values{"client_id": {org.ClientID()},
+	writeFakeOrgScript(w, m.FakeOrgURL, cfg.Salesforce.APIVersion, url.Values{"client_id": {org.ClientID()},
 		"client_secret": {org.ClientSecret()}, "username": {org.Username()}, "password": {org.Password()}})
 	fmt.Fprintln(w)
 }
