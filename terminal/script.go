@@ -52,12 +52,12 @@ func (s *Script) next(ctx context.Context) (string, error) {
 
 // Choose implements Prompter.
 func (s *Script) Choose(ctx context.Context, c Choice) (string, error) {
-	fmt.Fprintln(s.out, c.Title)
+	fmt.Fprintln(s.out, printable(c.Title))
 	if c.Note != "" {
-		fmt.Fprintln(s.out, "  "+c.Note)
+		fmt.Fprintln(s.out, "  "+printable(c.Note))
 	}
 	for i, o := range c.Options {
-		fmt.Fprintf(s.out, "  %d. %s [%s]\n", i+1, o.Label, o.Value)
+		fmt.Fprintf(s.out, "  %d. %s [%s]\n", i+1, printable(o.Label), printable(o.Value))
 	}
 	line, err := s.next(ctx)
 	if err != nil {
@@ -65,7 +65,7 @@ func (s *Script) Choose(ctx context.Context, c Choice) (string, error) {
 	}
 	for i, o := range c.Options {
 		if strings.EqualFold(line, o.Value) || strings.EqualFold(line, o.Label) || line == strconv.Itoa(i+1) {
-			fmt.Fprintf(s.out, "> %s\n", o.Label)
+			fmt.Fprintf(s.out, "> %s\n", printable(o.Label))
 			return o.Value, nil
 		}
 	}
@@ -74,13 +74,13 @@ func (s *Script) Choose(ctx context.Context, c Choice) (string, error) {
 
 // Ask implements Prompter. What is typed is not written back.
 func (s *Script) Ask(ctx context.Context, q Question) (string, error) {
-	title := q.Title
+	title := printable(q.Title)
 	if !strings.HasSuffix(title, "?") && !strings.HasSuffix(title, ":") {
 		title += ":"
 	}
 	fmt.Fprintln(s.out, title)
 	if q.Note != "" {
-		fmt.Fprintln(s.out, "  "+q.Note)
+		fmt.Fprintln(s.out, "  "+printable(q.Note))
 	}
 	line, err := s.next(ctx)
 	if err != nil {
@@ -96,4 +96,4 @@ func (s *Script) Ask(ctx context.Context, q Question) (string, error) {
 }
 
 // Say implements Prompter.
-func (s *Script) Say(_ SayKind, text string) { fmt.Fprintln(s.out, text) }
+func (s *Script) Say(_ SayKind, text string) { fmt.Fprintln(s.out, printable(text)) }

@@ -38,15 +38,15 @@ func NewTUI(in io.Reader, out io.Writer) *TUI {
 func (t *TUI) chooseForm(c Choice, value *string) *huh.Form {
 	opts := make([]huh.Option[string], len(c.Options))
 	for i, o := range c.Options {
-		opts[i] = huh.NewOption(o.Label, o.Value)
+		opts[i] = huh.NewOption(printable(o.Label), o.Value)
 	}
-	return t.form(huh.NewSelect[string]().Title(c.Title).Description(c.Note).Options(opts...).Value(value))
+	return t.form(huh.NewSelect[string]().Title(printable(c.Title)).Description(printable(c.Note)).Options(opts...).Value(value))
 }
 
 // askForm is the form of a Question, writing what is typed to value: masked when the question
 // is secret, refused empty unless it is optional.
 func (t *TUI) askForm(q Question, value *string) *huh.Form {
-	in := huh.NewInput().Title(q.Title).Description(q.Note).CharLimit(MaxScriptLine).Value(value)
+	in := huh.NewInput().Title(printable(q.Title)).Description(printable(q.Note)).CharLimit(MaxScriptLine).Value(value)
 	if q.Secret {
 		in.EchoMode(huh.EchoModePassword)
 	}
@@ -82,7 +82,7 @@ func (t *TUI) Choose(ctx context.Context, c Choice) (string, error) {
 	}
 	for _, o := range c.Options {
 		if o.Value == v {
-			fmt.Fprintln(t.out, t.trail.Render("› "+c.Title+": "+o.Label))
+			fmt.Fprintln(t.out, t.trail.Render("› "+printable(c.Title+": "+o.Label)))
 		}
 	}
 	return v, nil
@@ -101,11 +101,11 @@ func (t *TUI) Ask(ctx context.Context, q Question) (string, error) {
 	if q.Secret {
 		shown = "••••"
 	}
-	fmt.Fprintln(t.out, t.trail.Render("› "+q.Title+" "+shown))
+	fmt.Fprintln(t.out, t.trail.Render("› "+printable(q.Title+" "+shown)))
 	return v, nil
 }
 
 // Say implements Prompter.
 func (t *TUI) Say(kind SayKind, text string) {
-	fmt.Fprintln(t.out, t.styles[kind].Render(text))
+	fmt.Fprintln(t.out, t.styles[kind].Render(printable(text)))
 }

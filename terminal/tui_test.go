@@ -121,3 +121,28 @@ func TestAskRunsMasked(t *testing.T) {
 	assert.NotContains(t, out.String(), "1980")
 	assert.Contains(t, ansi.Strip(out.String()), "› Date of birth ••••")
 }
+
+// A value from the server (a CRM field, a label) reaches the terminal without control
+// characters or bidirectional overrides, and bounded.
+func TestServerTextIsPrintable(t *testing.T) {
+	hostile := "Jane\x1b]0;pwned\x07 Smith\x1b[2J\u202eevil\r\nnext\x9b31m"
+	assert.Equal(t, "Jane]0;pwned Smith[2Jevil next31m", printable(hostile))
+	assert.Equal(t, "plain · text ✓", printable("plain · text ✓"))
+	long := printable(strings.Repeat("é", 2*maxShown))
+	assert.Equal(t, maxShown+1, len([]rune(long)))
+
+	var out bytes.Buffer
+	s := NewScript(strings.NewReader("1\n"), &out)
+	v, err := s.Choose(t.Context(), Choice{Title: hostile, Note: hostile, Options: []Option{{hostile, "id"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "id", v)
+	s.Say(SayInfo, hostile)
+	assert.NotContains(t, out.String(), "\x1b")
+	assert.NotContains(t, out.String(), "\u202e")
+
+	var picked string
+	f := newTestTUI().chooseForm(Choice{Title: hostile, Options: []Option{{hostile, "id"}}}, &picked)
+	f.Update(f.Init())
+	assert.NotContains(t, f.View(), "\x1b]0;pwned", "the view has the form's own escapes only")
+	assert.NotContains(t, f.View(), "\u202e")
+}

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/idverify/idverify/adapter/httpapi/apiclient"
 )
@@ -489,4 +491,42 @@ func causeText(cause string) string {
 		return "the representative may not act for this customer"
 	}
 	return "not verified"
+}
+
+// maxShown bounds a text from the server as it is shown, in runes.
+const maxShown = 500
+
+// printable is s as it may reach the agent's terminal: without control characters (an escape
+// sequence in a CRM value could rewrite the screen or the window title, or answer for the agent
+// through the terminal's replies) and without bidirectional overrides (which could show one
+// value as another), at most maxShown runes. Every text a Prompter shows passes through it.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean && utf8.RuneCountInString(s) <= maxShown {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == maxShown {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(' ')
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError:
+			continue
+		default:
+			b.WriteRune(r)
+		}
+		n++
+	}
+	return b.String()
 }
