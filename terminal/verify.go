@@ -12,6 +12,7 @@ package terminal
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -180,7 +181,9 @@ func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, err
 			return nil, err
 		}
 	}
-	s, err := v.api.Start(ctx, apiclient.StartRequest{Phone: st.Phone, Channel: st.Channel, ExternalID: st.CallID, Attestation: st.Attestation})
+	req := apiclient.StartRequest{Phone: st.Phone, Channel: st.Channel, ExternalID: st.CallID, Attestation: st.Attestation,
+		IdempotencyKey: newKey()}
+	s, err := v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Start(ctx, req) })
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +202,7 @@ func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, err
 
 // step asks for and takes the next step of s.
 func (v *verifier) step(ctx context.Context, s *apiclient.Session) (*apiclient.Session, error) {
-	at := apiclient.Step{Version: s.Version}
+	at := apiclient.Step{Version: s.Version, IdempotencyKey: newKey()}
 	if s.State != apiclient.StateQuestions {
 		v.skipped = nil // the next level's questions, or a retry's, start afresh
 	}
@@ -217,7 +220,9 @@ func (v *verifier) step(ctx context.Context, s *apiclient.Session) (*apiclient.S
 		if err != nil || reason == optCancel {
 			return v.cancel(ctx, s, err)
 		}
-		return v.api.Reason(ctx, s.Session, apiclient.ReasonRequest{Step: at, Reason: reason})
+		return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) {
+			return v.api.Reason(ctx, s.Session, apiclient.ReasonRequest{Step: at, Reason: reason})
+		})
 	case apiclient.StateSubject:
 		subject, err := v.choose(ctx, s, Choice{Title: "Who is the call about?", Options: []Option{
 			{"The caller themself", apiclient.SubjectSelf}, {"Someone else: the caller represents them", apiclient.SubjectOther}}})
@@ -234,7 +239,7 @@ func (v *verifier) step(ctx context.Context, s *apiclient.Session) (*apiclient.S
 				return nil, err
 			}
 		}
-		return v.api.Subject(ctx, s.Session, req)
+		return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Subject(ctx, s.Session, req) })
 	case apiclient.StateSearch, apiclient.StateSelect:
 		return v.searchOrSelect(ctx, s)
 	case apiclient.StateQuestions:
@@ -256,8 +261,36 @@ func (v *verifier) cancel(ctx context.Context, s *apiclient.Session, err error) 
 	if err != nil {
 		return nil, err
 	}
-	return v.api.Cancel(ctx, s.Session, apiclient.Step{Version: s.Version})
+	at := apiclient.Step{Version: s.Version, IdempotencyKey: newKey()}
+	return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Cancel(ctx, s.Session, at) })
 }
+
+// sendTries is how many times a step is sent when its answer is lost on the way.
+const sendTries = 3
+
+// send sends a step, again with the same Idempotency-Key when the answer was lost on the way
+// (the connection failed; not an answer of the server's): the server runs it once and answers
+// the repeat with the first answer, so a lost answer neither loses the step nor counts a
+// wrong answer twice.
+func (v *verifier) send(ctx context.Context, call func(context.Context) (*apiclient.Session, error)) (*apiclient.Session, error) {
+	var p *apiclient.Problem
+	for try := 1; ; try++ {
+		s, err := call(ctx)
+		if err == nil || errors.As(err, &p) && !(p.Code == apiclient.CodeIdempotencyInUse && try < sendTries) ||
+			try == sendTries || ctx.Err() != nil {
+			return s, err
+		}
+		v.p.Say(SayBad, "No answer from the server; sending the step again.")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(try) * 500 * time.Millisecond):
+		}
+	}
+}
+
+// newKey returns a new Idempotency-Key.
+func newKey() string { return "idv-term-" + rand.Text() }
 
 // whom names the person the level is about.
 func whom(s *apiclient.Session) string {
@@ -271,7 +304,7 @@ func whom(s *apiclient.Session) string {
 }
 
 func (v *verifier) searchOrSelect(ctx context.Context, s *apiclient.Session) (*apiclient.Session, error) {
-	at := apiclient.Step{Version: s.Version}
+	at := apiclient.Step{Version: s.Version, IdempotencyKey: newKey()}
 	c := Choice{Title: "Find " + whom(s)}
 	if s.State == apiclient.StateSelect {
 		c.Title = "Pick " + whom(s)
@@ -309,9 +342,10 @@ func (v *verifier) searchOrSelect(ctx context.Context, s *apiclient.Session) (*a
 	case err != nil || picked == optCancel:
 		return v.cancel(ctx, s, err)
 	case picked == optNotIdentified:
-		return v.api.NotIdentified(ctx, s.Session, at)
+		return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.NotIdentified(ctx, s.Session, at) })
 	case s.State == apiclient.StateSelect && picked != optSearchAgain:
-		return v.api.Select(ctx, s.Session, apiclient.SelectRequest{Step: at, Record: picked})
+		req := apiclient.SelectRequest{Step: at, Record: picked}
+		return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Select(ctx, s.Session, req) })
 	case picked == optSearchAgain:
 		if picked, err = v.pickSearchType(ctx, s); err != nil {
 			return nil, err
@@ -344,7 +378,7 @@ func (v *verifier) searchOrSelect(ctx context.Context, s *apiclient.Session) (*a
 			return nil, err
 		}
 	}
-	return v.api.Search(ctx, s.Session, req)
+	return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Search(ctx, s.Session, req) })
 }
 
 // pickSearchType asks which search type to search again with, when there is a choice.
@@ -363,7 +397,7 @@ func (v *verifier) pickSearchType(ctx context.Context, s *apiclient.Session) (st
 // answer alone, so that the level is decided as soon as its outcome is certain. An optional
 // question may be skipped (the caller is not asked it, or not yet): nothing is sent for it.
 func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclient.Session, error) {
-	at := apiclient.Step{Version: s.Version}
+	at := apiclient.Step{Version: s.Version, IdempotencyKey: newKey()}
 	var q, first *apiclient.Question
 	optional, pending := 0, 0
 	for i := range s.Questions {
@@ -417,7 +451,8 @@ func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclie
 		if strings.TrimSpace(answer) == DontKnow {
 			a = apiclient.Answer{Field: q.Field, DontKnow: true}
 		}
-		return v.api.Answers(ctx, s.Session, apiclient.AnswersRequest{Step: at, Answers: []apiclient.Answer{a}})
+		req := apiclient.AnswersRequest{Step: at, Answers: []apiclient.Answer{a}}
+		return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Answers(ctx, s.Session, req) })
 	}
 	c := Choice{Title: title, Options: []Option{{"✓ Correct", optCorrect}, {"✗ Incorrect", optIncorrect}, {"Doesn't know", optDontKnow}}}
 	if !q.Required {
@@ -435,8 +470,9 @@ func (v *verifier) question(ctx context.Context, s *apiclient.Session) (*apiclie
 		v.skipped[q.Field] = true
 		return s, nil
 	}
-	return v.api.Attest(ctx, s.Session, apiclient.AttestationsRequest{Step: at, Attestations: []apiclient.Attestation{
-		{Field: q.Field, Correct: verdict == optCorrect, DontKnow: verdict == optDontKnow}}})
+	req := apiclient.AttestationsRequest{Step: at, Attestations: []apiclient.Attestation{
+		{Field: q.Field, Correct: verdict == optCorrect, DontKnow: verdict == optDontKnow}}}
+	return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Attest(ctx, s.Session, req) })
 }
 
 func until(t *time.Time) string {

@@ -2,6 +2,7 @@ package terminal_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -138,4 +139,47 @@ func TestScriptEndsEarly(t *testing.T) {
 	assert.Equal(t, "cancelled", res.Session.Outcome, "a script that goes wrong leaves no session open")
 	assert.NotContains(t, err.Error(), "no such reason", "a wrong line is named by its number")
 	assert.Contains(t, err.Error(), "script line 1")
+}
+
+// losesAnswers is a transport that delivers each request but loses the answer to the first
+// request of each path ending in suffix, as a dropped connection does.
+type losesAnswers struct {
+	next   http.RoundTripper
+	suffix string
+	lost   map[string]bool
+	// replayed counts the answers the server gave from its Idempotency-Key records.
+	replayed int
+}
+
+func (l *losesAnswers) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := l.next.RoundTrip(req)
+	if err == nil && res.Header.Get("Idempotent-Replayed") == "true" {
+		l.replayed++
+	}
+	if err == nil && strings.HasSuffix(req.URL.Path, l.suffix) && !l.lost[req.URL.Path] {
+		l.lost[req.URL.Path] = true
+		res.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return res, err
+}
+
+// An answer lost on the way is sent again with its Idempotency-Key: the server ran the step
+// once and answers the repeat with the first answer, so the wrong answer is counted once and the
+// script goes on in step.
+func TestLostAnswersAreSentAgain(t *testing.T) {
+	d := httpapitest.NewDemo(t, t0, nil)
+	tr := &losesAnswers{next: &httpapitest.SpecChecker{T: t, Requests: true}, suffix: "/answers", lost: map[string]bool{}}
+	api, err := apiclient.New(d.URL, httpapitest.SoftphoneKey, apiclient.WithHTTPClient(&http.Client{Transport: tr}))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	in := strings.NewReader("Change of address\nself\nperson\n31/12/1999\n")
+	res, err := terminal.Verify(t.Context(), api, terminal.NewScript(in, &out), terminal.Start{Phone: httpapitest.JanePhone, Channel: "Voice Call"})
+	require.NoError(t, err, out.String())
+	assert.Equal(t, "failed", res.Session.Outcome)
+	assert.Contains(t, out.String(), "No answer from the server; sending the step again.")
+	failures, err := d.Store.Failures(t.Context(), httpapitest.JaneID, t0.Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, failures, 1, "one wrong answer, sent twice, counted once")
+	assert.Equal(t, 1, tr.replayed, "the repeat was answered from the first")
 }

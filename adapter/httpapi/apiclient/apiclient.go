@@ -90,17 +90,18 @@ func (p *Problem) Error() string {
 
 // Some of the API's problem codes (docs/openapi.yaml lists them all).
 const (
-	CodeUnauthorized    = "unauthorized"
-	CodeNotFound        = "not_found"
-	CodeStepOutOfOrder  = "step_out_of_order"
-	CodeVersionConflict = "version_conflict"
-	CodeSessionFinished = "session_finished"
-	CodeSessionExpired  = "session_expired"
-	CodeInvalidValue    = "invalid_value"
-	CodeNotInResults    = "not_in_results"
-	CodePersonLocked    = "person_locked"
-	CodeRateLimited     = "rate_limited"
-	CodeUnavailable     = "unavailable"
+	CodeUnauthorized     = "unauthorized"
+	CodeNotFound         = "not_found"
+	CodeStepOutOfOrder   = "step_out_of_order"
+	CodeVersionConflict  = "version_conflict"
+	CodeSessionFinished  = "session_finished"
+	CodeSessionExpired   = "session_expired"
+	CodeInvalidValue     = "invalid_value"
+	CodeNotInResults     = "not_in_results"
+	CodePersonLocked     = "person_locked"
+	CodeRateLimited      = "rate_limited"
+	CodeIdempotencyInUse = "idempotency_key_in_use"
+	CodeUnavailable      = "unavailable"
 )
 
 // IsCode reports whether err is a *Problem with code.
@@ -259,7 +260,13 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("apiclient: %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
+		// The *url.Error quotes the URL, whose path may hold a session id (a handle that
+		// drives the session) or a person's record id: name the route instead.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("apiclient: %s %s: %w", method, route(path), err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
@@ -280,6 +287,19 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 		return nil, fmt.Errorf("apiclient: the answer to %s is not the JSON expected: %w", method, err)
 	}
 	return out, nil
+}
+
+// route is path with its query cut and the ids it names replaced by their parameters' names.
+func route(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	segs := strings.Split(path, "/") // "", "v1", "sessions", id, step
+	switch {
+	case len(segs) > 3 && segs[1] == "v1" && segs[2] == "sessions":
+		segs[3] = "{id}"
+	case len(segs) > 4 && segs[1] == "v1" && segs[2] == "admin" && (segs[3] == "lockouts" || segs[3] == "outbox"):
+		segs[4] = map[string]string{"lockouts": "{person}", "outbox": "{id}"}[segs[3]]
+	}
+	return strings.Join(segs, "/")
 }
 
 // problemOf reads a failed answer: problem details when it is one, else a Problem made from

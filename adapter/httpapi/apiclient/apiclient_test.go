@@ -208,3 +208,21 @@ func TestNewRefusesBadURLs(t *testing.T) {
 	_, err := apiclient.New("https://idverify.example.com/base/", "k")
 	assert.NoError(t, err)
 }
+
+// A call that reaches no server says which route failed, never the ids in its path.
+func TestTransportErrorsNameTheRoute(t *testing.T) {
+	d := httpapitest.NewDemo(t, t0, nil)
+	c, err := apiclient.New(d.URL, httpapitest.SoftphoneKey)
+	require.NoError(t, err)
+	s, err := c.Start(t.Context(), apiclient.StartRequest{Phone: httpapitest.JanePhone})
+	require.NoError(t, err)
+	dead, err := apiclient.New("http://127.0.0.1:1", httpapitest.SoftphoneKey)
+	require.NoError(t, err)
+	_, err = dead.Reason(t.Context(), s.Session, apiclient.ReasonRequest{Step: at(s), Reason: "Change of address"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "POST /v1/sessions/{id}/reason")
+	assert.NotContains(t, err.Error(), s.Session)
+	_, err = dead.ResetLockout(t.Context(), httpapitest.JaneID, "why", "")
+	assert.Contains(t, err.Error(), "/v1/admin/lockouts/{person}/reset")
+	assert.NotContains(t, err.Error(), httpapitest.JaneID)
+}
