@@ -265,26 +265,40 @@ func (v *verifier) cancel(ctx context.Context, s *apiclient.Session, err error) 
 	return v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Cancel(ctx, s.Session, at) })
 }
 
-// sendTries is how many times a step is sent when its answer is lost on the way.
-const sendTries = 3
+// sendTries is how many times a step is sent when its answer is lost on the way or the
+// server asks to wait; maxWait bounds a wait the server asks for (Retry-After).
+const (
+	sendTries = 3
+	maxWait   = time.Minute
+)
 
-// send sends a step, again with the same Idempotency-Key when the answer was lost on the way
-// (the connection failed; not an answer of the server's): the server runs it once and answers
-// the repeat with the first answer, so a lost answer neither loses the step nor counts a
-// wrong answer twice.
+// send sends a step, and sends it again with the same Idempotency-Key when its answer was lost
+// on the way (the connection failed: not an answer of the server's; the server runs the step
+// once and answers the repeat with the first answer, so a lost answer neither loses the step
+// nor counts a wrong answer twice), when the first is still running, or when the server's rate
+// limit asks to wait (a refused step ran nothing).
 func (v *verifier) send(ctx context.Context, call func(context.Context) (*apiclient.Session, error)) (*apiclient.Session, error) {
-	var p *apiclient.Problem
 	for try := 1; ; try++ {
 		s, err := call(ctx)
-		if err == nil || errors.As(err, &p) && !(p.Code == apiclient.CodeIdempotencyInUse && try < sendTries) ||
-			try == sendTries || ctx.Err() != nil {
+		if err == nil || try == sendTries || ctx.Err() != nil {
 			return s, err
 		}
-		v.p.Say(SayBad, "No answer from the server; sending the step again.")
+		wait := time.Duration(try) * 500 * time.Millisecond
+		var p *apiclient.Problem
+		switch {
+		case !errors.As(err, &p):
+			v.p.Say(SayBad, "No answer from the server; sending the step again.")
+		case p.Code == apiclient.CodeIdempotencyInUse:
+		case p.Code == apiclient.CodeRateLimited && p.RetryAfter <= maxWait:
+			wait = p.RetryAfter
+			v.p.Say(SayBad, fmt.Sprintf("Too many requests: waiting %s before sending the step again.", wait))
+		default:
+			return s, err
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Duration(try) * 500 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }
