@@ -82,8 +82,8 @@ const (
 )
 
 // Start is how the session starts: a call from Phone on Channel, with the CTI's CallID (the
-// engagement's external id). An empty Phone or Channel is asked for; an empty CallID lets
-// idverify name the engagement.
+// engagement's external id). An empty Phone or Channel is asked for, and the CallID too when
+// the Phone is; an empty CallID lets idverify name the engagement.
 type Start struct {
 	Phone, Channel, CallID string
 	// Attestation is the call's STIR/SHAKEN attestation (A, B or C), if known.
@@ -170,6 +170,7 @@ type verifier struct {
 
 func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, error) {
 	var err error
+	askCallID := st.Phone == "" && st.CallID == ""
 	if st.Phone == "" {
 		if st.Phone, err = v.p.Ask(ctx, Question{Title: "Caller's phone number", Note: "as the telephony platform shows it"}); err != nil {
 			return nil, err
@@ -178,6 +179,12 @@ func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, err
 	if st.Channel == "" {
 		if st.Channel, err = v.p.Ask(ctx, Question{Title: "Channel", Note: "the engagement's channel; empty for Voice Call",
 			Optional: true, Default: "Voice Call"}); err != nil {
+			return nil, err
+		}
+	}
+	if askCallID {
+		if st.CallID, err = v.p.Ask(ctx, Question{Title: "Call id", Note: "the CTI's id of the call, which a transfer shares; empty for none",
+			Optional: true}); err != nil {
 			return nil, err
 		}
 	}
