@@ -56,9 +56,11 @@ func TestScenarios(t *testing.T) {
 			shows: []string{"The number matches one record (Account " + httpapitest.JaneID + ")", "Verified.",
 				"record " + httpapitest.JaneID + " as self (level caller), valid until", "Engagement: call-1"}},
 		{name: "self, phone and channel typed, searched by name",
-			script:  []string{httpapitest.NobodyPhone, "", "# the reason", "1", "self", "person", "Jane", "1", "14/03/1980", "SW1A1AA"},
+			script: []string{httpapitest.NobodyPhone, "", "call-typed", "# the reason", "1", "self", "person", "Jane", "1",
+				"14/03/1980", "SW1A1AA"},
 			outcome: "verified", exit: terminal.ExitVerified,
-			shows: []string{"Caller's phone number:", "The number matches no record.", "Jane Smith · London", "Verified."}},
+			shows: []string{"Caller's phone number:", "The number matches no record.", "Jane Smith · London", "Verified.",
+				"Call id:", "Engagement: call-typed"}},
 		{name: "representative and customer", start: terminal.Start{Phone: httpapitest.RobertPhone, Channel: "Voice Call", CallID: "call-rep"},
 			script: []string{"Change of address", "other",
 				"representative", "Brown", "", // LastName, MailingCity
