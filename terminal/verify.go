@@ -129,8 +129,10 @@ func Verify(ctx context.Context, api *apiclient.Client, p Prompter, start Start)
 	for s.State != apiclient.StateDone {
 		next, err := v.step(ctx, s)
 		switch {
-		case apiclient.IsCode(err, apiclient.CodeVersionConflict):
-			// Another agent or a retry moved the session: go on from where it is.
+		case apiclient.IsCode(err, apiclient.CodeVersionConflict), apiclient.IsCode(err, apiclient.CodeSessionExpired),
+			apiclient.IsCode(err, apiclient.CodeSessionFinished):
+			// Another agent or a retry moved the session, or it ended (idle too long): go on
+			// from where it is.
 			if next, err = api.Get(ctx, s.Session); err != nil {
 				return v.result, err
 			}

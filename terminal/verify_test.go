@@ -2,6 +2,7 @@ package terminal_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -184,4 +185,32 @@ func TestLostAnswersAreSentAgain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, failures, 1, "one wrong answer, sent twice, counted once")
 	assert.Equal(t, 1, tr.replayed, "the repeat was answered from the first")
+}
+
+// idles is a Script whose agent leaves the session idle when asked title.
+type idles struct {
+	*terminal.Script
+	title string
+	clock interface{ Advance(time.Duration) }
+}
+
+func (p idles) Choose(ctx context.Context, c terminal.Choice) (string, error) {
+	if c.Title == p.title {
+		p.clock.Advance(11 * time.Minute) // session.idle_timeout is 10 minutes
+	}
+	return p.Script.Choose(ctx, c)
+}
+
+// A session that sat idle too long is expired by the step that follows: shown as such.
+func TestExpired(t *testing.T) {
+	d := httpapitest.NewDemo(t, t0, nil)
+	api, err := apiclient.New(d.URL, httpapitest.SoftphoneKey)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	p := idles{Script: terminal.NewScript(strings.NewReader("Change of address\nself\nperson\n"), &out), title: "Who is the call about?", clock: d.Clock}
+	res, err := terminal.Verify(t.Context(), api, p, terminal.Start{Phone: httpapitest.JanePhone, Channel: "Voice Call"})
+	require.NoError(t, err, out.String())
+	assert.Equal(t, "expired", res.Session.Outcome)
+	assert.Equal(t, terminal.ExitNotVerified, res.ExitCode())
+	assert.Contains(t, out.String(), "Expired: the session sat idle too long.")
 }
