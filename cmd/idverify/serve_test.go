@@ -514,3 +514,95 @@ func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
 	assert.Contains(t, banner.String(), "store:          sqlite (store.dsn)")
 	assert.NotContains(t, banner.String(), "mine.db", "the DSN is a secret")
 }
+
+// Main.Mounts serve beside the API on its listener, and Close drains a request in flight: the
+// listener stops taking connections, the request still gets its answer, then Close returns.
+func TestMountsAndGracefulClose(t *testing.T) {
+	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	defaults, err := d.defaults()
+	require.NoError(t, err)
+	cfg, err := config.Load(config.Options{Defaults: defaults})
+	require.NoError(t, err)
+	started, release := make(chan struct{}), make(chan struct{})
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/console/slow" {
+			close(started)
+			<-release
+		}
+		_, _ = io.WriteString(w, "console")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/console/", Handler: console}}}
+	require.NoError(t, m.Run(t.Context()))
+
+	get := func(path string) (int, string, error) {
+		resp, err := http.Get(m.URL + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+	status, body, err := get("/console/")
+	require.NoError(t, err)
+	assert.Equal(t, "console", body, "the mount answers its pattern")
+	status, _, err = get("/healthz")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, status, "the API answers the rest")
+	status, body, err = get("/metrics")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "idverify_http_requests_total")
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		s, b, err := get("/console/slow")
+		inflight <- result{s, b, err}
+	}()
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	require.Eventually(t, func() bool {
+		_, _, err := get("/healthz")
+		return err != nil
+	}, 30*time.Second, 10*time.Millisecond, "the listener stops taking connections")
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a request was in flight", err)
+	default:
+	}
+	close(release)
+	r := <-inflight
+	require.NoError(t, r.err)
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "console", r.body)
+	require.NoError(t, <-closed)
+}
+
+func TestLoggerLevelAndFormat(t *testing.T) {
+	for _, tt := range []struct {
+		log        config.Log
+		json       bool
+		debugShown bool
+	}{
+		{config.Log{Level: "debug", Format: "json"}, true, true},
+		{config.Log{Level: "info", Format: "text"}, false, false},
+		{config.Log{Level: "warn", Format: "auto"}, true, false}, // not a terminal: JSON
+	} {
+		var buf bytes.Buffer
+		log := newLogger(tt.log, &buf)
+		log.Debug("quiet")
+		log.Warn("loud", "n", 1)
+		assert.Equal(t, tt.debugShown, strings.Contains(buf.String(), "quiet"), "%+v", tt.log)
+		assert.Contains(t, buf.String(), "loud")
+		assert.Equal(t, tt.json, strings.HasPrefix(buf.String(), "{"), "%+v: %s", tt.log, buf.String())
+	}
+}
