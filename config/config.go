@@ -298,7 +298,7 @@ type RateLimit struct {
 type Log struct {
 	// Level is debug, info, warn or error.
 	Level string `mapstructure:"level"`
-	// Format is text or json.
+	// Format is text, json, or auto: text on a terminal, JSON otherwise.
 	Format string `mapstructure:"format"`
 }
 

@@ -36,13 +36,19 @@ type Options struct {
 	// Flags is a flag set AddFlags registered on, usually a cobra command's. Flags the user
 	// set override every other source; nil means no flags.
 	Flags *pflag.FlagSet
+	// Defaults replace the documented defaults of the keys they name, beneath every other
+	// source: nested maps are sections ({"secrets": {"hmac_key": "…"}} sets secrets.hmac_key),
+	// anything else a key's value. `idverify serve` without Salesforce credentials gives the
+	// demo's this way (the example policy, a generated key), so a file, the environment or a
+	// flag still overrides each.
+	Defaults map[string]any
 }
 
 // flagKeys are the keys a command-line user sets most, with the flag that sets each.
 var flagKeys = []struct{ flag, key, usage string }{
 	{"addr", "server.addr", "address the HTTP API listens on (server.addr)"},
 	{"log-level", "log.level", "debug, info, warn or error (log.level)"},
-	{"log-format", "log.format", "text or json (log.format)"},
+	{"log-format", "log.format", "auto (text on a terminal, JSON otherwise), text or json (log.format)"},
 	{"store-driver", "store.driver", "sqlite or postgres (store.driver)"},
 }
 
@@ -93,7 +99,7 @@ var defaults = map[string]any{
 	"server.addr":                "127.0.0.1:8080",
 	"server.shutdown_timeout":    10 * time.Second,
 	"log.level":                  "info",
-	"log.format":                 "text",
+	"log.format":                 "auto",
 
 	// The HTTP API's bounds (adapter/httpapi) and the caller id's trust.
 	"phone_lookup.min_attestation":        "",
@@ -168,6 +174,7 @@ func read(opts Options) (*Config, Problems, error) {
 	for key, value := range defaults {
 		v.SetDefault(key, value)
 	}
+	setDefaults(v, "", opts.Defaults)
 	for _, key := range Keys() {
 		if err := v.BindEnv(key, EnvName(key)); err != nil {
 			return nil, nil, fmt.Errorf("config: binding %s: %w", key, err)
@@ -198,6 +205,17 @@ func read(opts Options) (*Config, Problems, error) {
 	unknownKeys(&ps, "", v.AllSettings(), reflect.TypeFor[Config]())
 	ps = append(ps, decodeProblems(err)...)
 	return &c, ps, nil
+}
+
+// setDefaults sets the leaves of m (a section's keys under prefix) as defaults of v.
+func setDefaults(v *viper.Viper, prefix string, m map[string]any) {
+	for key, value := range m {
+		if section, ok := value.(map[string]any); ok {
+			setDefaults(v, prefix+key+".", section)
+			continue
+		}
+		v.SetDefault(prefix+key, value)
+	}
 }
 
 // within reports whether path is key or lies under it (key.x, key[0]).

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 // minimal is the smallest useful file: one reason and one attest-mode search type, so no
@@ -74,7 +75,7 @@ func TestLoadDefaults(t *testing.T) {
 		IdempotencyTTL: 24 * time.Hour,
 		RateLimit:      RateLimit{KeyPerSecond: 100, KeyBurst: 200, PersonPerMinute: 10, PersonBurst: 5}}, c.Server)
 	assert.Equal(t, PhoneLookup{}, c.PhoneLookup)
-	assert.Equal(t, Log{Level: "info", Format: "text"}, c.Log)
+	assert.Equal(t, Log{Level: "info", Format: "auto"}, c.Log)
 }
 
 func TestLoadWithoutFileNeedsAPolicy(t *testing.T) {
@@ -387,4 +388,35 @@ func TestLoadSalesforceOnly(t *testing.T) {
 	s, err := LoadSalesforce(Options{File: writeFile(t, "reasons: []\n")})
 	require.NoError(t, err, "no reasons or search types: not this section's business")
 	assert.True(t, s.Embedded())
+}
+
+// Options.Defaults replace the documented defaults and lie beneath every other source.
+func TestOptionsDefaultsLieBeneathEverySource(t *testing.T) {
+	withKey(t)
+	defaults := map[string]any{
+		"server":    map[string]any{"addr": "defaults:1", "shutdown_timeout": "3s"},
+		"log":       map[string]any{"level": "warn"},
+		"lockout":   map[string]any{"max_failures": 9},
+		"store.dsn": "from-defaults.db",
+	}
+	t.Setenv(EnvName("lockout.max_failures"), "7")
+	c, err := Load(Options{File: writeFile(t, minimal+"\nserver: {addr: 'file:1'}\n"), Defaults: defaults})
+	require.NoError(t, err)
+	assert.Equal(t, "file:1", c.Server.Addr, "the file beats Defaults")
+	assert.Equal(t, 7, c.Lockout.MaxFailures, "the environment beats Defaults")
+	assert.Equal(t, 3*time.Second, c.Server.ShutdownTimeout, "Defaults beat the documented default")
+	assert.Equal(t, "warn", c.Log.Level)
+	assert.Equal(t, "auto", c.Log.Format, "a key Defaults do not name keeps its documented default")
+	assert.Equal(t, "from-defaults.db", c.Store.DSN.Value(), "a dotted key works as a section does")
+}
+
+// A policy given as Defaults is enough without a file.
+func TestOptionsDefaultsCanHoldThePolicy(t *testing.T) {
+	withKey(t)
+	var policy map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(minimal), &policy))
+	c, err := Load(Options{Defaults: policy})
+	require.NoError(t, err)
+	assert.NotEmpty(t, c.Reasons)
+	assert.NotEmpty(t, c.SearchTypes)
 }

@@ -79,7 +79,7 @@ func (c *Config) problems() Problems {
 	c.validateOutbox(&ps)
 	c.validateServer(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
-	oneOf(&ps, "log.format", c.Log.Format, "text", "json")
+	oneOf(&ps, "log.format", c.Log.Format, "auto", "text", "json")
 	return ps
 }
 

@@ -297,7 +297,7 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		{"person burst zero", func(c *Config) { c.Server.RateLimit.PersonBurst = 0 }, "server.rate_limit", "person_burst at least 1"},
 		{"bad attestation", func(c *Config) { c.PhoneLookup.MinAttestation = "a" }, "phone_lookup.min_attestation", "use one of A, B, C"},
 		{"bad log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "use one of debug, info, warn, error"},
-		{"empty log format", func(c *Config) { c.Log.Format = "" }, "log.format", "is empty: use one of text, json"},
+		{"empty log format", func(c *Config) { c.Log.Format = "" }, "log.format", "is empty: use one of auto, text, json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

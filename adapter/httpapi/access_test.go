@@ -139,7 +139,7 @@ func TestPersonRateLimitAcrossReplicas(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(replica)
 	t.Cleanup(srv.Close)
-	other := &client{t: t, base: srv.URL, key: softphoneKey, http: &http.Client{Transport: &specChecker{t: t, requests: true}}}
+	other := &client{t: t, base: srv.URL, key: softphoneKey, http: &http.Client{Transport: specChecker(t, true)}}
 	atQuestions := func() session {
 		s := e.start(map[string]any{"attendee": map[string]string{"object": "Account", "id": janeID}})
 		s = e.step(s, "reason", map[string]any{"reason": "Change of address"})

@@ -15,94 +15,36 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/httpapi"
 	"github.com/idverify/idverify/adapter/httpapi/httpapitest"
 	"github.com/idverify/idverify/adapter/store/sqlite"
-	"github.com/idverify/idverify/docs"
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/flows/flowstest"
 )
 
-// The demo people: person accounts for customers, a contact for a representative, and two
-// accounts that share a phone number.
+// The demo people and policy (httpapitest's, which the clients' tests share).
 const (
-	janeID   = "001000000000001AAA"
-	ahmedID  = "001000000000002AAA"
-	samID    = "001000000000003AAA"
-	kimID    = "001000000000004AAA"
-	robertID = "003000000000001AAA"
+	janeID   = httpapitest.JaneID
+	ahmedID  = httpapitest.AhmedID
+	samID    = httpapitest.SamID
+	kimID    = httpapitest.KimID
+	robertID = httpapitest.RobertID
 
-	janePhone   = "+44 20 7946 0001"
-	robertPhone = "07700 900123"
-	sharedPhone = "+44 20 7946 0005"
-	nobodyPhone = "+44 20 7946 0999"
+	janePhone   = httpapitest.JanePhone
+	robertPhone = httpapitest.RobertPhone
+	sharedPhone = httpapitest.SharedPhone
+	nobodyPhone = httpapitest.NobodyPhone
 )
 
-// personalData are the demo people's values, which no log line and no kept answer may hold.
-var personalData = []string{"Jane", "Smith", "1980-03-14", "14/03/1980", "March 14", "+44 20 7946", "SW1A", "sw1a",
-	"London", "Ahmed", "Khan", "Robert", "Brown", "1962-07-21", "21 July 1962", "07700", "M1 1AE", "Manchester", "Sam Lee",
-	"Kim Lee", "Smith Ltd", "jane@example.com"}
-
-func demoPeople() ([]flowstest.Person, []flowstest.Relation) {
-	account := func(id, name, birth, phone, postcode string) flowstest.Person {
-		return flowstest.Person{Ref: flows.Ref{Object: "Account", ID: id}, Fields: map[string]string{"Name": name,
-			"PersonBirthdate": birth, "Phone": phone, "PersonMailingPostalCode": postcode, "PersonMailingCity": "London"}}
-	}
-	return []flowstest.Person{
-			account(janeID, "Jane Smith", "1980-03-14", janePhone, "SW1A 1AA"),
-			account(ahmedID, "Ahmed Khan", "1975-11-02", "+44 20 7946 0002", "E1 6AN"),
-			account(samID, "Sam Lee", "1990-01-01", sharedPhone, "N1 9GU"),
-			account(kimID, "Kim Lee", "1991-02-02", sharedPhone, "N1 9GU"),
-			{Ref: flows.Ref{Object: "Contact", ID: robertID}, Fields: map[string]string{"Name": "Robert Brown", "LastName": "Brown",
-				"Birthdate": "1962-07-21", "MobilePhone": robertPhone, "MailingPostalCode": "M1 1AE", "MailingCity": "Manchester"}},
-		}, []flowstest.Relation{
-			{Representative: robertID, Customer: janeID, Roles: []string{"Power of Attorney"}, Active: true},
-		}
-}
-
-// demoPolicy: a person-account text search in check mode, the same in attest mode (expected
-// values revealed), a representative's object search on Contact linked to a customer search.
-func demoPolicy() flows.Policy {
-	check := func(field string, rule flows.MatchRule) flows.Verifier {
-		return flows.Verifier{Field: field, Label: "What is your " + field + "?", Match: rule, Mode: flows.ModeCheck}
-	}
-	return flows.Policy{
-		Reasons: []flows.Reason{{Name: "Change of address", Confidential: true}, {Name: "Opening hours"}},
-		SearchTypes: []flows.SearchType{
-			{Name: "person", Label: "Person account", Object: "Account", Search: flows.SearchText, SearchFields: []string{"Name"},
-				ResultFields: []string{"Name", "PersonMailingCity"},
-				Required:     []flows.Verifier{check("PersonBirthdate", flows.MatchDate)},
-				Optional:     []flows.Verifier{check("PersonMailingPostalCode", flows.MatchPostalCode), check("Phone", flows.MatchPhone)},
-				OptionalMin:  1},
-			{Name: "branch", Label: "In the branch", Object: "Account", Search: flows.SearchText, SearchFields: []string{"Name"},
-				ResultFields: []string{"Name"},
-				Required: []flows.Verifier{
-					{Field: "PersonBirthdate", Label: "Date of birth", Mode: flows.ModeAttest, Reveal: flows.RevealMasked},
-					{Field: "PersonMailingPostalCode", Label: "Postcode", Mode: flows.ModeAttest, Reveal: flows.RevealFull}}},
-			{Name: "representative", Object: "Contact", Search: flows.SearchObject, SearchFields: []string{"LastName", "MailingCity"},
-				ResultFields: []string{"Name"},
-				Required:     []flows.Verifier{check("Birthdate", flows.MatchDate)},
-				Optional:     []flows.Verifier{check("MobilePhone", flows.MatchPhone)},
-				OptionalMin:  1, Linked: "customer"},
-			{Name: "customer", Object: "Account", Search: flows.SearchText, SearchFields: []string{"Name"},
-				ResultFields: []string{"Name"},
-				Required:     []flows.Verifier{check("PersonBirthdate", flows.MatchDate)},
-				Optional:     []flows.Verifier{check("PersonMailingPostalCode", flows.MatchPostalCode)},
-				OptionalMin:  1},
-		},
-		Representation: flows.RepresentationRule{Object: "AccountContactRelation", RepresentativeField: "ContactId",
-			CustomerField: "AccountId", Roles: []string{"Power of Attorney"}, RequireActive: true},
-		Lockout:  flows.Lockout{MaxFailures: 3, Window: 30 * time.Minute},
-		Session:  flows.SessionLimits{IdleTimeout: 10 * time.Minute},
-		Matching: flows.Matching{DateOrder: flows.DMY, DefaultCountryCode: "44"},
-	}
-}
+var (
+	personalData = httpapitest.PersonalData
+	demoPeople   = httpapitest.DemoPeople
+	demoPolicy   = httpapitest.DemoPolicy
+)
 
 // Answers that are right for the demo people.
 var (
@@ -115,8 +57,8 @@ var (
 
 // The API keys of the tests.
 const (
-	softphoneKey = "sk_test_softphone_0123456789abcdef0123456789"
-	opsKey       = "sk_test_ops_0123456789abcdef0123456789abcdef"
+	softphoneKey = httpapitest.SoftphoneKey
+	opsKey       = httpapitest.OpsKey
 )
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -212,8 +154,8 @@ func newEnv(t *testing.T, b backend, opts ...option) *env {
 	require.NoError(t, err)
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(e.srv.Close)
-	e.client = &client{t: t, base: e.srv.URL, key: softphoneKey, http: &http.Client{Transport: &specChecker{t: t, requests: true}}}
-	e.raw = &client{t: t, base: e.srv.URL, key: softphoneKey, http: &http.Client{Transport: &specChecker{t: t}}}
+	e.client = &client{t: t, base: e.srv.URL, key: softphoneKey, http: &http.Client{Transport: specChecker(t, true)}}
+	e.raw = &client{t: t, base: e.srv.URL, key: softphoneKey, http: &http.Client{Transport: specChecker(t, false)}}
 	t.Cleanup(func() { e.checkLogs() })
 	return e
 }
@@ -445,69 +387,9 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// The spec, loaded once, and its router.
-var (
-	specOnce   sync.Once
-	specDoc    *openapi3.T
-	specRouter routers.Router
-	specErr    error
-)
+func loadSpec(t *testing.T) (*openapi3.T, routers.Router) { return httpapitest.Spec(t) }
 
-func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
-	t.Helper()
-	specOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		specDoc, specErr = loader.LoadFromData(docs.OpenAPI)
-		if specErr == nil {
-			specErr = specDoc.Validate(loader.Context)
-		}
-		if specErr == nil {
-			specRouter, specErr = legacy.NewRouter(specDoc)
-		}
-	})
-	require.NoError(t, specErr)
-	return specDoc, specRouter
-}
-
-// specChecker is a RoundTripper that checks every answer (and, with requests, every request)
-// against docs/openapi.yaml with kin-openapi.
-type specChecker struct {
-	t        *testing.T
-	requests bool
-}
-
-func (c *specChecker) RoundTrip(req *http.Request) (*http.Response, error) {
-	t := c.t
-	_, router := loadSpec(t)
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
-	}
-	reset := func() { req.Body = io.NopCloser(bytes.NewReader(body)) }
-	reset()
-	route, params, err := router.FindRoute(req)
-	if c.requests {
-		assert.NoError(t, err, "%s %s is not in the spec", req.Method, req.URL.Path)
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
-	if c.requests && route != nil {
-		assert.NoError(t, openapi3filter.ValidateRequest(req.Context(), in), "request %s %s %s", req.Method, req.URL.Path, body)
-		reset()
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil || route == nil {
-		return res, err
-	}
-	data, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	res.Body = io.NopCloser(bytes.NewReader(data))
-	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
-		Body: io.NopCloser(bytes.NewReader(data)), Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
-	assert.NoError(t, openapi3filter.ValidateResponse(req.Context(), out), "answer %d to %s %s: %s", res.StatusCode, req.Method, req.URL.Path, data)
-	return res, nil
+// specChecker checks requests and answers against docs/openapi.yaml.
+func specChecker(t *testing.T, requests bool) http.RoundTripper {
+	return &httpapitest.SpecChecker{T: t, Requests: requests}
 }

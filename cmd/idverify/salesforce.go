@@ -18,17 +18,38 @@ import (
 // With s.Embedded() it starts the embedded fake org (the demo seed) on a loopback port of its
 // own and logs in to it as its demo user.
 func connectOrg(s config.Salesforce) (*sfdc.Client, func(), error) {
+	o, err := openOrg(s, func(*sfdc.Config) {})
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.client, o.stop, nil
+}
+
+// orgConn is a client of an org, and the embedded fake org when it is one.
+type orgConn struct {
+	client *sfdc.Client
+	// fake is the embedded fake org, and fakeURL its base URL; nil and "" for a real org.
+	fake    *fakeorg.Org
+	fakeURL string
+	stop    func()
+}
+
+// openOrg is connectOrg with the client's configuration changed by tune (its HTTP client and
+// hooks) before the client is made.
+func openOrg(s config.Salesforce, tune func(*sfdc.Config)) (*orgConn, error) {
 	if !s.Embedded() {
-		c, err := sfdc.New(salesforce.ClientConfig(s))
-		return c, func() {}, err
+		cfg := salesforce.ClientConfig(s)
+		tune(&cfg)
+		c, err := sfdc.New(cfg)
+		return &orgConn{client: c, stop: func() {}}, err
 	}
 	org, err := fakeorg.New(fakeorg.Options{Seed: fakeorg.SeedDemo})
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting the embedded fake org: %w", err)
+		return nil, fmt.Errorf("starting the embedded fake org: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting the embedded fake org: %w", err)
+		return nil, fmt.Errorf("starting the embedded fake org: %w", err)
 	}
 	srv := &http.Server{Handler: org.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -40,12 +61,14 @@ func connectOrg(s config.Salesforce) (*sfdc.Client, func(), error) {
 		}
 	}
 	base := "http://" + ln.Addr().String()
-	c, err := sfdc.New(sfdc.Config{APIVersion: s.APIVersion, Timeout: s.Timeout, Auth: sfdc.Auth{
+	cfg := sfdc.Config{APIVersion: s.APIVersion, Timeout: s.Timeout, Auth: sfdc.Auth{
 		Method: sfdc.AuthPassword, LoginURL: base, ClientID: org.ClientID(), ClientSecret: org.ClientSecret(),
-		Username: org.Username(), Password: org.Password()}})
+		Username: org.Username(), Password: org.Password()}}
+	tune(&cfg)
+	c, err := sfdc.New(cfg)
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, err
 	}
-	return c, stop, nil
+	return &orgConn{client: c, fake: org, fakeURL: base, stop: stop}, nil
 }

@@ -1,0 +1,111 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/huh"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// TUI is a Prompter for an agent at a terminal: each prompt is a huh form (a select to move
+// through with the arrow keys or to filter by typing "/", an input masked for check-mode
+// answers), and each answered prompt leaves one line behind, so the screen keeps the session's
+// trail. Ctrl+C cancels the session.
+type TUI struct {
+	in  io.Reader
+	out io.Writer
+	// styles of the lines Say writes, by kind, for out's colour profile.
+	styles map[SayKind]lipgloss.Style
+	trail  lipgloss.Style
+}
+
+// NewTUI returns a TUI reading keys from in (a terminal) and drawing on out.
+func NewTUI(in io.Reader, out io.Writer) *TUI {
+	r := lipgloss.NewRenderer(out)
+	return &TUI{in: in, out: out, styles: map[SayKind]lipgloss.Style{
+		SayInfo:    r.NewStyle(),
+		SayHeading: r.NewStyle().Bold(true).MarginTop(1),
+		SayGood:    r.NewStyle().Bold(true).Foreground(lipgloss.Color("2")),
+		SayBad:     r.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
+	}, trail: r.NewStyle().Faint(true)}
+}
+
+// chooseForm is the form of a Choice, writing the picked option's value to value.
+func (t *TUI) chooseForm(c Choice, value *string) *huh.Form {
+	opts := make([]huh.Option[string], len(c.Options))
+	for i, o := range c.Options {
+		opts[i] = huh.NewOption(printable(o.Label), o.Value)
+	}
+	return t.form(huh.NewSelect[string]().Title(printable(c.Title)).Description(printable(c.Note)).Options(opts...).Value(value))
+}
+
+// askForm is the form of a Question, writing what is typed to value: masked when the question
+// is secret, refused empty unless it is optional.
+func (t *TUI) askForm(q Question, value *string) *huh.Form {
+	in := huh.NewInput().Title(printable(q.Title)).Description(printable(q.Note)).CharLimit(MaxScriptLine).Value(value)
+	if q.Secret {
+		in.EchoMode(huh.EchoModePassword)
+	}
+	if !q.Optional {
+		in.Validate(func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return errors.New("type a value")
+			}
+			return nil
+		})
+	}
+	return t.form(in)
+}
+
+func (t *TUI) form(field huh.Field) *huh.Form {
+	return huh.NewForm(huh.NewGroup(field)).WithInput(t.in).WithOutput(t.out).WithShowHelp(true)
+}
+
+// run runs f until it is submitted; Ctrl+C is ErrAborted.
+func run(ctx context.Context, f *huh.Form) error {
+	err := f.RunWithContext(ctx)
+	if errors.Is(err, huh.ErrUserAborted) {
+		return ErrAborted
+	}
+	return err
+}
+
+// Choose implements Prompter.
+func (t *TUI) Choose(ctx context.Context, c Choice) (string, error) {
+	var v string
+	if err := run(ctx, t.chooseForm(c, &v)); err != nil {
+		return "", err
+	}
+	for _, o := range c.Options {
+		if o.Value == v {
+			fmt.Fprintln(t.out, t.trail.Render("› "+printable(c.Title+": "+o.Label)))
+		}
+	}
+	return v, nil
+}
+
+// Ask implements Prompter. A secret answer leaves a fixed mask in the trail, not its length.
+func (t *TUI) Ask(ctx context.Context, q Question) (string, error) {
+	var v string
+	if err := run(ctx, t.askForm(q, &v)); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(v) == "" {
+		v = q.Default
+	}
+	shown := v
+	if q.Secret {
+		shown = "••••"
+	}
+	fmt.Fprintln(t.out, t.trail.Render("› "+printable(q.Title+" "+shown)))
+	return v, nil
+}
+
+// Say implements Prompter.
+func (t *TUI) Say(kind SayKind, text string) {
+	fmt.Fprintln(t.out, t.styles[kind].Render(printable(text)))
+}

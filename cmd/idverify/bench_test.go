@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/config"
+)
+
+// BenchmarkServeSteps drives the whole service over HTTP as `serve` runs it on demo settings
+// (the API, the engine, SQLite, the fake org in-process over loopback HTTP) with 200 sessions
+// at once, each a caller verified about themself in four steps (start by phone, reason,
+// subject, answers: one Salesforce call). One iteration is one session. It reports steps per
+// second and the p50 and p99 latency of a step; "outbox" runs the outbox worker beside the
+// API, delivering each session's write-back to the fake org as it comes (one composite call
+// each), "no-outbox" leaves the writes queued, so the difference is what delivery costs the
+// API. Run with a fixed count, e.g. -benchtime=4000x.
+func BenchmarkServeSteps(b *testing.B) {
+	for _, withOutbox := range []bool{false, true} {
+		name := map[bool]string{false: "no-outbox", true: "outbox"}[withOutbox]
+		b.Run(name, func(b *testing.B) { benchSteps(b, 200, withOutbox) })
+	}
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchSteps(b *testing.B, concurrency int, withOutbox bool) {
+	d, err := newDemo(filepath.Join(b.TempDir(), "idverify.db"))
+	require.NoError(b, err)
+	defaults, err := d.defaults()
+	require.NoError(b, err)
+	cfg, err := config.Load(config.Options{Defaults: defaults})
+	require.NoError(b, err)
+	// The rate limits guard a deployment, not a benchmark: one key and one person here.
+	cfg.Server.RateLimit = config.RateLimit{KeyPerSecond: 1e9, KeyBurst: 1e9, PersonPerMinute: 1e9, PersonBurst: 1e9}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	m := &Main{Config: cfg, Listener: ln, NoOutbox: !withOutbox}
+	require.NoError(b, m.Run(b.Context()))
+	defer m.Close()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxIdleConns: concurrency}}
+	steps := []demoStep{
+		{method: "POST", path: "/v1/sessions", body: `{"phone":"+14155550101","channel":"Voice Call"}`},
+		{method: "POST", path: "/v1/sessions/$S/reason", body: `{"version":1,"reason":"Change of address"}`},
+		{method: "POST", path: "/v1/sessions/$S/subject", body: `{"version":2,"subject":"self"}`},
+		{method: "POST", path: "/v1/sessions/$S/answers",
+			body: `{"version":3,"answers":[{"field":"PersonBirthdate","value":"12/04/1985"},{"field":"PersonMobilePhone","value":"+14155550101"}]}`},
+	}
+	session := func(latencies []time.Duration) ([]time.Duration, error) {
+		var id string
+		for _, s := range steps {
+			req, _ := http.NewRequest(s.method, m.URL+strings.ReplaceAll(s.path, "$S", id), strings.NewReader(s.body))
+			req.Header.Set("Authorization", "Bearer "+d.key)
+			req.Header.Set("Content-Type", "application/json")
+			start := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				return latencies, err
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			latencies = append(latencies, time.Since(start))
+			if resp.StatusCode >= 300 {
+				return latencies, fmt.Errorf("%s: %d %s", s.path, resp.StatusCode, body)
+			}
+			if id == "" {
+				_, rest, _ := strings.Cut(string(body), `"session":"`)
+				id, _, _ = strings.Cut(rest, `"`)
+			}
+		}
+		return latencies, nil
+	}
+
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	work := make(chan struct{})
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	start := time.Now()
+	for range concurrency {
+		wg.Go(func() {
+			var mine []time.Duration
+			var err error
+			for range work {
+				if mine, err = session(mine); err != nil {
+					break
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+			for range work { // drain, so that the feeder never blocks
+			}
+		})
+	}
+	for range b.N {
+		work <- struct{}{}
+	}
+	close(work)
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	require.NoError(b, firstErr)
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "steps/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	// On a shared machine steps/s says how much CPU the process got; the CPU time a step
+	// costs (this process: client, API, engine, SQLite and fake org together) says what it needs.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-µs/step")
+	b.ReportMetric(0, "ns/op")
+	if withOutbox {
+		// What the worker had not delivered when the last step answered.
+		list, err := m.Store.ListOutbox(b.Context(), 0, 100_000)
+		require.NoError(b, err)
+		b.ReportMetric(float64(len(list)), "undelivered")
+	}
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/idverify/idverify/adapter/httpapi"
+	"github.com/idverify/idverify/adapter/metrics"
+	"github.com/idverify/idverify/adapter/outbox"
+	"github.com/idverify/idverify/adapter/salesforce"
+	"github.com/idverify/idverify/adapter/store"
+	"github.com/idverify/idverify/config"
+	"github.com/idverify/idverify/flows"
+	"github.com/idverify/idverify/mocks/fakeorg"
+	"github.com/idverify/idverify/sfdc"
+	"github.com/spf13/cobra"
+)
+
+func init() { commands = append(commands, newServeCommand) }
+
+func newServeCommand() *cobra.Command {
+	var db string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API, the outbox worker and /metrics (on demo settings when no Salesforce credentials are configured)",
+		Long: `Run idverify: the JSON API under /v1 (docs/openapi.yaml, also served at /v1/openapi.json),
+/healthz and /readyz, Prometheus metrics at /metrics, the outbox worker that delivers the
+engagements to Salesforce, and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
+requests in flight finish (up to server.shutdown_timeout), then the worker settles what it is
+delivering.
+
+The configuration is read as every command reads it: defaults, the YAML file (--config or
+$IDVERIFY_CONFIG), IDVERIFY_* environment variables (every key has one: server.addr is
+IDVERIFY_SERVER_ADDR), then flags. docs/CONFIGURATION.md documents every key. What an operator
+usually sets:
+
+  IDVERIFY_CONFIG                   the YAML file (reasons, search types, ...)
+  IDVERIFY_SECRETS_HMAC_KEY(_FILE)  the deployment secret (32 random bytes or more; same on every replica)
+  IDVERIFY_SALESFORCE_AUTH          jwt, client_credentials, refresh_token or password (empty: demo)
+  IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE, _CLIENT_SECRET, ...
+  IDVERIFY_STORE_DRIVER, IDVERIFY_STORE_DSN   sqlite (a file) or postgres (a URL; several replicas)
+  IDVERIFY_SERVER_ADDR, IDVERIFY_SERVER_API_KEYS, IDVERIFY_SERVER_CORS_ORIGINS
+  IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
+
+With no Salesforce credentials (salesforce.auth empty) serve runs on demo settings: an embedded
+fake org with demo data, examples/idverify.yaml's policy, a generated HMAC key, a demo API key
+and admin key, and SQLite in a temporary file (or --db); each applies only where the
+configuration sets nothing. It prints a banner saying so, with curl commands that walk a caller
+and a representative through verification.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := config.Options{Flags: cmd.Flags()}
+			s, err := config.LoadSalesforce(opts)
+			if err != nil {
+				return err
+			}
+			var d *demo
+			if s.Embedded() {
+				if d, err = newDemo(db); err != nil {
+					return err
+				}
+				defer d.close()
+				if opts.Defaults, err = d.defaults(); err != nil {
+					return err
+				}
+			} else if db != "" {
+				return errors.New("--db is for the demo only: set store.dsn (IDVERIFY_STORE_DSN)")
+			}
+			cfg, err := config.Load(opts)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			m := &Main{Config: cfg, Logger: log}
+			if err := m.Run(cmd.Context()); err != nil {
+				return err
+			}
+			if d != nil {
+				printBanner(cmd.OutOrStdout(), m, d)
+			}
+			<-cmd.Context().Done()
+			log.Info("stopping: draining the requests in flight")
+			err = m.Close()
+			log.Info("stopped")
+			return err
+		},
+	}
+	config.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&db, "db", "", "the demo's SQLite file (default: a temporary file, deleted at exit); only without Salesforce credentials")
+	return cmd
+}
+
+// Main is the service `idverify serve` runs, as WTF Dial's cmd/wtfd lays it out: Run wires the
+// packages together from a loaded configuration and starts them; Close stops them. It holds no
+// logic of its own. Other commands reuse it to run the same service in-process (a terminal
+// verification, a console mounted beside the API):
+//
+//	m := &Main{Config: cfg, Logger: log, Mounts: []Mount{{Pattern: "/console/", Handler: console}}}
+//	if err := m.Run(ctx); err != nil { ... }
+//	defer m.Close()
+//	// m.URL is the API's base URL; m.Engine runs sessions directly.
+type Main struct {
+	// Config is the loaded, validated configuration.
+	Config *config.Config
+	// Logger receives every log line; nil discards them.
+	Logger *slog.Logger
+	// Mounts are handlers served beside the API on its listener (http.ServeMux patterns, e.g.
+	// "/console/"): the seam for an agent console. They are served as given, without the API's
+	// keys, limits or headers; the API answers every path no mount takes.
+	Mounts []Mount
+	// Listener, when set, is listened on instead of Config.Server.Addr.
+	Listener net.Listener
+	// NoOutbox leaves the outbox worker off (a benchmark measuring the API alone).
+	NoOutbox bool
+
+	// Set by Run.
+
+	// URL is the API's base URL, e.g. http://127.0.0.1:8080.
+	URL string
+	// Engine runs the sessions; the API's handler, the outbox worker and any in-process user
+	// share it.
+	Engine *flows.Engine
+	// Store is the engine's store.
+	Store store.Store
+	// Handler is everything the listener serves: the API, /metrics and the mounts.
+	Handler http.Handler
+	// Metrics are the Prometheus metrics served at /metrics.
+	Metrics *metrics.Metrics
+	// FakeOrg is the embedded fake org when salesforce.auth is empty (nil otherwise), and
+	// FakeOrgURL its base URL.
+	FakeOrg    *fakeorg.Org
+	FakeOrgURL string
+
+	server  *http.Server
+	org     *orgConn
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
+	closed  sync.Once
+}
+
+// Mount is a handler served beside the API at an http.ServeMux pattern.
+type Mount struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// Run starts the service: the org's client (or the embedded fake org), the store, the engine,
+// the API with /metrics on its listener, the outbox worker and the store's sweeper. It returns
+// once the listener accepts connections; the service runs until Close. On an error, what was
+// started is stopped.
+func (m *Main) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = m.Close()
+		}
+	}()
+	cfg := m.Config
+	log := m.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m.Metrics = metrics.New()
+
+	// Salesforce: every request counted by result, the daily usage kept, retries counted.
+	// The transport keeps more idle connections per host than Go's default 2: every step
+	// calls the same org, from many requests at once.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	m.org, err = openOrg(cfg.Salesforce, func(c *sfdc.Config) {
+		c.HTTPClient = &http.Client{Transport: m.Metrics.Transport(tr)}
+		c.OnRetry = m.Metrics.OnRetry
+	})
+	if err != nil {
+		return err
+	}
+	m.FakeOrg, m.FakeOrgURL = m.org.fake, m.org.fakeURL
+	opts, err := salesforce.OptionsFrom(cfg)
+	if err != nil {
+		return err
+	}
+	crm, err := salesforce.New(m.org.client, opts)
+	if err != nil {
+		return err
+	}
+	if err := crm.Warm(ctx); err != nil {
+		return fmt.Errorf("reading the org's describes: %w", err)
+	}
+
+	if m.Store, err = openStore(ctx, cfg); err != nil {
+		return err
+	}
+	idem, ok := m.Store.(httpapi.IdempotencyStore)
+	if !ok {
+		return errors.New("the store keeps no idempotency records")
+	}
+	recorder := m.Metrics.Recorder(crm)
+	m.Engine, err = flows.New(opts.Policy, flows.Ports{CRM: crm, Recorder: recorder, Store: m.Store},
+		[]byte(cfg.Secrets.HMACKey.Value()))
+	if err != nil {
+		return err
+	}
+	m.Metrics.WatchOutbox(m.Store, time.Now)
+
+	keys := make([]httpapi.APIKey, len(cfg.Server.APIKeys))
+	for i, k := range cfg.Server.APIKeys {
+		keys[i] = httpapi.APIKey{Name: k.Name, SHA256: k.SHA256, Admin: k.Admin}
+	}
+	rl := cfg.Server.RateLimit
+	api, err := httpapi.New(httpapi.Config{
+		Engine: m.Engine, Store: m.Store, Idempotency: idem, Engagements: crm,
+		Keys: keys, CORSOrigins: cfg.Server.CORSOrigins, MinAttestation: cfg.PhoneLookup.MinAttestation,
+		Limits: httpapi.Limits{KeyPerSecond: rl.KeyPerSecond, KeyBurst: rl.KeyBurst,
+			PersonPerMinute: rl.PersonPerMinute, PersonBurst: rl.PersonBurst},
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, RequestTimeout: cfg.Server.RequestTimeout,
+		IdempotencyTTL: cfg.Server.IdempotencyTTL, Logger: log, Metrics: m.Metrics,
+		Ready: func(ctx context.Context) error {
+			_, err := m.Store.ListOutbox(ctx, 0, 1) // the store answers
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Metrics.Handler())
+	for _, mt := range m.Mounts {
+		mux.Handle(mt.Pattern, mt.Handler)
+	}
+	mux.Handle("/", api)
+	m.Handler = mux
+
+	ln := m.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Server.Addr); err != nil {
+			return fmt.Errorf("server.addr: %w", err)
+		}
+	}
+	m.URL = "http://" + ln.Addr().String()
+	s := cfg.Server
+	m.server = httpapi.NewServer(ln.Addr().String(), m.Handler, httpapi.Timeouts{ReadHeader: s.ReadHeaderTimeout,
+		Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout}, log)
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("the API stopped serving", "err", err)
+		}
+	}()
+
+	// The workers run until Close: their context is not the caller's, which may be a
+	// signal's that ends before the server has drained.
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	if !m.NoOutbox {
+		w := &outbox.Worker{Outbox: m.Store, Recorder: recorder, Lease: cfg.Outbox.Lease,
+			Concurrency: cfg.Outbox.Concurrency, Batch: cfg.Outbox.Concurrency,
+			MinBackoff: cfg.Outbox.MinBackoff, MaxBackoff: cfg.Outbox.MaxBackoff, Log: log}
+		m.workers.Go(func() { _ = w.Run(work) })
+	}
+	m.workers.Go(func() {
+		_ = store.Sweep(work, m.Store, cfg.Store.SweepInterval, retention(cfg), log)
+	})
+	m.workers.Go(func() { sweepIdempotent(work, idem, cfg.Store.SweepInterval, log) })
+	log.Info("idverify serving", "url", m.URL, "store", cfg.Store.Driver, "embedded_org", m.FakeOrg != nil)
+	return nil
+}
+
+// sweepIdempotent deletes expired idempotency records every interval until ctx ends.
+func sweepIdempotent(ctx context.Context, idem httpapi.IdempotencyStore, every time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if _, err := idem.SweepIdempotent(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "idempotency sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the service: the server stops taking connections and drains the requests in
+// flight (for up to server.shutdown_timeout), then the outbox worker and the sweepers stop
+// (a write being delivered is settled first), then the store and the org are released. It is
+// safe to call more than once.
+func (m *Main) Close() error {
+	var err error
+	m.closed.Do(func() {
+		if m.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout)
+			if e := m.server.Shutdown(ctx); e != nil {
+				err = fmt.Errorf("draining requests: %w", e)
+				_ = m.server.Close()
+			}
+			cancel()
+		}
+		if m.cancel != nil {
+			m.cancel()
+		}
+		m.workers.Wait()
+		if m.Store != nil {
+			err = errors.Join(err, m.Store.Close())
+		}
+		if m.org != nil {
+			m.org.stop()
+		}
+	})
+	return err
+}

@@ -1,0 +1,608 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/config"
+	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
+)
+
+// demoService is `idverify serve` on demo settings, in-process, on a loopback port, with its
+// log captured as JSON.
+type demoService struct {
+	*Main
+	demo *demo
+	logs *syncBuffer
+}
+
+// startDemo runs the service as `serve` does without Salesforce credentials; change, when not
+// nil, adjusts the loaded configuration first.
+func startDemo(t *testing.T, change func(*config.Config)) *demoService {
+	t.Helper()
+	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	defaults, err := d.defaults()
+	require.NoError(t, err)
+	cfg, err := config.Load(config.Options{Defaults: defaults})
+	require.NoError(t, err)
+	require.True(t, cfg.Salesforce.Embedded())
+	if change != nil {
+		change(cfg)
+	}
+	logs := &syncBuffer{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	m := &Main{Config: cfg, Listener: ln,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	require.NoError(t, m.Run(t.Context()))
+	t.Cleanup(func() { require.NoError(t, m.Close()) })
+	return &demoService{Main: m, demo: d, logs: logs}
+}
+
+// call sends one step of a walk with key and returns the status and the decoded answer.
+func call(t *testing.T, base, key string, s demoStep, session string) (int, map[string]any) {
+	t.Helper()
+	var body io.Reader
+	if s.body != "" {
+		body = strings.NewReader(s.body)
+	}
+	req, err := http.NewRequest(s.method, base+strings.ReplaceAll(s.path, "$S", session), body)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if s.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+// scenario is a walk with what its steps must answer.
+type scenario struct {
+	name  string
+	steps []demoStep
+	// statuses are the answers' statuses by step index where not 2xx.
+	statuses map[int]int
+	// admin marks the steps sent with the admin key.
+	admin map[int]bool
+	// outcome is the last session answer's outcome.
+	outcome string
+}
+
+// scenarios are every scenario of the source process against the demo org: the banner's two
+// walks, then the other endings.
+func scenarios() []scenario {
+	demo := orgdb.Demo()
+	id := func(key string) string { p, _ := demo.Person(key); return p.ID }
+	post := func(path, body string) demoStep { return demoStep{method: "POST", path: path, body: body} }
+	start := func(body string) demoStep { return post("/v1/sessions", body) }
+	reason := func(v int, r string) demoStep {
+		return post("/v1/sessions/$S/reason", fmt.Sprintf(`{"version":%d,"reason":%q}`, v, r))
+	}
+	subject := func(v int, s string) demoStep {
+		return post("/v1/sessions/$S/subject", fmt.Sprintf(`{"version":%d,"subject":%q}`, v, s))
+	}
+	wrong := func(v int) demoStep {
+		return post("/v1/sessions/$S/answers", fmt.Sprintf(`{"version":%d,"answers":[{"field":"PersonBirthdate","value":"01/01/1990"}]}`, v))
+	}
+	walks := demoWalks()
+	out := []scenario{
+		{name: "self with a registered number (the banner's first walk)", steps: walks[0].steps, outcome: "verified"},
+		{name: "representative and customer (the banner's second walk)", steps: walks[1].steps, outcome: "verified"},
+		{name: "self searched", outcome: "verified", steps: []demoStep{
+			start(`{"phone":"+1 415 555 0999","external_id":"s-searched"}`), reason(1, "Change of address"), subject(2, "self"),
+			post("/v1/sessions/$S/search", `{"version":3,"search_type":"customer","keywords":"Bruno Silva"}`),
+			post("/v1/sessions/$S/select", fmt.Sprintf(`{"version":4,"record":%q}`, id("bruno"))),
+			post("/v1/sessions/$S/answers", `{"version":5,"answers":[{"field":"PersonBirthdate","value":"30/11/1979"},{"field":"PersonMobilePhone","value":"07700 900123"}]}`),
+		}},
+		{name: "several phone matches", outcome: "verified", steps: []demoStep{
+			start(`{"phone":"+14155550107","external_id":"s-several"}`), reason(1, "Lost or stolen card"), subject(2, "self"),
+			post("/v1/sessions/$S/search", `{"version":3,"search_type":"customer","keywords":"George Brown"}`),
+			post("/v1/sessions/$S/select", fmt.Sprintf(`{"version":4,"record":%q}`, id("george"))),
+			post("/v1/sessions/$S/answers", `{"version":5,"answers":[{"field":"PersonBirthdate","value":"17 September 1955"},{"field":"PersonMobilePhone","value":"+1 (415) 555-0108"}]}`),
+		}},
+		{name: "not identified", outcome: "not_identified", steps: []demoStep{
+			start(`{"phone":"+1 415 555 0999","external_id":"s-unknown"}`), reason(1, "Account balance"), subject(2, "self"),
+			post("/v1/sessions/$S/search", `{"version":3,"search_type":"customer","keywords":"Zebedee Nobody"}`),
+			post("/v1/sessions/$S/not-identified", `{"version":4}`),
+		}},
+		{name: "failed", outcome: "failed", steps: []demoStep{
+			start(`{"phone":"+14155550101","external_id":"s-failed"}`), reason(1, "Change of address"), subject(2, "self"), wrong(3),
+		}},
+		{name: "not required", outcome: "not_required", steps: []demoStep{
+			start(`{"phone":"+14155550101","external_id":"s-hours"}`), reason(1, "Opening hours and branches"),
+		}},
+		{name: "new customer", outcome: "new_customer", steps: []demoStep{
+			start(`{"lead":{"first_name":"Ada","last_name":"Quinn","company":"Quinn Labs","email":"ada@quinn.example"},"channel":"In Person","external_id":"s-new"}`),
+			reason(1, "Change of address"), subject(2, "self"),
+		}},
+		{name: "cancel", outcome: "cancelled", steps: []demoStep{
+			start(`{"phone":"+14155550101","external_id":"s-cancel"}`), reason(1, "Change of address"),
+			post("/v1/sessions/$S/cancel", `{"version":2}`),
+		}},
+		{name: "the outbox, as an admin sees it", admin: map[int]bool{0: true}, steps: []demoStep{
+			{method: "GET", path: "/v1/admin/outbox"},
+		}},
+	}
+	// Locked: Dmitri's fifth wrong answer (lockout.max_failures) locks him; a sixth session is
+	// refused at his questions until an admin resets him, then he is verified.
+	locked := scenario{name: "locked, and the admin's reset", outcome: "verified", statuses: map[int]int{}, admin: map[int]bool{}}
+	for i := range 5 {
+		locked.steps = append(locked.steps, start(fmt.Sprintf(`{"phone":"+14155550104","external_id":"s-locked-%d"}`, i)),
+			reason(1, "Change of address"), subject(2, "self"), wrong(3))
+	}
+	locked.steps = append(locked.steps, start(`{"phone":"+14155550104","external_id":"s-locked-5"}`), reason(1, "Change of address"),
+		subject(2, "self"))
+	locked.statuses[len(locked.steps)-1] = http.StatusLocked
+	locked.admin[len(locked.steps)] = true
+	locked.steps = append(locked.steps,
+		post("/v1/admin/lockouts/"+id("dmitri")+"/reset", `{"reason":"demo: the caller proved who they are in a branch"}`),
+		start(`{"phone":"+14155550104","external_id":"s-locked-6"}`), reason(1, "Change of address"), subject(2, "self"),
+		post("/v1/sessions/$S/answers", `{"version":3,"answers":[{"field":"PersonBirthdate","value":"29/02/1968"},{"field":"PersonMobilePhone","value":"+14155550104"}]}`))
+	return append(out, locked)
+}
+
+// apiTarget is where a scenario's steps go: step i to urls[i % len(urls)] (several replicas
+// take turns), with the API key, or the admin key where the scenario says so.
+type apiTarget struct {
+	urls          []string
+	key, adminKey string
+}
+
+// runScenario sends sc's steps and checks their statuses and its outcome; it returns how many
+// sessions the scenario ended (each queues one write to Salesforce).
+func runScenario(t *testing.T, to apiTarget, sc scenario) (ended int) {
+	t.Helper()
+	var session string
+	var last map[string]any
+	for i, step := range sc.steps {
+		key := to.key
+		if sc.admin[i] {
+			key = to.adminKey
+		}
+		status, body := call(t, to.urls[i%len(to.urls)], key, step, session)
+		if want, ok := sc.statuses[i]; ok {
+			require.Equal(t, want, status, "step %d (%s): %v", i, step.path, body)
+			continue
+		}
+		require.Less(t, status, 300, "step %d (%s): %v", i, step.path, body)
+		if step.path == "/v1/sessions" {
+			session, _ = body["session"].(string)
+		}
+		if _, ok := body["session"]; ok {
+			if body["outcome"] != nil && (last == nil || last["outcome"] == nil || last["session"] != body["session"]) {
+				ended++
+			}
+			last = body
+		}
+	}
+	if sc.outcome != "" {
+		require.NotNil(t, last)
+		assert.Equal(t, sc.outcome, last["outcome"], "%v", last)
+	}
+	return ended
+}
+
+// Every scenario over HTTP against the embedded fake org, through the whole service; then no
+// log line and no metric holds a personal value of the demo org or of an answer.
+func TestEveryScenarioOverHTTP(t *testing.T) {
+	s := startDemo(t, func(c *config.Config) {
+		c.Server.RateLimit.PersonBurst = 100 // the lockout scenario answers about one person often
+	})
+	to := apiTarget{urls: []string{s.URL}, key: s.demo.key, adminKey: s.demo.adminKey}
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) { runScenario(t, to, sc) })
+	}
+	waitDelivered(t, s)
+
+	// The engagements reached the fake org.
+	status, body := call(t, s.URL, s.demo.adminKey, demoStep{method: "GET", path: "/v1/admin/outbox"}, "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Empty(t, body["entries"], "every write delivered, none parked: %v", body)
+
+	resp, err := http.Get(s.URL + "/metrics")
+	require.NoError(t, err)
+	metricsText, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 5`, `idverify_outcomes_total{outcome="locked"} 1`,
+		`idverify_lockouts_total 1`, `idverify_outbox_deliveries_total{result="delivered"}`, `idverify_salesforce_requests_total{result="2xx"}`,
+		`idverify_salesforce_api_usage `, `idverify_outbox_depth{status="pending"} 0`,
+		`idverify_http_requests_total{key="demo",route="POST /v1/sessions/{id}/answers",status="200"}`} {
+		assert.True(t, strings.Contains(string(metricsText), want), "/metrics lacks %s", want)
+	}
+
+	personal := personalValues(scenarios())
+	require.Greater(t, len(personal), 50)
+	lines := strings.Split(strings.TrimSpace(s.logs.String()), "\n")
+	require.Greater(t, len(lines), 50, "the access log logged the requests")
+	for _, line := range lines {
+		var entry map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &entry), line)
+		for _, text := range stringsIn(entry) {
+			for _, p := range personal {
+				assert.False(t, p.re.MatchString(text), "log line holds %q: %s", p.value, line)
+			}
+		}
+	}
+	for _, line := range strings.Split(string(metricsText), "\n") {
+		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
+			line = line[:i] // the sample's value is a number
+		}
+		for _, p := range personal {
+			assert.False(t, p.re.MatchString(line), "metric holds %q: %s", p.value, line)
+		}
+	}
+}
+
+// waitDelivered waits until the outbox has delivered every write.
+func waitDelivered(t *testing.T, s *demoService) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		list, err := s.Store.ListOutbox(context.Background(), 0, 10)
+		return err == nil && len(list) == 0
+	}, 30*time.Second, 50*time.Millisecond, "the outbox delivers every write")
+}
+
+type personalValue struct {
+	value string
+	re    *regexp.Regexp
+}
+
+// personalValues are the demo org's people's values and every value the scenarios sent
+// (answers, keywords, search fields, phone numbers, a new customer's details), each matched as
+// a whole word, and phone numbers also by their digits.
+func personalValues(scs []scenario) []personalValue {
+	seen := map[string]bool{}
+	var out []personalValue
+	add := func(v string) {
+		v = strings.TrimSpace(v)
+		if len(v) < 3 || seen[v] {
+			return
+		}
+		seen[v] = true
+		out = append(out, personalValue{v, regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}])` + regexp.QuoteMeta(v) + `($|[^\p{L}\p{N}])`)})
+	}
+	digits := func(v string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, v)
+	}
+	for _, p := range orgdb.Demo().People {
+		for _, v := range []string{p.FirstName, p.LastName, p.Name(), p.Birthdate, p.Phone, p.MobilePhone, p.HomePhone, p.Email, p.PostalCode} {
+			add(v)
+		}
+		for _, v := range []string{p.Phone, p.MobilePhone, p.HomePhone} {
+			add(digits(v))
+		}
+	}
+	for _, sc := range scs {
+		for _, step := range sc.steps {
+			var body map[string]any
+			if json.Unmarshal([]byte(step.body), &body) != nil {
+				continue
+			}
+			for _, k := range []string{"phone", "keywords"} {
+				if v, ok := body[k].(string); ok {
+					add(v)
+					add(digits(v))
+				}
+			}
+			for _, k := range []string{"fields", "lead"} {
+				if m, ok := body[k].(map[string]any); ok {
+					for _, v := range m {
+						add(fmt.Sprint(v))
+					}
+				}
+			}
+			if answers, ok := body["answers"].([]any); ok {
+				for _, a := range answers {
+					if v, ok := a.(map[string]any)["value"].(string); ok {
+						add(v)
+						add(digits(v))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// stringsIn returns every string in a decoded JSON value, keys of objects included.
+func stringsIn(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, stringsIn(e)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for k, e := range x {
+			out = append(out, k)
+			out = append(out, stringsIn(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// The commands the banner prints work when pasted into a shell: run through sh and curl, they
+// verify both callers, and the fake org's queries then show the engagements.
+func TestBannerCommandsWork(t *testing.T) {
+	for _, tool := range []string{"sh", "curl", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the printed commands need %s, which this machine does not have", tool)
+		}
+	}
+	s := startDemo(t, nil)
+	var banner bytes.Buffer
+	printBanner(&banner, s.Main, s.demo)
+	script := banner.String()[strings.Index(banner.String(), "IDV="):]
+	walks, org, ok := strings.Cut(script, "ORG=")
+	require.True(t, ok, "the banner shows the fake org")
+
+	out := runShell(t, walks)
+	assert.Equal(t, 2, strings.Count(out, `"outcome":"verified"`), out)
+	assert.Equal(t, 2, strings.Count(out, `"verified":true`), out)
+	assert.NotContains(t, out, `"type":"tag:idverify`, "no step answered a problem")
+
+	waitDelivered(t, s)
+	out = runShell(t, "ORG="+org)
+	for _, want := range []string{`"ExternalIdentifier":"demo-call-1"`, `"ExternalIdentifier":"demo-call-2"`, `"Role":"OnBehalf"`,
+		`"IsAttendeeVerified":true`, `"Name":"Account balance"`} {
+		assert.Contains(t, out, want)
+	}
+}
+
+func runShell(t *testing.T, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-e", "-c", script)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return string(out)
+}
+
+// The quick start: the built binary, run as `idverify serve` with nothing configured, prints
+// the banner, answers /readyz, verifies a caller through the printed commands, and stops on
+// SIGINT, deleting its temporary store.
+func TestQuickStartSubprocess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the binary")
+	}
+	bin := buildBinary(t)
+	proc := startProcess(t, bin, nil, "serve", "--addr", "127.0.0.1:0")
+	banner := proc.waitBanner(t)
+	apiURL := regexp.MustCompile(`API:\s+(http://\S+)`).FindStringSubmatch(banner)
+	require.NotNil(t, apiURL, banner)
+	resp, err := http.Get(apiURL[1] + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	if _, err := exec.LookPath("curl"); err == nil {
+		script := banner[strings.Index(banner, "IDV="):]
+		first, _, _ := strings.Cut(script, "# A representative")
+		out := runShell(t, first)
+		assert.Contains(t, out, `"outcome":"verified"`, out)
+	}
+
+	db := regexp.MustCompile(`store:\s+SQLite at (\S+) \(deleted at exit\)`).FindStringSubmatch(banner)
+	require.NotNil(t, db, banner)
+	require.FileExists(t, db[1])
+	require.NoError(t, proc.cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, proc.wait(t), "stderr: %s", proc.stderr.String())
+	assert.NoFileExists(t, db[1], "the demo's temporary store is deleted at exit")
+	assert.Contains(t, proc.stderr.String(), "stopped")
+}
+
+// buildBinary builds cmd/idverify into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "idverify")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+// serveProcess is `idverify serve` (or fake-org) running as a child process.
+type serveProcess struct {
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan error
+}
+
+// startProcess starts bin with args (serve, fake-org), in an environment of env plus this
+// process's without its IDVERIFY_* variables; it is killed at the end of the test if still
+// running.
+func startProcess(t *testing.T, bin string, env []string, args ...string) *serveProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, config.EnvPrefix) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	p := &serveProcess{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	require.NoError(t, cmd.Start())
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// waitBanner waits for the whole banner (its last line is the fake org's last query).
+func (p *serveProcess) waitBanner(t *testing.T) string {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(p.stdout.String(), "FROM EngagementTopic") },
+		time.Minute, 50*time.Millisecond, "stdout: %s\nstderr: %s", p.stdout, p.stderr)
+	return p.stdout.String()
+}
+
+// waitReady waits until the process answers /readyz at base.
+func (p *serveProcess) waitReady(t *testing.T, base string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, time.Minute, 50*time.Millisecond, "stderr: %s", p.stderr)
+}
+
+// wait waits for the process to exit, at most a minute.
+func (p *serveProcess) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not stop within a minute of SIGINT")
+		return nil
+	}
+}
+
+// Where the configuration sets its own API keys or store, the banner does not offer the demo's.
+func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
+	s := startDemo(t, func(c *config.Config) {
+		c.Server.APIKeys = []config.APIKey{{Name: "mine", SHA256: strings.Repeat("ab", 32)}}
+		c.Store.DSN = config.Secret(filepath.Join(t.TempDir(), "mine.db"))
+	})
+	var banner bytes.Buffer
+	printBanner(&banner, s.Main, s.demo)
+	assert.NotContains(t, banner.String(), s.demo.key)
+	assert.Contains(t, banner.String(), "KEY=YOUR_KEY")
+	assert.Contains(t, banner.String(), "store:          sqlite (store.dsn)")
+	assert.NotContains(t, banner.String(), "mine.db", "the DSN is a secret")
+}
+
+// Main.Mounts serve beside the API on its listener, and Close drains a request in flight: the
+// listener stops taking connections, the request still gets its answer, then Close returns.
+func TestMountsAndGracefulClose(t *testing.T) {
+	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	defaults, err := d.defaults()
+	require.NoError(t, err)
+	cfg, err := config.Load(config.Options{Defaults: defaults})
+	require.NoError(t, err)
+	started, release := make(chan struct{}), make(chan struct{})
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/console/slow" {
+			close(started)
+			<-release
+		}
+		_, _ = io.WriteString(w, "console")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/console/", Handler: console}}}
+	require.NoError(t, m.Run(t.Context()))
+
+	get := func(path string) (int, string, error) {
+		resp, err := http.Get(m.URL + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+	status, body, err := get("/console/")
+	require.NoError(t, err)
+	assert.Equal(t, "console", body, "the mount answers its pattern")
+	status, _, err = get("/healthz")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, status, "the API answers the rest")
+	status, body, err = get("/metrics")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "idverify_http_requests_total")
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		s, b, err := get("/console/slow")
+		inflight <- result{s, b, err}
+	}()
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	require.Eventually(t, func() bool {
+		_, _, err := get("/healthz")
+		return err != nil
+	}, 30*time.Second, 10*time.Millisecond, "the listener stops taking connections")
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a request was in flight", err)
+	default:
+	}
+	close(release)
+	r := <-inflight
+	require.NoError(t, r.err)
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "console", r.body)
+	require.NoError(t, <-closed)
+}
+
+func TestLoggerLevelAndFormat(t *testing.T) {
+	for _, tt := range []struct {
+		log        config.Log
+		json       bool
+		debugShown bool
+	}{
+		{config.Log{Level: "debug", Format: "json"}, true, true},
+		{config.Log{Level: "info", Format: "text"}, false, false},
+		{config.Log{Level: "warn", Format: "auto"}, true, false}, // not a terminal: JSON
+	} {
+		var buf bytes.Buffer
+		log := newLogger(tt.log, &buf)
+		log.Debug("quiet")
+		log.Warn("loud", "n", 1)
+		assert.Equal(t, tt.debugShown, strings.Contains(buf.String(), "quiet"), "%+v", tt.log)
+		assert.Contains(t, buf.String(), "loud")
+		assert.Equal(t, tt.json, strings.HasPrefix(buf.String(), "{"), "%+v: %s", tt.log, buf.String())
+	}
+}

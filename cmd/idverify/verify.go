@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idverify/idverify/adapter/httpapi/apiclient"
+	"github.com/idverify/idverify/config"
+	"github.com/idverify/idverify/adapter/terminal"
+)
+
+func init() { commands = append(commands, newVerifyCommand) }
+
+// The environment variables of verify's --server and --api-key.
+const (
+	envServer = "IDVERIFY_SERVER"
+	envAPIKey = "IDVERIFY_API_KEY"
+)
+
+func newVerifyCommand() *cobra.Command {
+	var (
+		server, apiKey, configFile string
+		start                      terminal.Start
+		script                     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify a caller in the terminal, step by step, as a client of the HTTP API",
+		Long: `Run one verification in the terminal: start a session for a call, then take it step by
+step (reason, subject, search, pick a result, questions) until it has an outcome, through the
+HTTP API at --server (IDVERIFY_SERVER) with --api-key (IDVERIFY_API_KEY), as any client does.
+Without --server it starts the demo service in-process, as 'idverify serve' does without
+Salesforce credentials: an embedded fake org with demo data, SQLite in a temporary file.
+
+On a terminal it shows a form for each step (arrow keys and Enter; check-mode answers are
+masked; Ctrl+C cancels the session). When stdin is not a terminal, or with --script, it reads
+the answers from stdin, one a line, in the order the prompts come, and prints plain prompts:
+a choice is answered by its value, its label or its number; "?" is "doesn't know" to a
+question; an empty line skips an optional question (or takes a prompt's default); lines
+starting with # are skipped. For example, Alice of the demo data about herself:
+
+  printf '%s\n' 'Change of address' self 12/04/1985 '+1 415 555 0101' |
+    idverify verify --phone +14155550101 --channel 'Voice Call'
+
+Nothing typed is printed back. Exit status: 0 verified; 1 ended without a verification
+(failed, not identified, cancelled, expired, not required, new customer); 2 the person is
+locked; 3 an error (the server, the key, a script that ends early or names no choice).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			server, apiKey = orEnv(server, envServer), orEnv(apiKey, envAPIKey)
+			ctx := cmd.Context()
+			if server == "" {
+				m, key, stop, err := startEmbedded(ctx, configFile)
+				if err != nil {
+					return &exitError{code: terminal.ExitError, err: err}
+				}
+				defer stop()
+				server, apiKey = m.URL, key
+				fmt.Fprintln(cmd.ErrOrStderr(), "idverify: no --server: running the demo service in-process (an embedded fake org with demo data)")
+			} else if apiKey == "" {
+				return &exitError{code: terminal.ExitError, err: errors.New("--api-key (or " + envAPIKey + ") is needed with --server")}
+			}
+			api, err := apiclient.New(server, apiKey)
+			if err != nil {
+				return &exitError{code: terminal.ExitError, err: err}
+			}
+			in, out := cmd.InOrStdin(), cmd.OutOrStdout()
+			var p terminal.Prompter
+			if !script && isTerminal(in) && isTerminal(out) {
+				p = terminal.NewTUI(in, out)
+			} else {
+				p = terminal.NewScript(in, out)
+			}
+			res, err := terminal.Verify(ctx, api, p, start)
+			if err != nil {
+				return &exitError{code: terminal.ExitError, err: err}
+			}
+			if code := res.ExitCode(); code != terminal.ExitVerified {
+				return &exitError{code: code, err: fmt.Errorf("not verified: %s", res.Session.Outcome)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&server, "server", "", "the idverify server's URL, e.g. http://127.0.0.1:8080 (default $"+envServer+"; none: the demo in-process)")
+	f.StringVar(&apiKey, "api-key", "", "an API key of the server (default $"+envAPIKey+")")
+	f.StringVar(&start.Phone, "phone", "", "the caller's phone number (asked when not given, with the call id)")
+	f.StringVar(&start.Channel, "channel", "", "the engagement's channel, e.g. \"Voice Call\" (asked when not given)")
+	f.StringVar(&start.CallID, "call-id", "", "the CTI call id: the engagement's external id, which a transferred call shares")
+	f.StringVar(&start.Attestation, "attestation", "", "the call's STIR/SHAKEN attestation: A, B or C")
+	f.BoolVar(&script, "script", false, "read the answers from stdin even on a terminal")
+	f.StringVar(&configFile, config.FileFlag, "", "the demo's YAML configuration, without --server (default $"+config.EnvFile+")")
+	return cmd
+}
+
+func orEnv(v, env string) string {
+	if v != "" {
+		return v
+	}
+	return os.Getenv(env)
+}
+
+// startEmbedded starts the demo service in-process on a loopback port of its own, as serve
+// does without Salesforce credentials, and returns it with its API key and a function that
+// stops it. It logs nothing: the terminal is the agent's.
+func startEmbedded(ctx context.Context, configFile string) (*Main, string, func(), error) {
+	opts := config.Options{File: configFile}
+	s, err := config.LoadSalesforce(opts)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if !s.Embedded() {
+		return nil, "", nil, errors.New("Salesforce credentials are configured: run 'idverify serve' and give verify --server and --api-key")
+	}
+	d, err := newDemo("")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if opts.Defaults, err = d.defaults(); err != nil {
+		d.close()
+		return nil, "", nil, err
+	}
+	cfg, err := config.Load(opts)
+	if err != nil {
+		d.close()
+		return nil, "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		d.close()
+		return nil, "", nil, err
+	}
+	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln}
+	if err := m.Run(ctx); err != nil {
+		d.close()
+		return nil, "", nil, err
+	}
+	return m, d.key, func() { _ = m.Close(); d.close() }, nil
+}
