@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idverify/idverify/adapter/httpapi/apiclient"
-	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/adapter/terminal"
+	"github.com/idverify/idverify/config"
 )
 
 func init() { commands = append(commands, newVerifyCommand) }
