@@ -508,3 +508,14 @@ func TestDemoUsersAreUserRecords(t *testing.T) {
 	}, got)
 	assert.Equal(t, o.UserID(), res.Records[3].ID)
 }
+
+func TestLoginPageTakesFromTheLoginRate(t *testing.T) {
+	f := newWebFlow(t, Options{LoginRateLimit: 1})
+	authURL := f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	resp, _ := f.submit(f.browser, f.loginForm(f.browser, authURL), "agent1@demo.idverify.dev", "wrong")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, page := f.submit(f.browser, f.loginForm(f.browser, authURL), "agent1@demo.idverify.dev", DemoAgentPassword)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Location"))
+	assert.Contains(t, page, "Login rate exceeded")
+}
