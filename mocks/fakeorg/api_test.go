@@ -17,8 +17,9 @@ func TestVersions(t *testing.T) {
 	to.token = "" // no auth needed
 	for _, p := range []string{"/services/data/", "/services/data"} {
 		vs := to.doJSON(http.MethodGet, p, nil, http.StatusOK).([]any)
-		require.Len(t, vs, maxVersion-minVersion+1)
-		assert.Equal(t, map[string]any{"label": "Winter '11", "url": "/services/data/v20.0", "version": "20.0"}, vs[0])
+		// Only the versions still served: 31.0 (Summer '14) onwards.
+		require.Len(t, vs, 66-31+1)
+		assert.Equal(t, map[string]any{"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}, vs[0])
 		byVersion := map[string]string{}
 		for _, v := range vs {
 			m := v.(map[string]any)
@@ -38,7 +39,10 @@ func TestUnknownVersionsAndPaths(t *testing.T) {
 		status       int
 		code         string
 	}{
-		{"GET", "/services/data/v19.0/sobjects", 404, "NOT_FOUND"},
+		{"GET", "/services/data/v6.0/sobjects", 404, "NOT_FOUND"}, // never existed
+		{"GET", "/services/data/v0.0/sobjects", 404, "NOT_FOUND"},
+		{"GET", "/services/data/v020.0/sobjects", 404, "NOT_FOUND"},
+		{"GET", "/services/data/v20.5/sobjects", 404, "NOT_FOUND"},
 		{"GET", "/services/data/v67.0/sobjects", 404, "NOT_FOUND"},
 		{"GET", "/services/data/v62/sobjects", 404, "NOT_FOUND"},
 		{"GET", "/services/data/vX/sobjects", 404, "NOT_FOUND"},
@@ -60,6 +64,68 @@ func TestUnknownVersionsAndPaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRetiredVersions: "If you request any resource or use an operation from a retired API
+// version, REST API returns the 410:GONE error code" (REST API Developer Guide, API End-of-Life
+// Policy: 7.0–20.0 retired in Summer '22, 21.0–30.0 in Summer '25), whatever the resource, the
+// method or the session; the versions still served work.
+func TestRetiredVersions(t *testing.T) {
+	to := newTestOrg(t, Options{})
+	tests := []struct {
+		method, path string
+		token        bool
+		status       int
+		code         string
+	}{
+		{"GET", "/services/data/v7.0/", true, 410, "GONE"},
+		{"GET", "/services/data/v20.0/sobjects", true, 410, "GONE"},
+		{"GET", "/services/data/v21.0/query?q=SELECT+Id+FROM+Account", true, 410, "GONE"},
+		{"POST", "/services/data/v25.0/sobjects/Contact", true, 410, "GONE"},
+		{"GET", "/services/data/v30.0/sobjects/Account/describe", true, 410, "GONE"},
+		{"GET", "/services/data/v30.0/no-such-resource", true, 410, "GONE"},
+		{"GET", "/services/data/v30.0/limits", false, 410, "GONE"}, // before the session is looked at
+		{"GET", "/services/data/v31.0/limits", true, 200, ""},
+		{"GET", "/services/data/v66.0/limits", true, 200, ""},
+		{"GET", "/services/data/v31.0/limits", false, 401, "INVALID_SESSION_ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			tok := to.token
+			if !tt.token {
+				to.token = ""
+			}
+			var body any
+			if tt.method == http.MethodPost {
+				body = map[string]any{"LastName": "Retired"}
+			}
+			resp, b := to.do(tt.method, tt.path, body)
+			to.token = tok
+			if tt.status == http.StatusOK {
+				assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+				return
+			}
+			requireAPIError(t, resp, b, tt.status, tt.code)
+		})
+	}
+
+	// In a composite request too, as a subrequest's answer.
+	out := to.doJSON(http.MethodPost, "composite", map[string]any{"compositeRequest": []any{
+		map[string]any{"method": "GET", "url": "/services/data/v30.0/limits", "referenceId": "old"},
+	}}, http.StatusOK).(map[string]any)
+	sub := out["compositeResponse"].([]any)[0].(map[string]any)
+	assert.Equal(t, json.Number("410"), sub["httpStatusCode"])
+	assert.Equal(t, "GONE", sub["body"].([]any)[0].(map[string]any)["errorCode"])
+	assert.Equal(t, 0, countContacts(t, to, "Retired"))
+}
+
+func countContacts(t *testing.T, to *testOrg, lastName string) int {
+	t.Helper()
+	tx := to.DB().Begin(false)
+	defer tx.Rollback()
+	res, e := tx.Query("SELECT Id FROM Contact WHERE LastName = '"+lastName+"'", false)
+	require.Nil(t, e)
+	return res.TotalSize
 }
 
 func TestResourcesAndDescribe(t *testing.T) {

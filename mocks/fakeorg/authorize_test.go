@@ -508,3 +508,41 @@ func TestDemoUsersAreUserRecords(t *testing.T) {
 	}, got)
 	assert.Equal(t, o.UserID(), res.Records[3].ID)
 }
+
+func TestLoginPageTakesFromTheLoginRate(t *testing.T) {
+	f := newWebFlow(t, Options{LoginRateLimit: 1})
+	authURL := f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	resp, _ := f.submit(f.browser, f.loginForm(f.browser, authURL), "agent1@demo.idverify.dev", "wrong")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, page := f.submit(f.browser, f.loginForm(f.browser, authURL), "agent1@demo.idverify.dev", DemoAgentPassword)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Location"))
+	assert.Contains(t, page, "Login rate exceeded")
+}
+
+// TestCodeRedeemedOnceUnderRace: many token requests with one code at once get one token.
+func TestCodeRedeemedOnceUnderRace(t *testing.T) {
+	f := newWebFlow(t, Options{})
+	verifier := oauth2.GenerateVerifier()
+	code := f.signIn("s", verifier, "agent3@demo.idverify.dev", DemoAgentPassword).Query().Get("code")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.cfg.Exchange(f.ctx(), code, oauth2.VerifierOption(verifier))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			requireRetrieveError(t, err, "invalid_grant", "invalid authorization code")
+		}
+	}
+	assert.Equal(t, 1, ok)
+}

@@ -231,6 +231,9 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 	verSeg, tail, _ := strings.Cut(rest, "/")
 	ver, verN, ok := parseVersion(verSeg)
 	segs, pathOK := splitPath(tail)
+	if retiredVersion(verSeg) {
+		return errResp(errRetiredVersion)
+	}
 	if !ok || !pathOK {
 		return errResp(errNotFound)
 	}

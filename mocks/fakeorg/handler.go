@@ -15,13 +15,24 @@ import (
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
 )
 
-// Versions of the data API the org serves.
+// Versions of the data API the org serves: Salesforce's "API End-of-Life Policy" (REST API
+// Developer Guide, https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/api_rest_eol.htm)
+// retired versions 7.0 through 20.0 in Summer '22 and 21.0 through 30.0 in Summer '25: "If you
+// request any resource or use an operation from a retired API version, REST API returns the
+// 410:GONE error code." Versions 31.0 and later are served (31.0–40.0 are deprecated from
+// Summer '27); GET /services/data/ lists only those.
 const (
-	minVersion = 20
-	maxVersion = 66
+	minVersion           = 31
+	maxVersion           = 66
+	oldestAPIVersion     = 7 // the first API version Salesforce released; older numbers never existed
+	newestRetiredVersion = minVersion - 1
 )
 
 var (
+	// errRetiredVersion is 410 GONE. Salesforce documents the status and the code, not the
+	// message; this message is the fake's.
+	errRetiredVersion = &orgdb.Error{Status: http.StatusGone, Code: "GONE",
+		Message: "This API version is retired and no longer available; use version " + strconv.Itoa(minVersion) + ".0 or later."}
 	errInvalidSession = &orgdb.Error{Status: http.StatusUnauthorized, Code: "INVALID_SESSION_ID",
 		Message: "Session expired or invalid"}
 	errNotFound = &orgdb.Error{Status: http.StatusNotFound, Code: "NOT_FOUND",
@@ -38,7 +49,8 @@ var (
 //	POST /services/oauth2/revoke       token=…
 //	GET  /services/oauth2/userinfo     and the identity URL /id/<orgId>/<userId>
 //	POST /services/Soap/{u,c}/NN.0     the SOAP API's login() call only (31.0–64.0; soap.go)
-//	GET  /services/data/               versions 20.0–66.0, without authentication
+//	GET  /services/data/               versions 31.0–66.0, without authentication (7.0–30.0
+//	                                   are retired: 410 GONE)
 //	     /services/data/vNN.N/…        resources, sobjects (describeGlobal, basic info, describe,
 //	                                   create, read, update, delete, upsert and read by external
 //	                                   id), query, queryAll, nextRecordsUrl, search,
@@ -177,14 +189,26 @@ func versionLabel(n int) string {
 
 // parseVersion reads "v62.0" and returns "62.0" and 62, or ok false for versions not served.
 func parseVersion(s string) (string, int, bool) {
-	if len(s) < 4 || s[0] != 'v' || !strings.HasSuffix(s, ".0") {
-		return "", 0, false
-	}
-	n, err := strconv.Atoi(s[1 : len(s)-2])
-	if err != nil || n < minVersion || n > maxVersion || s[1] == '0' {
+	n, ok := versionNumber(s)
+	if !ok || n < minVersion || n > maxVersion {
 		return "", 0, false
 	}
 	return s[1:], n, true
+}
+
+// versionNumber reads "v62.0" as 62, whether or not the org serves it.
+func versionNumber(s string) (int, bool) {
+	if len(s) < 4 || s[0] != 'v' || !strings.HasSuffix(s, ".0") || s[1] == '0' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s[1 : len(s)-2])
+	return n, err == nil
+}
+
+// retiredVersion reports whether s ("v20.0") names an API version Salesforce has retired.
+func retiredVersion(s string) bool {
+	n, ok := versionNumber(s)
+	return ok && n >= oldestAPIVersion && n <= newestRetiredVersion
 }
 
 // call is one data API request, from the wire or a composite subrequest.
@@ -270,6 +294,10 @@ func (o *Org) serveData(w http.ResponseWriter, r *http.Request) {
 	}
 	o.counters.add(kind, r.Method)
 	if o.applyFaults(w, r) {
+		return
+	}
+	if retiredVersion(verSeg) { // whatever the path and the session: the version itself is gone
+		writeDataError(w, http.StatusGone, errRetiredVersion)
 		return
 	}
 	if !verOK || !pathOK {

@@ -38,7 +38,7 @@ type sessions struct {
 	logins    loginRate
 }
 
-// loginRate is the integration user's login rate limit: a bucket of perHour attempts that
+// loginRate is the org's login rate limit: a bucket of perHour attempts that
 // refills continuously, so that no hour holds more than about perHour attempts.
 type loginRate struct {
 	perHour int // negative: no limit
@@ -65,7 +65,7 @@ func (l *loginRate) allow(now time.Time) bool {
 	return true
 }
 
-// allowLogin takes one of the integration user's login attempts.
+// allowLogin takes one login attempt (any user's, any way of logging in).
 func (o *Org) allowLogin() bool {
 	s := &o.sessions
 	s.mu.Lock()

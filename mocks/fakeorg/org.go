@@ -84,9 +84,10 @@ type Options struct {
 	RefreshTokenLifetime time.Duration
 	// DailyAPILimit is DailyApiRequests Max; 0 means DefaultDailyAPILimit.
 	DailyAPILimit int64
-	// LoginRateLimit is how many login attempts (token requests of any grant, and SOAP
-	// login() calls) the integration user may make per hour; 0 means DefaultLoginRateLimit,
-	// negative means no limit.
+	// LoginRateLimit is how many login attempts (token requests of any grant, SOAP login()
+	// calls and login page posts) the org takes per hour, whoever makes them (Salesforce counts
+	// per user; one bucket is the stricter bound); 0 means DefaultLoginRateLimit, negative means
+	// no limit.
 	LoginRateLimit int
 	// CursorLifetime is how long an unread query cursor lives; 0 means DefaultCursorLifetime.
 	CursorLifetime time.Duration

@@ -105,19 +105,21 @@ func TestPersonAccountsByRecordType(t *testing.T) {
 	assert.Equal(t, []string{"*Business_Account", "PersonAccount", "Master"}, infos)
 }
 
-// TestSetupObjectsAreReadOnly: the IdentityVerificationProc* records are an org's setup,
-// deployed with the Metadata API; their fields are read-only through the data API.
-func TestSetupObjectsAreReadOnly(t *testing.T) {
+// TestSeededVerificationSetup: the demo's IdentityVerificationProc* records carry the
+// FieldDataType the org's setup gave them, which the data API cannot change while it can change
+// the rest (TestVerificationSetupThroughTheDataAPI covers create and delete).
+func TestSeededVerificationSetup(t *testing.T) {
 	to := newTestOrg(t, Options{Seed: SeedDemo})
 	res := to.doJSON(http.MethodGet, "query?q="+url.QueryEscape("SELECT Id, FieldDataType, DataSourceType FROM IdentityVerificationProcFld WHERE FieldName = 'PersonBirthdate' LIMIT 1"), nil, http.StatusOK).(map[string]any)
 	rec := res["records"].([]any)[0].(map[string]any)
 	assert.Equal(t, "dateonly", rec["FieldDataType"])
 	assert.Equal(t, "Salesforce", rec["DataSourceType"])
+	path := "sobjects/IdentityVerificationProcFld/" + rec["Id"].(string)
 
-	resp, body := to.do(http.MethodPost, "sobjects/IdentityVerificationProcFld", map[string]any{"FieldName": "Phone"})
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
-	assert.Contains(t, string(body), "INVALID_TYPE_FOR_OPERATION")
-	resp, body = to.do(http.MethodPatch, "sobjects/IdentityVerificationProcFld/"+rec["Id"].(string), map[string]any{"FieldName": "Phone"})
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
-	assert.Contains(t, string(body), "INVALID_TYPE_FOR_OPERATION")
+	resp, body := to.do(http.MethodPatch, path, map[string]any{"FieldDataType": "text"})
+	requireAPIError(t, resp, body, http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE")
+	to.doJSON(http.MethodPatch, path, map[string]any{"CustomFieldLabel": "Date of birth"}, http.StatusNoContent)
+	got := to.doJSON(http.MethodGet, path, nil, http.StatusOK).(map[string]any)
+	assert.Equal(t, "dateonly", got["FieldDataType"])
+	assert.Equal(t, "Date of birth", got["CustomFieldLabel"])
 }

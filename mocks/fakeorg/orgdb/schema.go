@@ -257,13 +257,9 @@ type objectSpec struct {
 	owner                       bool // has OwnerId
 	viewed                      bool // has LastReferencedDate and LastViewedDate
 	searchable                  bool
-	// setup objects hold an org's configuration, deployed with the Metadata API: their fields
-	// are read-only through the data API and their records come from the org's setup (the
-	// demo seed), so the fake refuses create, update and delete on them.
-	setup    bool
-	readOnly bool // neither createable, updateable nor deletable through the API
-	noDelete bool
-	fields   []*FieldDef
+	readOnly                    bool // neither createable, updateable nor deletable through the API
+	noDelete                    bool
+	fields                      []*FieldDef
 }
 
 func systemFields(o objectSpec) (head, tail []*FieldDef) {
@@ -296,13 +292,20 @@ func systemFields(o objectSpec) (head, tail []*FieldDef) {
 var languages = []string{"da", "de", "en_US", "es", "es_MX", "fi", "fr", "it", "ja", "ko", "nl_NL", "no",
 	"pt_BR", "ru", "sv", "th", "zh_CN", "zh_TW"}
 
-// setupFields are the fields every IdentityVerificationProc* object has.
+// setupFields are the fields every IdentityVerificationProc* object has. The objects are
+// createable, updateable and deletable through the data API, as their pages in the Industries
+// Common Resources Developer Guide say ("Supported Calls: create(), delete(), describeSObjects(),
+// query(), retrieve(), update(), upsert()"; e.g.
+// https://developer.salesforce.com/docs/industries/industries-common-dev/guide/sforce-api-objects-identityverificationprocdtl.html),
+// every field but NamespacePrefix and IdentityVerificationProcFld.FieldDataType with Create and
+// Update. (The same objects' Tooling API pages list their fields without Create or Update:
+// there they are written through FullName and Metadata.)
 func setupFields() []*FieldDef {
 	return []*FieldDef{
 		text("DeveloperName", "Name", 80).required(),
 		text("MasterLabel", "Label", 80).required().nameField(),
 		picklist("Language", "Master Language", 40, languages...).restricted().withDefault("en_US"),
-		text("NamespacePrefix", "Namespace Prefix", 15),
+		text("NamespacePrefix", "Namespace Prefix", 15).readOnly(),
 	}
 }
 
@@ -501,10 +504,10 @@ func standardObjects() []objectSpec {
 			date("StartDate", "Start Date"),
 			date("EndDate", "End Date"),
 		}},
-		{name: "IdentityVerificationProcDef", label: "Identity Verification Process Definition", plural: "Identity Verification Process Definitions", prefix: "0ic", since: 54, setup: true, fields: append(setupFields(),
+		{name: "IdentityVerificationProcDef", label: "Identity Verification Process Definition", plural: "Identity Verification Process Definitions", prefix: "0ic", since: 54, fields: append(setupFields(),
 			picklist("SearchLayoutType", "Search Layout Type", 255, "Stack", "Tab").restricted().required(),
 		)},
-		{name: "IdentityVerificationProcDtl", label: "Identity Verification Process Detail", plural: "Identity Verification Process Details", prefix: "0id", since: 54, setup: true, fields: append(setupFields(),
+		{name: "IdentityVerificationProcDtl", label: "Identity Verification Process Detail", plural: "Identity Verification Process Details", prefix: "0id", since: 54, fields: append(setupFields(),
 			ref("IdentityVerificationProcDefId", "Identity Verification Process Definition ID", "IdentityVerificationProcDef", "IdentityVerificationProcDtls", "IdentityVerificationProcDef").required(),
 			text("ObjectName", "Object Name", 80),
 			picklist("SearchType", "Search Type", 255, "Object-Based", "Text-Based").restricted().required(),
@@ -519,13 +522,15 @@ func standardObjects() []objectSpec {
 			text("DisplayRecordFieldName", "Display Record Field Name", 30).since(58),
 			boolean("IsActive", "Is Active"),
 		)},
-		{name: "IdentityVerificationProcFld", label: "Identity Verification Process Field", plural: "Identity Verification Process Fields", prefix: "0ie", since: 54, setup: true, fields: append(setupFields(),
+		{name: "IdentityVerificationProcFld", label: "Identity Verification Process Field", plural: "Identity Verification Process Fields", prefix: "0ie", since: 54, fields: append(setupFields(),
 			ref("IdentityVerificationProcDtlId", "Identity Verification Process Detail ID", "IdentityVerificationProcDtl", "IdentityVerificationProcFlds", "IdentityVerificationProcDtl").required(),
 			text("FieldName", "Field Name", 255).required(),
 			picklist("FieldType", "Field Type", 255, "additionalResultField", "optionalVerifier", "requiredVerifier", "resultField", "searchField", "searchFilter").restricted().required(),
 			picklist("DataSourceType", "Data Source Type", 255, "External", "Salesforce").restricted().required(),
+			// Not createable nor updateable ("Filter, Group, Nillable, Restricted picklist, Sort"):
+			// only the org's setup (the demo seed) writes it.
 			picklist("FieldDataType", "Field Data Type", 255, "address", "checkbox", "currency", "dateonly", "datetime", "email",
-				"number", "other", "percent", "phone", "picklist", "reference", "text", "timeonly", "url").restricted(),
+				"number", "other", "percent", "phone", "picklist", "reference", "text", "timeonly", "url").restricted().readOnly(),
 			text("FieldValueFormula", "Field Value Formula", 255),
 			integer("SequenceNumber", "Sequence Number").required(),
 			text("CustomFieldLabel", "Custom Field Label", 255),
@@ -543,14 +548,8 @@ func newSchema(custom []CustomField, added []PicklistValues) (*Schema, error) {
 	for _, spec := range standardObjects() {
 		o := &SObject{name: spec.name, label: spec.label, labelPlural: spec.plural, keyPrefix: spec.prefix,
 			since: spec.since, searchable: spec.searchable,
-			createable: !spec.readOnly && !spec.setup, updateable: !spec.readOnly && !spec.setup,
-			deletable: !spec.readOnly && !spec.setup && !spec.noDelete}
+			createable: !spec.readOnly, updateable: !spec.readOnly, deletable: !spec.readOnly && !spec.noDelete}
 		head, tail := systemFields(spec)
-		if spec.setup {
-			for _, f := range spec.fields {
-				f.Createable, f.Updateable = false, false
-			}
-		}
 		// Id first, then the object's own fields, then the audit fields, as Salesforce orders them.
 		o.fields = append(append(append(o.fields, head...), spec.fields...), tail...)
 		tails[o] = len(tail)

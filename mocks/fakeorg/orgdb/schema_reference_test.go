@@ -45,13 +45,19 @@ const (
 	fieldsCon   = "Salesforce Field Reference, Contact: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-contact.html"
 	pageLead    = "Object Reference, Lead: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm"
 	fieldsLead  = "Salesforce Field Reference, Lead: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html"
-	pageDtl     = "Industries Common Resources Developer Guide, IdentityVerificationProcDtl: https://developer.salesforce.com/docs/atlas.en-us.industries_reference.meta/industries_reference/sforce_api_objects_identityverificationprocdtl.htm"
-	fieldsDtl   = "Salesforce Field Reference, IdentityVerificationProcDtl: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-identityverificationprocdtl.html"
-	pageFld     = "Public Sector Solutions Developer Guide, IdentityVerificationProcFld: https://developer.salesforce.com/docs/atlas.en-us.psc_api.meta/psc_api/sforce_api_objects_identityverificationprocfld.htm"
-	fieldsFld   = "Salesforce Field Reference, IdentityVerificationProcFld: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-identityverificationprocfld.html"
-	fieldsDef   = "Salesforce Field Reference, IdentityVerificationProcDef: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-identityverificationprocdef.html"
-	metaDef     = "Metadata API Developer Guide, IdentityVerificationProcDef: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_identityverificationprocdef.htm"
-	pageSystem  = "Object Reference, System Fields: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/system_fields.htm"
+	// The IdentityVerificationProc* objects' data API pages (the "Identity Verification Data
+	// Model"), not their Tooling API pages (tooling_api_objects_*), which list the same fields
+	// without Create or Update because the Tooling API writes them through FullName and Metadata.
+	pageDef    = "Industries Common Resources Developer Guide, IdentityVerificationProcDef: https://developer.salesforce.com/docs/industries/industries-common-dev/guide/sforce-api-objects-identityverificationprocdef.html"
+	pageDtl    = "Industries Common Resources Developer Guide, IdentityVerificationProcDtl: https://developer.salesforce.com/docs/industries/industries-common-dev/guide/sforce-api-objects-identityverificationprocdtl.html"
+	pageDtlPSC = "Public Sector Solutions Developer Guide, IdentityVerificationProcDtl: https://developer.salesforce.com/docs/atlas.en-us.psc_api.meta/psc_api/sforce_api_objects_identityverificationprocdtl.htm"
+	fieldsDtl  = "Salesforce Field Reference, IdentityVerificationProcDtl: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-identityverificationprocdtl.html"
+	pageFld    = "Industries Common Resources Developer Guide, IdentityVerificationProcFld: https://developer.salesforce.com/docs/industries/industries-common-dev/guide/sforce-api-objects-identityverificationprocfld.html"
+	pageFldPSC = "Public Sector Solutions Developer Guide, IdentityVerificationProcFld: https://developer.salesforce.com/docs/atlas.en-us.psc_api.meta/psc_api/sforce_api_objects_identityverificationprocfld.htm"
+	fieldsFld  = "Salesforce Field Reference, IdentityVerificationProcFld: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-identityverificationprocfld.html"
+	fieldsDef  = "Salesforce Field Reference, IdentityVerificationProcDef: https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-identityverificationprocdef.html"
+	metaDef    = "Metadata API Developer Guide, IdentityVerificationProcDef: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_identityverificationprocdef.htm"
+	pageSystem = "Object Reference, System Fields: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/system_fields.htm"
 )
 
 type refField struct {
@@ -77,8 +83,7 @@ type refObject struct {
 	fields []refField
 }
 
-// setup is the properties of the IdentityVerificationProc* objects' fields: setup data, read-only
-// through the data API.
+// languages18 are the values of the IdentityVerificationProc* objects' Language picklist.
 var languages18 = []string{"da", "de", "en_US", "es", "es_MX", "fi", "fr", "it", "ja", "ko", "nl_NL", "no", "pt_BR", "ru", "sv", "th", "zh_CN", "zh_TW"}
 
 var referenceObjects = []refObject{
@@ -142,57 +147,53 @@ var referenceObjects = []refObject{
 		{"Roles", "Roles", "multipicklist", 4099, "Create, Filter, Nillable, Update", []string{"Business User", "Decision Maker", "Economic Buyer", "Economic Decision Maker", "Evaluator", "Executive Sponsor", "Influencer", "Technical Buyer", "Other"}, nil, nil, "", 0, false, pageACR},
 		{"StartDate", "Start Date", "date", 0, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageACR},
 	}},
-	// The IdentityVerificationProc* objects are setup data, deployed with the Metadata API: their
-	// pages list no Create or Update on any field but FullName and Metadata, which are Tooling API
-	// fields the fake does not model (nor are they in the field reference).
+	// The IdentityVerificationProc* objects are createable, updateable and deletable through the
+	// data API ("Supported Calls: create(), delete(), describeSObjects(), query(), retrieve(),
+	// update(), upsert()"), each field with Create and Update but NamespacePrefix and
+	// IdentityVerificationProcFld.FieldDataType. The stored copies of the pages end part-way: the
+	// rows marked "(pattern)" follow the page's other fields, the rest are read from it.
 	{name: "IdentityVerificationProcDtl", since: 54, src: pageDtl, fields: []refField{
-		// ApexClassId is in the field reference, not on the object page: properties assumed
-		// like the other references'.
-		{"ApexClassId", "Class ID", "reference", 18, "Filter, Group, Nillable, Sort", nil, nil, []string{"ApexClass"}, "ApexClass", 0, false, fieldsDtl},
-		{"DataSourceType", "Data Source Type", "picklist", 255, "Filter, Group, Restricted picklist, Sort", []string{"External", "Salesforce"}, nil, nil, "", 0, false, pageDtl},
-		{"DeveloperName", "Name", "string", 80, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageDtl + "; " + fieldsDtl},
-		{"DisplayRecordFieldName", "Display Record Field Name", "string", 30, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 58, false, fieldsDtl + "; " + metaDef},
-		{"IdentityVerificationProcDefId", "Identity Verification Process Definition ID", "reference", 18, "Filter, Group, Sort", nil, nil, []string{"IdentityVerificationProcDef"}, "IdentityVerificationProcDef", 0, false, pageDtl},
-		{"IsActive", "Is Active", "boolean", 0, "Defaulted on create, Filter, Group, Sort", nil, false, nil, "", 0, false, pageDtl + "; " + fieldsDtl},
-		{"Language", "Master Language", "picklist", 40, "Defaulted on create, Filter, Group, Nillable, Restricted picklist, Sort", languages18, "en_US", nil, "", 0, false, pageDtl + "; " + fieldsDtl},
-		{"LinkedIdVerfProcessDetId", "Identity Verification Process Detail ID", "reference", 18, "Filter, Group, Nillable, Sort", nil, nil, []string{"IdentityVerificationProcDtl"}, "LinkedIdVerfProcessDet", 58, false, pageDtl + "; " + metaDef},
-		{"MasterLabel", "Label", "string", 80, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageDtl},
-		{"NamespacePrefix", "Namespace Prefix", "string", 15, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl},
-		{"ObjectName", "Object Name", "string", 80, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl + "; " + fieldsDtl},
-		{"OptionalVerifiersMinVerfCount", "Optional Verifiers Minimum Verification Count", "int", 0, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl},
-		{"SearchFilter", "Search Filter", "string", 255, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl + "; " + fieldsDtl},
-		{"SearchRecordUniqueIdField", "Search Record Unique ID Field", "string", 255, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl},
-		{"SearchResultSortBy", "Search Result Sort By", "string", 255, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl},
-		{"SearchSequenceNumber", "Search Sequence Number", "int", 0, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageDtl},
-		{"SearchType", "Search Type", "picklist", 255, "Filter, Group, Restricted picklist, Sort", []string{"Object-Based", "Text-Based"}, nil, nil, "", 0, false, pageDtl},
+		{"ApexClassId", "Class ID", "reference", 18, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, []string{"ApexClass"}, "ApexClass", 0, false, pageDtl + "; " + fieldsDtl},
+		{"DataSourceType", "Data Source Type", "picklist", 255, "Create, Filter, Group, Restricted picklist, Sort, Update", []string{"External", "Salesforce"}, nil, nil, "", 0, false, pageDtl},
+		{"DeveloperName", "Name", "string", 80, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + "; " + fieldsDtl},
+		{"DisplayRecordFieldName", "Display Record Field Name", "string", 30, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 58, false, pageDtl + "; " + fieldsDtl + "; " + metaDef},
+		{"IdentityVerificationProcDefId", "Identity Verification Process Definition ID", "reference", 18, "Create, Filter, Group, Sort, Update", nil, nil, []string{"IdentityVerificationProcDef"}, "IdentityVerificationProcDef", 0, false, pageDtl},
+		{"IsActive", "Is Active", "boolean", 0, "Create, Defaulted on create, Filter, Group, Sort, Update", nil, false, nil, "", 0, false, pageDtl + "; " + fieldsDtl},
+		{"Language", "Master Language", "picklist", 40, "Create, Defaulted on create, Filter, Group, Nillable, Restricted picklist, Sort, Update", languages18, "en_US", nil, "", 0, false, pageDtl + "; " + fieldsDtl},
+		{"LinkedIdVerfProcessDetId", "Identity Verification Process Detail ID", "reference", 18, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, []string{"IdentityVerificationProcDtl"}, "LinkedIdVerfProcessDet", 58, false, pageDtl + " (pattern); " + metaDef},
+		{"MasterLabel", "Label", "string", 80, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern)"},
+		{"NamespacePrefix", "Namespace Prefix", "string", 15, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDtl + " (pattern)"},
+		{"ObjectName", "Object Name", "string", 80, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern); " + fieldsDtl},
+		{"OptionalVerifiersMinVerfCount", "Optional Verifiers Minimum Verification Count", "int", 0, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern)"},
+		{"SearchFilter", "Search Filter", "string", 255, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern); " + fieldsDtl},
+		{"SearchRecordUniqueIdField", "Search Record Unique ID Field", "string", 255, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern)"},
+		{"SearchResultSortBy", "Search Result Sort By", "string", 255, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern)"},
+		{"SearchSequenceNumber", "Search Sequence Number", "int", 0, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageDtl + " (pattern)"},
+		{"SearchType", "Search Type", "picklist", 255, "Create, Filter, Group, Restricted picklist, Sort, Update", []string{"Object-Based", "Text-Based"}, nil, nil, "", 0, false, pageDtl + " (pattern)"},
 	}},
 	{name: "IdentityVerificationProcFld", since: 54, src: pageFld, fields: []refField{
-		// CustomFieldLabel is in the field reference, not on the object page: properties assumed
-		// like FieldValueFormula's.
-		{"CustomFieldLabel", "Custom Field Label", "string", 255, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, fieldsFld},
-		{"DataSourceType", "Data Source Type", "picklist", 255, "Filter, Group, Restricted picklist, Sort", []string{"External", "Salesforce"}, nil, nil, "", 0, false, pageFld},
-		{"DeveloperName", "Name", "string", 80, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageFld + "; " + fieldsFld},
+		{"CustomFieldLabel", "Custom Field Label", "string", 255, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageFld + "; " + fieldsFld},
+		{"DataSourceType", "Data Source Type", "picklist", 255, "Create, Filter, Group, Restricted picklist, Sort, Update", []string{"External", "Salesforce"}, nil, nil, "", 0, false, pageFld},
+		{"DeveloperName", "Name", "string", 80, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageFld + "; " + fieldsFld},
 		{"FieldDataType", "Field Data Type", "picklist", 255, "Filter, Group, Nillable, Restricted picklist, Sort", []string{"address", "checkbox", "currency", "dateonly", "datetime", "email", "number", "other", "percent", "phone", "picklist", "reference", "text", "timeonly", "url"}, nil, nil, "", 0, false, pageFld},
-		{"FieldName", "Field Name", "string", 255, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageFld},
-		{"FieldType", "Field Type", "picklist", 255, "Filter, Group, Restricted picklist, Sort", []string{"additionalResultField", "optionalVerifier", "requiredVerifier", "resultField", "searchField", "searchFilter"}, nil, nil, "", 0, false, pageFld},
-		{"FieldValueFormula", "Field Value Formula", "string", 255, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageFld},
-		{"IdentityVerificationProcDtlId", "Identity Verification Process Detail ID", "reference", 18, "Filter, Group, Sort", nil, nil, []string{"IdentityVerificationProcDtl"}, "IdentityVerificationProcDtl", 0, false, pageFld},
-		{"IsActive", "Active", "boolean", 0, "Defaulted on create, Filter, Group, Sort", nil, false, nil, "", 0, false, pageFld},
-		{"IsManualInput", "Manual Input", "boolean", 0, "Defaulted on create, Filter, Group, Sort", nil, false, nil, "", 58, false, pageFld},
-		{"Language", "Master Language", "picklist", 40, "Defaulted on create, Filter, Group, Nillable, Restricted picklist, Sort", languages18, "en_US", nil, "", 0, false, pageFld + "; " + fieldsFld},
-		{"MasterLabel", "Label", "string", 80, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageFld},
-		{"NamespacePrefix", "Namespace Prefix", "string", 15, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageFld},
-		{"SequenceNumber", "Sequence Number", "int", 0, "Filter, Group, Sort", nil, nil, nil, "", 0, false, pageFld},
+		{"FieldName", "Field Name", "string", 255, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageFld},
+		{"FieldType", "Field Type", "picklist", 255, "Create, Filter, Group, Restricted picklist, Sort, Update", []string{"additionalResultField", "optionalVerifier", "requiredVerifier", "resultField", "searchField", "searchFilter"}, nil, nil, "", 0, false, pageFld},
+		{"FieldValueFormula", "Field Value Formula", "string", 255, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageFld + " (pattern)"},
+		{"IdentityVerificationProcDtlId", "Identity Verification Process Detail ID", "reference", 18, "Create, Filter, Group, Sort, Update", nil, nil, []string{"IdentityVerificationProcDtl"}, "IdentityVerificationProcDtl", 0, false, pageFld + " (pattern)"},
+		{"IsActive", "Active", "boolean", 0, "Create, Defaulted on create, Filter, Group, Sort, Update", nil, false, nil, "", 0, false, pageFld + " (pattern)"},
+		{"IsManualInput", "Manual Input", "boolean", 0, "Create, Defaulted on create, Filter, Group, Sort, Update", nil, false, nil, "", 58, false, pageFld + " (pattern)"},
+		{"Language", "Master Language", "picklist", 40, "Create, Defaulted on create, Filter, Group, Nillable, Restricted picklist, Sort, Update", languages18, "en_US", nil, "", 0, false, pageFld + " (pattern); " + fieldsFld},
+		{"MasterLabel", "Label", "string", 80, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageFld + " (pattern)"},
+		{"NamespacePrefix", "Namespace Prefix", "string", 15, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageFld + " (pattern)"},
+		{"SequenceNumber", "Sequence Number", "int", 0, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageFld + " (pattern)"},
 	}},
-	// The IdentityVerificationProcDef object page is not in the stored reference: the table is
-	// the field reference's fields with properties like its siblings' (Dtl, Fld), and the
-	// SearchLayoutType values and required-ness of the Metadata API type.
-	{name: "IdentityVerificationProcDef", since: 54, src: fieldsDef, fields: []refField{
-		{"DeveloperName", "Name", "string", 80, "Filter, Group, Sort", nil, nil, nil, "", 0, false, fieldsDef},
-		{"Language", "Master Language", "picklist", 40, "Defaulted on create, Filter, Group, Nillable, Restricted picklist, Sort", languages18, "en_US", nil, "", 0, false, fieldsDef + "; " + pageDtl},
-		{"MasterLabel", "Label", "string", 80, "Filter, Group, Sort", nil, nil, nil, "", 0, false, fieldsDef},
-		{"NamespacePrefix", "Namespace Prefix", "string", 15, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, fieldsDef},
-		{"SearchLayoutType", "Search Layout Type", "picklist", 255, "Filter, Group, Restricted picklist, Sort", []string{"Stack", "Tab"}, nil, nil, "", 0, false, fieldsDef + "; " + metaDef},
+	// SearchLayoutType's values and required-ness are the Metadata API type's.
+	{name: "IdentityVerificationProcDef", since: 54, src: pageDef, fields: []refField{
+		{"DeveloperName", "Name", "string", 80, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageDef + "; " + fieldsDef},
+		{"Language", "Master Language", "picklist", 40, "Create, Defaulted on create, Filter, Group, Nillable, Restricted picklist, Sort, Update", languages18, "en_US", nil, "", 0, false, pageDef + "; " + fieldsDef + "; " + pageDtl},
+		{"MasterLabel", "Label", "string", 80, "Create, Filter, Group, Sort, Update", nil, nil, nil, "", 0, false, pageDef + "; " + fieldsDef},
+		{"NamespacePrefix", "Namespace Prefix", "string", 15, "Filter, Group, Nillable, Sort", nil, nil, nil, "", 0, false, pageDef + "; " + fieldsDef},
+		{"SearchLayoutType", "Search Layout Type", "picklist", 255, "Create, Filter, Group, Restricted picklist, Sort, Update", []string{"Stack", "Tab"}, nil, nil, "", 0, false, pageDef + " (pattern); " + fieldsDef + "; " + metaDef},
 	}},
 	{name: "Lead", src: pageLead, owner: true, viewed: true, fields: []refField{
 		{"City", "City", "string", 40, "Create, Filter, Group, Nillable, Sort, Update", nil, nil, nil, "", 0, false, pageLead + "; " + fieldsLead},
