@@ -234,6 +234,10 @@ type SessionStore interface {
 	Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error)
 	// Verified returns the mark set for key whose Until is after now, if there is one.
 	Verified(ctx context.Context, key VerifiedKey, now time.Time) (VerifiedMark, bool, error)
+	// VerifiedByEngagement returns the marks of engagement (an EngagementRef) whose Until is
+	// after now, ordered by At, then Person, then Role: who is verified on the engagement, for
+	// the agent a call is transferred to.
+	VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]VerifiedMark, error)
 	// ResetFailures forgets every failure of r.Person and keeps r, with Cleared set to the
 	// number forgotten, in the audit, in one transaction; it returns the kept record. It is
 	// serialised with the Commits that name the person.

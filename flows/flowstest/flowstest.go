@@ -174,6 +174,28 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	return m, true, nil
 }
 
+// VerifiedByEngagement implements flows.SessionStore.
+func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []flows.VerifiedMark
+	for k, m := range s.verified {
+		if k.Engagement == engagement && m.Until.After(now) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, compareMarks)
+	return out, nil
+}
+
+// compareMarks orders marks as VerifiedByEngagement returns them.
+func compareMarks(a, b flows.VerifiedMark) int {
+	return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Person, b.Person), cmp.Compare(a.Role, b.Role))
+}
+
 // ResetFailures implements flows.SessionStore.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	if err := ctx.Err(); err != nil {

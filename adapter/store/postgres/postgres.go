@@ -257,6 +257,27 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	return m, true, nil
 }
 
+// VerifiedByEngagement implements flows.SessionStore. The marks' primary key begins with the
+// engagement, so this is a range of the key.
+func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
+	rows, err := s.pool.Query(ctx, `SELECT person, role, at, until FROM marks WHERE engagement = $1 AND until > $2
+		ORDER BY at, person, role`, engagement, now)
+	if err != nil {
+		return nil, formatError("verified by engagement", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (flows.VerifiedMark, error) {
+		m := flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: engagement}}
+		var role int16
+		err := row.Scan(&m.Person, &role, &m.At, &m.Until)
+		m.Role = flows.VerifiedRole(role)
+		return m, err
+	})
+	if err != nil {
+		return nil, formatError("verified by engagement", err)
+	}
+	return out, nil
+}
+
 // ResetFailures implements flows.SessionStore: it locks the person's row, as a Commit does.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

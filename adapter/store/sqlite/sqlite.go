@@ -325,6 +325,24 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	return flows.VerifiedMark{VerifiedKey: key, At: at(from), Until: at(until)}, true, nil
 }
 
+// VerifiedByEngagement implements flows.SessionStore. The marks' primary key begins with the
+// engagement, so this is a range of the key.
+func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT person, role, at, until FROM marks WHERE engagement = ? AND until > ?
+		ORDER BY at, person, role`, engagement, us(now))
+	if err != nil {
+		return nil, formatError("verified by engagement", err)
+	}
+	out, err := collect(rows, func(rows *sql.Rows) (flows.VerifiedMark, error) {
+		m := flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: engagement}}
+		var from, until int64
+		err := rows.Scan(&m.Person, &m.Role, &from, &until)
+		m.At, m.Until = at(from), at(until)
+		return m, err
+	})
+	return out, formatError("verified by engagement", err)
+}
+
 // ResetFailures implements flows.SessionStore.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	err := s.write(ctx, "reset failures", func(tx *sql.Tx) error {
