@@ -235,7 +235,7 @@ type SessionStore interface {
 	// Verified returns the mark set for key whose Until is after now, if there is one.
 	Verified(ctx context.Context, key VerifiedKey, now time.Time) (VerifiedMark, bool, error)
 	// VerifiedByEngagement returns the marks of engagement (an EngagementRef) whose Until is
-	// after now, ordered by At, then Person, then Role: who is verified on the engagement, for
+	// after now, ordered by At, then Role (a representative before the customer they speak for), then Person: who is verified on the engagement, for
 	// the agent a call is transferred to.
 	VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]VerifiedMark, error)
 	// ResetFailures forgets every failure of r.Person and keeps r, with Cleared set to the

@@ -205,7 +205,10 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (View, error) {
 		switch st.Search {
 		case SearchText, "":
 			kw := strings.TrimSpace(q.Keywords)
-			if utf8.RuneCountInString(kw) < 2 || len(kw) > 200 || len(q.Fields) > 0 {
+			if len(q.Fields) > 0 {
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "fields", "a text search needs keywords of 2 to 200 characters and no fields")
+			}
+			if utf8.RuneCountInString(kw) < 2 || len(kw) > 200 {
 				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "keywords", "a text search needs keywords of 2 to 200 characters and no fields")
 			}
 			q = Query{Keywords: kw}

@@ -67,19 +67,19 @@ func (a *API) listOutbox(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if s := q.Get("after"); s != "" {
 		if after, err = strconv.ParseInt(s, 10, 64); err != nil || after < 0 {
-			a.fail(w, r, badValue("after", "give the id of the last entry seen (0 or more)"), "", 0)
+			a.fail(w, r, badValue("after", "give the id of the last entry seen (0 or more)"), "")
 			return
 		}
 	}
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > maxOutboxPage {
-			a.fail(w, r, badValue("limit", "give 1 to %d", maxOutboxPage), "", 0)
+			a.fail(w, r, badValue("limit", "give 1 to %d", maxOutboxPage), "")
 			return
 		}
 	}
 	entries, err := a.store.ListOutbox(r.Context(), after, limit)
 	if err != nil {
-		a.fail(w, r, err, "", 0)
+		a.fail(w, r, err, "")
 		return
 	}
 	out := outboxJSON{Entries: make([]outboxEntryJSON, len(entries))}

@@ -121,18 +121,24 @@ const (
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
+// backendStore is what the tests read of a backend's store: what the API reads, and the audit.
+type backendStore interface {
+	httpapi.Store
+	flows.AuditLog
+}
+
 // backend is a store the engine and the API run on.
 type backend struct {
 	name string
-	open func(t *testing.T) (flows.SessionStore, httpapi.Store, httpapi.IdempotencyStore)
+	open func(t *testing.T) (flows.SessionStore, backendStore, httpapi.IdempotencyStore)
 }
 
 var backends = []backend{
-	{"memory", func(t *testing.T) (flows.SessionStore, httpapi.Store, httpapi.IdempotencyStore) {
+	{"memory", func(t *testing.T) (flows.SessionStore, backendStore, httpapi.IdempotencyStore) {
 		st := &flowstest.Store{}
 		return st, st, &httpapitest.Idempotency{}
 	}},
-	{"sqlite", func(t *testing.T) (flows.SessionStore, httpapi.Store, httpapi.IdempotencyStore) {
+	{"sqlite", func(t *testing.T) (flows.SessionStore, backendStore, httpapi.IdempotencyStore) {
 		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "idverify.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, st.Close()) })
@@ -150,7 +156,7 @@ type env struct {
 	srv    *httptest.Server
 	crm    *flowstest.CRM
 	clock  *flowstest.Clock
-	store  httpapi.Store
+	store  backendStore
 	idem   httpapi.IdempotencyStore
 	logs   *syncBuffer
 	ctx    context.Context

@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
 	"regexp"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/idverify/idverify/flows"
@@ -31,19 +28,10 @@ type verifiedPersonJSON struct {
 	ValidUntil time.Time `json:"valid_until"`
 }
 
-var (
-	recordID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
-	roles    = []flows.VerifiedRole{flows.VerifiedSelf, flows.VerifiedRepresentative, flows.VerifiedCustomer}
-)
-
-// maxStatusPeople bounds the people an engagement's status looks at.
-const maxStatusPeople = 32
+var recordID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
 
 // engagementStatus: GET /v1/engagements/status?external_id=… or ?id=… (its Salesforce id).
-//
-// The engine offers no status of an engagement; the store offers the verified mark of a
-// person in a role. So the people are those the engagement's audit says passed a level (the
-// steps that set a mark), and each one's marks are read for the three roles.
+// The status is the engine's: the verified marks set on the engagement, still valid.
 func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -58,7 +46,7 @@ func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
 		err = badValue("id", "give the engagement's 15- or 18-character Salesforce id")
 	}
 	if err != nil {
-		a.fail(w, r, err, "", 0)
+		a.fail(w, r, err, "")
 		return
 	}
 	ref := ext
@@ -68,10 +56,10 @@ func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
 			e, err := a.engagements.OpenEngagement(ctx, id)
 			switch {
 			case errors.Is(err, flows.ErrRecordNotFound):
-				a.fail(w, r, &apiError{kind: flows.ErrRecordNotFound, field: "id", detail: "no engagement has that id"}, "", 0)
+				a.fail(w, r, &apiError{kind: flows.ErrRecordNotFound, field: "id", detail: "no engagement has that id"}, "")
 				return
 			case err != nil:
-				a.fail(w, r, &apiError{kind: flows.ErrUnavailable, detail: "the engagement could not be read"}, "", 0)
+				a.fail(w, r, &apiError{kind: flows.ErrUnavailable, detail: "the engagement could not be read"}, "")
 				a.log.WarnContext(ctx, "engagement not read", "err", err)
 				return
 			case e.ExternalID != "":
@@ -79,36 +67,15 @@ func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	events, err := a.store.AuditByEngagement(ctx, ref)
+	marks, err := a.engine.EngagementStatus(ctx, ref)
 	if err != nil {
-		a.fail(w, r, err, "", 0)
+		a.fail(w, r, err, "external_id")
 		return
 	}
-	var people []string
-	for _, e := range events {
-		if e.Person != "" && slices.Contains(strings.Fields(e.Rule), "passed") && !slices.Contains(people, e.Person) &&
-			len(people) < maxStatusPeople {
-			people = append(people, e.Person)
-		}
+	out := engagementStatusJSON{Engagement: ref, Verified: len(marks) > 0, People: make([]verifiedPersonJSON, len(marks))}
+	for i, m := range marks {
+		out.People[i] = verifiedPersonJSON{Record: m.Person, Role: m.Role.String(), Level: m.Role.Level().String(),
+			VerifiedAt: m.At.UTC(), ValidUntil: m.Until.UTC()}
 	}
-	out := engagementStatusJSON{Engagement: ref, People: []verifiedPersonJSON{}}
-	now := a.clock.Now()
-	for _, p := range people {
-		for _, role := range roles {
-			m, ok, err := a.store.Verified(ctx, flows.VerifiedKey{Engagement: ref, Person: p, Role: role}, now)
-			if err != nil {
-				a.fail(w, r, err, "", 0)
-				return
-			}
-			if ok {
-				out.People = append(out.People, verifiedPersonJSON{Record: p, Role: role.String(), Level: role.Level().String(),
-					VerifiedAt: m.At.UTC(), ValidUntil: m.Until.UTC()})
-			}
-		}
-	}
-	slices.SortStableFunc(out.People, func(x, y verifiedPersonJSON) int {
-		return cmp.Compare(x.VerifiedAt.UnixNano(), y.VerifiedAt.UnixNano())
-	})
-	out.Verified = len(out.People) > 0
 	writeJSON(w, r, http.StatusOK, "application/json", out)
 }

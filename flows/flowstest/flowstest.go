@@ -193,7 +193,7 @@ func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now
 
 // compareMarks orders marks as VerifiedByEngagement returns them.
 func compareMarks(a, b flows.VerifiedMark) int {
-	return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Person, b.Person), cmp.Compare(a.Role, b.Role))
+	return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Role, b.Role), cmp.Compare(a.Person, b.Person))
 }
 
 // ResetFailures implements flows.SessionStore.

@@ -261,7 +261,7 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 // engagement, so this is a range of the key.
 func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
 	rows, err := s.pool.Query(ctx, `SELECT person, role, at, until FROM marks WHERE engagement = $1 AND until > $2
-		ORDER BY at, person, role`, engagement, now)
+		ORDER BY at, role, person`, engagement, now)
 	if err != nil {
 		return nil, formatError("verified by engagement", err)
 	}

@@ -329,7 +329,7 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 // engagement, so this is a range of the key.
 func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT person, role, at, until FROM marks WHERE engagement = ? AND until > ?
-		ORDER BY at, person, role`, engagement, us(now))
+		ORDER BY at, role, person`, engagement, us(now))
 	if err != nil {
 		return nil, formatError("verified by engagement", err)
 	}
