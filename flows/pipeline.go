@@ -42,7 +42,7 @@ type txn struct {
 	rule []byte
 	// keyOf and key cache the digest of the session id keyOf.
 	keyOf, key string
-	outbox     [1]OutboxWrite
+	outbox     []OutboxWrite
 	audit      [1]AuditEvent
 }
 
@@ -86,7 +86,8 @@ func (e *Engine) newTxn(ctx context.Context, step, actor string, now time.Time) 
 func (e *Engine) release(t *txn) {
 	clear(t.failures)
 	clear(t.marks)
-	t.outbox, t.audit = [1]OutboxWrite{}, [1]AuditEvent{}
+	clear(t.outbox)
+	t.outbox, t.audit = t.outbox[:0], [1]AuditEvent{}
 	t.ctx = nil
 	e.txns.Put(t)
 }
@@ -217,8 +218,9 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 		Version: version, Guard: t.guard, Failures: t.failures, Marks: t.marks}
 	if s.state == StateDone { // only the step that ends a session commits it done
 		w := e.writeback(s)
-		t.outbox[0] = OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w}
-		c.Outbox = t.outbox[:]
+		t.outbox = append(t.outbox[:0], OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w})
+		t.outbox = e.sessionEvents(t.outbox, t)
+		c.Outbox = t.outbox
 	}
 	person := t.guard.Person
 	if person == "" {

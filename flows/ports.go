@@ -346,6 +346,10 @@ type Reset struct {
 	At     time.Time
 	// Cleared is how many failures were forgotten; the store sets it.
 	Cleared int
+	// Outbox are the writes queued with the reset, in its transaction, as a Commit queues its
+	// own (the EventUnlocked events). They are not part of the audit record: Resets returns
+	// none.
+	Outbox []OutboxWrite
 }
 
 // Clock tells the time. Production uses the system clock; tests use a clock they move.

@@ -478,10 +478,13 @@ func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, er
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 255:
 		return Reset{}, fieldErr(step, 0, ErrInvalidInput, "reason", "the reason takes 1 to 255 characters")
 	}
-	r, err := e.store.ResetFailures(ctx, Reset{Person: person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()})
+	r := Reset{Person: person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()}
+	r.Outbox = e.unlockEvents(r)
+	r, err := e.store.ResetFailures(ctx, r)
 	if err != nil {
 		return Reset{}, storeErr(step, 0, "reset the failures", err)
 	}
+	r.Outbox = nil
 	return r, nil
 }
 

@@ -212,7 +212,7 @@ func insertEffects(ctx context.Context, tx pgx.Tx, c flows.Commit) error {
 			m.Engagement, m.Person, int16(m.Role), m.At, m.Until)
 	}
 	for _, w := range c.Outbox {
-		payload, err := store.EncodeWrite(w.Writeback)
+		payload, err := store.EncodeWrite(w)
 		if err != nil {
 			return err
 		}
@@ -291,7 +291,10 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 		r.Cleared = int(tag.RowsAffected())
 		_, err = tx.Exec(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES ($1, $2, $3, $4, $5)`,
 			r.Person, r.Actor, r.Reason, r.At, r.Cleared)
-		return err
+		if err != nil {
+			return err
+		}
+		return insertEffects(ctx, tx, flows.Commit{Outbox: r.Outbox}) // its events
 	})
 	if err != nil {
 		return flows.Reset{}, formatError("reset failures", err)
@@ -326,9 +329,7 @@ func scanEntry(row pgx.CollectableRow) (flows.OutboxEntry, error) {
 		return e, err
 	}
 	e.Status = flows.OutboxStatus(status)
-	var err error
-	e.Writeback, err = store.DecodeWrite(payload)
-	return e, err
+	return e, store.DecodeWrite(payload, &e.OutboxWrite)
 }
 
 // ClaimOutbox implements flows.Outbox: the heads of the engagements' queues that are due,

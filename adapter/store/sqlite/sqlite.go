@@ -266,7 +266,7 @@ func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) e
 		}
 	}
 	for _, w := range c.Outbox {
-		payload, err := store.EncodeWrite(w.Writeback)
+		payload, err := store.EncodeWrite(w)
 		if err != nil {
 			return err
 		}
@@ -357,7 +357,10 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 		r.Cleared = int(n)
 		_, err = tx.ExecContext(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES (?, ?, ?, ?, ?)`,
 			r.Person, r.Actor, r.Reason, us(r.At), r.Cleared)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.insertEffects(ctx, tx, flows.Commit{Outbox: r.Outbox}) // its events
 	})
 	if err != nil {
 		return flows.Reset{}, err
@@ -391,9 +394,7 @@ func scanEntry(rows *sql.Rows) (flows.OutboxEntry, error) {
 		return e, err
 	}
 	e.At, e.NextAttempt = at(queued), at(next)
-	var err error
-	e.Writeback, err = store.DecodeWrite(payload)
-	return e, err
+	return e, store.DecodeWrite(payload, &e.OutboxWrite)
 }
 
 // ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
