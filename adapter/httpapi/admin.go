@@ -42,10 +42,13 @@ type outboxJSON struct {
 }
 
 type outboxEntryJSON struct {
-	ID          int64     `json:"id"`
-	Key         string    `json:"key"`
-	Engagement  string    `json:"engagement"`
-	Outcome     string    `json:"outcome"`
+	ID         int64  `json:"id"`
+	Key        string `json:"key"`
+	Engagement string `json:"engagement"`
+	Outcome    string `json:"outcome"`
+	// Event is the event type of an event for a webhook (then Engagement is its queue,
+	// "event/<webhook>"); empty for a write to Salesforce.
+	Event       string    `json:"event,omitempty"`
 	QueuedAt    time.Time `json:"queued_at"`
 	Status      string    `json:"status"`
 	Attempts    int       `json:"attempts"`
@@ -86,6 +89,9 @@ func (a *API) listOutbox(w http.ResponseWriter, r *http.Request) {
 	for i, e := range entries {
 		out.Entries[i] = outboxEntryJSON{ID: e.ID, Key: e.Key, Engagement: e.Engagement, Outcome: e.Writeback.Outcome.String(),
 			QueuedAt: e.At.UTC(), Status: e.Status.String(), Attempts: e.Attempts, Code: e.Code, NextAttempt: e.NextAttempt.UTC()}
+		if ev := e.Event; ev != nil {
+			out.Entries[i].Outcome, out.Entries[i].Event = ev.Outcome.String(), ev.Type.String()
+		}
 	}
 	if len(entries) == limit {
 		out.NextAfter = entries[len(entries)-1].ID

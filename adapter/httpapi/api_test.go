@@ -189,7 +189,11 @@ type option func(*setup)
 type setup struct {
 	api      httpapi.Config
 	sessions flows.SessionStore
+	policy   flows.Policy
 }
+
+// withPolicy changes the engine's policy.
+func withPolicy(change func(*flows.Policy)) option { return func(s *setup) { change(&s.policy) } }
 
 // withConfig changes the API's configuration.
 func withConfig(change func(*httpapi.Config)) option { return func(s *setup) { change(&s.api) } }
@@ -200,7 +204,7 @@ func newEnv(t *testing.T, b backend, opts ...option) *env {
 	people, relations := demoPeople()
 	e := &env{t: t, crm: flowstest.NewCRM(people, relations), clock: flowstest.NewClock(t0), store: st, idem: idem,
 		logs: &syncBuffer{}, ctx: context.Background()}
-	su := setup{sessions: sessions, api: httpapi.Config{Store: st, Idempotency: idem, Engagements: e.crm, Clock: e.clock,
+	su := setup{sessions: sessions, policy: demoPolicy(), api: httpapi.Config{Store: st, Idempotency: idem, Engagements: e.crm, Clock: e.clock,
 		Keys: []httpapi.APIKey{{Name: "softphone", SHA256: httpapi.HashKey(softphoneKey)},
 			{Name: "ops", SHA256: httpapi.HashKey(opsKey), Admin: true}},
 		CORSOrigins: []string{"https://softphone.example.com"},
@@ -209,7 +213,7 @@ func newEnv(t *testing.T, b backend, opts ...option) *env {
 		o(&su)
 	}
 	var err error
-	e.engine, err = flows.New(demoPolicy(), flows.Ports{CRM: e.crm, Recorder: e.crm, Store: su.sessions, Clock: e.clock},
+	e.engine, err = flows.New(su.policy, flows.Ports{CRM: e.crm, Recorder: e.crm, Store: su.sessions, Clock: e.clock},
 		[]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	su.api.Engine = e.engine
