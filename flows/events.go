@@ -92,6 +92,9 @@ func eventQueue(subscriber string) string { return "event/" + subscriber }
 // causes, one per subscriber to its type.
 func (e *Engine) sessionEvents(dst []OutboxWrite, t *txn) []OutboxWrite {
 	s := &t.s
+	if len(e.policy.Events) == 0 {
+		return dst
+	}
 	var typ EventType
 	switch s.outcome {
 	case OutcomeVerified:

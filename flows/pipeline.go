@@ -42,8 +42,11 @@ type txn struct {
 	rule []byte
 	// keyOf and key cache the digest of the session id keyOf.
 	keyOf, key string
-	outbox     []OutboxWrite
-	audit      [1]AuditEvent
+	// outbox holds the write-back and the events of the step that ends a session; most steps
+	// queue one write, which outboxArr holds without an allocation.
+	outbox    []OutboxWrite
+	outboxArr [1]OutboxWrite
+	audit     [1]AuditEvent
 }
 
 // fail counts a wrong answer against person.
@@ -87,7 +90,7 @@ func (e *Engine) release(t *txn) {
 	clear(t.failures)
 	clear(t.marks)
 	clear(t.outbox)
-	t.outbox, t.audit = t.outbox[:0], [1]AuditEvent{}
+	t.outbox, t.outboxArr, t.audit = nil, [1]OutboxWrite{}, [1]AuditEvent{}
 	t.ctx = nil
 	e.txns.Put(t)
 }
@@ -218,7 +221,8 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 		Version: version, Guard: t.guard, Failures: t.failures, Marks: t.marks}
 	if s.state == StateDone { // only the step that ends a session commits it done
 		w := e.writeback(s)
-		t.outbox = append(t.outbox[:0], OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w})
+		t.outboxArr[0] = OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w}
+		t.outbox = t.outboxArr[:]
 		t.outbox = e.sessionEvents(t.outbox, t)
 		c.Outbox = t.outbox
 	}
