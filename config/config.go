@@ -47,6 +47,8 @@ type Config struct {
 	Outbox Outbox `mapstructure:"outbox"`
 	// Server configures the HTTP API.
 	Server Server `mapstructure:"server"`
+	// Events configures the events sent to other systems (webhooks).
+	Events Events `mapstructure:"events"`
 	// Log configures logging.
 	Log Log `mapstructure:"log"`
 }
@@ -153,6 +155,32 @@ type PhoneLookup struct {
 	// is trusted: a match on a call attested below it, or not attested at all, is offered as a
 	// suggestion, never filled in. Empty trusts every caller id, as Salesforce does.
 	MinAttestation string `mapstructure:"min_attestation"`
+}
+
+// Events configures the events idverify sends to other systems.
+type Events struct {
+	// Webhooks receive events by HTTP POST, signed (adapter/webhook).
+	Webhooks []Webhook `mapstructure:"webhooks"`
+	// Timeout bounds one delivery (connecting, sending, the answer).
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// Webhook is one receiver of events. Load reads SecretFile into Secret.
+type Webhook struct {
+	// Name names the webhook in the outbox and the logs: 1 to 64 lower-case letters, digits,
+	// - and _. Renaming a webhook leaves its undelivered events parked under the old name.
+	Name string `mapstructure:"name"`
+	// URL is where events are POSTed: http or https, no user info.
+	URL string `mapstructure:"url"`
+	// Secret keys the HMAC-SHA256 signature of every event; at least 32 bytes, shared with
+	// the receiver.
+	Secret     Secret `mapstructure:"secret"`
+	SecretFile string `mapstructure:"secret_file"`
+	// Events are the event types sent: verified, failed, locked, unlocked.
+	Events []string `mapstructure:"events"`
+	// AllowPrivate allows a URL whose host resolves to a loopback, private, link-local or
+	// otherwise non-public address (refused by default: see adapter/webhook).
+	AllowPrivate bool `mapstructure:"allow_private"`
 }
 
 // Secrets holds deployment secrets. Load reads HMACKeyFile into HMACKey.

@@ -98,6 +98,7 @@ var defaults = map[string]any{
 	"outbox.max_backoff":         15 * time.Minute,
 	"server.addr":                "127.0.0.1:8080",
 	"server.shutdown_timeout":    10 * time.Second,
+	"events.timeout":             10 * time.Second,
 	"log.level":                  "info",
 	"log.format":                 "auto",
 
@@ -259,6 +260,11 @@ func (c *Config) resolve(ps *Problems) {
 	}
 	readSecret("secrets.hmac_key_file", c.Secrets.HMACKeyFile, &c.Secrets.HMACKey, "secrets.hmac_key", true)
 	readSecret("salesforce.private_key_file", c.Salesforce.PrivateKeyFile, &c.Salesforce.PrivateKey, "salesforce.private_key", false)
+	for i := range c.Events.Webhooks {
+		h := &c.Events.Webhooks[i]
+		at := fmt.Sprintf("events.webhooks[%d].", i)
+		readSecret(at+"secret_file", h.SecretFile, &h.Secret, at+"secret", true)
+	}
 	if c.Store.Driver == DriverSQLite && c.Store.DSN == "" {
 		c.Store.DSN = DefaultSQLiteDSN
 	}

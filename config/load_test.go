@@ -207,6 +207,9 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 				text, want = `[{"name": "S", "optional_min": 2}]`, []SearchType{{Name: "S", OptionalMin: 2}}
 			case field.Type() == reflect.TypeFor[[]APIKey]():
 				text, want = "[{name: k, sha256: ab, admin: true}]", []APIKey{{Name: "k", SHA256: "ab", Admin: true}}
+			case field.Type() == reflect.TypeFor[[]Webhook]():
+				text, want = "[{name: crm, url: 'https://h.example/x', secret: s, events: [verified], allow_private: true}]",
+					[]Webhook{{Name: "crm", URL: "https://h.example/x", Secret: "s", Events: []string{"verified"}, AllowPrivate: true}}
 			case field.Type() == reflect.TypeFor[[]PhoneFields]():
 				text, want = "[{object: Lead, fields: [Phone]}]", []PhoneFields{{Object: "Lead", Fields: []string{"Phone"}}}
 			default:

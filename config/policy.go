@@ -35,6 +35,15 @@ func (c *Config) Policy() (flows.Policy, error) {
 	for _, r := range c.Reasons {
 		p.Reasons = append(p.Reasons, flows.Reason{Name: r.Name, Confidential: r.Confidential})
 	}
+	for _, h := range c.Events.Webhooks {
+		sub := flows.Subscription{Name: h.Name}
+		for _, e := range h.Events {
+			if t, ok := flows.ParseEventType(e); ok && !slices.Contains(sub.Events, t) {
+				sub.Events = append(sub.Events, t)
+			}
+		}
+		p.Events = append(p.Events, sub)
+	}
 	for _, s := range c.SearchTypes {
 		p.SearchTypes = append(p.SearchTypes, flows.SearchType{
 			Name:               s.Name,

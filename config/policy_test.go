@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,14 @@ func TestPolicyDoesNotShareSlicesWithTheConfig(t *testing.T) {
 	require.NoError(t, err)
 	c.SearchTypes[0].ResultFields[0] = "Changed"
 	assert.Equal(t, "Name", p.SearchTypes[0].ResultFields[0])
+}
+
+func TestPolicySubscribesTheWebhooks(t *testing.T) {
+	c := valid()
+	c.Events.Timeout = time.Second
+	c.Events.Webhooks = []Webhook{{Name: "crm", URL: "https://h.example/x", Secret: Secret(strings.Repeat("s", 32)),
+		Events: []string{"locked", "verified", "locked"}}}
+	p, err := c.Policy()
+	require.NoError(t, err)
+	assert.Equal(t, []flows.Subscription{{Name: "crm", Events: []flows.EventType{flows.EventLocked, flows.EventVerified}}}, p.Events)
 }

@@ -78,6 +78,7 @@ func (c *Config) problems() Problems {
 	c.validateStore(&ps)
 	c.validateOutbox(&ps)
 	c.validateServer(&ps)
+	c.validateEvents(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "text", "json")
 	return ps
@@ -391,6 +392,50 @@ func (c *Config) validateSecrets(ps *Problems) {
 		ps.add("secrets.hmac_key", "is empty but the engine keys the check-mode values it stores with it and will not start without one: %s", todo)
 	case len(key) < flows.MinSecretLen:
 		ps.add("secrets.hmac_key", "is %d bytes: use at least %d random bytes, e.g. from `openssl rand -base64 32`", len(key), flows.MinSecretLen)
+	}
+}
+
+var webhookName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+func (c *Config) validateEvents(ps *Problems) {
+	if len(c.Events.Webhooks) > 0 {
+		positive(ps, "events.timeout", c.Events.Timeout)
+	}
+	names := map[string]int{}
+	for i, h := range c.Events.Webhooks {
+		at := fmt.Sprintf("events.webhooks[%d]", i)
+		if !webhookName.MatchString(h.Name) {
+			ps.add(at+".name", "takes 1 to 64 lower-case letters, digits, - and _")
+		} else if j, dup := names[h.Name]; dup {
+			ps.add(at+".name", "duplicates events.webhooks[%d].name: give every webhook its own name", j)
+		} else {
+			names[h.Name] = i
+		}
+		u, err := url.Parse(h.URL)
+		switch {
+		case h.URL == "":
+			ps.add(at+".url", "is empty: give the https URL events are POSTed to")
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "":
+			ps.add(at+".url", "must be an absolute http or https URL, e.g. https://hooks.example.com/idverify")
+		case u.User != nil:
+			ps.add(at+".url", "must not hold a user or password: the signature authenticates idverify")
+		case u.Fragment != "":
+			ps.add(at+".url", "must not have a #fragment")
+		}
+		switch {
+		case h.Secret == "":
+			ps.add(at+".secret", "is empty: set it (or %s.secret_file) to at least %d random bytes shared with the receiver, e.g. from `openssl rand -base64 32`", at, flows.MinSecretLen)
+		case len(h.Secret) < flows.MinSecretLen:
+			ps.add(at+".secret", "is %d bytes: use at least %d random bytes, e.g. from `openssl rand -base64 32`", len(h.Secret), flows.MinSecretLen)
+		}
+		if len(h.Events) == 0 {
+			ps.add(at+".events", "is empty: list the events to send (verified, failed, locked, unlocked)")
+		}
+		for j, e := range h.Events {
+			if _, ok := flows.ParseEventType(e); !ok {
+				oneOf(ps, fmt.Sprintf("%s.events[%d]", at, j), e, "verified", "failed", "locked", "unlocked")
+			}
+		}
 	}
 }
 

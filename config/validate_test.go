@@ -296,6 +296,36 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		{"key rate zero", func(c *Config) { c.Server.RateLimit.KeyPerSecond = 0 }, "server.rate_limit", "key_per_second must be above 0"},
 		{"person burst zero", func(c *Config) { c.Server.RateLimit.PersonBurst = 0 }, "server.rate_limit", "person_burst at least 1"},
 		{"bad attestation", func(c *Config) { c.PhoneLookup.MinAttestation = "a" }, "phone_lookup.min_attestation", "use one of A, B, C"},
+		{"webhook without a secret", func(c *Config) {
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: "https://h.example/x", Events: []string{"verified"}}}
+		}, "events.webhooks[0].secret", "at least 32 random bytes"},
+		{"webhook with a short secret", func(c *Config) {
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: "https://h.example/x", Secret: "short", Events: []string{"verified"}}}
+		}, "events.webhooks[0].secret", "is 5 bytes"},
+		{"webhook to a file", func(c *Config) {
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: "file:///etc/passwd", Secret: Secret(strings.Repeat("s", 32)), Events: []string{"verified"}}}
+		}, "events.webhooks[0].url", "http or https"},
+		{"webhook with a password", func(c *Config) {
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: "https://u:p@h.example/x", Secret: Secret(strings.Repeat("s", 32)), Events: []string{"verified"}}}
+		}, "events.webhooks[0].url", "user or password"},
+		{"webhook event unknown", func(c *Config) {
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: "https://h.example/x", Secret: Secret(strings.Repeat("s", 32)), Events: []string{"expired"}}}
+		}, "events.webhooks[0].events[0]", "use one of verified, failed, locked, unlocked"},
+		{"webhook names twice", func(c *Config) {
+			h := Webhook{Name: "crm", URL: "https://h.example/x", Secret: Secret(strings.Repeat("s", 32)), Events: []string{"verified"}}
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{h, h}
+		}, "events.webhooks[1].name", "duplicates events.webhooks[0].name"},
+		{"webhook timeout zero", func(c *Config) {
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: "https://h.example/x", Secret: Secret(strings.Repeat("s", 32)), Events: []string{"verified"}}}
+			c.Events.Timeout = 0
+		}, "events.timeout", "positive duration"},
 		{"bad log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "use one of debug, info, warn, error"},
 		{"empty log format", func(c *Config) { c.Log.Format = "" }, "log.format", "is empty: use one of auto, text, json"},
 	}

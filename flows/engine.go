@@ -84,6 +84,10 @@ func New(p Policy, ports Ports, secret []byte) (*Engine, error) {
 	e.policy.Reasons = slices.Clone(p.Reasons)
 	e.policy.Representation.Roles = slices.Clone(p.Representation.Roles)
 	e.policy.SearchTypes = slices.Clone(p.SearchTypes)
+	e.policy.Events = slices.Clone(p.Events)
+	for i := range e.policy.Events {
+		e.policy.Events[i].Events = slices.Clone(p.Events[i].Events)
+	}
 	for i := range e.policy.SearchTypes {
 		st := &e.policy.SearchTypes[i]
 		st.SearchFields, st.ResultFields = slices.Clone(st.SearchFields), slices.Clone(st.ResultFields)

@@ -47,6 +47,15 @@ var (
 	ErrUnavailable = errors.New("service unavailable")
 )
 
+// Kinds returns every error kind of the package, the step kinds first, then the signals
+// between the engine and its ports (ErrFailuresChanged, ErrClaimLost) that no step returns: an
+// adapter that maps errors (the HTTP API's table) tests that it has an entry for each.
+func Kinds() []error {
+	return []error{ErrOutOfOrder, ErrUnknownReason, ErrUnknownSearchType, ErrNotInResults, ErrNotAsked,
+		ErrAlreadyAnswered, ErrInvalidInput, ErrFinished, ErrLocked, ErrExpired, ErrNotFound,
+		ErrVersionConflict, ErrRecordNotFound, ErrUnavailable, ErrFailuresChanged, ErrClaimLost}
+}
+
 // ErrFailuresChanged is what SessionStore.Commit returns when a Commit's Guard no longer holds:
 // the person's failures changed since the step read them. It is a signal between the store and
 // the engine (which runs the step again on what the store now holds); no step returns it.
@@ -61,6 +70,12 @@ type StepError struct {
 	Kind error
 	// Detail says what to do, in words safe to log.
 	Detail string
+	// Field names the request member a bad value is in, for ErrInvalidInput (and the kinds
+	// that name one member: ErrUnknownReason, ErrUnknownSearchType, ErrNotInResults,
+	// ErrNotAsked, ErrAlreadyAnswered), in the snake_case an API's JSON uses: "phone",
+	// "start_time", "search_type", "fields", "answers[1].value", ... Empty when no one member
+	// is at fault.
+	Field string
 	// Err is the port error behind an ErrRecordNotFound, ErrUnavailable or ErrVersionConflict,
 	// if any (ports return errors without personal data). It is
 	// unwrapped too, so errors.Is sees e.g. context.Canceled.
@@ -101,8 +116,35 @@ func (e *LockedError) Error() string {
 // **StepError) both hold.
 func (e *LockedError) Unwrap() error { return &e.StepError }
 
+// VersionConflictError is returned when the session changed since the version a step names
+// (or since the engine read it). It wraps ErrVersionConflict.
+type VersionConflictError struct {
+	StepError
+	// Current is the session's version when the conflict was found: a client may reload at it.
+	// 0 when it could not be read.
+	Current uint64
+}
+
+func (e *VersionConflictError) Error() string {
+	return fmt.Sprintf("%s (current version %d)", e.StepError.Error(), e.Current)
+}
+
+// Unwrap returns the embedded StepError, as LockedError's does.
+func (e *VersionConflictError) Unwrap() error { return &e.StepError }
+
 func stepErr(step string, s State, kind error, detail string) error {
 	return &StepError{Step: step, State: s, Kind: kind, Detail: detail}
+}
+
+// fieldErr is stepErr for a bad value in one request member.
+func fieldErr(step string, s State, kind error, field, detail string) error {
+	return &StepError{Step: step, State: s, Kind: kind, Field: field, Detail: detail}
+}
+
+// conflict is the version conflict of step on a session whose version is now current.
+func conflict(step string, s State, current uint64, detail string, err error) error {
+	return &VersionConflictError{StepError: StepError{Step: step, State: s, Kind: ErrVersionConflict, Detail: detail, Err: err},
+		Current: current}
 }
 
 // portErr turns the error of a port call into the step's error: ErrRecordNotFound when the
@@ -122,7 +164,7 @@ func storeErr(step string, s State, what string, err error) error {
 	case errors.Is(err, ErrNotFound):
 		return &StepError{Step: step, State: s, Kind: ErrNotFound, Detail: "give the session id Start returned"}
 	case errors.Is(err, ErrVersionConflict):
-		return &StepError{Step: step, State: s, Kind: ErrVersionConflict, Detail: "reload the session and try again"}
+		return conflict(step, s, 0, "reload the session and try again", nil)
 	}
 	return &StepError{Step: step, State: s, Kind: ErrUnavailable, Detail: what, Err: err}
 }

@@ -131,8 +131,12 @@ func (e *Engine) revealValues(t *txn, values map[string]string) (map[string]stri
 // current level in mode, and returns their indexes, appended to idx[:0].
 func pending(step string, s *session, idx []int, n int, field func(int) string, mode Mode) ([]int, error) {
 	l := &s.levels[s.level]
+	list := "answers"
+	if mode == ModeAttest {
+		list = "attestations"
+	}
 	if n == 0 || n > len(l.questions) {
-		return nil, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("give 1 to %d answers, one per question", len(l.questions)))
+		return nil, fieldErr(step, s.state, ErrInvalidInput, list, fmt.Sprintf("give 1 to %d answers, one per question", len(l.questions)))
 	}
 	idx = slices.Grow(idx[:0], n)[:n]
 	for i := range n {
@@ -140,15 +144,21 @@ func pending(step string, s *session, idx []int, n int, field func(int) string, 
 		j := slices.IndexFunc(l.questions, func(q question) bool { return q.field == f })
 		switch {
 		case j < 0: // f is input: it is not echoed
-			return nil, stepErr(step, s.state, ErrNotAsked, fmt.Sprintf("answer %d is to no question of this level", i+1))
+			return nil, fieldErr(step, s.state, ErrNotAsked, member(list, i, "field"), fmt.Sprintf("answer %d is to no question of this level", i+1))
 		case l.questions[j].verdict != VerdictPending || slices.Contains(idx[:i], j):
-			return nil, stepErr(step, s.state, ErrAlreadyAnswered, fmt.Sprintf("%q has an answer already", f))
+			return nil, fieldErr(step, s.state, ErrAlreadyAnswered, member(list, i, "field"), fmt.Sprintf("%q has an answer already", f))
 		case l.questions[j].mode() != mode:
-			return nil, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("%q is answered in %s mode", f, l.questions[j].mode()))
+			return nil, fieldErr(step, s.state, ErrInvalidInput, member(list, i, "field"), fmt.Sprintf("%q is answered in %s mode", f, l.questions[j].mode()))
 		}
 		idx[i] = j
 	}
 	return idx, nil
+}
+
+// member names the member of item i of a request's list, as StepError.Field does:
+// member("answers", 0, "value") is "answers[0].value".
+func member(list string, i int, name string) string {
+	return list + "[" + strconv.Itoa(i) + "]." + name
 }
 
 // lockout is what the store holds against a person: the times of their failures within the

@@ -42,8 +42,11 @@ type txn struct {
 	rule []byte
 	// keyOf and key cache the digest of the session id keyOf.
 	keyOf, key string
-	outbox     [1]OutboxWrite
-	audit      [1]AuditEvent
+	// outbox holds the write-back and the events of the step that ends a session; most steps
+	// queue one write, which outboxArr holds without an allocation.
+	outbox    []OutboxWrite
+	outboxArr [1]OutboxWrite
+	audit     [1]AuditEvent
 }
 
 // fail counts a wrong answer against person.
@@ -86,7 +89,8 @@ func (e *Engine) newTxn(ctx context.Context, step, actor string, now time.Time) 
 func (e *Engine) release(t *txn) {
 	clear(t.failures)
 	clear(t.marks)
-	t.outbox, t.audit = [1]OutboxWrite{}, [1]AuditEvent{}
+	clear(t.outbox)
+	t.outbox, t.outboxArr, t.audit = nil, [1]OutboxWrite{}, [1]AuditEvent{}
 	t.ctx = nil
 	e.txns.Put(t)
 }
@@ -112,7 +116,7 @@ func (e *Engine) maxRuns() int { return e.maxFail + 2 }
 func (e *Engine) step(ctx context.Context, name, actor, id string, version uint64, allowed stateSet,
 	fn func(t *txn) (stepOut, error)) (View, error) {
 	if !validActor(actor) {
-		return View{}, stepErr(name, 0, ErrInvalidInput, actorRule)
+		return View{}, fieldErr(name, 0, ErrInvalidInput, "actor", actorRule)
 	}
 	for run := 1; ; run++ {
 		v, again, err := e.runStep(ctx, name, actor, id, version, allowed, fn)
@@ -120,8 +124,8 @@ func (e *Engine) step(ctx context.Context, name, actor, id string, version uint6
 			return v, err
 		}
 		if run >= e.maxRuns() {
-			return View{}, stepErr(name, 0, ErrVersionConflict,
-				"the person's failures kept changing while the step ran; try again")
+			return View{}, conflict(name, 0, e.currentVersion(ctx, id),
+				"the person's failures kept changing while the step ran; try again", nil)
 		}
 	}
 }
@@ -199,7 +203,7 @@ func (e *Engine) load(ctx context.Context, step, actor, id string, version uint6
 		return nil, 0, &StepError{Step: step, Kind: ErrUnavailable, Detail: "the stored session cannot be read", Err: err}
 	}
 	if version != 0 && version != current {
-		err := stepErr(step, t.s.state, ErrVersionConflict, "reload the session and try again")
+		err := conflict(step, t.s.state, current, "reload the session and try again", nil)
 		e.release(t)
 		return nil, 0, err
 	}
@@ -217,8 +221,10 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 		Version: version, Guard: t.guard, Failures: t.failures, Marks: t.marks}
 	if s.state == StateDone { // only the step that ends a session commits it done
 		w := e.writeback(s)
-		t.outbox[0] = OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w}
-		c.Outbox = t.outbox[:]
+		t.outboxArr[0] = OutboxWrite{Key: w.Key, Engagement: ref, At: t.now, Writeback: w}
+		t.outbox = t.outboxArr[:]
+		t.outbox = e.sessionEvents(t.outbox, t)
+		c.Outbox = t.outbox
 	}
 	person := t.guard.Person
 	if person == "" {
@@ -231,10 +237,24 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 	}
 	c.Audit = t.audit[:]
 	next, err := e.store.Commit(t.ctx, c)
-	if err != nil && !errors.Is(err, ErrFailuresChanged) {
+	switch {
+	case errors.Is(err, ErrVersionConflict) && version != 0:
+		// Another step committed since this one loaded the session: say at which version.
+		return 0, conflict(t.step, s.state, e.currentVersion(t.ctx, s.id), "reload the session and try again", err)
+	case err != nil && !errors.Is(err, ErrFailuresChanged):
 		return 0, storeErr(t.step, s.state, "store the session", err)
 	}
 	return next, err
+}
+
+// currentVersion reads session id's version for a VersionConflictError: 0 when it cannot be
+// read (the conflict is reported all the same).
+func (e *Engine) currentVersion(ctx context.Context, id string) uint64 {
+	_, v, err := e.store.Get(ctx, id)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 func (e *Engine) idleExpired(s *session, now time.Time) bool {

@@ -41,6 +41,9 @@ type Policy struct {
 	// Verdicts says when the agent sees the verdict of each question; the zero value means
 	// VerdictsOnDecision.
 	Verdicts Verdicts
+	// Events are the subscribers to events (webhooks): each step that causes an event queues
+	// one outbox write per subscriber to its type, in its Commit.
+	Events []Subscription
 }
 
 // Defaults used where a Policy leaves a duration or count at zero.
@@ -398,6 +401,23 @@ func (p Policy) Validate() error {
 	}
 	if len(p.SearchTypes) == 0 {
 		bad("search_types: none configured")
+	}
+	subscribers := map[string]bool{}
+	for i, sub := range p.Events {
+		switch {
+		case !subscriptionName.MatchString(sub.Name):
+			bad("events[%d]: the name takes 1 to 64 lower-case letters, digits, - and _", i)
+		case subscribers[sub.Name]:
+			bad("events[%d]: duplicate name %q", i, sub.Name)
+		case len(sub.Events) == 0:
+			bad("events[%d]: no event types", i)
+		}
+		subscribers[sub.Name] = true
+		for _, t := range sub.Events {
+			if t.String() == "invalid" {
+				bad("events[%d]: invalid event type %d", i, t)
+			}
+		}
 	}
 	types := map[string]SearchType{}
 	for i, s := range p.SearchTypes {

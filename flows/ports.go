@@ -239,6 +239,10 @@ type SessionStore interface {
 	Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error)
 	// Verified returns the mark set for key whose Until is after now, if there is one.
 	Verified(ctx context.Context, key VerifiedKey, now time.Time) (VerifiedMark, bool, error)
+	// VerifiedByEngagement returns the marks of engagement (an EngagementRef) whose Until is
+	// after now, ordered by At, then Role (a representative before the customer they speak for), then Person: who is verified on the engagement, for
+	// the agent a call is transferred to.
+	VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]VerifiedMark, error)
 	// ResetFailures forgets every failure of r.Person and keeps r, with Cleared set to the
 	// number forgotten, in the audit, in one transaction; it returns the kept record. It is
 	// serialised with the Commits that name the person.
@@ -347,6 +351,10 @@ type Reset struct {
 	At     time.Time
 	// Cleared is how many failures were forgotten; the store sets it.
 	Cleared int
+	// Outbox are the writes queued with the reset, in its transaction, as a Commit queues its
+	// own (the EventUnlocked events). They are not part of the audit record: Resets returns
+	// none.
+	Outbox []OutboxWrite
 }
 
 // Clock tells the time. Production uses the system clock; tests use a clock they move.

@@ -10,17 +10,30 @@ import (
 // The engine only writes them, through Commit; the outbox worker (outside flows) delivers the
 // writes through a Recorder, and admin commands read both.
 
-// OutboxWrite is one write to the CRM, queued by the Commit of the step that causes it.
+// OutboxWrite is one write to the CRM (its Writeback), or one event for a subscriber (its
+// Event), queued by the Commit of the step that causes it.
 type OutboxWrite struct {
 	// Key is the write's idempotency key (Writeback.Key): a Key the store holds is not queued
 	// again.
 	Key string
 	// Engagement is the EngagementRef of the engagement written: the writes of one engagement
-	// are delivered in the order they were queued, one at a time.
+	// are delivered in the order they were queued, one at a time. For an event it is the
+	// subscriber's queue, "event/<subscriber>": its events go in order, one at a time.
 	Engagement string
 	// At is when the write was queued: it is due from then on.
 	At        time.Time
 	Writeback Writeback
+	// Event, when set, makes this an event for Event.Subscriber, delivered through a
+	// Notifier; Writeback is then zero.
+	Event *Event
+}
+
+// Notifier delivers events to their subscribers (the webhooks); the outbox worker calls it,
+// never the engine. Like a Recorder's, an error wrapping ErrUnavailable is transient (the
+// outbox tries again later); any other is a rejection the outbox parks, with the error's
+// ErrorCode() when it has one.
+type Notifier interface {
+	Notify(ctx context.Context, e Event) error
 }
 
 // OutboxStatus is where a queued write stands.

@@ -25,20 +25,24 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	}
 	switch {
 	case ways != 1:
-		return View{}, stepErr(step, 0, ErrInvalidInput, "give exactly one of phone, attendee, lead or engagement")
+		return View{}, fieldErr(step, 0, ErrInvalidInput, "phone", "give exactly one of phone, attendee, lead or engagement")
 	case !validActor(req.Actor):
-		return View{}, stepErr(step, 0, ErrInvalidInput, actorRule)
-	case len(req.ExternalID) > 255 || len(req.Channel) > 255 || len(req.Key) > 255:
-		return View{}, stepErr(step, 0, ErrInvalidInput, "the key, the external id and the channel take at most 255 characters")
+		return View{}, fieldErr(step, 0, ErrInvalidInput, "actor", actorRule)
+	case len(req.ExternalID) > 255:
+		return View{}, fieldErr(step, 0, ErrInvalidInput, "external_id", "the external id takes at most 255 characters")
+	case len(req.Channel) > 255:
+		return View{}, fieldErr(step, 0, ErrInvalidInput, "channel", "the channel takes at most 255 characters")
+	case len(req.Key) > 255:
+		return View{}, fieldErr(step, 0, ErrInvalidInput, "key", "the key takes at most 255 characters")
 	}
 	now := e.clock.Now()
 	start := now
 	if !req.StartTime.IsZero() {
 		if req.Engagement != "" {
-			return View{}, stepErr(step, 0, ErrInvalidInput, "an engagement that exists has its start time: give none when attaching")
+			return View{}, fieldErr(step, 0, ErrInvalidInput, "start_time", "an engagement that exists has its start time: give none when attaching")
 		}
 		if req.StartTime.After(now.Add(MaxStartSkew)) || req.StartTime.Before(now.Add(-MaxStartAge)) {
-			return View{}, stepErr(step, 0, ErrInvalidInput, fmt.Sprintf(
+			return View{}, fieldErr(step, 0, ErrInvalidInput, "start_time", fmt.Sprintf(
 				"the start time must lie within the last %v and not in the future (up to %v of clock skew allowed)", MaxStartAge, MaxStartSkew))
 		}
 		start = req.StartTime
@@ -69,7 +73,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	switch {
 	case req.Phone != "":
 		if len(req.Phone) > 40 || countDigits(req.Phone) < 3 {
-			return View{}, stepErr(step, 0, ErrInvalidInput, "the phone number needs 3 to 40 characters with at least 3 digits")
+			return View{}, fieldErr(step, 0, ErrInvalidInput, "phone", "the phone number needs 3 to 40 characters with at least 3 digits")
 		}
 		refs, err := e.crm.FindByPhone(ctx, req.Phone)
 		if err != nil {
@@ -92,12 +96,12 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	case !req.Attendee.IsZero():
 		id, ok := CaseSafeID(req.Attendee.ID)
 		if !ok || !validObjectName(req.Attendee.Object) {
-			return View{}, stepErr(step, 0, ErrInvalidInput, "the attendee needs an object name and a 15- or 18-character record id")
+			return View{}, fieldErr(step, 0, ErrInvalidInput, "attendee", "the attendee needs an object name and a 15- or 18-character record id")
 		}
 		s.initiating, s.preselected = Ref{Object: req.Attendee.Object, ID: id}, true
 	case req.Lead != nil:
 		if err := validateLead(req.Lead); err != "" {
-			return View{}, stepErr(step, 0, ErrInvalidInput, err)
+			return View{}, fieldErr(step, 0, ErrInvalidInput, "lead", err)
 		}
 		ref, err := e.rec.CreateLead(ctx, key, *req.Lead)
 		if err != nil {
@@ -107,7 +111,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 	default:
 		id, ok := CaseSafeID(req.Engagement)
 		if !ok {
-			return View{}, stepErr(step, 0, ErrInvalidInput, "the engagement needs a 15- or 18-character record id")
+			return View{}, fieldErr(step, 0, ErrInvalidInput, "engagement", "the engagement needs a 15- or 18-character record id")
 		}
 		opened, err := e.rec.OpenEngagement(ctx, id)
 		if err != nil {
@@ -135,7 +139,7 @@ func (e *Engine) SetReason(ctx context.Context, req ReasonRequest) (View, error)
 		s := &t.s
 		r, ok := e.policy.Reason(req.Reason)
 		if !ok {
-			return stepOut{}, stepErr(t.step, s.state, ErrUnknownReason, "pick one of the configured reasons")
+			return stepOut{}, fieldErr(t.step, s.state, ErrUnknownReason, "reason", "pick one of the configured reasons")
 		}
 		s.reason = r.Name
 		if !r.Confidential {
@@ -156,10 +160,10 @@ func (e *Engine) SetSubject(ctx context.Context, req SubjectRequest) (View, erro
 	return e.step(ctx, "subject", req.Actor, req.Session, req.Version, oneOf(StateSubject), func(t *txn) (stepOut, error) {
 		s := &t.s
 		if req.Subject != SubjectSelf && req.Subject != SubjectOther {
-			return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, "the subject is self or other")
+			return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "subject", "the subject is self or other")
 		}
 		if req.SearchType != "" && (req.Subject != SubjectSelf || !s.preselected) {
-			return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, "a search type is picked here only for a known caller about themself")
+			return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "search_type", "a search type is picked here only for a known caller about themself")
 		}
 		s.subject = req.Subject
 		s.state = StateSearch
@@ -170,10 +174,10 @@ func (e *Engine) SetSubject(ctx context.Context, req SubjectRequest) (View, erro
 		if req.SearchType != "" {
 			st = e.types[req.SearchType]
 			if st == nil {
-				return stepOut{}, stepErr(t.step, s.state, ErrUnknownSearchType, "pick one of the configured search types")
+				return stepOut{}, fieldErr(t.step, s.state, ErrUnknownSearchType, "search_type", "pick one of the configured search types")
 			}
 			if st.Object != s.initiating.Object {
-				return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, "the search type is for another object than the caller's")
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "search_type", "the search type is for another object than the caller's")
 			}
 		} else {
 			for i := range e.policy.SearchTypes {
@@ -208,21 +212,24 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (View, error) {
 		switch st.Search {
 		case SearchText, "":
 			kw := strings.TrimSpace(q.Keywords)
-			if utf8.RuneCountInString(kw) < 2 || len(kw) > 200 || len(q.Fields) > 0 {
-				return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, "a text search needs keywords of 2 to 200 characters and no fields")
+			if len(q.Fields) > 0 {
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "fields", "a text search needs keywords of 2 to 200 characters and no fields")
+			}
+			if utf8.RuneCountInString(kw) < 2 || len(kw) > 200 {
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "keywords", "a text search needs keywords of 2 to 200 characters and no fields")
 			}
 			q = Query{Keywords: kw}
 		case SearchObject:
 			if len(q.Fields) == 0 || q.Keywords != "" {
-				return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, "an object search needs field values and no keywords")
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "fields", "an object search needs field values and no keywords")
 			}
 			for f, v := range q.Fields {
 				if !slices.Contains(st.SearchFields, f) { // f is input: it is not echoed
-					return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, fmt.Sprintf("search type %q searches only %s",
+					return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "fields", fmt.Sprintf("search type %q searches only %s",
 						st.Name, strings.Join(st.SearchFields, ", ")))
 				}
 				if strings.TrimSpace(v) == "" || len(v) > 200 {
-					return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, fmt.Sprintf("field %q needs a value of 1 to 200 characters", f))
+					return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, "fields", fmt.Sprintf("field %q needs a value of 1 to 200 characters", f))
 				}
 			}
 		}
@@ -251,21 +258,21 @@ func (e *Engine) levelSearchType(step string, s *session, name string) (*SearchT
 		linked := s.levels[LevelCustomer].searchType
 		if name != "" && name != linked {
 			if e.types[name] == nil {
-				return nil, stepErr(step, s.state, ErrUnknownSearchType, "pick one of the configured search types")
+				return nil, fieldErr(step, s.state, ErrUnknownSearchType, "search_type", "pick one of the configured search types")
 			}
-			return nil, stepErr(step, s.state, ErrInvalidInput, fmt.Sprintf("the customer level searches with %q", linked))
+			return nil, fieldErr(step, s.state, ErrInvalidInput, "search_type", fmt.Sprintf("the customer level searches with %q", linked))
 		}
 		if st := e.types[linked]; st != nil {
 			return st, nil
 		}
-		return nil, stepErr(step, s.state, ErrUnknownSearchType, "the customer search type is no longer configured")
+		return nil, fieldErr(step, s.state, ErrUnknownSearchType, "search_type", "the customer search type is no longer configured")
 	}
 	st := e.types[name]
 	if st == nil {
-		return nil, stepErr(step, s.state, ErrUnknownSearchType, "pick one of the configured search types")
+		return nil, fieldErr(step, s.state, ErrUnknownSearchType, "search_type", "pick one of the configured search types")
 	}
 	if s.subject == SubjectOther && st.Linked == "" {
-		return nil, stepErr(step, s.state, ErrInvalidInput, "a caller who speaks for someone else is searched with a search type linked to a customer search type")
+		return nil, fieldErr(step, s.state, ErrInvalidInput, "search_type", "a caller who speaks for someone else is searched with a search type linked to a customer search type")
 	}
 	return st, nil
 }
@@ -279,7 +286,7 @@ func (e *Engine) Select(ctx context.Context, req SelectRequest) (View, error) {
 		l := &s.levels[s.level]
 		id, ok := CaseSafeID(req.Record)
 		if !ok || !slices.Contains(l.results, id) {
-			return stepOut{}, stepErr(t.step, s.state, ErrNotInResults, "pick a record from the last search's results")
+			return stepOut{}, fieldErr(t.step, s.state, ErrNotInResults, "record", "pick a record from the last search's results")
 		}
 		st := e.types[l.searchType]
 		if st == nil {
@@ -329,15 +336,15 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (View, error) {
 			q := &l.questions[idx[i]]
 			switch {
 			case a.DontKnow && a.Value != "":
-				return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, fmt.Sprintf("the answer to %q is a value or doesn't know, not both", q.field))
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, member("answers", i, "dont_know"), fmt.Sprintf("the answer to %q is a value or doesn't know, not both", q.field))
 			case len(a.Value) > maxAnswerLen:
-				return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, fmt.Sprintf("the answer to %q is longer than %d bytes", q.field, maxAnswerLen))
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, member("answers", i, "value"), fmt.Sprintf("the answer to %q is longer than %d bytes", q.field, maxAnswerLen))
 			}
 			n := len(buf)
 			if !a.DontKnow {
 				buf = m.appendNormalized(buf, q.match(), int(q.digits), a.Value)
 				if len(buf) == n {
-					return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput, fmt.Sprintf("the answer to %q is empty or not a valid %s", q.field, q.match()))
+					return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, member("answers", i, "value"), fmt.Sprintf("the answer to %q is empty or not a valid %s", q.field, q.match()))
 				}
 			}
 			ends = append(ends, len(buf))
@@ -378,7 +385,7 @@ func (e *Engine) Attest(ctx context.Context, req AttestRequest) (View, error) {
 		}
 		for i, a := range req.Attestations {
 			if a.DontKnow && a.Correct {
-				return stepOut{}, stepErr(t.step, s.state, ErrInvalidInput,
+				return stepOut{}, fieldErr(t.step, s.state, ErrInvalidInput, member("attestations", i, "dont_know"),
 					fmt.Sprintf("the answer to %q is correct or doesn't know, not both", l.questions[idx[i]].field))
 			}
 		}
@@ -422,6 +429,34 @@ func (e *Engine) Get(ctx context.Context, id string) (View, error) {
 	return e.view(&t.s, version, stepOut{values: values}), nil
 }
 
+// Person returns the record id of the person the session's current level is about (empty until
+// one is known) and the session's version. Unlike Get it has no effect and asks the CRM
+// nothing: an idle session is not expired, no value is fetched to reveal. It is for a limit
+// per person in front of the answer steps.
+func (e *Engine) Person(ctx context.Context, id string) (person string, version uint64, err error) {
+	t, version, err := e.load(ctx, "person", "", id, 0)
+	if err != nil {
+		return "", 0, err
+	}
+	defer e.release(t)
+	return t.s.levels[t.s.level].record.ID, version, nil
+}
+
+// EngagementStatus returns who is verified on an engagement (an EngagementRef: its
+// ExternalIdentifier, or its Salesforce id when it has none) now: the verified marks whose
+// validity has not ended, oldest first. It is for the agent a call is transferred to.
+func (e *Engine) EngagementStatus(ctx context.Context, engagement string) ([]VerifiedMark, error) {
+	const step = "engagement_status"
+	if engagement == "" || len(engagement) > 255 {
+		return nil, fieldErr(step, 0, ErrInvalidInput, "engagement", "give the engagement's external id (1 to 255 characters) or Salesforce id")
+	}
+	marks, err := e.store.VerifiedByEngagement(ctx, engagement, e.clock.Now())
+	if err != nil {
+		return nil, storeErr(step, 0, "read the verified marks", err)
+	}
+	return marks, nil
+}
+
 // Writeback rebuilds what the finished session writes to the CRM: the value its last step
 // queued in the outbox, with the same keys (for an operator, or a test). It fails with
 // ErrOutOfOrder when the session has no outcome yet.
@@ -444,16 +479,19 @@ func (e *Engine) ResetFailures(ctx context.Context, req ResetRequest) (Reset, er
 	person, ok := CaseSafeID(req.Person)
 	switch {
 	case !ok:
-		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the person needs a 15- or 18-character record id")
+		return Reset{}, fieldErr(step, 0, ErrInvalidInput, "person", "the person needs a 15- or 18-character record id")
 	case req.Actor == "" || !validActor(req.Actor):
-		return Reset{}, stepErr(step, 0, ErrInvalidInput, "an actor is required: "+actorRule)
+		return Reset{}, fieldErr(step, 0, ErrInvalidInput, "actor", "an actor is required: "+actorRule)
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 255:
-		return Reset{}, stepErr(step, 0, ErrInvalidInput, "the reason takes 1 to 255 characters")
+		return Reset{}, fieldErr(step, 0, ErrInvalidInput, "reason", "the reason takes 1 to 255 characters")
 	}
-	r, err := e.store.ResetFailures(ctx, Reset{Person: person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()})
+	r := Reset{Person: person, Actor: req.Actor, Reason: req.Reason, At: e.clock.Now()}
+	r.Outbox = e.unlockEvents(r)
+	r, err := e.store.ResetFailures(ctx, r)
 	if err != nil {
 		return Reset{}, storeErr(step, 0, "reset the failures", err)
 	}
+	r.Outbox = nil
 	return r, nil
 }
 

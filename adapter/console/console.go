@@ -23,8 +23,9 @@ import (
 type Config struct {
 	// Engine runs the sessions: the console is a client of it, as the JSON API is.
 	Engine *flows.Engine
-	// Store is the engine's store, read for an engagement's verified status (a transferred
-	// call), as httpapi reads it.
+	// Store is no longer read: an engagement's verified status is the engine's
+	// (Engine.EngagementStatus). Deprecated: kept so that existing wiring compiles; leave it
+	// nil.
 	Store httpapi.Store
 	// Engagements resolves an engagement's Salesforce id to its ExternalIdentifier for the
 	// status page; nil looks the id up as given.
@@ -80,7 +81,6 @@ var defaultChannels = []string{"Voice Call", "In Person", "Video Call", "Web Cha
 type Console struct {
 	engine      *flows.Engine
 	policy      flows.Policy
-	store       httpapi.Store
 	engagements httpapi.EngagementReader
 	oauth       *oauth2.Config
 	loginURL    string
@@ -134,7 +134,7 @@ func New(c Config) (*Console, error) {
 		return nil, err
 	}
 	con := &Console{
-		engine: c.Engine, policy: c.Engine.Policy(), store: c.Store, engagements: c.Engagements,
+		engine: c.Engine, policy: c.Engine.Policy(), engagements: c.Engagements,
 		agents: newSealer(c.Key, "agent"), flows: newSealer(c.Key, "sign-in"), handles: newSealer(c.Key, "session"),
 		instance: strings.TrimSuffix(c.InstanceURL, "/"), channels: c.Channels, signInTTL: c.SignInTTL,
 		clock: c.Clock, log: c.Logger, pages: pages, results: newResultCache(resultCacheSize, resultTTL),

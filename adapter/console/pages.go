@@ -391,7 +391,7 @@ func (c *Console) engagement(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ext = name
 	}
-	st, err := httpapi.ReadEngagementStatus(r.Context(), c.store, c.engagements, c.clock.Now(), ext, id)
+	st, err := httpapi.ReadEngagementStatus(r.Context(), c.engine, c.engagements, ext, id)
 	switch {
 	case errors.Is(err, flows.ErrRecordNotFound):
 		sp.NotFound, sp.CanAttach = true, false

@@ -106,13 +106,13 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			key = a.lookupKey(strings.TrimSpace(presented))
 		}
 		if key == nil {
-			a.fail(w, r, &apiError{kind: errUnauthorized, detail: "send a valid API key as Authorization: Bearer <key>"}, "", 0)
+			a.fail(w, r, &apiError{kind: errUnauthorized, detail: "send a valid API key as Authorization: Bearer <key>"}, "")
 			return
 		}
 		infoOf(r).key = key
 		if wait, ok := allow(key.limit); !ok {
 			a.metrics.Limited("key")
-			a.fail(w, r, &apiError{kind: errRateLimited, retryAfter: wait, detail: "too many requests with this API key"}, "", 0)
+			a.fail(w, r, &apiError{kind: errRateLimited, retryAfter: wait, detail: "too many requests with this API key"}, "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -134,7 +134,7 @@ func (a *API) corsPreflight(next http.Handler) http.Handler {
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		if !a.cors[origin] {
 			if preflight {
-				a.fail(w, r, &apiError{kind: errOrigin, detail: "the origin is not in server.cors_origins"}, "", 0)
+				a.fail(w, r, &apiError{kind: errOrigin, detail: "the origin is not in server.cors_origins"}, "")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -189,7 +189,7 @@ func (a *API) access(next http.Handler) http.Handler {
 				}
 				a.log.ErrorContext(r.Context(), "panic", "id", id, "route", info.route, "type", fmt.Sprintf("%T", p))
 				if sw.status == 0 {
-					a.fail(sw, r, errPanic, "", 0)
+					a.fail(sw, r, errPanic, "")
 				}
 			}
 			elapsed := time.Since(start)

@@ -42,10 +42,13 @@ type outboxJSON struct {
 }
 
 type outboxEntryJSON struct {
-	ID          int64     `json:"id"`
-	Key         string    `json:"key"`
-	Engagement  string    `json:"engagement"`
-	Outcome     string    `json:"outcome"`
+	ID         int64  `json:"id"`
+	Key        string `json:"key"`
+	Engagement string `json:"engagement"`
+	Outcome    string `json:"outcome"`
+	// Event is the event type of an event for a webhook (then Engagement is its queue,
+	// "event/<webhook>"); empty for a write to Salesforce.
+	Event       string    `json:"event,omitempty"`
 	QueuedAt    time.Time `json:"queued_at"`
 	Status      string    `json:"status"`
 	Attempts    int       `json:"attempts"`
@@ -67,25 +70,28 @@ func (a *API) listOutbox(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if s := q.Get("after"); s != "" {
 		if after, err = strconv.ParseInt(s, 10, 64); err != nil || after < 0 {
-			a.fail(w, r, badValue("after", "give the id of the last entry seen (0 or more)"), "", 0)
+			a.fail(w, r, badValue("after", "give the id of the last entry seen (0 or more)"), "")
 			return
 		}
 	}
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > maxOutboxPage {
-			a.fail(w, r, badValue("limit", "give 1 to %d", maxOutboxPage), "", 0)
+			a.fail(w, r, badValue("limit", "give 1 to %d", maxOutboxPage), "")
 			return
 		}
 	}
 	entries, err := a.store.ListOutbox(r.Context(), after, limit)
 	if err != nil {
-		a.fail(w, r, err, "", 0)
+		a.fail(w, r, err, "")
 		return
 	}
 	out := outboxJSON{Entries: make([]outboxEntryJSON, len(entries))}
 	for i, e := range entries {
 		out.Entries[i] = outboxEntryJSON{ID: e.ID, Key: e.Key, Engagement: e.Engagement, Outcome: e.Writeback.Outcome.String(),
 			QueuedAt: e.At.UTC(), Status: e.Status.String(), Attempts: e.Attempts, Code: e.Code, NextAttempt: e.NextAttempt.UTC()}
+		if ev := e.Event; ev != nil {
+			out.Entries[i].Outcome, out.Entries[i].Event = ev.Outcome.String(), ev.Type.String()
+		}
 	}
 	if len(entries) == limit {
 		out.NextAfter = entries[len(entries)-1].ID

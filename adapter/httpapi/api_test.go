@@ -63,18 +63,24 @@ const (
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
+// backendStore is what the tests read of a backend's store: what the API reads, and the audit.
+type backendStore interface {
+	httpapi.Store
+	flows.AuditLog
+}
+
 // backend is a store the engine and the API run on.
 type backend struct {
 	name string
-	open func(t *testing.T) (flows.SessionStore, httpapi.Store, httpapi.IdempotencyStore)
+	open func(t *testing.T) (flows.SessionStore, backendStore, httpapi.IdempotencyStore)
 }
 
 var backends = []backend{
-	{"memory", func(t *testing.T) (flows.SessionStore, httpapi.Store, httpapi.IdempotencyStore) {
+	{"memory", func(t *testing.T) (flows.SessionStore, backendStore, httpapi.IdempotencyStore) {
 		st := &flowstest.Store{}
 		return st, st, &httpapitest.Idempotency{}
 	}},
-	{"sqlite", func(t *testing.T) (flows.SessionStore, httpapi.Store, httpapi.IdempotencyStore) {
+	{"sqlite", func(t *testing.T) (flows.SessionStore, backendStore, httpapi.IdempotencyStore) {
 		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "idverify.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, st.Close()) })
@@ -92,7 +98,7 @@ type env struct {
 	srv    *httptest.Server
 	crm    *flowstest.CRM
 	clock  *flowstest.Clock
-	store  httpapi.Store
+	store  backendStore
 	idem   httpapi.IdempotencyStore
 	logs   *syncBuffer
 	ctx    context.Context
@@ -125,7 +131,11 @@ type option func(*setup)
 type setup struct {
 	api      httpapi.Config
 	sessions flows.SessionStore
+	policy   flows.Policy
 }
+
+// withPolicy changes the engine's policy.
+func withPolicy(change func(*flows.Policy)) option { return func(s *setup) { change(&s.policy) } }
 
 // withConfig changes the API's configuration.
 func withConfig(change func(*httpapi.Config)) option { return func(s *setup) { change(&s.api) } }
@@ -136,7 +146,7 @@ func newEnv(t *testing.T, b backend, opts ...option) *env {
 	people, relations := demoPeople()
 	e := &env{t: t, crm: flowstest.NewCRM(people, relations), clock: flowstest.NewClock(t0), store: st, idem: idem,
 		logs: &syncBuffer{}, ctx: context.Background()}
-	su := setup{sessions: sessions, api: httpapi.Config{Store: st, Idempotency: idem, Engagements: e.crm, Clock: e.clock,
+	su := setup{sessions: sessions, policy: demoPolicy(), api: httpapi.Config{Store: st, Idempotency: idem, Engagements: e.crm, Clock: e.clock,
 		Keys: []httpapi.APIKey{{Name: "softphone", SHA256: httpapi.HashKey(softphoneKey)},
 			{Name: "ops", SHA256: httpapi.HashKey(opsKey), Admin: true}},
 		CORSOrigins: []string{"https://softphone.example.com"},
@@ -145,7 +155,7 @@ func newEnv(t *testing.T, b backend, opts ...option) *env {
 		o(&su)
 	}
 	var err error
-	e.engine, err = flows.New(demoPolicy(), flows.Ports{CRM: e.crm, Recorder: e.crm, Store: su.sessions, Clock: e.clock},
+	e.engine, err = flows.New(su.policy, flows.Ports{CRM: e.crm, Recorder: e.crm, Store: su.sessions, Clock: e.clock},
 		[]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	su.api.Engine = e.engine

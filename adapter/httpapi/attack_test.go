@@ -67,13 +67,13 @@ func testBadInput(t *testing.T, b backend) {
 		{name: "future version", path: answers, body: strings.Replace(good, `"version":`+v, `"version":99`, 1), status: 409, code: "version_conflict", checkCurrent: true},
 		{name: "step out of order", path: reason, body: `{"version":` + v + `,"reason":"Change of address"}`, status: 409, code: "step_out_of_order"},
 		{name: "no answers", path: answers, body: `{"version":` + v + `,"answers":[]}`, status: 422, code: "invalid_value", field: "answers"},
-		{name: "question not asked", path: answers, body: `{"version":` + v + `,"answers":[{"field":"Password__c","value":"x"}]}`, status: 422, code: "question_not_asked", field: "answers"},
+		{name: "question not asked", path: answers, body: `{"version":` + v + `,"answers":[{"field":"Password__c","value":"x"}]}`, status: 422, code: "question_not_asked", field: "answers[0].field"},
 		{name: "an answer that is not a date", path: answers, body: `{"version":` + v + `,"answers":[{"field":"PersonBirthdate","value":"soon"}]}`,
-			status: 422, code: "invalid_value", field: "answers"},
+			status: 422, code: "invalid_value", field: "answers[0].value"},
 		{name: "value and doesn't know", path: answers, body: `{"version":` + v + `,"answers":[{"field":"PersonBirthdate","value":"x","dont_know":true}]}`,
-			status: 422, code: "invalid_value", field: "answers"},
+			status: 422, code: "invalid_value", field: "answers[0].dont_know"},
 		{name: "attest mode for a check question", path: "/v1/sessions/" + s.Session + "/attestations",
-			body: `{"version":` + v + `,"attestations":[{"field":"PersonBirthdate","correct":true}]}`, status: 422, code: "invalid_value", field: "attestations"},
+			body: `{"version":` + v + `,"attestations":[{"field":"PersonBirthdate","correct":true}]}`, status: 422, code: "invalid_value", field: "attestations[0].field"},
 		{name: "unknown session", path: "/v1/sessions/NOPE/answers", body: good, status: 404, code: "not_found"},
 		{name: "a session id too long", path: "/v1/sessions/" + strings.Repeat("A", 65) + "/answers", body: good, status: 404, code: "not_found"},
 		{name: "idempotency key too long", path: answers, body: good, headers: []string{"Idempotency-Key", strings.Repeat("k", 256)}, status: 400, code: "invalid_idempotency_key"},
@@ -116,17 +116,17 @@ func TestStartBadInput(t *testing.T) {
 	for _, tt := range []struct {
 		name, body, code, field string
 	}{
-		{"no way to start", `{"channel":"Voice Call"}`, "invalid_value", ""},
-		{"two ways to start", `{"phone":"` + janePhone + `","attendee":{"object":"Account","id":"` + janeID + `"}}`, "invalid_value", ""},
+		{"no way to start", `{"channel":"Voice Call"}`, "invalid_value", "phone"},
+		{"two ways to start", `{"phone":"` + janePhone + `","attendee":{"object":"Account","id":"` + janeID + `"}}`, "invalid_value", "phone"},
 		{"bad attestation", `{"phone":"` + janePhone + `","attestation":"D"}`, "invalid_value", "attestation"},
 		{"attestation without phone", `{"attendee":{"object":"Account","id":"` + janeID + `"},"attestation":"A"}`, "invalid_value", "attestation"},
 		{"bad start time", `{"attendee":{"object":"Account","id":"` + janeID + `"},"start_time":"yesterday"}`, "invalid_value", "start_time"},
 		{"start time in the future", `{"attendee":{"object":"Account","id":"` + janeID + `"},"start_time":"` +
-			t0.Add(time.Hour).Format(time.RFC3339) + `"}`, "invalid_value", ""},
+			t0.Add(time.Hour).Format(time.RFC3339) + `"}`, "invalid_value", "start_time"},
 		{"empty attendee", `{"attendee":{}}`, "invalid_value", "attendee"},
-		{"bad attendee id", `{"attendee":{"object":"Account","id":"x' OR 1=1"}}`, "invalid_value", ""},
+		{"bad attendee id", `{"attendee":{"object":"Account","id":"x' OR 1=1"}}`, "invalid_value", "attendee"},
 		{"no such engagement", `{"engagement":"0ZJ000000000999AAA"}`, "record_not_found", ""},
-		{"lead without a name", `{"lead":{"company":"X"}}`, "invalid_value", ""},
+		{"lead without a name", `{"lead":{"company":"X"}}`, "invalid_value", "lead"},
 		{"actor in the body", `{"phone":"` + janePhone + `","actor":"someone-else"}`, "unknown_field", "actor"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

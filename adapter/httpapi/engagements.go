@@ -1,14 +1,11 @@
 package httpapi
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/idverify/idverify/flows"
@@ -35,41 +32,31 @@ type VerifiedPerson struct {
 	ValidUntil time.Time `json:"valid_until"`
 }
 
-var (
-	recordID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
-	roles    = []flows.VerifiedRole{flows.VerifiedSelf, flows.VerifiedRepresentative, flows.VerifiedCustomer}
-)
-
-// maxStatusPeople bounds the people an engagement's status looks at.
-const maxStatusPeople = 32
+var recordID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
 
 // engagementStatus: GET /v1/engagements/status?external_id=… or ?id=… (its Salesforce id).
 func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	out, err := ReadEngagementStatus(r.Context(), a.store, a.engagements, a.clock.Now(), q.Get("external_id"), q.Get("id"))
+	out, err := ReadEngagementStatus(r.Context(), a.engine, a.engagements, q.Get("external_id"), q.Get("id"))
 	if err != nil {
-		if errors.Is(err, flows.ErrUnavailable) && !errors.Is(err, errStore) {
+		if errors.Is(err, errEngagementRead) {
 			a.log.WarnContext(r.Context(), "engagement not read", "err", err)
 		}
-		a.fail(w, r, err, "", 0)
+		a.fail(w, r, err, "external_id")
 		return
 	}
 	writeJSON(w, r, http.StatusOK, "application/json", out)
 }
 
-// errStore marks a store's failure in ReadEngagementStatus, which the store's error says itself.
-var errStore = errors.New("httpapi: the store failed")
+// errEngagementRead marks the CRM's failure to read an engagement in ReadEngagementStatus.
+var errEngagementRead = errors.New("httpapi: the engagement could not be read")
 
-// ReadEngagementStatus returns the verified status at now of the engagement named by exactly
-// one of externalID (its ExternalIdentifier, the CTI call id) and id (its Salesforce id, which
-// engagements, when not nil, resolves to its ExternalIdentifier). Bad input is an error
-// wrapping ErrInvalidValue-like kinds the API maps to 422; an unknown id wraps
-// flows.ErrRecordNotFound.
-//
-// The engine offers no status of an engagement; the store offers the verified mark of a
-// person in a role. So the people are those the engagement's audit says passed a level (the
-// steps that set a mark), and each one's marks are read for the three roles.
-func ReadEngagementStatus(ctx context.Context, st Store, engagements EngagementReader, now time.Time, externalID, id string) (EngagementStatus, error) {
+// ReadEngagementStatus returns the verified status now of the engagement named by exactly one
+// of externalID (its ExternalIdentifier, the CTI call id) and id (its Salesforce id, which
+// engagements, when not nil, resolves to its ExternalIdentifier): the engine's
+// EngagementStatus, the engagement's verified marks still valid, oldest first. Bad input is an
+// error the API maps to 422; an unknown id wraps flows.ErrRecordNotFound.
+func ReadEngagementStatus(ctx context.Context, engine *flows.Engine, engagements EngagementReader, externalID, id string) (EngagementStatus, error) {
 	switch {
 	case (externalID == "") == (id == ""):
 		return EngagementStatus{}, badValue("external_id", "give exactly one of external_id (the CTI call id) and id (the Salesforce id)")
@@ -87,39 +74,21 @@ func ReadEngagementStatus(ctx context.Context, st Store, engagements EngagementR
 			case errors.Is(err, flows.ErrRecordNotFound):
 				return EngagementStatus{}, &apiError{kind: flows.ErrRecordNotFound, field: "id", detail: "no engagement has that id"}
 			case err != nil:
-				return EngagementStatus{}, fmt.Errorf("%w: %w", &apiError{kind: flows.ErrUnavailable, detail: "the engagement could not be read"}, err)
+				return EngagementStatus{}, fmt.Errorf("%w: %w: %w",
+					&apiError{kind: flows.ErrUnavailable, detail: "the engagement could not be read"}, errEngagementRead, err)
 			case e.ExternalID != "":
 				ref = e.ExternalID
 			}
 		}
 	}
-	events, err := st.AuditByEngagement(ctx, ref)
+	marks, err := engine.EngagementStatus(ctx, ref)
 	if err != nil {
-		return EngagementStatus{}, fmt.Errorf("%w: %w", errStore, err)
+		return EngagementStatus{}, err
 	}
-	var people []string
-	for _, e := range events {
-		if e.Person != "" && slices.Contains(strings.Fields(e.Rule), "passed") && !slices.Contains(people, e.Person) &&
-			len(people) < maxStatusPeople {
-			people = append(people, e.Person)
-		}
+	out := EngagementStatus{Engagement: ref, Verified: len(marks) > 0, People: make([]VerifiedPerson, len(marks))}
+	for i, m := range marks {
+		out.People[i] = VerifiedPerson{Record: m.Person, Role: m.Role.String(), Level: m.Role.Level().String(),
+			VerifiedAt: m.At.UTC(), ValidUntil: m.Until.UTC()}
 	}
-	out := EngagementStatus{Engagement: ref, People: []VerifiedPerson{}}
-	for _, p := range people {
-		for _, role := range roles {
-			m, ok, err := st.Verified(ctx, flows.VerifiedKey{Engagement: ref, Person: p, Role: role}, now)
-			if err != nil {
-				return EngagementStatus{}, fmt.Errorf("%w: %w", errStore, err)
-			}
-			if ok {
-				out.People = append(out.People, VerifiedPerson{Record: p, Role: role.String(), Level: role.Level().String(),
-					VerifiedAt: m.At.UTC(), ValidUntil: m.Until.UTC()})
-			}
-		}
-	}
-	slices.SortStableFunc(out.People, func(x, y VerifiedPerson) int {
-		return cmp.Compare(x.VerifiedAt.UnixNano(), y.VerifiedAt.UnixNano())
-	})
-	out.Verified = len(out.People) > 0
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,23 +125,6 @@ type apiError struct {
 func (e *apiError) Error() string { return e.kind.Error() + ": " + e.detail }
 func (e *apiError) Unwrap() error { return e.kind }
 
-// inField says which request member err is about, when err itself does not say: the engine's
-// errors name no member, but the request that caused one may tell.
-func inField(err error, field string) error {
-	if err == nil {
-		return nil
-	}
-	return &fieldError{err: err, field: field}
-}
-
-type fieldError struct {
-	err   error
-	field string
-}
-
-func (e *fieldError) Error() string { return e.err.Error() }
-func (e *fieldError) Unwrap() error { return e.err }
-
 // badValue is a 422 about field.
 func badValue(field, format string, args ...any) error {
 	return &apiError{kind: errInvalidValue, field: field, detail: fmt.Sprintf(format, args...)}
@@ -161,19 +145,15 @@ func lookupProblem(err error) (problemType, bool) {
 	return internal, false
 }
 
-// fail answers err as a problem. field is the request member the error is about when err does
-// not say (an engine's invalid input in a step whose body has one main member), and current
-// the session's version for a version conflict (0: unknown).
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, field string, current uint64) {
-	var fe *fieldError
-	if errors.As(err, &fe) {
-		field = fe.field
-	}
+// fail answers err as a problem. field is the request member a 422 is about when err does not
+// say (the step's main member).
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, field string) {
 	pt, mapped := lookupProblem(err)
 	p := problem{Type: problemTypeBase + pt.code, Title: pt.title, Status: pt.status, Code: pt.code}
 	var (
 		se   *flows.StepError
 		le   *flows.LockedError
+		vc   *flows.VersionConflictError
 		ae   *apiError
 		wait time.Duration
 	)
@@ -190,15 +170,16 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, field stri
 			p.State = se.State.String()
 		}
 		if pt.status == http.StatusUnprocessableEntity {
-			p.Field = problemField(se.Kind, field)
+			// The engine names the member at fault in the API's own snake_case.
+			p.Field = cmp.Or(se.Field, field)
 		}
 		if errors.As(err, &le) {
 			until := le.Until.UTC()
 			p.LockedUntil = &until
 			wait = until.Sub(a.clock.Now())
 		}
-		if errors.Is(se.Kind, flows.ErrVersionConflict) {
-			p.CurrentVersion = current
+		if errors.As(err, &vc) {
+			p.CurrentVersion = vc.Current
 		}
 	}
 	if pt.status >= 500 {
@@ -216,20 +197,6 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, field stri
 		w.Header().Set("WWW-Authenticate", `Bearer realm="idverify"`)
 	}
 	writeJSON(w, r, pt.status, "application/problem+json", p)
-}
-
-// problemField is the member a 422 from the engine is about: the one its kind names, else the
-// step's main member.
-func problemField(kind error, field string) string {
-	switch {
-	case errors.Is(kind, flows.ErrUnknownReason):
-		return "reason"
-	case errors.Is(kind, flows.ErrUnknownSearchType):
-		return "search_type"
-	case errors.Is(kind, flows.ErrNotInResults):
-		return "record"
-	}
-	return field
 }
 
 // writeJSON writes v as the answer, with status and content type ct.

@@ -19,9 +19,8 @@ import (
 type Config struct {
 	// Engine runs the sessions.
 	Engine *flows.Engine
-	// Store is the engine's store, read for what the engine does not offer: verified marks
-	// and the audit (an engagement's status), the outbox (admin). Both store drivers and
-	// flowstest.Store implement it.
+	// Store is the engine's store, read for what the engine does not offer: the outbox
+	// (admin). Both store drivers and flowstest.Store implement it.
 	Store Store
 	// Idempotency keeps the answers to requests sent with an Idempotency-Key. Both store
 	// drivers implement it; httpapitest.Idempotency is an in-memory one for tests.
@@ -68,12 +67,10 @@ const (
 	DefaultIdempotencyTTL = 24 * time.Hour
 )
 
-// Store is what the API reads from the engine's store besides the engine.
+// Store is what the API reads from the engine's store besides the engine: the outbox, for the
+// admin endpoints.
 type Store interface {
 	flows.Outbox
-	flows.AuditLog
-	// Verified is flows.SessionStore's.
-	Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (flows.VerifiedMark, bool, error)
 }
 
 // EngagementReader reads an engagement that exists in the CRM (flows.Recorder has it).
@@ -182,11 +179,11 @@ func New(c Config) (*API, error) {
 		allow := strings.Join(methods, ", ")
 		mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			a.fail(w, r, &apiError{kind: errMethod, detail: "use " + allow}, "", 0)
+			a.fail(w, r, &apiError{kind: errMethod, detail: "use " + allow}, "")
 		}))
 	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, &apiError{kind: errNoRoute, detail: "see /v1/openapi.json"}, "", 0)
+		a.fail(w, r, &apiError{kind: errNoRoute, detail: "see /v1/openapi.json"}, "")
 	}))
 	a.handler = a.access(a.headers(a.corsPreflight(a.authenticate(mux))))
 	return a, nil
@@ -279,7 +276,7 @@ func (a *API) route(rt route) http.Handler {
 		info := infoOf(r)
 		info.route = rt.method + " " + rt.pattern
 		if rt.access == adminKey && (info.key == nil || !info.key.admin) {
-			a.fail(w, r, &apiError{kind: errForbidden, detail: "this endpoint needs an admin key"}, "", 0)
+			a.fail(w, r, &apiError{kind: errForbidden, detail: "this endpoint needs an admin key"}, "")
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
@@ -321,7 +318,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.ready != nil {
 		if err := a.ready(r.Context()); err != nil {
 			a.log.WarnContext(r.Context(), "not ready", "err", err)
-			a.fail(w, r, &apiError{kind: errNotReady, detail: "a dependency is not reachable"}, "", 0)
+			a.fail(w, r, &apiError{kind: errNotReady, detail: "a dependency is not reachable"}, "")
 			return
 		}
 	}

@@ -156,15 +156,15 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, c *call, field 
 		Fingerprint: fp, Token: token, Now: now, LeaseUntil: now.Add(a.lease), Expires: now.Add(a.ttl)})
 	switch {
 	case err != nil:
-		a.fail(w, r, storeFailure(err), field, 0)
+		a.fail(w, r, storeFailure(err), field)
 		return
 	case !started && !bytes.Equal(rec.Fingerprint, fp):
 		a.fail(w, r, &apiError{kind: errIdempotencyReuse,
-			detail: "this Idempotency-Key was sent with another request: use a new key for a new request"}, "", 0)
+			detail: "this Idempotency-Key was sent with another request: use a new key for a new request"}, "")
 		return
 	case !started && rec.Status == 0:
 		a.fail(w, r, &apiError{kind: errIdempotencyBusy, retryAfter: time.Second,
-			detail: "a request with this Idempotency-Key is still running: send it again in a moment"}, "", 0)
+			detail: "a request with this Idempotency-Key is still running: send it again in a moment"}, "")
 		return
 	case !started:
 		a.replay(w, r, rec)
@@ -207,7 +207,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, c *call, field 
 func (a *API) replay(w http.ResponseWriter, r *http.Request, rec IdempotencyRecord) {
 	var s storedAnswer
 	if err := json.Unmarshal(rec.Body, &s); err != nil {
-		a.fail(w, r, err, "", 0) // unmapped: a kept answer the API did not write
+		a.fail(w, r, err, "") // unmapped: a kept answer the API did not write
 		return
 	}
 	body := []byte(s.Body)

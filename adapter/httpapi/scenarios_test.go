@@ -323,6 +323,28 @@ func testCancel(t *testing.T, b backend) {
 	e.stepResponse(e.client, s, "cancel", nil).problem(t, http.StatusConflict, "session_finished")
 }
 
+// An event for a webhook is listed with its type, in its webhook's queue.
+func TestOutboxListsEvents(t *testing.T) {
+	e := newEnv(t, backends[1], withPolicy(func(p *flows.Policy) {
+		p.Events = []flows.Subscription{{Name: "crm", Events: []flows.EventType{flows.EventVerified}}}
+	}))
+	s := e.start(map[string]any{"attendee": map[string]string{"object": "Account", "id": janeID}, "external_id": "call-11"})
+	s = e.step(s, "reason", map[string]any{"reason": "Change of address"})
+	s = e.step(s, "subject", map[string]any{"subject": "self"})
+	s = e.step(s, "answers", map[string]any{"answers": janeAnswers})
+	require.Equal(t, "verified", s.Outcome)
+	var list struct {
+		Entries []struct{ Engagement, Outcome, Event string }
+	}
+	require.NoError(t, json.Unmarshal(e.client.as(opsKey).do(http.MethodGet, "/v1/admin/outbox", nil).body, &list))
+	require.Len(t, list.Entries, 2)
+	assert.Equal(t, "call-11", list.Entries[0].Engagement)
+	assert.Empty(t, list.Entries[0].Event)
+	assert.Equal(t, "event/crm", list.Entries[1].Engagement)
+	assert.Equal(t, "verified", list.Entries[1].Event)
+	assert.Equal(t, "verified", list.Entries[1].Outcome)
+}
+
 func testOutboxAdmin(t *testing.T, b backend) {
 	e := newEnv(t, b)
 	s := e.start(map[string]any{"phone": janePhone, "external_id": "call-9"})

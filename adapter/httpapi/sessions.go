@@ -56,7 +56,7 @@ func post[T any](a *API, field string, run func(ctx context.Context, c *call, re
 			err = decode(body, req)
 		}
 		if err != nil {
-			a.fail(w, r, err, field, 0)
+			a.fail(w, r, err, field)
 			return
 		}
 		exec := func() (answer, error) { return run(r.Context(), c, req) }
@@ -72,14 +72,7 @@ func post[T any](a *API, field string, run func(ctx context.Context, c *call, re
 // respond answers a POST endpoint's result.
 func (a *API) respond(w http.ResponseWriter, r *http.Request, c *call, ans answer, err error, field string) {
 	if err != nil {
-		var current uint64
-		if c.session != "" && errors.Is(err, flows.ErrVersionConflict) {
-			// The engine's error does not say the current version: read it.
-			if v, gerr := a.engine.Get(r.Context(), c.session); gerr == nil {
-				current = v.Version
-			}
-		}
-		a.fail(w, r, err, field, current)
+		a.fail(w, r, err, field)
 		return
 	}
 	if ans.view != nil {
@@ -241,7 +234,7 @@ func (a *API) start(ctx context.Context, c *call, req *startRequest) (answer, er
 func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
 	v, err := a.engine.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
-		a.fail(w, r, err, "", 0)
+		a.fail(w, r, err, "")
 		return
 	}
 	a.persons.remember(&v)
@@ -284,12 +277,8 @@ func (a *API) subject(ctx context.Context, c *call, req *subjectRequest) (answer
 	default:
 		return answer{}, badValue("subject", "the subject is self (the caller) or other (someone the caller speaks for)")
 	}
-	v, err := a.engine.SetSubject(ctx, flows.SubjectRequest{Actor: actor(c.r), Session: c.session,
-		Version: req.Version, Subject: s, SearchType: req.SearchType})
-	if req.SearchType != "" {
-		err = inField(err, "search_type")
-	}
-	return a.stepAnswer(v, err)
+	return a.stepAnswer(a.engine.SetSubject(ctx, flows.SubjectRequest{Actor: actor(c.r), Session: c.session,
+		Version: req.Version, Subject: s, SearchType: req.SearchType}))
 }
 
 type searchRequest struct {
@@ -312,12 +301,8 @@ func (a *API) search(ctx context.Context, c *call, req *searchRequest) (answer, 
 	if req.Keywords != "" && len(req.Fields) > 0 {
 		return answer{}, badValue("fields", "give keywords (a text search) or fields (an object search), not both")
 	}
-	v, err := a.engine.Search(ctx, flows.SearchRequest{Actor: actor(c.r), Session: c.session,
-		Version: req.Version, SearchType: req.SearchType, Query: flows.Query{Keywords: req.Keywords, Fields: req.Fields}})
-	if len(req.Fields) > 0 {
-		err = inField(err, "fields")
-	}
-	return a.stepAnswer(v, err)
+	return a.stepAnswer(a.engine.Search(ctx, flows.SearchRequest{Actor: actor(c.r), Session: c.session,
+		Version: req.Version, SearchType: req.SearchType, Query: flows.Query{Keywords: req.Keywords, Fields: req.Fields}}))
 }
 
 type selectRequest struct {
@@ -427,12 +412,12 @@ func (a *API) cancel(ctx context.Context, c *call, req *versionRequest) (answer,
 func (a *API) limitPerson(ctx context.Context, session string, version uint64) (refund func(), err error) {
 	person, ok := a.persons.lookup(session, version)
 	if !ok {
-		v, err := a.engine.Get(ctx, session)
-		if err != nil {
+		// The engine's Person, not Get: no expiry recorded and no CRM call for revealed
+		// values before the limit is even applied.
+		var err error
+		if person, _, err = a.engine.Person(ctx, session); err != nil {
 			return nil, err
 		}
-		a.persons.remember(&v)
-		person = v.Record.ID
 	}
 	if person == "" {
 		return func() {}, nil // not at the questions: the step will say so

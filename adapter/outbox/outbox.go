@@ -49,6 +49,9 @@ const (
 type Worker struct {
 	Outbox   flows.Outbox
 	Recorder flows.Recorder
+	// Notifier delivers the queued events (adapter/webhook's Sender); nil parks them with the
+	// code "no_notifier".
+	Notifier flows.Notifier
 	// Lease is how long a claim holds: a write whose worker stopped is delivered again after
 	// it. Each Recorder call gets half of it.
 	Lease time.Duration
@@ -111,7 +114,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 func (w *Worker) deliver(ctx context.Context, e flows.OutboxEntry) {
 	lease := w.or(w.Lease, DefaultLease)
 	call, cancel := context.WithTimeout(ctx, lease/2)
-	err := w.Recorder.WriteOutcome(call, e.Writeback)
+	err := w.send(call, e)
 	cancel()
 	// Settle even when ctx ended (a stopping worker): a write the CRM took must not wait for
 	// its lease to run out and be sent again.
@@ -140,6 +143,30 @@ func (w *Worker) deliver(ctx context.Context, e flows.OutboxEntry) {
 
 // transient reports whether a failed write may succeed later: the CRM was unavailable (its
 // daily limit spent, unreachable, locked) or the call ran out of time.
+// ErrNoNotifier is what delivering an event fails with when the worker has no Notifier: the
+// event is parked (code "no_notifier") until one is configured and an operator retries it.
+var ErrNoNotifier = errors.New("outbox: no notifier for events")
+
+// CodeNoNotifier is the parked code of an event the worker had no Notifier for.
+const CodeNoNotifier = "no_notifier"
+
+// send delivers e: a write-back through the Recorder, an event through the Notifier.
+func (w *Worker) send(ctx context.Context, e flows.OutboxEntry) error {
+	if e.Event == nil {
+		return w.Recorder.WriteOutcome(ctx, e.Writeback)
+	}
+	if w.Notifier == nil {
+		return noNotifier{}
+	}
+	return w.Notifier.Notify(ctx, *e.Event)
+}
+
+type noNotifier struct{}
+
+func (noNotifier) Error() string     { return ErrNoNotifier.Error() }
+func (noNotifier) Unwrap() error     { return ErrNoNotifier }
+func (noNotifier) ErrorCode() string { return CodeNoNotifier }
+
 func transient(err error) bool {
 	return errors.Is(err, flows.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -187,3 +187,74 @@ func TestRunStopsWithItsContextAndSettlesWhatItTook(t *testing.T) {
 	assert.Equal(t, []string{"a1"}, rec.keys())
 	assert.Empty(t, listed(t, st), "the CRM took it: settled as delivered, not left to its lease")
 }
+
+// notifier is a flows.Notifier that answers with fail(e) and records the ids it took.
+type notifier struct {
+	mu   sync.Mutex
+	took []string
+	fail func(e flows.Event) error
+}
+
+func (n *notifier) Notify(_ context.Context, e flows.Event) error {
+	if n.fail != nil {
+		if err := n.fail(e); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.took = append(n.took, e.ID)
+	return nil
+}
+
+// Events go to the Notifier, write-backs to the Recorder; an event the Notifier cannot take
+// for now waits and is sent again; without a Notifier events are parked, not lost.
+func TestWorkerDeliversEvents(t *testing.T) {
+	ctx := t.Context()
+	st := &flowstest.Store{}
+	event := func(id string) flows.OutboxWrite {
+		return flows.OutboxWrite{Key: id, Engagement: "event/crm", At: t0,
+			Event: &flows.Event{Type: flows.EventVerified, Subscriber: "crm", ID: id, At: t0}}
+	}
+	wb := flows.OutboxWrite{Key: "w1", Engagement: "call-1", At: t0, Writeback: flowstest.OutboxWrite(t0)}
+	_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Outbox: []flows.OutboxWrite{wb, event("e1"), event("e2")}})
+	require.NoError(t, err)
+
+	rec := &recorder{}
+	down := true
+	n := &notifier{fail: func(flows.Event) error {
+		if down {
+			return fmt.Errorf("receiver: %w", flows.ErrUnavailable)
+		}
+		return nil
+	}}
+	now := t0
+	w := &outbox.Worker{Outbox: st, Recorder: rec, Notifier: n, Now: func() time.Time { return now }}
+	_, err = w.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Len(t, rec.keys(), 1, "the write-back went to the Recorder")
+	assert.Empty(t, n.took)
+	list, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, "unavailable", list[0].Code, "rescheduled, e2 behind it")
+
+	down = false
+	now = now.Add(time.Hour)
+	for range 3 {
+		_, err = w.RunOnce(ctx)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{"e1", "e2"}, n.took, "in order")
+
+	_, err = st.Commit(ctx, flows.Commit{Session: "s2", Data: []byte("x"), Outbox: []flows.OutboxWrite{event("e3")}})
+	require.NoError(t, err)
+	w.Notifier = nil
+	_, err = w.RunOnce(ctx)
+	require.NoError(t, err)
+	list, err = st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, flows.OutboxParked, list[0].Status)
+	assert.Equal(t, outbox.CodeNoNotifier, list[0].Code)
+}

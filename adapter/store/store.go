@@ -111,17 +111,34 @@ func (e *Error) Error() string {
 // Unwrap returns the kind and the driver's error.
 func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 
-// EncodeWrite is the stored form of an outbox write's Writeback: JSON, so that an operator can
-// read it (it holds ids, the reason, the channel and verdicts only).
-func EncodeWrite(w flows.Writeback) ([]byte, error) { return json.Marshal(w) }
-
-// DecodeWrite reads what EncodeWrite wrote.
-func DecodeWrite(data []byte) (flows.Writeback, error) {
-	var w flows.Writeback
-	if err := json.Unmarshal(data, &w); err != nil {
-		return flows.Writeback{}, fmt.Errorf("store: an outbox write cannot be read: %w", err)
+// EncodeWrite is the stored form of an outbox write's payload: JSON, so that an operator can
+// read it (it holds ids, the reason, the channel, verdicts and outcomes only). A write-back is
+// its Writeback; an event is {"Event": ...}.
+func EncodeWrite(w flows.OutboxWrite) ([]byte, error) {
+	if w.Event != nil {
+		return json.Marshal(storedPayload{Event: w.Event})
 	}
-	return w, nil
+	return json.Marshal(w.Writeback)
+}
+
+// storedPayload reads either form EncodeWrite writes (a Writeback has no member named Event).
+type storedPayload struct {
+	flows.Writeback
+	Event *flows.Event `json:",omitempty"`
+}
+
+// DecodeWrite reads what EncodeWrite wrote into w's Writeback or Event.
+func DecodeWrite(data []byte, w *flows.OutboxWrite) error {
+	var p storedPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("store: an outbox write cannot be read: %w", err)
+	}
+	if p.Event != nil {
+		w.Event = p.Event
+		return nil
+	}
+	w.Writeback = p.Writeback
+	return nil
 }
 
 // People returns the persons a Commit names (its guard's and its failures'), sorted and

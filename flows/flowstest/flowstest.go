@@ -110,7 +110,18 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		}
 		s.verified[m.VerifiedKey] = m
 	}
-	for _, w := range c.Outbox {
+	s.queue(c.Outbox)
+	s.audit = append(s.audit, c.Audit...)
+	if s.sessions == nil {
+		s.sessions = map[string]stored{}
+	}
+	s.sessions[c.Session] = stored{data: c.Data, version: e.version + 1}
+	return e.version + 1, nil
+}
+
+// queue queues ws, except a write whose key the store holds. The caller holds s.mu.
+func (s *Store) queue(ws []flows.OutboxWrite) {
+	for _, w := range ws {
 		if s.queued[w.Key] {
 			continue
 		}
@@ -122,12 +133,6 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		s.outbox = append(s.outbox, &flows.OutboxEntry{ID: s.lastID, OutboxWrite: w,
 			Status: flows.OutboxPending, NextAttempt: w.At})
 	}
-	s.audit = append(s.audit, c.Audit...)
-	if s.sessions == nil {
-		s.sessions = map[string]stored{}
-	}
-	s.sessions[c.Session] = stored{data: c.Data, version: e.version + 1}
-	return e.version + 1, nil
 }
 
 // after returns person's failures after since (not at it). The caller holds s.mu.
@@ -174,6 +179,28 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	return m, true, nil
 }
 
+// VerifiedByEngagement implements flows.SessionStore.
+func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []flows.VerifiedMark
+	for k, m := range s.verified {
+		if k.Engagement == engagement && m.Until.After(now) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, compareMarks)
+	return out, nil
+}
+
+// compareMarks orders marks as VerifiedByEngagement returns them.
+func compareMarks(a, b flows.VerifiedMark) int {
+	return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Role, b.Role), cmp.Compare(a.Person, b.Person))
+}
+
 // ResetFailures implements flows.SessionStore.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	if err := ctx.Err(); err != nil {
@@ -190,7 +217,10 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 	if s.resets == nil {
 		s.resets = map[string][]flows.Reset{}
 	}
-	s.resets[r.Person] = append(s.resets[r.Person], r)
+	s.queue(r.Outbox)
+	kept := r
+	kept.Outbox = nil
+	s.resets[r.Person] = append(s.resets[r.Person], kept)
 	return r, nil
 }
 
@@ -375,7 +405,8 @@ func (s *Store) Forget() {
 // (one claim at a time, until none is due), and returns how many reached rec. A write rec
 // refuses with an error wrapping flows.ErrUnavailable is rescheduled a minute later and stops
 // the delivery; any other error parks it with the code "rejected" (or the error's
-// ErrorCode()). The first error is returned.
+// ErrorCode()). An event (OutboxWrite.Event) goes to rec's Notify if rec is also a
+// flows.Notifier, and is settled unsent otherwise. The first error is returned.
 func Deliver(ctx context.Context, o flows.Outbox, rec flows.Recorder, now time.Time) (int, error) {
 	delivered := 0
 	var first error
@@ -385,7 +416,13 @@ func Deliver(ctx context.Context, o flows.Outbox, rec flows.Recorder, now time.T
 			return delivered, cmp.Or(first, err)
 		}
 		for _, e := range claimed {
-			err := rec.WriteOutcome(ctx, e.Writeback)
+			var err error
+			switch n, ok := rec.(flows.Notifier); {
+			case e.Event == nil:
+				err = rec.WriteOutcome(ctx, e.Writeback)
+			case ok:
+				err = n.Notify(ctx, *e.Event)
+			}
 			var coded interface{ ErrorCode() string }
 			code := "rejected"
 			if errors.As(err, &coded) {

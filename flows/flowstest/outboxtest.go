@@ -96,6 +96,41 @@ func TestOutbox(t *testing.T, newStore func(t *testing.T) OutboxStore) {
 		assert.Equal(t, t0.Add(lease), got[0].NextAttempt, "the lease ends")
 	})
 
+	t.Run("an event comes back whole, and a reset queues its events", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		ev := &flows.Event{Type: flows.EventLocked, Subscriber: "crm", ID: "s1/event/crm", At: t0, Session: "s1",
+			Engagement: "call-1", Outcome: flows.OutcomeLocked, Cause: flows.CauseNone,
+			People:      []flows.EventPerson{{Record: flows.Ref{Object: "Account", ID: "001000000000001AAA"}, Role: flows.VerifiedSelf}},
+			LockedUntil: t0.Add(time.Hour)}
+		w := flows.OutboxWrite{Key: ev.ID, Engagement: "event/crm", At: t0, Event: ev}
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Outbox: []flows.OutboxWrite{w}})
+		require.NoError(t, err)
+		unlocked := &flows.Event{Type: flows.EventUnlocked, Subscriber: "crm", ID: "reset/1", At: t0.Add(time.Minute),
+			Actor: "ops", People: []flows.EventPerson{{Record: flows.Ref{ID: "001000000000001AAA"}}}}
+		r, err := st.ResetFailures(ctx, flows.Reset{Person: "001000000000001AAA", Actor: "ops", Reason: "r", At: t0.Add(time.Minute),
+			Outbox: []flows.OutboxWrite{{Key: unlocked.ID, Engagement: "event/crm", At: unlocked.At, Event: unlocked}}})
+		require.NoError(t, err)
+		assert.Zero(t, r.Cleared)
+		resets, err := st.Resets(ctx, "001000000000001AAA")
+		require.NoError(t, err)
+		require.Len(t, resets, 1)
+		assert.Empty(t, resets[0].Outbox, "the audit keeps no outbox")
+
+		got := claim(t, st, t0.Add(time.Hour), 10)
+		require.Len(t, got, 1, "one queue: the second waits for the first")
+		e := got[0].Event
+		require.NotNil(t, e)
+		e.At, e.LockedUntil = e.At.UTC(), e.LockedUntil.UTC()
+		assert.Equal(t, *ev, *e)
+		assert.Zero(t, got[0].Writeback.Key)
+		require.NoError(t, st.Delivered(ctx, got[0].Claim(), t0.Add(time.Hour)))
+		got = claim(t, st, t0.Add(time.Hour), 10)
+		require.Len(t, got, 1)
+		require.NotNil(t, got[0].Event)
+		assert.Equal(t, flows.EventUnlocked, got[0].Event.Type)
+		assert.Equal(t, "ops", got[0].Event.Actor)
+	})
+
 	t.Run("a failed commit queues nothing; a key is queued once", func(t *testing.T) {
 		st, ctx := newStore(t), t.Context()
 		v, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x")})

@@ -292,6 +292,35 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) flows.SessionSto
 		assert.False(t, ok, "a mark is valid until its Until, not at it")
 	})
 
+	t.Run("the marks of an engagement, valid at a time, oldest first", func(t *testing.T) {
+		st, ctx := newStore(t), t.Context()
+		mark := func(eng, person string, role flows.VerifiedRole, at time.Time, valid time.Duration) flows.VerifiedMark {
+			return flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: eng, Person: person, Role: role}, At: at, Until: at.Add(valid)}
+		}
+		rep := mark("e1", bob, flows.VerifiedRepresentative, t0, time.Hour)
+		customer := mark("e1", alice, flows.VerifiedCustomer, t0.Add(time.Minute), time.Hour)
+		self := mark("e1", alice, flows.VerifiedSelf, t0.Add(time.Minute), 30*time.Minute)
+		bobSelf := mark("e1", bob, flows.VerifiedSelf, t0.Add(time.Minute), 30*time.Minute)
+		v := create(t, st, "s1")
+		_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Version: v, Marks: []flows.VerifiedMark{
+			customer, bobSelf, self, rep, mark("e2", alice, flows.VerifiedSelf, t0, time.Hour), mark("e1", "p3", flows.VerifiedSelf, t0, time.Second)}})
+		require.NoError(t, err)
+		got, err := st.VerifiedByEngagement(ctx, "e1", t0.Add(time.Second))
+		require.NoError(t, err)
+		require.Len(t, got, 4, "another engagement's mark and a mark valid until now are not among them")
+		for i, want := range []flows.VerifiedMark{rep, self, bobSelf, customer} { // by At, then role, then person
+			assert.Equal(t, want.VerifiedKey, got[i].VerifiedKey, i)
+			assert.True(t, want.At.Equal(got[i].At), i)
+			assert.True(t, want.Until.Equal(got[i].Until), i)
+		}
+		got, err = st.VerifiedByEngagement(ctx, "e1", t0.Add(31*time.Minute))
+		require.NoError(t, err)
+		require.Len(t, got, 2, "the self marks ran out")
+		got, err = st.VerifiedByEngagement(ctx, "e3", t0)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+
 	t.Run("a mark replaces the mark with its key, even one valid for longer", func(t *testing.T) {
 		st, ctx := newStore(t), t.Context()
 		key := flows.VerifiedKey{Engagement: "e1", Person: alice, Role: flows.VerifiedSelf}

@@ -212,7 +212,7 @@ func insertEffects(ctx context.Context, tx pgx.Tx, c flows.Commit) error {
 			m.Engagement, m.Person, int16(m.Role), m.At, m.Until)
 	}
 	for _, w := range c.Outbox {
-		payload, err := store.EncodeWrite(w.Writeback)
+		payload, err := store.EncodeWrite(w)
 		if err != nil {
 			return err
 		}
@@ -257,6 +257,27 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	return m, true, nil
 }
 
+// VerifiedByEngagement implements flows.SessionStore. The marks' primary key begins with the
+// engagement, so this is a range of the key.
+func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
+	rows, err := s.pool.Query(ctx, `SELECT person, role, at, until FROM marks WHERE engagement = $1 AND until > $2
+		ORDER BY at, role, person`, engagement, now)
+	if err != nil {
+		return nil, formatError("verified by engagement", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (flows.VerifiedMark, error) {
+		m := flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: engagement}}
+		var role int16
+		err := row.Scan(&m.Person, &role, &m.At, &m.Until)
+		m.Role = flows.VerifiedRole(role)
+		return m, err
+	})
+	if err != nil {
+		return nil, formatError("verified by engagement", err)
+	}
+	return out, nil
+}
+
 // ResetFailures implements flows.SessionStore: it locks the person's row, as a Commit does.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -270,7 +291,10 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 		r.Cleared = int(tag.RowsAffected())
 		_, err = tx.Exec(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES ($1, $2, $3, $4, $5)`,
 			r.Person, r.Actor, r.Reason, r.At, r.Cleared)
-		return err
+		if err != nil {
+			return err
+		}
+		return insertEffects(ctx, tx, flows.Commit{Outbox: r.Outbox}) // its events
 	})
 	if err != nil {
 		return flows.Reset{}, formatError("reset failures", err)
@@ -305,9 +329,7 @@ func scanEntry(row pgx.CollectableRow) (flows.OutboxEntry, error) {
 		return e, err
 	}
 	e.Status = flows.OutboxStatus(status)
-	var err error
-	e.Writeback, err = store.DecodeWrite(payload)
-	return e, err
+	return e, store.DecodeWrite(payload, &e.OutboxWrite)
 }
 
 // ClaimOutbox implements flows.Outbox: the heads of the engagements' queues that are due,

@@ -266,7 +266,7 @@ func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) e
 		}
 	}
 	for _, w := range c.Outbox {
-		payload, err := store.EncodeWrite(w.Writeback)
+		payload, err := store.EncodeWrite(w)
 		if err != nil {
 			return err
 		}
@@ -325,6 +325,24 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	return flows.VerifiedMark{VerifiedKey: key, At: at(from), Until: at(until)}, true, nil
 }
 
+// VerifiedByEngagement implements flows.SessionStore. The marks' primary key begins with the
+// engagement, so this is a range of the key.
+func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now time.Time) ([]flows.VerifiedMark, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT person, role, at, until FROM marks WHERE engagement = ? AND until > ?
+		ORDER BY at, role, person`, engagement, us(now))
+	if err != nil {
+		return nil, formatError("verified by engagement", err)
+	}
+	out, err := collect(rows, func(rows *sql.Rows) (flows.VerifiedMark, error) {
+		m := flows.VerifiedMark{VerifiedKey: flows.VerifiedKey{Engagement: engagement}}
+		var from, until int64
+		err := rows.Scan(&m.Person, &m.Role, &from, &until)
+		m.At, m.Until = at(from), at(until)
+		return m, err
+	})
+	return out, formatError("verified by engagement", err)
+}
+
 // ResetFailures implements flows.SessionStore.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
 	err := s.write(ctx, "reset failures", func(tx *sql.Tx) error {
@@ -339,7 +357,10 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 		r.Cleared = int(n)
 		_, err = tx.ExecContext(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES (?, ?, ?, ?, ?)`,
 			r.Person, r.Actor, r.Reason, us(r.At), r.Cleared)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.insertEffects(ctx, tx, flows.Commit{Outbox: r.Outbox}) // its events
 	})
 	if err != nil {
 		return flows.Reset{}, err
@@ -373,9 +394,7 @@ func scanEntry(rows *sql.Rows) (flows.OutboxEntry, error) {
 		return e, err
 	}
 	e.At, e.NextAttempt = at(queued), at(next)
-	var err error
-	e.Writeback, err = store.DecodeWrite(payload)
-	return e, err
+	return e, store.DecodeWrite(payload, &e.OutboxWrite)
 }
 
 // ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
