@@ -145,3 +145,20 @@ func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(report, "\n"))
 	assert.NotContains(t, report, "Fax")
 }
+
+// Salesforce takes at most 150 MB of job data a job ("Upload Job Data",
+// https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/upload_job_data.htm),
+// and refuses a larger upload at every attempt: a round of long rows ends early instead, so that
+// no job is ever refused for its size. Here an org that takes 16 KiB a job, and 150 rows whose
+// engagements alone make about 25 KiB.
+func TestLongRowsEndABulkRoundBeforeTheUploadLimit(t *testing.T) {
+	const limit = 16 << 10
+	org, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200, IngestUploadLimit: limit}))
+	in := writeJSONL(t, t.TempDir(), 0, 150, people)
+	opts := bulksync.WithMaxJobBytes(options(org, in), limit)
+	opts.Via, opts.BulkMinRecords = bulksync.ViaBulk, 1
+	sum, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.True(t, sum.OK())
+	assert.Equal(t, census{150, 300, 150}, takeCensus(t, org))
+}
