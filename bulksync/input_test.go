@@ -109,3 +109,24 @@ func TestFailureAfterSendingIsAStop(t *testing.T) {
 	assert.False(t, sum.Complete)
 	assert.Equal(t, bulksync.CollectionRows+10, sum.Sent)
 }
+
+// A resumed run whose report was removed (or that names another --report) writes a report
+// that JSON Lines readers take: no padding up to the length the checkpoint remembers.
+func TestResumeWithoutTheReportWritesNoPadding(t *testing.T) {
+	org, people := newOrg(t)
+	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+10, people)
+	writeFile(t, in, `{"ExternalIdentifier":"bad"}`+"\n"+mustRead(t, in)) // a problem for the report
+	opts := options(org, in)
+	ctx, cancel := context.WithCancel(context.Background())
+	opts.Progress = &progressHooks{add: cancel} // stop after the first round
+	_, err := bulksync.Run(ctx, opts)
+	var stopped *bulksync.StoppedError
+	require.ErrorAs(t, err, &stopped)
+	require.NoError(t, os.Remove(opts.Report))
+
+	opts.Progress = nil
+	sum, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.True(t, sum.Complete)
+	assert.NotContains(t, mustRead(t, opts.Report), "\x00")
+}

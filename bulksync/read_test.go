@@ -224,3 +224,16 @@ func TestFormatDetection(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, errors.Is(err, io.EOF))
 }
+
+// A value that is not UTF-8 is reported under its column's full name, as every other problem.
+func TestCSVInvalidUTF8NamesTheColumn(t *testing.T) {
+	in := okCSV[:len(okCSV)-1] + ",Attendee2.Role,Attendee1.Role,Attendee2.ExternalAttendeeId,Topic.Name\n" +
+		"a,Voice Call,2026-03-01T10:00:00Z,Sel\xff,Self,0015g0000000002AAA,Add\xffress\n"
+	_, problems, err := bulksync.ReadAll(strings.NewReader(in), "x.csv", bulksync.FormatAuto)
+	require.NoError(t, err)
+	var fields []string
+	for _, p := range problems {
+		fields = append(fields, p.Field)
+	}
+	assert.ElementsMatch(t, []string{"Attendee2.Role", "Topic.Name", "Attendee1.ExternalAttendeeId"}, fields)
+}
