@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/bulksync"
+	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/sfdc"
 )
 
@@ -129,4 +130,23 @@ func TestResumeWithoutTheReportWritesNoPadding(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, sum.Complete)
 	assert.NotContains(t, mustRead(t, opts.Report), "\x00")
+}
+
+// --dry-run sends nothing: with credentials it reads the three describes, and writes no
+// checkpoint, report or lock.
+func TestDryRunOnlyReadsTheDescribes(t *testing.T) {
+	org, people := newOrg(t)
+	dir := t.TempDir()
+	in := writeJSONL(t, dir, 0, 5, people)
+	opts := options(org, in)
+	opts.DryRun = true
+	org.ResetCounts()
+	sum, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, 5, sum.Rows-sum.Invalid)
+	assert.Equal(t, int64(3), apiCalls(org))
+	assert.Equal(t, int64(3), org.Count(fakeorg.KindDescribe))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only the input")
 }
