@@ -37,6 +37,11 @@ const (
 	DefaultSettle = 10 * time.Second
 )
 
+// maxJobData is the most job data a round gives one Bulk API job: "upload data that does not
+// exceed 100 MB" to stay within the 150 MB of base64 Salesforce takes ("Upload Job Data",
+// https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/upload_job_data.htm).
+const maxJobData = 100_000_000
+
 // Options configures Run.
 type Options struct {
 	// Input is the file to read, "-" for Stdin.
@@ -62,7 +67,7 @@ type Options struct {
 	Backoff time.Duration // wait before the second attempt, doubling (DefaultBackoff)
 	Settle  time.Duration // DefaultSettle; negative: 0
 
-	// maxJobBytes bounds one Bulk API job's data (sfdc.MaxIngestUpload; tests set less).
+	// maxJobBytes bounds one Bulk API job's data (maxJobData; tests set less).
 	maxJobBytes int
 
 	// OnProblem is called with each validation problem (not again for a resumed run's).
@@ -273,7 +278,7 @@ func withDefaults(o Options) Options {
 	set(&o.BulkRound, DefaultBulkRound)
 	set(&o.BulkMinRecords, DefaultBulkMinRecords)
 	set(&o.Tries, DefaultTries)
-	set(&o.maxJobBytes, sfdc.MaxIngestUpload)
+	set(&o.maxJobBytes, maxJobData)
 	if o.Backoff <= 0 {
 		o.Backoff = DefaultBackoff
 	}
