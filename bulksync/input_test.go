@@ -76,6 +76,7 @@ func TestStandardInputSpoolIsNeverLeftOnDisk(t *testing.T) {
 // editor saving, another export landing) must not have its rows sent under the first one's
 // checkpoint.
 func TestInputReplacedBetweenThePassesIsNotSent(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 4, people)
@@ -96,6 +97,7 @@ func TestInputReplacedBetweenThePassesIsNotSent(t *testing.T) {
 // A run that cannot go on after rows were sent (here the checkpoint cannot be written) is a
 // stop, exit status 3, never the status that says nothing was sent.
 func TestFailureAfterSendingIsAStop(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+10, people)
 	opts := options(org, in)
@@ -114,6 +116,7 @@ func TestFailureAfterSendingIsAStop(t *testing.T) {
 // A resumed run whose report was removed (or that names another --report) writes a report
 // that JSON Lines readers take: no padding up to the length the checkpoint remembers.
 func TestResumeWithoutTheReportWritesNoPadding(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+10, people)
 	writeFile(t, in, `{"ExternalIdentifier":"bad"}`+"\n"+mustRead(t, in)) // a problem for the report
@@ -135,6 +138,7 @@ func TestResumeWithoutTheReportWritesNoPadding(t *testing.T) {
 // --dry-run sends nothing: with credentials it reads the three describes, and writes no
 // checkpoint, report or lock.
 func TestDryRunOnlyReadsTheDescribes(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 5, people)

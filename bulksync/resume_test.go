@@ -93,12 +93,16 @@ func TestResumeAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
+	t.Parallel()
 	for _, tt := range []struct {
 		via  bulksync.Via
 		rows int
 		span int64 // a kill comes within this many requests
-	}{{bulksync.ViaCollections, 1000, 8}, {bulksync.ViaBulk, 1500, 15}} {
+		// Several rounds each (200 rows through collections, 500 in the child's jobs), so that
+		// kills fall before, within and between rounds.
+	}{{bulksync.ViaCollections, 600, 8}, {bulksync.ViaBulk, 1100, 15}} {
 		t.Run(string(tt.via), func(t *testing.T) {
+			t.Parallel()
 			k := &killer{}
 			org, people := newOrg(t, sfdctest.WithMiddleware(k.middleware))
 			in := writeJSONL(t, t.TempDir(), 0, tt.rows, people)

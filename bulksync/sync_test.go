@@ -20,6 +20,7 @@ import (
 func apiCalls(org *sfdctest.Org) int64 { return org.Counts().Total - org.Count(fakeorg.KindToken) }
 
 func TestSyncCollectionsThenRerun(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, 450, people)
 	opts := options(org, in)
@@ -57,27 +58,42 @@ func TestSyncCollectionsThenRerun(t *testing.T) {
 	assert.Equal(t, census{450, 900, 450}, takeCensus(t, org), "no duplicate")
 }
 
+// From BulkThreshold rows to send, auto goes through Bulk API 2.0: a job per stage once a
+// stage has BulkMinRecords records (1,000 by default: every stage here, creates and updates).
 func TestSyncBulk(t *testing.T) {
+	t.Parallel()
+	const n = 1200
 	org, people := newOrg(t)
-	in := writeJSONL(t, t.TempDir(), 0, 2500, people)
+	in := writeJSONL(t, t.TempDir(), 0, n, people)
 	opts := options(org, in)
+	opts.BulkThreshold = n
 	org.ResetCounts()
 	sum, err := bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
 	assert.Equal(t, bulksync.ViaBulk, sum.Via)
 	assert.True(t, sum.OK())
-	assert.Equal(t, int64(2500*4), sum.Created)
-	assert.Equal(t, census{2500, 5000, 2500}, takeCensus(t, org))
-	t.Log(org.Counts().ByKind)
+	assert.Equal(t, int64(n*4), sum.Created)
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org))
+	assert.Equal(t, int64(3), org.Counts().ByKind[fakeorg.KindIngestJobs]["POST"], "a job per stage")
+	assert.Zero(t, org.Count(fakeorg.KindCollections))
 
 	require.NoError(t, os.Remove(opts.Checkpoint))
+	org.ResetCounts()
 	sum, err = bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
-	assert.Equal(t, int64(2500*4), sum.Updated)
-	assert.Equal(t, census{2500, 5000, 2500}, takeCensus(t, org), "no duplicate")
+	assert.Equal(t, int64(n*4), sum.Updated)
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org), "no duplicate")
+	assert.Equal(t, int64(3), org.Counts().ByKind[fakeorg.KindIngestJobs]["POST"], "the updates are jobs too")
+
+	// One row fewer than the threshold: collections.
+	opts.BulkThreshold, opts.DryRun = n+1, true
+	sum, err = bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, bulksync.ViaCollections, sum.Via)
 }
 
 func TestCheckpointOfAnotherInput(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 10, people)
@@ -92,6 +108,7 @@ func TestCheckpointOfAnotherInput(t *testing.T) {
 }
 
 func TestCheckReadsPastAQueryPage(t *testing.T) {
+	t.Parallel()
 	// 150 engagements with 15 attendees each: 2,250 attendees, more than one query page (2,000),
 	// so the check of a re-run reads on past the composite's first page.
 	org, people := newOrg(t)
@@ -124,6 +141,7 @@ func TestCheckReadsPastAQueryPage(t *testing.T) {
 }
 
 func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 5, people)
@@ -152,6 +170,7 @@ func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
 // no job is ever refused for its size. Here an org that takes 16 KiB a job, and 150 rows whose
 // engagements alone make about 25 KiB.
 func TestLongRowsEndABulkRoundBeforeTheUploadLimit(t *testing.T) {
+	t.Parallel()
 	const limit = 16 << 10
 	org, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200, IngestUploadLimit: limit}))
 	in := writeJSONL(t, t.TempDir(), 0, 150, people)

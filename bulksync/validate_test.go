@@ -80,6 +80,7 @@ func TestValidationRules(t *testing.T) {
 }
 
 func TestDescribeNarrowsTheSchema(t *testing.T) {
+	t.Parallel()
 	// The org added a channel: the describe knows it, the standard schema does not.
 	org, _ := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 20, PicklistValues: []orgdb.PicklistValues{
 		{Object: "EngagementInteraction", Field: "CommunicationChannel", Values: []string{"Carrier Pigeon"}}}}))
