@@ -3,6 +3,7 @@ package bulksync
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -217,12 +218,19 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		}
 	}()
 	if fresh {
-		s.cp = &checkpoint{Version: checkpointVersion, Input: scan.sha256, Rows: scan.valid, Invalid: scan.invalid}
+		s.cp = &checkpoint{Version: checkpointVersion, Input: scan.sha256, Rows: scan.valid, Invalid: scan.invalid,
+			InvalidLines: scan.invalidDigest()}
 		if scan.valid > 0 {
 			s.cp.Round = &roundState{}
 		}
 	} else if s.cp.Input != scan.sha256 {
 		return nil, fmt.Errorf("the checkpoint %s belongs to another input (its SHA-256 differs): remove it, or give this input its own --checkpoint", opts.Checkpoint)
+	} else if s.cp.Rows != scan.valid || s.cp.InvalidLines != "" && s.cp.InvalidLines != scan.invalidDigest() {
+		// The checkpoint counts valid rows: if others are valid now (the org's describe
+		// changed: a picklist value, a length, a permission), its count points elsewhere in the
+		// file, and resuming would skip rows never sent.
+		return nil, fmt.Errorf("the checkpoint %s was written when other rows of this input were valid (the org's describe changed since: "+
+			"picklist values, lengths or permissions): remove it to sync the file again (what landed is found and updated, not created twice)", opts.Checkpoint)
 	} else if r := s.cp.Round; r != nil && r.Start == s.cp.Done {
 		// A run stopped within this round, maybe with a write still running in Salesforce.
 		s.interrupted, s.unknownAt = true, time.Now()
@@ -363,6 +371,17 @@ type scan struct {
 	invalidLines         []int // in file order
 	format               Format
 	children             []uint8 // per valid row, for the plan: attendees (≤ 20) + 32 with a topic
+}
+
+// invalidDigest names the set of invalid rows: the SHA-256 of their lines.
+func (sc *scan) invalidDigest() string {
+	h := sha256.New()
+	var b []byte
+	for _, l := range sc.invalidLines {
+		b = binary.AppendUvarint(b[:0], uint64(l))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // scanInput validates every row: problems, counts, the input's SHA-256, and the lines of the
