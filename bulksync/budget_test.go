@@ -43,10 +43,11 @@ func TestCallBudgetPer10000Engagements(t *testing.T) {
 		t.Run(string(tt.via), func(t *testing.T) {
 			t.Parallel()
 			org, people := newOrg(t)
-			in := writeJSONL(t, t.TempDir(), 0, tt.rows, people)
+			write := writeJSONL
 			if tt.rows == per {
-				in = writeCSV(t, t.TempDir(), 0, tt.rows, people)
+				write = writeCSV
 			}
+			in := write(t, t.TempDir(), 0, tt.rows, people)
 			opts := options(org, in)
 			opts.Via = tt.via
 			opts.Poll = sfdc.Poll{Min: 100 * time.Millisecond, Max: time.Second}

@@ -23,11 +23,12 @@ import (
 // sfdctestOrg sets the fake org's options.
 func sfdctestOrg(o fakeorg.Options) sfdctest.Option { return sfdctest.WithOrg(o) }
 
-// newOrg starts a fake org with the demo data and generated people (unless opts set the org's
-// options), and returns it with some of their ids.
+// newOrg starts a fake org with the demo data and 40 generated people (unless opts set the
+// org's options), and returns it with some of their ids (at least 20: a row's two attendees
+// are 7 people apart, and TestCheckReadsPastAQueryPage gives a row 15).
 func newOrg(t testing.TB, opts ...sfdctest.Option) (*sfdctest.Org, []string) {
 	t.Helper()
-	opts = append([]sfdctest.Option{sfdctest.WithOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200})}, opts...)
+	opts = append([]sfdctest.Option{sfdctest.WithOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 40})}, opts...)
 	org := sfdctest.NewOrg(t, opts...)
 	var people []string
 	for rec, err := range org.Client.Query(context.Background(), sfdc.Select("Id").From("Contact").Limit(200)) {

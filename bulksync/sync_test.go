@@ -21,21 +21,22 @@ func apiCalls(org *sfdctest.Org) int64 { return org.Counts().Total - org.Count(f
 
 func TestSyncCollectionsThenRerun(t *testing.T) {
 	t.Parallel()
+	const n = 250
 	org, people := newOrg(t)
-	in := writeJSONL(t, t.TempDir(), 0, 450, people)
+	in := writeJSONL(t, t.TempDir(), 0, n, people) // a full round and a partial one
 	opts := options(org, in)
 	org.ResetCounts()
 	sum, err := bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
 	// 3 describes; per round of 200 rows an upsert, attendee creates (200 a call), a topic create.
-	assert.Equal(t, int64(3+(1+2+1)+(1+2+1)+(1+1+1)), apiCalls(org))
+	assert.Equal(t, int64(3+(1+2+1)+(1+1+1)), apiCalls(org))
 	assert.Equal(t, apiCalls(org), sum.Calls, "the summary counts what the org saw")
 	assert.True(t, sum.OK())
 	assert.Equal(t, bulksync.ViaCollections, sum.Via)
-	assert.Equal(t, 450, sum.Landed)
-	assert.Equal(t, 450, sum.Sent)
-	assert.Equal(t, int64(450*4), sum.Created)
-	assert.Equal(t, census{450, 900, 450}, takeCensus(t, org))
+	assert.Equal(t, n, sum.Landed)
+	assert.Equal(t, n, sum.Sent)
+	assert.Equal(t, int64(n*4), sum.Created)
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org))
 
 	// The same command again: the checkpoint says everything is done.
 	org.ResetCounts()
@@ -43,7 +44,7 @@ func TestSyncCollectionsThenRerun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), sum.Calls, "describe is cached by the client; nothing is sent")
 	assert.Equal(t, 0, sum.Sent)
-	assert.Equal(t, 450, sum.Skipped)
+	assert.Equal(t, n, sum.Skipped)
 	assert.True(t, sum.OK())
 
 	// Without the checkpoint (another machine, a lost file): everything is found and updated.
@@ -52,21 +53,21 @@ func TestSyncCollectionsThenRerun(t *testing.T) {
 	sum, err = bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), sum.Created)
-	assert.Equal(t, int64(450*4), sum.Updated)
+	assert.Equal(t, int64(n*4), sum.Updated)
 	// Per round: an upsert, one composite check (two queries), the updates.
-	assert.Equal(t, int64((1+1+2+1)+(1+1+2+1)+(1+1+1+1)), apiCalls(org))
-	assert.Equal(t, census{450, 900, 450}, takeCensus(t, org), "no duplicate")
+	assert.Equal(t, int64((1+1+2+1)+(1+1+1+1)), apiCalls(org))
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org), "no duplicate")
 }
 
 // From BulkThreshold rows to send, auto goes through Bulk API 2.0: a job per stage once a
-// stage has BulkMinRecords records (1,000 by default: every stage here, creates and updates).
+// stage has BulkMinRecords records (every stage here, creates and updates).
 func TestSyncBulk(t *testing.T) {
 	t.Parallel()
-	const n = 1200
+	const n = 400
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, n, people)
 	opts := options(org, in)
-	opts.BulkThreshold = n
+	opts.BulkThreshold, opts.BulkMinRecords = n, n
 	org.ResetCounts()
 	sum, err := bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
@@ -172,7 +173,7 @@ func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
 func TestLongRowsEndABulkRoundBeforeTheUploadLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 16 << 10
-	org, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200, IngestUploadLimit: limit}))
+	org, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 40, IngestUploadLimit: limit}))
 	in := writeJSONL(t, t.TempDir(), 0, 150, people)
 	opts := bulksync.WithMaxJobBytes(options(org, in), limit)
 	opts.Via, opts.BulkMinRecords = bulksync.ViaBulk, 1

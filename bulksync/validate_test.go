@@ -112,7 +112,7 @@ func TestDescribeNarrowsTheSchema(t *testing.T) {
 // elsewhere in the file, and a resumed run would skip a row never sent: it refuses instead.
 func TestResumeRefusesWhenOtherRowsAreValid(t *testing.T) {
 	t.Parallel()
-	first, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200, PicklistValues: []orgdb.PicklistValues{
+	first, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 40, PicklistValues: []orgdb.PicklistValues{
 		{Object: "EngagementInteraction", Field: "CommunicationChannel", Values: []string{"Carrier Pigeon"}}}}))
 	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+50, people)
 	writeFile(t, in, strings.Replace(mustRead(t, in), `"Voice Call"`, `"Carrier Pigeon"`, 1))
