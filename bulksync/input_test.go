@@ -18,8 +18,8 @@ import (
 
 // progressHooks calls its functions as the sending goes.
 type progressHooks struct {
-	start func()
-	add   func()
+	start, add func()
+	stage      func(string)
 }
 
 func (p *progressHooks) Start(int) {
@@ -33,8 +33,12 @@ func (p *progressHooks) Add(int) {
 		p.add()
 	}
 }
-func (p *progressHooks) Stage(string) {}
-func (p *progressHooks) Finish()      {}
+func (p *progressHooks) Stage(what string) {
+	if p.stage != nil {
+		p.stage(what)
+	}
+}
+func (p *progressHooks) Finish() {}
 
 // keysInOrg is the ExternalIdentifier of every engagement in the org.
 func keysInOrg(t *testing.T, c *sfdc.Client) map[string]bool {
@@ -94,23 +98,27 @@ func TestInputReplacedBetweenThePassesIsNotSent(t *testing.T) {
 	assert.False(t, keys["ivr-0000100"], "the replacing file's rows were not")
 }
 
-// A run that cannot go on after rows were sent (here the checkpoint cannot be written) is a
-// stop, exit status 3, never the status that says nothing was sent.
+// A run that cannot go on after rows were sent (here the checkpoint that would record the
+// round cannot be written) is a stop, exit status 3, never the status that says nothing was
+// sent, and not complete.
 func TestFailureAfterSendingIsAStop(t *testing.T) {
 	t.Parallel()
 	org, people := newOrg(t)
-	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+10, people)
+	in := writeJSONL(t, t.TempDir(), 0, 5, people)
 	opts := options(org, in)
-	opts.Progress = &progressHooks{add: func() {
-		// The first round is recorded: make the next checkpoint write fail.
-		require.NoError(t, os.Remove(opts.Checkpoint))
-		require.NoError(t, os.MkdirAll(filepath.Join(opts.Checkpoint, "x"), 0o700))
+	var once sync.Once
+	opts.Progress = &progressHooks{stage: func(string) {
+		once.Do(func() { // the round is being sent: its checkpoint write will fail
+			require.NoError(t, os.Remove(opts.Checkpoint))
+			require.NoError(t, os.MkdirAll(filepath.Join(opts.Checkpoint, "x"), 0o700))
+		})
 	}}
 	sum, err := bulksync.Run(context.Background(), opts)
 	var stopped *bulksync.StoppedError
 	require.ErrorAs(t, err, &stopped)
 	assert.False(t, sum.Complete)
-	assert.Equal(t, bulksync.CollectionRows+10, sum.Sent)
+	assert.Equal(t, 5, sum.Sent)
+	assert.Equal(t, 5, takeCensus(t, org).engagements, "the rows were sent")
 }
 
 // A resumed run whose report was removed (or that names another --report) writes a report
@@ -118,11 +126,11 @@ func TestFailureAfterSendingIsAStop(t *testing.T) {
 func TestResumeWithoutTheReportWritesNoPadding(t *testing.T) {
 	t.Parallel()
 	org, people := newOrg(t)
-	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+10, people)
+	in := writeJSONL(t, t.TempDir(), 0, 5, people)
 	writeFile(t, in, `{"ExternalIdentifier":"bad"}`+"\n"+mustRead(t, in)) // a problem for the report
 	opts := options(org, in)
 	ctx, cancel := context.WithCancel(context.Background())
-	opts.Progress = &progressHooks{add: cancel} // stop after the first round
+	opts.Progress = &progressHooks{start: cancel} // stop once the problems are reported and recorded
 	_, err := bulksync.Run(ctx, opts)
 	var stopped *bulksync.StoppedError
 	require.ErrorAs(t, err, &stopped)
