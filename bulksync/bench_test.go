@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/bulksync"
+	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/sfdc"
 )
 
@@ -37,7 +38,8 @@ func BenchmarkSync(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%d", via, n), func(b *testing.B) {
 				for range b.N {
 					b.StopTimer()
-					org, people := newOrg(b)
+					// 200 generated people, as BENCHMARKS.md describes the runs.
+					org, people := newOrg(b, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200}))
 					if in == "" {
 						in = writeJSONL(b, dir, 0, n, people) // the people are the same in every org
 					}

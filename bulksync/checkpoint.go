@@ -20,6 +20,9 @@ type checkpoint struct {
 	Rows    int    `json:"rows"`    // valid rows in the input
 	Invalid int    `json:"invalid"` // rows refused by validation
 	Done    int    `json:"done"`    // valid rows handled (landed or rejected), in file order
+	// InvalidLines is the SHA-256 of the invalid rows' lines: Done counts valid rows, so a
+	// resumed run must find the same rows valid.
+	InvalidLines string `json:"invalid_lines_sha256,omitempty"`
 
 	// ReportSize is the length of the report once the handled rows' lines are in it: a resumed
 	// run cuts the report back to it, so that a row is never reported twice.

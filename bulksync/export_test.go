@@ -25,3 +25,9 @@ func ReadAll(r io.Reader, name string, f Format) (lines []int, problems []Proble
 		problems = append(problems, ps...)
 	}
 }
+
+// WithMaxJobBytes bounds a Bulk API job's data below Salesforce's limit, as a small org would.
+func WithMaxJobBytes(o Options, n int) Options {
+	o.maxJobBytes = n
+	return o
+}

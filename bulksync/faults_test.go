@@ -36,7 +36,8 @@ func lostAnswers(method, suffix string, n int64) sfdctest.Option {
 }
 
 func TestFaultsEveryAcceptedRowOnce(t *testing.T) {
-	const n = 450
+	t.Parallel()
+	const n = 250 // two rounds of collections or jobs: a full one and a partial one
 	tests := []struct {
 		name   string
 		opts   []sfdctest.Option
@@ -54,6 +55,7 @@ func TestFaultsEveryAcceptedRowOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			org, people := newOrg(t, tt.opts...)
 			in := writeJSONL(t, t.TempDir(), 0, n, people)
 			for _, f := range tt.faults {
@@ -80,7 +82,8 @@ func TestFaultsEveryAcceptedRowOnce(t *testing.T) {
 }
 
 func TestDailyLimitStopsCleanlyAndResumes(t *testing.T) {
-	const n = 1000
+	t.Parallel()
+	const n = 500
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, n, people)
 	opts := options(org, in)
@@ -105,6 +108,7 @@ func TestDailyLimitStopsCleanlyAndResumes(t *testing.T) {
 }
 
 func TestRejectedRowsGoToTheReport(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 10, people)

@@ -1,7 +1,9 @@
 package bulksync_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,11 +23,12 @@ import (
 // sfdctestOrg sets the fake org's options.
 func sfdctestOrg(o fakeorg.Options) sfdctest.Option { return sfdctest.WithOrg(o) }
 
-// newOrg starts a fake org with the demo data and generated people (unless opts set the org's
-// options), and returns it with some of their ids.
+// newOrg starts a fake org with the demo data and 40 generated people (unless opts set the
+// org's options), and returns it with some of their ids (at least 20: a row's two attendees
+// are 7 people apart, and TestCheckReadsPastAQueryPage gives a row 15).
 func newOrg(t testing.TB, opts ...sfdctest.Option) (*sfdctest.Org, []string) {
 	t.Helper()
-	opts = append([]sfdctest.Option{sfdctest.WithOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 200})}, opts...)
+	opts = append([]sfdctest.Option{sfdctest.WithOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 40})}, opts...)
 	org := sfdctest.NewOrg(t, opts...)
 	var people []string
 	for rec, err := range org.Client.Query(context.Background(), sfdc.Select("Id").From("Contact").Limit(200)) {
@@ -74,6 +77,43 @@ func writeJSONL(t testing.TB, dir string, from, to int, people []string) string 
 	}
 	path := filepath.Join(dir, "rows.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
+	return path
+}
+
+// csvColumns are the columns writeCSV writes: every field engagement sets.
+var csvColumns = []string{"ExternalIdentifier", "CommunicationChannel", "StartDateTime", "EndDateTime", "Status", "Type",
+	"Reason", "IsAttendeeAuthenticated", "IsAttendeeVerified", "AttendeeVerificationTime", "InitiatingAttendeeId",
+	"Attendee1.ExternalAttendeeId", "Attendee1.Role", "Attendee1.IsVerified", "Attendee1.VerificationTime",
+	"Attendee2.ExternalAttendeeId", "Attendee2.Role", "Attendee2.IsVerified", "Attendee2.VerificationTime",
+	"Topic.Name", "Topic.ProcessStatus", "Topic.RelatedPersonId"}
+
+// writeCSV writes the rows writeJSONL would, rows from..to-1, as a CSV file.
+func writeCSV(t testing.TB, dir string, from, to int, people []string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	require.NoError(t, w.Write(csvColumns))
+	values := make([]string, len(csvColumns))
+	for i := from; i < to; i++ {
+		row := engagement(i, people)
+		for j, col := range csvColumns {
+			obj, name, dotted := strings.Cut(col, ".")
+			var v any
+			switch {
+			case !dotted:
+				v = row[col]
+			case obj == "Topic":
+				v = row["Topic"].(map[string]any)[name]
+			default:
+				v = row["Attendees"].([]map[string]any)[obj[len(obj)-1]-'1'][name]
+			}
+			values[j] = fmt.Sprint(v)
+		}
+		require.NoError(t, w.Write(values))
+	}
+	w.Flush()
+	path := filepath.Join(dir, "rows.csv")
+	require.NoError(t, os.WriteFile(path, b.Bytes(), 0o600))
 	return path
 }
 

@@ -15,6 +15,7 @@ import (
 )
 
 func TestOneRunPerCheckpoint(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, 10, people)
 	opts := options(org, in)

@@ -522,8 +522,14 @@ func (c *csvReader) next() (*rawRow, error) {
 			continue
 		}
 		col := c.cols[i]
-		label := col.name
 		if !utf8.ValidString(v) {
+			label := col.name
+			switch {
+			case col.topic:
+				label = "Topic." + label
+			case col.attendee > 0:
+				label = "Attendee" + strconv.Itoa(col.attendee) + "." + label
+			}
 			raw.problems = append(raw.problems, Problem{Line: line, Field: label, Reason: "is not valid UTF-8 (the file must be UTF-8)"})
 			continue
 		}

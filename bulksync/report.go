@@ -26,11 +26,16 @@ type report struct {
 	err  error  // the first failed write
 }
 
-// openReport opens the report, cut back to size (what the checkpoint says was reported).
+// openReport opens the report, cut back to size (what the checkpoint says was reported). A
+// report shorter than that (removed, or another --report) is kept as it is: truncating would
+// pad it with NUL bytes that no JSON Lines reader takes.
 func openReport(path string, size int64) (*report, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
+	}
+	if st, err := f.Stat(); err == nil {
+		size = min(size, st.Size())
 	}
 	if err := f.Truncate(size); err != nil {
 		f.Close()

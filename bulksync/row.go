@@ -91,6 +91,37 @@ func (r *Row) records() int {
 	return n
 }
 
+// jobHeaderBytes is room for a job's header row: the column names of one object.
+const jobHeaderBytes = 4 << 10
+
+// jobBytes bounds the job data the row's records add to each stage of a Bulk API round
+// (bulkCSV): engagements, attendees, topics. A value is quoted at worst, its quotes doubled;
+// a stage adds an id or EngagementId column (18 characters); a record leaves a column of
+// another record empty with one comma.
+func (r *Row) jobBytes() [3]int {
+	size := func(fields []field) int {
+		n := 18 + 1 + 1 + 24 // the added id and its comma, the line end, empty columns
+		for _, f := range fields {
+			switch v := f.value.(type) {
+			case string:
+				n += len(v) + strings.Count(v, `"`) + 2 + 1
+			default:
+				n += len("false") + 1
+			}
+		}
+		return n
+	}
+	var b [3]int
+	b[0] = size(r.engagement)
+	for _, a := range r.attendees {
+		b[1] += size(a.fields)
+	}
+	if r.topic != nil {
+		b[2] = size(r.topic.fields)
+	}
+	return b
+}
+
 // foldKey is how Salesforce compares ExternalIdentifier values: an idLookup text field matches
 // case-insensitively.
 func foldKey(s string) string { return strings.ToLower(s) }

@@ -33,7 +33,8 @@ func (s *stages) Stage(what string) {
 // A run stopped while its attendee job is queued in Salesforce: the resumed run must wait for
 // that job before it checks what the engagements have, or it would create every attendee again.
 func TestResumeWaitsForTheJobsTheRoundStarted(t *testing.T) {
-	const n = 1200
+	t.Parallel()
+	const n = 300
 	org, people := newOrg(t)
 	in := writeJSONL(t, t.TempDir(), 0, n, people)
 	opts := options(org, in)

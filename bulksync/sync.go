@@ -3,10 +3,12 @@ package bulksync
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -36,6 +38,11 @@ const (
 	DefaultSettle = 10 * time.Second
 )
 
+// maxJobData is the most job data a round gives one Bulk API job: "upload data that does not
+// exceed 100 MB" to stay within the 150 MB of base64 Salesforce takes ("Upload Job Data",
+// https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/upload_job_data.htm).
+const maxJobData = 100_000_000
+
 // Options configures Run.
 type Options struct {
 	// Input is the file to read, "-" for Stdin.
@@ -60,6 +67,9 @@ type Options struct {
 	Tries   int           // attempts at a round before the run stops (DefaultTries)
 	Backoff time.Duration // wait before the second attempt, doubling (DefaultBackoff)
 	Settle  time.Duration // DefaultSettle; negative: 0
+
+	// maxJobBytes bounds one Bulk API job's data (maxJobData; tests set less).
+	maxJobBytes int
 
 	// OnProblem is called with each validation problem (not again for a resumed run's).
 	OnProblem func(Problem)
@@ -208,12 +218,19 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		}
 	}()
 	if fresh {
-		s.cp = &checkpoint{Version: checkpointVersion, Input: scan.sha256, Rows: scan.valid, Invalid: scan.invalid}
+		s.cp = &checkpoint{Version: checkpointVersion, Input: scan.sha256, Rows: scan.valid, Invalid: scan.invalid,
+			InvalidLines: scan.invalidDigest()}
 		if scan.valid > 0 {
 			s.cp.Round = &roundState{}
 		}
 	} else if s.cp.Input != scan.sha256 {
 		return nil, fmt.Errorf("the checkpoint %s belongs to another input (its SHA-256 differs): remove it, or give this input its own --checkpoint", opts.Checkpoint)
+	} else if s.cp.Rows != scan.valid || s.cp.InvalidLines != "" && s.cp.InvalidLines != scan.invalidDigest() {
+		// The checkpoint counts valid rows: if others are valid now (the org's describe
+		// changed: a picklist value, a length, a permission), its count points elsewhere in the
+		// file, and resuming would skip rows never sent.
+		return nil, fmt.Errorf("the checkpoint %s was written when other rows of this input were valid (the org's describe changed since: "+
+			"picklist values, lengths or permissions): remove it to sync the file again (what landed is found and updated, not created twice)", opts.Checkpoint)
 	} else if r := s.cp.Round; r != nil && r.Start == s.cp.Done {
 		// A run stopped within this round, maybe with a write still running in Salesforce.
 		s.interrupted, s.unknownAt = true, time.Now()
@@ -248,6 +265,14 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	err = s.send(ctx, src, scan, sum)
 	s.fillSummary(sum)
+	if _, stopped := errors.AsType[*StoppedError](err); err != nil && !stopped {
+		// Rows may have been sent (a checkpoint or report that cannot be written, an input
+		// changed under the run): not "nothing was sent", but a stop that a run can pick up.
+		err = &StoppedError{Reason: "the sync could not go on", Err: err}
+	}
+	if err != nil {
+		sum.Complete = false // whatever was sent, the checkpoint may not say so
+	}
 	return sum, err
 }
 
@@ -261,6 +286,7 @@ func withDefaults(o Options) Options {
 	set(&o.BulkRound, DefaultBulkRound)
 	set(&o.BulkMinRecords, DefaultBulkMinRecords)
 	set(&o.Tries, DefaultTries)
+	set(&o.maxJobBytes, maxJobData)
 	if o.Backoff <= 0 {
 		o.Backoff = DefaultBackoff
 	}
@@ -294,22 +320,27 @@ func (s *syncer) stage(what string) {
 	}
 }
 
-// input is the file read twice: validated, then sent.
+// input is the file read twice: validated, then sent. Both passes read the one descriptor
+// opened at the start, so that a file replaced meanwhile (an editor saves by renaming a new
+// file over the old) cannot send rows that were not the ones validated and hashed.
 type input struct {
 	name string
-	open func() (io.ReadCloser, error)
+	f    *os.File
 }
 
-// openInput returns the input, spooling standard input to a temporary file (removed by
-// cleanup) so that it can be read twice.
+// pass returns a reader of the whole input from its first byte.
+func (in *input) pass() io.Reader { return io.NewSectionReader(in.f, 0, math.MaxInt64) }
+
+// openInput opens the input, spooling standard input to a temporary file so that it can be
+// read twice. The spool is removed as soon as it is created and read through its descriptor:
+// rows hold personal data, and a run killed with SIGKILL must not leave them on disk.
 func openInput(o Options) (*input, func(), error) {
 	if o.Input != "-" {
 		f, err := os.Open(o.Input)
 		if err != nil {
 			return nil, nil, err
 		}
-		f.Close()
-		return &input{name: o.Input, open: func() (io.ReadCloser, error) { return os.Open(o.Input) }}, func() {}, nil
+		return &input{name: o.Input, f: f}, func() { f.Close() }, nil
 	}
 	if o.Stdin == nil {
 		return nil, nil, errors.New("no standard input")
@@ -318,13 +349,19 @@ func openInput(o Options) (*input, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	// Where an open file cannot be removed (Windows), it is removed once closed.
+	removed := os.Remove(f.Name()) == nil
+	cleanup := func() {
+		f.Close()
+		if !removed {
+			os.Remove(f.Name())
+		}
+	}
 	if _, err := io.Copy(f, o.Stdin); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("reading standard input: %w", err)
 	}
-	name := f.Name()
-	return &input{name: "-", open: func() (io.ReadCloser, error) { return os.Open(name) }}, cleanup, nil
+	return &input{name: "-", f: f}, cleanup, nil
 }
 
 // scan is the first pass's findings.
@@ -336,14 +373,21 @@ type scan struct {
 	children             []uint8 // per valid row, for the plan: attendees (≤ 20) + 32 with a topic
 }
 
+// invalidDigest names the set of invalid rows: the SHA-256 of their lines.
+func (sc *scan) invalidDigest() string {
+	h := sha256.New()
+	var b []byte
+	for _, l := range sc.invalidLines {
+		b = binary.AppendUvarint(b[:0], uint64(l))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // scanInput validates every row: problems, counts, the input's SHA-256, and the lines of the
 // invalid rows (which the second pass skips).
 func scanInput(ctx context.Context, src *input, format Format, schema *Schema, emit func(Problem)) (*scan, error) {
-	f, err := src.open()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+	f := src.pass()
 	h := sha256.New()
 	rd, format, err := newRowReader(io.TeeReader(f, h), src.name, format)
 	if err != nil {
@@ -430,12 +474,7 @@ const CollectionRows = sfdc.CollectionChunk
 
 // send is the second pass: the valid rows not yet handled, round by round.
 func (s *syncer) send(ctx context.Context, src *input, sc *scan, sum *Summary) error {
-	f, err := src.open()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rd, _, err := newRowReader(f, src.name, sc.format)
+	rd, _, err := newRowReader(src.pass(), src.name, sc.format)
 	if err != nil {
 		return err
 	}
@@ -450,6 +489,12 @@ func (s *syncer) send(ctx context.Context, src *input, sc *scan, sum *Summary) e
 	seen := 0 // valid rows read
 	invalid := sc.invalidLines
 	var round []*Row
+	var roundBytes [3]int // with Bulk API: the most job data the round's rows make, by stage
+	flush := func() error {
+		err := s.sendAndRecord(ctx, round, sum)
+		round, roundBytes = round[:0], [3]int{}
+		return err
+	}
 	for {
 		raw, err := rd.next()
 		if err != nil && err != io.EOF {
@@ -468,14 +513,30 @@ func (s *syncer) send(ctx context.Context, src *input, sc *scan, sum *Summary) e
 				if row == nil {
 					return fmt.Errorf("line %d: the input changed between the two passes (%s)", raw.line, problems[0].Reason)
 				}
+				// A job takes one upload of at most maxJobBytes ("Upload Job Data"): a round
+				// of long rows ends early rather than make a job Salesforce refuses at
+				// every attempt.
+				if s.bulk {
+					n, full := row.jobBytes(), false
+					for i := range n {
+						full = full || roundBytes[i]+n[i] > s.opts.maxJobBytes-jobHeaderBytes
+					}
+					if full && len(round) > 0 {
+						if err := flush(); err != nil {
+							return err
+						}
+					}
+					for i := range n {
+						roundBytes[i] += n[i]
+					}
+				}
 				round = append(round, row)
 			}
 		}
 		if len(round) == size || err == io.EOF && len(round) > 0 {
-			if err := s.sendAndRecord(ctx, round, sum); err != nil {
+			if err := flush(); err != nil {
 				return err
 			}
-			round = round[:0]
 		}
 		if err == io.EOF {
 			return nil

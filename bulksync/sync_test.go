@@ -20,21 +20,23 @@ import (
 func apiCalls(org *sfdctest.Org) int64 { return org.Counts().Total - org.Count(fakeorg.KindToken) }
 
 func TestSyncCollectionsThenRerun(t *testing.T) {
+	t.Parallel()
+	const n = 250
 	org, people := newOrg(t)
-	in := writeJSONL(t, t.TempDir(), 0, 450, people)
+	in := writeJSONL(t, t.TempDir(), 0, n, people) // a full round and a partial one
 	opts := options(org, in)
 	org.ResetCounts()
 	sum, err := bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
 	// 3 describes; per round of 200 rows an upsert, attendee creates (200 a call), a topic create.
-	assert.Equal(t, int64(3+(1+2+1)+(1+2+1)+(1+1+1)), apiCalls(org))
+	assert.Equal(t, int64(3+(1+2+1)+(1+1+1)), apiCalls(org))
 	assert.Equal(t, apiCalls(org), sum.Calls, "the summary counts what the org saw")
 	assert.True(t, sum.OK())
 	assert.Equal(t, bulksync.ViaCollections, sum.Via)
-	assert.Equal(t, 450, sum.Landed)
-	assert.Equal(t, 450, sum.Sent)
-	assert.Equal(t, int64(450*4), sum.Created)
-	assert.Equal(t, census{450, 900, 450}, takeCensus(t, org))
+	assert.Equal(t, n, sum.Landed)
+	assert.Equal(t, n, sum.Sent)
+	assert.Equal(t, int64(n*4), sum.Created)
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org))
 
 	// The same command again: the checkpoint says everything is done.
 	org.ResetCounts()
@@ -42,7 +44,7 @@ func TestSyncCollectionsThenRerun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), sum.Calls, "describe is cached by the client; nothing is sent")
 	assert.Equal(t, 0, sum.Sent)
-	assert.Equal(t, 450, sum.Skipped)
+	assert.Equal(t, n, sum.Skipped)
 	assert.True(t, sum.OK())
 
 	// Without the checkpoint (another machine, a lost file): everything is found and updated.
@@ -51,33 +53,48 @@ func TestSyncCollectionsThenRerun(t *testing.T) {
 	sum, err = bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), sum.Created)
-	assert.Equal(t, int64(450*4), sum.Updated)
+	assert.Equal(t, int64(n*4), sum.Updated)
 	// Per round: an upsert, one composite check (two queries), the updates.
-	assert.Equal(t, int64((1+1+2+1)+(1+1+2+1)+(1+1+1+1)), apiCalls(org))
-	assert.Equal(t, census{450, 900, 450}, takeCensus(t, org), "no duplicate")
+	assert.Equal(t, int64((1+1+2+1)+(1+1+1+1)), apiCalls(org))
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org), "no duplicate")
 }
 
+// From BulkThreshold rows to send, auto goes through Bulk API 2.0: a job per stage once a
+// stage has BulkMinRecords records (every stage here, creates and updates).
 func TestSyncBulk(t *testing.T) {
+	t.Parallel()
+	const n = 400
 	org, people := newOrg(t)
-	in := writeJSONL(t, t.TempDir(), 0, 2500, people)
+	in := writeJSONL(t, t.TempDir(), 0, n, people)
 	opts := options(org, in)
+	opts.BulkThreshold, opts.BulkMinRecords = n, n
 	org.ResetCounts()
 	sum, err := bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
 	assert.Equal(t, bulksync.ViaBulk, sum.Via)
 	assert.True(t, sum.OK())
-	assert.Equal(t, int64(2500*4), sum.Created)
-	assert.Equal(t, census{2500, 5000, 2500}, takeCensus(t, org))
-	t.Log(org.Counts().ByKind)
+	assert.Equal(t, int64(n*4), sum.Created)
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org))
+	assert.Equal(t, int64(3), org.Counts().ByKind[fakeorg.KindIngestJobs]["POST"], "a job per stage")
+	assert.Zero(t, org.Count(fakeorg.KindCollections))
 
 	require.NoError(t, os.Remove(opts.Checkpoint))
+	org.ResetCounts()
 	sum, err = bulksync.Run(context.Background(), opts)
 	require.NoError(t, err)
-	assert.Equal(t, int64(2500*4), sum.Updated)
-	assert.Equal(t, census{2500, 5000, 2500}, takeCensus(t, org), "no duplicate")
+	assert.Equal(t, int64(n*4), sum.Updated)
+	assert.Equal(t, census{n, 2 * n, n}, takeCensus(t, org), "no duplicate")
+	assert.Equal(t, int64(3), org.Counts().ByKind[fakeorg.KindIngestJobs]["POST"], "the updates are jobs too")
+
+	// One row fewer than the threshold: collections.
+	opts.BulkThreshold, opts.DryRun = n+1, true
+	sum, err = bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, bulksync.ViaCollections, sum.Via)
 }
 
 func TestCheckpointOfAnotherInput(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 10, people)
@@ -92,6 +109,7 @@ func TestCheckpointOfAnotherInput(t *testing.T) {
 }
 
 func TestCheckReadsPastAQueryPage(t *testing.T) {
+	t.Parallel()
 	// 150 engagements with 15 attendees each: 2,250 attendees, more than one query page (2,000),
 	// so the check of a re-run reads on past the composite's first page.
 	org, people := newOrg(t)
@@ -124,6 +142,7 @@ func TestCheckReadsPastAQueryPage(t *testing.T) {
 }
 
 func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
+	t.Parallel()
 	org, people := newOrg(t)
 	dir := t.TempDir()
 	in := writeJSONL(t, dir, 0, 5, people)
@@ -144,4 +163,22 @@ func TestInvalidRowsAreSkippedOthersSent(t *testing.T) {
 	report := mustRead(t, opts.Report)
 	assert.Equal(t, 2, strings.Count(report, "\n"))
 	assert.NotContains(t, report, "Fax")
+}
+
+// Salesforce takes at most 150 MB of job data a job ("Upload Job Data",
+// https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/upload_job_data.htm),
+// and refuses a larger upload at every attempt: a round of long rows ends early instead, so that
+// no job is ever refused for its size. Here an org that takes 16 KiB a job, and 150 rows whose
+// engagements alone make about 25 KiB.
+func TestLongRowsEndABulkRoundBeforeTheUploadLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 16 << 10
+	org, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 40, IngestUploadLimit: limit}))
+	in := writeJSONL(t, t.TempDir(), 0, 150, people)
+	opts := bulksync.WithMaxJobBytes(options(org, in), limit)
+	opts.Via, opts.BulkMinRecords = bulksync.ViaBulk, 1
+	sum, err := bulksync.Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.True(t, sum.OK())
+	assert.Equal(t, census{150, 300, 150}, takeCensus(t, org))
 }

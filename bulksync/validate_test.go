@@ -80,6 +80,7 @@ func TestValidationRules(t *testing.T) {
 }
 
 func TestDescribeNarrowsTheSchema(t *testing.T) {
+	t.Parallel()
 	// The org added a channel: the describe knows it, the standard schema does not.
 	org, _ := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 20, PicklistValues: []orgdb.PicklistValues{
 		{Object: "EngagementInteraction", Field: "CommunicationChannel", Values: []string{"Carrier Pigeon"}}}}))
@@ -104,4 +105,28 @@ func TestDescribeNarrowsTheSchema(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, sum.Invalid, "without the org, only Salesforce's standard values (and row 2 is then the first with its key)")
 	assert.Contains(t, problems[0].Reason, "not a value of the picklist")
+}
+
+// The checkpoint counts valid rows. If the org's describe changes between two runs (here a
+// channel the first org had and the second lacks), other rows are valid, the count points
+// elsewhere in the file, and a resumed run would skip a row never sent: it refuses instead.
+func TestResumeRefusesWhenOtherRowsAreValid(t *testing.T) {
+	t.Parallel()
+	first, people := newOrg(t, sfdctestOrg(fakeorg.Options{Seed: fakeorg.SeedDemo, Records: 40, PicklistValues: []orgdb.PicklistValues{
+		{Object: "EngagementInteraction", Field: "CommunicationChannel", Values: []string{"Carrier Pigeon"}}}}))
+	in := writeJSONL(t, t.TempDir(), 0, bulksync.CollectionRows+50, people)
+	writeFile(t, in, strings.Replace(mustRead(t, in), `"Voice Call"`, `"Carrier Pigeon"`, 1))
+	opts := options(first, in)
+	ctx, cancel := context.WithCancel(context.Background())
+	opts.Progress = &progressHooks{add: cancel} // stop after the first round
+	_, err := bulksync.Run(ctx, opts)
+	var stopped *bulksync.StoppedError
+	require.ErrorAs(t, err, &stopped)
+
+	second, _ := newOrg(t)
+	opts.Client, opts.Progress = second.Client, nil
+	second.ResetCounts()
+	_, err = bulksync.Run(context.Background(), opts)
+	require.ErrorContains(t, err, "other rows of this input were valid")
+	assert.Zero(t, second.Count(fakeorg.KindCollections), "nothing sent")
 }

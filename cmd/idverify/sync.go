@@ -129,7 +129,10 @@ the same command again to resume.`,
 				opts.Progress = &progressBar{w: stderr}
 			}
 			sum, err := bulksync.Run(cmd.Context(), opts)
-			if shown > shownProblems {
+			switch {
+			case shown > shownProblems && dryRun: // a dry run writes no report
+				fmt.Fprintf(stderr, "… and %d more problems (a sync writes every one to %s)\n", shown-shownProblems, report)
+			case shown > shownProblems:
 				fmt.Fprintf(stderr, "… and %d more problems: %s lists every one\n", shown-shownProblems, report)
 			}
 			if sum != nil {
@@ -141,6 +144,8 @@ the same command again to resume.`,
 				return &exitError{exitSyncStopped, fmt.Errorf("%w; run the same command again to resume (checkpoint %s)", err, checkpoint)}
 			case err != nil:
 				return err
+			case sum.DryRun && !sum.OK():
+				return &exitError{exitSyncIncomplete, fmt.Errorf("%d rows are invalid: a sync would send nothing for them", sum.Invalid)}
 			case !sum.OK():
 				return &exitError{exitSyncIncomplete, fmt.Errorf("not every row landed (invalid: %d, rejected: %d): see %s", sum.Invalid, sum.Rejected, report)}
 			}

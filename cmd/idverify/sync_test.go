@@ -119,3 +119,23 @@ func TestSyncCommandFormatFlag(t *testing.T) {
 	_, _, err = runSync(t, "", "--format", "xml", in)
 	require.ErrorContains(t, err, "--format")
 }
+
+// A dry run writes no report, so neither its exit message nor its list of problems may send
+// the user to one.
+func TestSyncCommandDryRunPointsAtNoReport(t *testing.T) {
+	t.Setenv("IDVERIFY_SALESFORCE_AUTH", "")
+	in := filepath.Join(t.TempDir(), "in.jsonl")
+	var b strings.Builder
+	for range shownProblems + 2 {
+		b.WriteString(`{"ExternalIdentifier":"x"}` + "\n")
+	}
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o600))
+	_, stderr, err := runSync(t, "", "--dry-run", in)
+	var coded interface{ ExitCode() int }
+	require.True(t, errors.As(err, &coded), "%v", err)
+	assert.Equal(t, 2, coded.ExitCode())
+	assert.NotContains(t, err.Error(), "report.jsonl")
+	assert.NotContains(t, stderr, "lists every one")
+	_, statErr := os.Stat(in + ".report.jsonl")
+	assert.True(t, os.IsNotExist(statErr), "a dry run writes no report")
+}
