@@ -12,6 +12,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,6 +115,49 @@ func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 // EncodeWrite is the stored form of an outbox write's Writeback: JSON, so that an operator can
 // read it (it holds ids, the reason, the channel and verdicts only).
 func EncodeWrite(w flows.Writeback) ([]byte, error) { return json.Marshal(w) }
+
+// CodeUnreadable is the code of a write whose stored payload cannot be read (written by an
+// incompatible version, or damaged): a claim parks it with this code at once, so it holds up
+// neither its engagement nor the writes claimed with it, and an operator sees it in the list.
+const CodeUnreadable = "unreadable_payload"
+
+// StoredEntry is an outbox row as a driver reads it: the entry, and whether its payload could
+// be read (when not, the entry's Writeback is empty).
+type StoredEntry struct {
+	flows.OutboxEntry
+	Unreadable bool
+}
+
+// Decode sets e's Writeback from payload, or marks e unreadable.
+func (e *StoredEntry) Decode(payload []byte) {
+	w, err := DecodeWrite(payload)
+	e.Writeback, e.Unreadable = w, err != nil
+}
+
+// Entries returns the entries of stored.
+func Entries(stored []StoredEntry) []flows.OutboxEntry {
+	out := make([]flows.OutboxEntry, len(stored))
+	for i, e := range stored {
+		out[i] = e.OutboxEntry
+	}
+	return out
+}
+
+// Readable returns what a driver's claim hands the worker: the readable entries of claimed,
+// oldest first, after parking each unreadable one with park (store.CodeUnreadable). Should
+// parking fail, the claim's lease runs out and the next claim parks it.
+func Readable(ctx context.Context, claimed []StoredEntry, park func(context.Context, flows.OutboxClaim, string) error) []flows.OutboxEntry {
+	out := make([]flows.OutboxEntry, 0, len(claimed))
+	for _, e := range claimed {
+		if e.Unreadable {
+			_ = park(ctx, e.Claim(), CodeUnreadable)
+			continue
+		}
+		out = append(out, e.OutboxEntry)
+	}
+	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
 
 // DecodeWrite reads what EncodeWrite wrote.
 func DecodeWrite(data []byte) (flows.Writeback, error) {

@@ -18,13 +18,11 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -297,23 +295,23 @@ func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error
 
 const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
 
-func scanEntry(row pgx.CollectableRow) (flows.OutboxEntry, error) {
-	var e flows.OutboxEntry
+func scanEntry(row pgx.CollectableRow) (store.StoredEntry, error) {
+	var e store.StoredEntry
 	var payload []byte
 	var status int16
 	if err := row.Scan(&e.ID, &e.Key, &e.Engagement, &e.At, &payload, &status, &e.Attempts, &e.Code, &e.NextAttempt); err != nil {
 		return e, err
 	}
 	e.Status = flows.OutboxStatus(status)
-	var err error
-	e.Writeback, err = store.DecodeWrite(payload)
-	return e, err
+	e.Decode(payload)
+	return e, nil
 }
 
 // ClaimOutbox implements flows.Outbox: the heads of the engagements' queues that are due,
 // locked with SKIP LOCKED so that concurrent workers on every replica claim distinct writes;
 // the lock re-checks each row's status and time, so a write another worker claimed meanwhile
-// is not claimed again.
+// is not claimed again. A claimed write whose payload cannot be read is parked
+// (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
 	rows, err := s.pool.Query(ctx, `WITH due AS (
 			SELECT o.id FROM outbox o
@@ -328,12 +326,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	out, err := pgx.CollectRows(rows, scanEntry)
+	claimed, err := pgx.CollectRows(rows, scanEntry)
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return store.Readable(ctx, claimed, s.Park), nil
 }
 
 // settle runs an update of the write c claims, conditional on the claim still holding.
@@ -378,7 +375,7 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 	if err != nil {
 		return nil, formatError("list outbox", err)
 	}
-	return out, nil
+	return store.Entries(out), nil
 }
 
 // RetryParked implements flows.Outbox.

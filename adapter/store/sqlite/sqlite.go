@@ -16,7 +16,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -24,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -365,21 +363,21 @@ func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error
 
 const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
 
-func scanEntry(rows *sql.Rows) (flows.OutboxEntry, error) {
-	var e flows.OutboxEntry
+func scanEntry(rows *sql.Rows) (store.StoredEntry, error) {
+	var e store.StoredEntry
 	var payload []byte
 	var queued, next int64
 	if err := rows.Scan(&e.ID, &e.Key, &e.Engagement, &queued, &payload, &e.Status, &e.Attempts, &e.Code, &next); err != nil {
 		return e, err
 	}
 	e.At, e.NextAttempt = at(queued), at(next)
-	var err error
-	e.Writeback, err = store.DecodeWrite(payload)
-	return e, err
+	e.Decode(payload)
+	return e, nil
 }
 
 // ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
-// engagements' queues that are due.
+// engagements' queues that are due. A claimed write whose payload cannot be read is parked
+// (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
 	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
 		WHERE id IN (
@@ -391,12 +389,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	out, err := collect(rows, scanEntry)
+	claimed, err := collect(rows, scanEntry)
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return store.Readable(ctx, claimed, s.Park), nil
 }
 
 // settle runs an update of the write c claims, conditional on the claim still holding.
@@ -446,7 +443,10 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 		return nil, formatError("list outbox", err)
 	}
 	out, err := collect(rows, scanEntry)
-	return out, formatError("list outbox", err)
+	if err != nil {
+		return nil, formatError("list outbox", err)
+	}
+	return store.Entries(out), nil
 }
 
 // RetryParked implements flows.Outbox.

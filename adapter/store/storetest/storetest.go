@@ -98,3 +98,43 @@ func testSweep(t *testing.T, open func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	assert.Len(t, events, 1)
 }
+
+// TestUnreadablePayload checks what a store does with a queued write whose payload it cannot
+// read (written by an incompatible version, or damaged): corrupt(key) overwrites the stored
+// payload of the write with that key, in the driver's own SQL. The write is listed, parked
+// with store.CodeUnreadable by the claim that meets it, and holds up neither the writes
+// claimed with it nor the later writes of its engagement; an operator can discard it.
+func TestUnreadablePayload(t *testing.T, st store.Store, corrupt func(t *testing.T, key string)) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var writes []flows.OutboxWrite
+	for _, k := range []string{"a1", "a2", "b1"} {
+		writes = append(writes, flows.OutboxWrite{Key: k, Engagement: "call-" + k[:1], At: now,
+			Writeback: flows.Writeback{Key: k, Topic: flows.Topic{Key: k + "/topic"}}})
+	}
+	_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Outbox: writes})
+	require.NoError(t, err)
+	corrupt(t, "a1")
+
+	list, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err, "an unreadable write does not hide the others from the operator")
+	require.Len(t, list, 3)
+
+	claimed, err := st.ClaimOutbox(ctx, now, time.Minute, 10)
+	require.NoError(t, err, "an unreadable write does not fail the claim")
+	require.Len(t, claimed, 1)
+	assert.Equal(t, "b1", claimed[0].Key, "the readable head claimed with it is handed out")
+
+	list, err = st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	assert.Equal(t, "a1", list[0].Key)
+	assert.Equal(t, flows.OutboxParked, list[0].Status, "parked at once")
+	assert.Equal(t, store.CodeUnreadable, list[0].Code)
+
+	claimed, err = st.ClaimOutbox(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	assert.Equal(t, "a2", claimed[0].Key, "the engagement's next write is not held up")
+	require.NoError(t, st.DiscardParked(ctx, list[0].ID))
+}
