@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -36,7 +37,9 @@ type Store interface {
 }
 
 // Retention says how long a store keeps what it no longer needs. Verified marks are deleted
-// once past their Until; parked and pending outbox writes are never deleted by a sweep.
+// once past their Until; parked and pending outbox writes are never deleted by a sweep. A
+// duration of 0 keeps for ever: a zero Retention deletes nothing but expired marks (it must
+// never delete every session and every failure counted, lifting every lock).
 type Retention struct {
 	// Sessions: a session is deleted this long after its last step. Longer than the idle
 	// timeout, so that a finished session can still be read (and its write-back rebuilt).
@@ -47,9 +50,48 @@ type Retention struct {
 	// Delivered: a delivered outbox write is deleted this long after delivery (its key, which
 	// stops the same write being queued twice, goes with it).
 	Delivered time.Duration
-	// Audit: audit events and reset records are deleted this long after they happened; 0
-	// keeps them for ever.
+	// Audit: audit events and reset records are deleted this long after they happened.
 	Audit time.Duration
+}
+
+// SweepStep is one DELETE of a sweep, with its one parameter: the time before which rows go.
+type SweepStep struct {
+	Count  *int64 // where the deleted rows are counted
+	SQL    string
+	Before time.Time
+}
+
+// SweepSteps are the statements of a sweep of r as of now, counting into sw, in the drivers'
+// shared schema; param is the driver's placeholder ("?", "$1").
+func SweepSteps(sw *Swept, now time.Time, r Retention, param string) []SweepStep {
+	steps := []SweepStep{{&sw.Marks, `DELETE FROM marks WHERE until <= ` + param, now}}
+	for _, s := range []struct {
+		keep  time.Duration
+		count *int64
+		sql   string
+	}{
+		{r.Sessions, &sw.Sessions, `DELETE FROM sessions WHERE updated_at < `},
+		{r.Failures, &sw.Failures, `DELETE FROM failures WHERE at < `},
+		{r.Delivered, &sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < `},
+		{r.Audit, &sw.Audit, `DELETE FROM audit WHERE at < `},
+		{r.Audit, &sw.Audit, `DELETE FROM resets WHERE at < `},
+	} {
+		if s.keep > 0 {
+			steps = append(steps, SweepStep{s.count, s.sql + param, now.Add(-s.keep)})
+		}
+	}
+	return steps
+}
+
+// Passes reports whether err is one of the flows sentinels a store returns itself, which a
+// driver's formatError passes through as they are.
+func Passes(err error) bool {
+	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultRetention keeps sessions and delivered writes 7 days, failures 30 days and the audit

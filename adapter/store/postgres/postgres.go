@@ -102,10 +102,8 @@ func formatError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
-		if errors.Is(err, sentinel) {
-			return err
-		}
+	if store.Passes(err) {
+		return err
 	}
 	e := &store.Error{Driver: "postgres", Op: op, Kind: flows.ErrUnavailable, Err: err}
 	var pe *pgconn.PgError
@@ -431,27 +429,13 @@ func (s *Store) audit(ctx context.Context, where string, arg string) ([]flows.Au
 // Sweep implements store.Store.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
-	type step struct {
-		n   *int64
-		sql string
-		arg time.Time
-	}
-	steps := []step{
-		{&sw.Sessions, `DELETE FROM sessions WHERE updated_at < $1`, now.Add(-r.Sessions)},
-		{&sw.Failures, `DELETE FROM failures WHERE at < $1`, now.Add(-r.Failures)},
-		{&sw.Marks, `DELETE FROM marks WHERE until <= $1`, now},
-		{&sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < $1`, now.Add(-r.Delivered)},
-	}
-	if r.Audit > 0 {
-		steps = append(steps, step{&sw.Audit, `DELETE FROM audit WHERE at < $1`, now.Add(-r.Audit)},
-			step{&sw.Audit, `DELETE FROM resets WHERE at < $1`, now.Add(-r.Audit)})
-	}
+	steps := store.SweepSteps(&sw, now, r, `$1`)
 	for _, st := range steps {
-		tag, err := s.pool.Exec(ctx, st.sql, st.arg)
+		tag, err := s.pool.Exec(ctx, st.SQL, st.Before)
 		if err != nil {
 			return sw, formatError("sweep", err)
 		}
-		*st.n += tag.RowsAffected()
+		*st.Count += tag.RowsAffected()
 	}
 	return sw, nil
 }

@@ -131,10 +131,8 @@ func formatError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
-		if errors.Is(err, sentinel) {
-			return err
-		}
+	if store.Passes(err) {
+		return err
 	}
 	e := &store.Error{Driver: "sqlite", Op: op, Kind: flows.ErrUnavailable, Err: err}
 	var se *sqlite.Error
@@ -490,24 +488,10 @@ func (s *Store) audit(ctx context.Context, where, arg string) ([]flows.AuditEven
 // Sweep implements store.Store, in one write transaction.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
-	type step struct {
-		n   *int64
-		sql string
-		arg time.Time
-	}
-	steps := []step{
-		{&sw.Sessions, `DELETE FROM sessions WHERE updated_at < ?`, now.Add(-r.Sessions)},
-		{&sw.Failures, `DELETE FROM failures WHERE at < ?`, now.Add(-r.Failures)},
-		{&sw.Marks, `DELETE FROM marks WHERE until <= ?`, now},
-		{&sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < ?`, now.Add(-r.Delivered)},
-	}
-	if r.Audit > 0 {
-		steps = append(steps, step{&sw.Audit, `DELETE FROM audit WHERE at < ?`, now.Add(-r.Audit)},
-			step{&sw.Audit, `DELETE FROM resets WHERE at < ?`, now.Add(-r.Audit)})
-	}
+	steps := store.SweepSteps(&sw, now, r, `?`)
 	err := s.write(ctx, "sweep", func(tx *sql.Tx) error {
 		for _, st := range steps {
-			res, err := tx.ExecContext(ctx, st.sql, us(st.arg))
+			res, err := tx.ExecContext(ctx, st.SQL, us(st.Before))
 			if err != nil {
 				return err
 			}
@@ -515,7 +499,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (st
 			if err != nil {
 				return err
 			}
-			*st.n += n
+			*st.Count += n
 		}
 		return nil
 	})

@@ -33,6 +33,30 @@ func Exercise(t *testing.T, open func(t *testing.T) (store.Store, store.Store)) 
 		flowstest.TestReplicas(t, func(t *testing.T) (flowstest.OutboxStore, flowstest.OutboxStore) { return open(t) })
 	})
 	t.Run("sweep", func(t *testing.T) { testSweep(t, func(t *testing.T) store.Store { a, _ := open(t); return a }) })
+	t.Run("sweep with zero retention", func(t *testing.T) { a, _ := open(t); testSweepZeroRetention(t, a) })
+}
+
+// A zero Retention (a caller that did not fill it in) keeps everything but expired marks: it
+// must not delete every session and every failure, which would lift every lock.
+func testSweepZeroRetention(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	const alice = "001000000000001AAA"
+	_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"),
+		Failures: []flows.Failure{{Person: alice, Key: "f1", At: now.Add(-time.Hour)}},
+		Marks: []flows.VerifiedMark{{VerifiedKey: flows.VerifiedKey{Engagement: "call-1", Person: alice, Role: flows.VerifiedSelf},
+			At: now.Add(-time.Hour), Until: now.Add(time.Minute)}},
+		Audit: []flows.AuditEvent{{At: now, SessionKey: "d", Engagement: "call-1", Step: "start", To: flows.StateReason}}})
+	require.NoError(t, err)
+	later := now.Add(24 * time.Hour)
+	swept, err := st.Sweep(ctx, later, store.Retention{})
+	require.NoError(t, err)
+	assert.Equal(t, store.Swept{Marks: 1}, swept)
+	_, _, err = st.Get(ctx, "s1")
+	require.NoError(t, err, "the session is kept")
+	f, err := st.Failures(ctx, alice, now.Add(-48*time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, f, 1, "the failure is kept")
 }
 
 func testSweep(t *testing.T, open func(t *testing.T) store.Store) {
