@@ -111,11 +111,21 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return formatError("migrate", err)
+	// goose reads the applied versions before a migration's (IMMEDIATE) transaction takes the
+	// write lock, and SQLite has no session lock for it (PostgreSQL has one): a process opening
+	// a new file at the same time as another may find a table the other just created. Its next
+	// Up reads the versions the other committed and has nothing left to apply.
+	for attempt := 1; ; attempt++ {
+		_, err = p.Up(ctx)
+		if err == nil || attempt == migrateAttempts || ctx.Err() != nil {
+			return formatError("migrate", err)
+		}
 	}
-	return nil
 }
+
+// migrateAttempts bounds the Ups of one Open: each failed one follows another process's
+// committed migration, of which there are few.
+const migrateAttempts = 5
 
 // Close closes the database.
 func (s *Store) Close() error {
