@@ -313,7 +313,6 @@ func TestWriteOutcomeFailures(t *testing.T) {
 			var ae *salesforce.Error
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, tt.code, ae.ErrorCode())
-			assert.Equal(t, tt.kind != flows.ErrUnavailable, ae.Permanent())
 			for _, v := range []string{"Carrier", "call-8", "Change of address"} {
 				assert.NotContains(t, err.Error(), v, "no value in the error")
 			}
