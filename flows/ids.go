@@ -79,3 +79,7 @@ func suffixBits(c byte) int {
 	}
 	return -1
 }
+
+// userKeyPrefix starts the id of every User record: the key prefix Salesforce gives the User
+// object (Object Reference, "User"; the fake org's schema gives it too).
+const userKeyPrefix = "005"

@@ -137,7 +137,8 @@ type Writeback struct {
 	Outcome Outcome
 	// Engagement is the EngagementInteraction's update (or creation).
 	Engagement EngagementUpdate
-	// Attendees are the EngagementAttendee rows: the caller, when a record was selected.
+	// Attendees are the EngagementAttendee rows: the caller, when a record was selected, then
+	// the agent (internal), when the session was started with one.
 	Attendees []Attendee
 	// Topic is the EngagementTopic: what the engagement was about.
 	Topic Topic
@@ -171,11 +172,15 @@ type EngagementUpdate struct {
 	Status     string
 }
 
-// Attendee is one EngagementAttendee row.
+// Attendee is one EngagementAttendee row: an external attendee (the caller: ExternalAttendeeId,
+// with a Role and the verification), or an internal one (the agent, a User: InternalAttendeeId,
+// with neither).
 type Attendee struct {
 	// Key is the row's idempotency key: the session's digest and the person.
-	Key      string
-	Person   Ref
+	Key    string
+	Person Ref
+	// Internal says Person is a User of the org (the agent who took the call).
+	Internal bool
 	Role     string
 	Verified bool
 	// VerifiedAt is zero unless Verified.

@@ -15,6 +15,10 @@ type StartRequest struct {
 	// is below the configured minimum): a single match is then flagged in the search results,
 	// not preselected.
 	PhoneUntrusted bool
+	// Agent is the Salesforce User id (in either form) of the agent taking the call, when the
+	// caller knows it (the console's signed-in agent): the write-back adds them to the
+	// engagement as an internal EngagementAttendee (InternalAttendeeId). Empty adds nobody.
+	Agent string
 	// Attendee is the initiating attendee the agent named (in person). Its id may be in its
 	// 15- or 18-character form (see CaseSafeID).
 	Attendee Ref

@@ -19,7 +19,8 @@ type session struct {
 	// creates, or the one the attached engagement has (if any).
 	externalID    string
 	channel       string
-	authenticated bool // pre-authenticated by an IVR or app (carried to the write-back only)
+	agent         string // the User id of the agent who started the session (an internal attendee), or empty
+	authenticated bool   // pre-authenticated by an IVR or app (carried to the write-back only)
 	initiating    Ref
 	preselected   bool // the initiating attendee is known (phone match, named or new): no search for self
 	newLead       bool // the initiating attendee is the Lead Start created
@@ -72,7 +73,9 @@ func (q *question) setReveal(r Reveal)   { q.revealIdx = enumIndex(reveals, r) }
 
 const (
 	sessionMagic   = 'S'
-	sessionVersion = 2
+	sessionVersion = 3
+	// sessionVersion2 is the encoding before the agent: read as one with no agent.
+	sessionVersion2 = 2
 	// maxResults caps the results a session remembers (and shows): the agent refines a search
 	// that finds more.
 	maxResults = 50
@@ -107,6 +110,7 @@ func (s *session) encode(b []byte) []byte {
 	b = appendString(b, s.engagement)
 	b = appendString(b, s.externalID)
 	b = appendString(b, s.channel)
+	b = appendString(b, s.agent)
 	b = appendString(b, s.initiating.Object)
 	b = appendString(b, s.initiating.ID)
 	b = append(b, boolByte(s.preselected)|boolByte(s.newLead)<<1|boolByte(s.authenticated)<<2, byte(s.phoneMatch))
@@ -151,7 +155,7 @@ func (s *session) encode(b []byte) []byte {
 // encodedSize is the exact length of the session's encoding, so that a store holds no slack.
 func (s *session) encodedSize() int {
 	n := 2 + stringSize(s.id) + stringSize(s.engagement) + stringSize(s.externalID) + stringSize(s.channel) +
-		stringSize(s.initiating.Object) + stringSize(s.initiating.ID) + 2 + uvarintSize(uint64(len(s.candidates))) +
+		stringSize(s.agent) + stringSize(s.initiating.Object) + stringSize(s.initiating.ID) + 2 + uvarintSize(uint64(len(s.candidates))) +
 		stringSize(s.reason) + 5 + uvarintSize(uint64(s.retries)) +
 		varintSize(s.started) + varintSize(s.updated) + varintSize(s.lockedUntil)
 	for _, id := range s.candidates {
@@ -197,7 +201,11 @@ func decodeSession(data []byte) (*session, error) {
 // session copies nothing unless it changed.
 func (s *session) decode(data []byte) error {
 	d := decoder{b: data}
-	if d.byte() != sessionMagic || d.byte() != sessionVersion {
+	if d.byte() != sessionMagic {
+		return errCorrupt
+	}
+	encoding := d.byte()
+	if encoding != sessionVersion && encoding != sessionVersion2 {
 		return errCorrupt
 	}
 	old := *s
@@ -209,6 +217,9 @@ func (s *session) decode(data []byte) error {
 	s.engagement = d.string(old.engagement)
 	s.externalID = d.string(old.externalID)
 	s.channel = d.string(old.channel)
+	if encoding >= sessionVersion {
+		s.agent = d.string(old.agent)
+	}
 	s.initiating = Ref{Object: d.string(old.initiating.Object), ID: d.string(old.initiating.ID)}
 	flags := d.byte()
 	s.preselected, s.newLead, s.authenticated = flags&1 != 0, flags&2 != 0, flags&4 != 0

@@ -10,7 +10,7 @@ import (
 )
 
 func fullSession() *session {
-	s := &session{id: "SESSIONID", engagement: "0ZJ000000000001AAA", initiating: Ref{Object: "Contact", ID: "003000000000001AAA"},
+	s := &session{id: "SESSIONID", engagement: "0ZJ000000000001AAA", agent: "005000000000001AAA", initiating: Ref{Object: "Contact", ID: "003000000000001AAA"},
 		preselected: true, newLead: true, reason: "Change of address", subject: SubjectOther, state: StateQuestions, level: LevelCustomer,
 		cause: CauseRequiredIncorrect, retries: 1, started: -5, updated: 1 << 60, lockedUntil: 42}
 	s.levels[0] = level{searchType: "representative", results: []string{"003000000000001AAA", "003000000000002AAA"},
@@ -38,6 +38,21 @@ func TestSessionRoundTrip(t *testing.T) {
 		assert.Equal(t, data, got.encode(nil))
 		assert.Equal(t, len(data), s.encodedSize())
 	}
+}
+
+// A session stored before the agent was kept (encoding 2) reads as one with no agent.
+func TestDecodeEncodingTwo(t *testing.T) {
+	s := fullSession()
+	s.agent = ""
+	data := s.encode(nil)
+	// Encoding 2 is encoding 3 without the agent's string (one zero-length byte after the channel).
+	at := 2 + stringSize(s.id) + stringSize(s.engagement) + stringSize(s.externalID) + stringSize(s.channel)
+	require.Equal(t, byte(0), data[at])
+	old := append([]byte{sessionMagic, sessionVersion2}, data[2:at]...)
+	old = append(old, data[at+1:]...)
+	got, err := decodeSession(old)
+	require.NoError(t, err)
+	assert.Equal(t, s, got)
 }
 
 func TestDecodeRejectsCorruptData(t *testing.T) {

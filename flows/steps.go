@@ -56,6 +56,13 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		key = string(append(appendSessionKey(b[:0], s.id), "/start"...))
 	}
 	s.externalID, s.channel, s.authenticated = req.ExternalID, req.Channel, req.Authenticated
+	if req.Agent != "" {
+		id, ok := CaseSafeID(req.Agent)
+		if !ok || !strings.HasPrefix(id, userKeyPrefix) {
+			return View{}, stepErr(step, 0, ErrInvalidInput, "the agent is a User's 15- or 18-character id (it starts with 005)")
+		}
+		s.agent = id
+	}
 	if s.externalID == "" {
 		s.externalID = string(appendSessionKey([]byte("idv-"), key))
 	}

@@ -232,7 +232,7 @@ func TestRandomWalks(t *testing.T) {
 			}
 			v = next
 		}
-		assertNoPersonalData(t, h.store.Raw(v.Session), v.Session)
+		assertNoPersonalData(t, h.store.Raw(v.Session), v.Session, v.Engagement)
 		// The outbox and the audit are persisted too.
 		queued, err := h.store.ListOutbox(h.ctx, 0, 0)
 		require.NoError(t, err)
@@ -240,7 +240,7 @@ func TestRandomWalks(t *testing.T) {
 		require.NoError(t, err)
 		persisted, err := json.Marshal([]any{queued, audit})
 		require.NoError(t, err)
-		assertNoPersonalData(t, persisted, v.Session)
+		assertNoPersonalData(t, persisted, v.Session, v.Engagement)
 		for _, id := range []string{janeID, ahmedID, robertID} {
 			f, err := h.store.Failures(h.ctx, id, h.clock.Now().Add(-policy.Lockout.Window))
 			require.NoError(t, err)

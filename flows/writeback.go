@@ -47,6 +47,10 @@ func (e *Engine) writeback(s *session) Writeback {
 		}
 		w.Attendees = []Attendee{a}
 	}
+	if s.agent != "" {
+		w.Attendees = append(w.Attendees, Attendee{Key: string(append(append(key, "/agent/"...), s.agent...)),
+			Person: Ref{Object: "User", ID: s.agent}, Internal: true, Start: time.Unix(0, s.started).UTC()})
+	}
 	switch {
 	case s.subject == SubjectOther && !customer.record.IsZero():
 		w.Topic.RelatedPerson = customer.record

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"cmp"
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -12,18 +14,20 @@ import (
 	"github.com/idverify/idverify/flows"
 )
 
-// engagementStatusJSON is an engagement's verified status, for the agent a call is transferred
-// to: who was verified on it, in which role, and until when that holds.
-type engagementStatusJSON struct {
+// EngagementStatus is an engagement's verified status, for the agent a call is transferred to:
+// who was verified on it, in which role, and until when that holds. The JSON API answers it as
+// it is; the console shows it.
+type EngagementStatus struct {
 	// Engagement is the engagement's name in idverify: its ExternalIdentifier, or its
 	// Salesforce id when it has none.
 	Engagement string `json:"engagement"`
 	// Verified says someone's verification on the engagement still holds.
-	Verified bool                 `json:"verified"`
-	People   []verifiedPersonJSON `json:"people"`
+	Verified bool             `json:"verified"`
+	People   []VerifiedPerson `json:"people"`
 }
 
-type verifiedPersonJSON struct {
+// VerifiedPerson is one person's verified mark on an engagement.
+type VerifiedPerson struct {
 	Record     string    `json:"record"`
 	Role       string    `json:"role"`
 	Level      string    `json:"level"`
@@ -40,49 +44,58 @@ var (
 const maxStatusPeople = 32
 
 // engagementStatus: GET /v1/engagements/status?external_id=… or ?id=… (its Salesforce id).
+func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	out, err := ReadEngagementStatus(r.Context(), a.store, a.engagements, a.clock.Now(), q.Get("external_id"), q.Get("id"))
+	if err != nil {
+		if errors.Is(err, flows.ErrUnavailable) && !errors.Is(err, errStore) {
+			a.log.WarnContext(r.Context(), "engagement not read", "err", err)
+		}
+		a.fail(w, r, err, "", 0)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, "application/json", out)
+}
+
+// errStore marks a store's failure in ReadEngagementStatus, which the store's error says itself.
+var errStore = errors.New("httpapi: the store failed")
+
+// ReadEngagementStatus returns the verified status at now of the engagement named by exactly
+// one of externalID (its ExternalIdentifier, the CTI call id) and id (its Salesforce id, which
+// engagements, when not nil, resolves to its ExternalIdentifier). Bad input is an error
+// wrapping ErrInvalidValue-like kinds the API maps to 422; an unknown id wraps
+// flows.ErrRecordNotFound.
 //
 // The engine offers no status of an engagement; the store offers the verified mark of a
 // person in a role. So the people are those the engagement's audit says passed a level (the
 // steps that set a mark), and each one's marks are read for the three roles.
-func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q := r.URL.Query()
-	ext, id := q.Get("external_id"), q.Get("id")
-	var err error
+func ReadEngagementStatus(ctx context.Context, st Store, engagements EngagementReader, now time.Time, externalID, id string) (EngagementStatus, error) {
 	switch {
-	case (ext == "") == (id == ""):
-		err = badValue("external_id", "give exactly one of external_id (the CTI call id) and id (the Salesforce id)")
-	case len(ext) > 255:
-		err = badValue("external_id", "an external id takes at most 255 characters")
+	case (externalID == "") == (id == ""):
+		return EngagementStatus{}, badValue("external_id", "give exactly one of external_id (the CTI call id) and id (the Salesforce id)")
+	case len(externalID) > 255:
+		return EngagementStatus{}, badValue("external_id", "an external id takes at most 255 characters")
 	case id != "" && !recordID.MatchString(id):
-		err = badValue("id", "give the engagement's 15- or 18-character Salesforce id")
+		return EngagementStatus{}, badValue("id", "give the engagement's 15- or 18-character Salesforce id")
 	}
-	if err != nil {
-		a.fail(w, r, err, "", 0)
-		return
-	}
-	ref := ext
+	ref := externalID
 	if id != "" {
 		ref = id
-		if a.engagements != nil {
-			e, err := a.engagements.OpenEngagement(ctx, id)
+		if engagements != nil {
+			e, err := engagements.OpenEngagement(ctx, id)
 			switch {
 			case errors.Is(err, flows.ErrRecordNotFound):
-				a.fail(w, r, &apiError{kind: flows.ErrRecordNotFound, field: "id", detail: "no engagement has that id"}, "", 0)
-				return
+				return EngagementStatus{}, &apiError{kind: flows.ErrRecordNotFound, field: "id", detail: "no engagement has that id"}
 			case err != nil:
-				a.fail(w, r, &apiError{kind: flows.ErrUnavailable, detail: "the engagement could not be read"}, "", 0)
-				a.log.WarnContext(ctx, "engagement not read", "err", err)
-				return
+				return EngagementStatus{}, fmt.Errorf("%w: %w", &apiError{kind: flows.ErrUnavailable, detail: "the engagement could not be read"}, err)
 			case e.ExternalID != "":
 				ref = e.ExternalID
 			}
 		}
 	}
-	events, err := a.store.AuditByEngagement(ctx, ref)
+	events, err := st.AuditByEngagement(ctx, ref)
 	if err != nil {
-		a.fail(w, r, err, "", 0)
-		return
+		return EngagementStatus{}, fmt.Errorf("%w: %w", errStore, err)
 	}
 	var people []string
 	for _, e := range events {
@@ -91,24 +104,22 @@ func (a *API) engagementStatus(w http.ResponseWriter, r *http.Request) {
 			people = append(people, e.Person)
 		}
 	}
-	out := engagementStatusJSON{Engagement: ref, People: []verifiedPersonJSON{}}
-	now := a.clock.Now()
+	out := EngagementStatus{Engagement: ref, People: []VerifiedPerson{}}
 	for _, p := range people {
 		for _, role := range roles {
-			m, ok, err := a.store.Verified(ctx, flows.VerifiedKey{Engagement: ref, Person: p, Role: role}, now)
+			m, ok, err := st.Verified(ctx, flows.VerifiedKey{Engagement: ref, Person: p, Role: role}, now)
 			if err != nil {
-				a.fail(w, r, err, "", 0)
-				return
+				return EngagementStatus{}, fmt.Errorf("%w: %w", errStore, err)
 			}
 			if ok {
-				out.People = append(out.People, verifiedPersonJSON{Record: p, Role: role.String(), Level: role.Level().String(),
+				out.People = append(out.People, VerifiedPerson{Record: p, Role: role.String(), Level: role.Level().String(),
 					VerifiedAt: m.At.UTC(), ValidUntil: m.Until.UTC()})
 			}
 		}
 	}
-	slices.SortStableFunc(out.People, func(x, y verifiedPersonJSON) int {
+	slices.SortStableFunc(out.People, func(x, y VerifiedPerson) int {
 		return cmp.Compare(x.VerifiedAt.UnixNano(), y.VerifiedAt.UnixNano())
 	})
 	out.Verified = len(out.People) > 0
-	writeJSON(w, r, http.StatusOK, "application/json", out)
+	return out, nil
 }

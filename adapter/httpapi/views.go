@@ -180,27 +180,16 @@ func (a *API) next(v flows.View) nextJSON {
 	case flows.StateSubject:
 		n.Steps = []string{stepSubject, stepCancel}
 		n.Subjects = []string{flows.SubjectSelf.String(), flows.SubjectOther.String()}
-		// A known caller about themself may pick the search type of their questions.
-		if !v.Initiating.IsZero() {
-			for i := range p.SearchTypes {
-				if p.SearchTypes[i].Object == v.Initiating.Object {
-					n.SearchTypes = append(n.SearchTypes, searchTypeOf(&p.SearchTypes[i]))
-				}
-			}
+		for _, st := range SearchTypesFor(p, v) {
+			n.SearchTypes = append(n.SearchTypes, searchTypeOf(st))
 		}
 	case flows.StateSearch, flows.StateSelect:
 		n.Steps = []string{stepSearch, stepNotIdentified, stepCancel}
 		if v.State == flows.StateSelect {
 			n.Steps = []string{stepSelect, stepSearch, stepNotIdentified, stepCancel}
 		}
-		for i := range p.SearchTypes {
-			st := &p.SearchTypes[i]
-			switch {
-			case v.Level == flows.LevelCustomer && st.Name != v.SearchType:
-			case v.Level == flows.LevelCaller && v.Subject == flows.SubjectOther && st.Linked == "":
-			default:
-				n.SearchTypes = append(n.SearchTypes, searchTypeOf(st))
-			}
+		for _, st := range SearchTypesFor(p, v) {
+			n.SearchTypes = append(n.SearchTypes, searchTypeOf(st))
 		}
 	case flows.StateQuestions:
 		check, attest := false, false
@@ -219,6 +208,32 @@ func (a *API) next(v flows.View) nextJSON {
 		n.Steps = append(n.Steps, stepCancel)
 	}
 	return n
+}
+
+// SearchTypesFor returns the search types of p the agent may pick in v's state: at the subject,
+// those of a known caller's object (the questions of a caller about themself); at a search,
+// every one for the caller about themself, the representatives' (those with a linked customer
+// search type) for someone calling for another, and the linked one at the customer level.
+// None in other states. The engine decides each step again; this only tells.
+func SearchTypesFor(p *flows.Policy, v flows.View) []*flows.SearchType {
+	var out []*flows.SearchType
+	for i := range p.SearchTypes {
+		st := &p.SearchTypes[i]
+		switch v.State {
+		case flows.StateSubject:
+			if !v.Initiating.IsZero() && st.Object == v.Initiating.Object {
+				out = append(out, st)
+			}
+		case flows.StateSearch, flows.StateSelect:
+			switch {
+			case v.Level == flows.LevelCustomer && st.Name != v.SearchType:
+			case v.Level == flows.LevelCaller && v.Subject == flows.SubjectOther && st.Linked == "":
+			default:
+				out = append(out, st)
+			}
+		}
+	}
+	return out
 }
 
 func searchTypeOf(st *flows.SearchType) searchTypeJSON {

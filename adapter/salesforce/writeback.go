@@ -27,7 +27,8 @@ const markerPrefix = "idverify:"
 //     and InitiatingAttendeeId;
 //  2. the rows, each referring to the engagement: the EngagementTopic (Name: the reason,
 //     RelatedPersonId, ProcessStatus) and the EngagementAttendee rows (ExternalAttendeeId,
-//     Role, IsVerified, VerificationTime, StartDateTime).
+//     Role, IsVerified, VerificationTime, StartDateTime; for the agent, an internal attendee:
+//     InternalAttendeeId and StartDateTime).
 //
 // The rows are idempotent either way Options.WritebackKeyField allows:
 //
@@ -197,9 +198,15 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attendee %d's id is not a record id", i+1)
 		}
-		f := map[string]any{"ExternalAttendeeId": id, "Role": at.Role, "IsVerified": at.Verified}
-		if at.Verified && !at.VerifiedAt.IsZero() {
-			f["VerificationTime"] = dateTime(at.VerifiedAt)
+		var f map[string]any
+		if at.Internal {
+			// The agent, a User: an internal attendee, with no role and no verification.
+			f = map[string]any{"InternalAttendeeId": id}
+		} else {
+			f = map[string]any{"ExternalAttendeeId": id, "Role": at.Role, "IsVerified": at.Verified}
+			if at.Verified && !at.VerifiedAt.IsZero() {
+				f["VerificationTime"] = dateTime(at.VerifiedAt)
+			}
 		}
 		if !at.Start.IsZero() {
 			f["StartDateTime"] = dateTime(at.Start)
@@ -236,7 +243,12 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 		mine = sfdc.Select("EngagementId").From("EngagementTopic").Where(sfdc.Eq("ProcessName", marker))
 		r.delivered = sfdc.Select("Id").From("EngagementTopic").Where(sfdc.Eq("ProcessName", marker), through).Limit(1)
 	} else {
-		conds := []sfdc.Cond{sfdc.Eq("ExternalAttendeeId", first.fields["ExternalAttendeeId"]), sfdc.Eq("Role", first.fields["Role"])}
+		var conds []sfdc.Cond
+		if internal, ok := first.fields["InternalAttendeeId"]; ok {
+			conds = []sfdc.Cond{sfdc.Eq("InternalAttendeeId", internal)}
+		} else {
+			conds = []sfdc.Cond{sfdc.Eq("ExternalAttendeeId", first.fields["ExternalAttendeeId"]), sfdc.Eq("Role", first.fields["Role"])}
+		}
 		if st, ok := first.fields["StartDateTime"].(sfdc.DateTime); ok {
 			conds = append(conds, sfdc.Eq("StartDateTime", st.Time))
 		}

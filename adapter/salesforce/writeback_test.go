@@ -342,3 +342,48 @@ func loseCompositeAnswers(lose *atomic.Bool) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// The agent who took the call is an internal attendee: InternalAttendeeId, no role, no
+// verification (EngagementAttendee, Object Reference:
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_engagementattendee.htm).
+func TestWriteOutcomeInternalAttendee(t *testing.T) {
+	e := newEnv(t)
+	users := rows(t, e, sfdc.Select("Id").From("User").Limit(1))
+	require.Len(t, users, 1)
+	agent := flows.Ref{Object: "User", ID: string(users[0].ID())}
+	internal := func(key string) flows.Attendee {
+		return flows.Attendee{Key: key + "/agent/" + agent.ID, Person: agent, Internal: true, Start: started}
+	}
+	attendeeRows := func(externalID string) []sfdc.Record {
+		engs, _, _ := written(t, e, externalID)
+		require.Len(t, engs, 1)
+		return rows(t, e, sfdc.Select("ExternalAttendeeId", "InternalAttendeeId", "Role", "IsVerified").From("EngagementAttendee").
+			Where(sfdc.Eq("EngagementId", engs[0].ID())))
+	}
+
+	w := outcome(e, t, "k20", "call-20")
+	w.Attendees = append(w.Attendees, internal("k20"))
+	require.NoError(t, e.a.WriteOutcome(ctx, w))
+	require.NoError(t, e.a.WriteOutcome(ctx, w), "again: written once")
+	got := attendeeRows("call-20")
+	require.Len(t, got, 2)
+	if field(got[0], "InternalAttendeeId") != "" {
+		got[0], got[1] = got[1], got[0]
+	}
+	assert.Equal(t, agent.ID, field(got[1], "InternalAttendeeId"))
+	assert.Empty(t, field(got[1], "ExternalAttendeeId"))
+	assert.Empty(t, field(got[1], "Role"))
+	assert.Equal(t, "false", field(got[1], "IsVerified"))
+	assert.Empty(t, field(got[0], "InternalAttendeeId"), "the caller is external")
+
+	// A session cancelled before its reason writes no topic: the agent's row is the guard.
+	w = flows.Writeback{Key: "k21/writeback", Outcome: flows.OutcomeCancelled,
+		Engagement: flows.EngagementUpdate{ExternalID: "call-21", Type: flows.EngagementTypeInbound, Start: started,
+			Status: flows.EngagementStatusProgress}, Topic: flows.Topic{Key: "k21/topic", ProcessStatus: flows.ProcessCancelled},
+		Attendees: []flows.Attendee{internal("k21")}}
+	require.NoError(t, e.a.WriteOutcome(ctx, w))
+	require.NoError(t, e.a.WriteOutcome(ctx, w), "again: written once")
+	got = attendeeRows("call-21")
+	require.Len(t, got, 1)
+	assert.Equal(t, agent.ID, field(got[0], "InternalAttendeeId"))
+}

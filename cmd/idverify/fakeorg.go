@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ func newFakeOrgCommand() *cobra.Command {
 		dailyMax  int64
 		recordSeq int64
 		logReqs   bool
+		callbacks []string
 	)
 	cmd := &cobra.Command{
 		Use:   "fake-org",
@@ -44,6 +46,7 @@ method, path (ids and values replaced), status and duration, never a token or a 
 				RecordSeed:      recordSeq,
 				SessionLifetime: lifetime,
 				DailyAPILimit:   dailyMax,
+				CallbackURLs:    callbacks,
 			}
 			if logReqs {
 				opts.RequestLog = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -53,6 +56,11 @@ method, path (ids and values replaced), status and duration, never a token or a 
 			}
 			if records < 0 {
 				return fmt.Errorf("--records: want 0 or more, not %d", records)
+			}
+			for _, u := range callbacks {
+				if err := fakeorg.CheckCallbackURL(u); err != nil {
+					return fmt.Errorf("--callback-url %s: %w", u, err)
+				}
 			}
 			for _, f := range jwtCerts {
 				pem, err := os.ReadFile(f)
@@ -85,6 +93,7 @@ method, path (ids and values replaced), status and duration, never a token or a 
 	f.StringArrayVar(&jwtCerts, "jwt-cert", nil, "PEM certificate or public key of the connected app, for the JWT bearer flow (repeatable)")
 	f.DurationVar(&lifetime, "session-lifetime", fakeorg.DefaultSessionLifetime, "lifetime of access tokens")
 	f.Int64Var(&dailyMax, "daily-limit", fakeorg.DefaultDailyAPILimit, "daily API request limit (DailyApiRequests Max)")
+	f.StringArrayVar(&callbacks, "callback-url", nil, `callback URL of the connected app for the web server flow (repeatable; replaces the default, the console's callback on any loopback port: `+strings.Join(fakeorg.DefaultCallbackURLs, ", ")+`)`)
 	f.BoolVar(&logReqs, "log-requests", false, "log each request (method, path without values, status, duration) to stderr")
 	return cmd
 }
@@ -104,6 +113,8 @@ func serveFakeOrg(ctx context.Context, cmd *cobra.Command, org *fakeorg.Org, ln 
 	fmt.Fprintf(out, "  client secret:  %s\n", org.ClientSecret())
 	fmt.Fprintf(out, "  username:       %s\n", org.Username())
 	fmt.Fprintf(out, "  password:       %s\n", org.Password())
+	fmt.Fprintf(out, "  authorize URL:  %s/services/oauth2/authorize  (web server flow with PKCE; demo agents\n", base)
+	fmt.Fprintf(out, "                  agent1@demo.idverify.dev … supervisor@demo.idverify.dev, password %s)\n", fakeorg.DemoAgentPassword)
 	fmt.Fprintf(out, "  admin:          %s/_fakeorg/ (loopback clients only)\n", base)
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning: the fake org is reachable beyond this machine; it has no real security")

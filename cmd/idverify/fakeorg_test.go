@@ -114,6 +114,7 @@ func TestFakeOrgCommandRejectsBadFlags(t *testing.T) {
 		{[]string{"fake-org", "--records", "-3"}, "--records"},
 		{[]string{"fake-org", "--jwt-cert", "/nonexistent/cert.pem"}, "--jwt-cert"},
 		{[]string{"fake-org", "--addr", "not an address"}, "--addr"},
+		{[]string{"fake-org", "--callback-url", "http://example.com:*/cb"}, "--callback-url"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -60,6 +60,23 @@ var adminRoutes = []adminRoute{
 		o.RemoveFault(id)
 		w.WriteHeader(http.StatusNoContent)
 	}},
+	{"GET", "callbacks", "the connected app's callback URLs (web server flow)", func(o *Org, w http.ResponseWriter, _ *http.Request, _ string) {
+		writeJSON(w, http.StatusOK, o.CallbackURLs())
+	}},
+	{"POST", "callbacks", `register a callback URL, e.g. {"url":"https://console.example/console/oauth/callback"}`, func(o *Org, w http.ResponseWriter, r *http.Request, _ string) {
+		var body struct {
+			URL string `json:"url"`
+		}
+		if err := decodeAdmin(w, r, &body); err != nil {
+			adminError(w, http.StatusBadRequest, "bad callback: "+err.Error())
+			return
+		}
+		if err := o.AddCallbackURL(body.URL); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}},
 	{"POST", "expire-tokens", "end every access session now (refresh tokens stay valid)", func(o *Org, w http.ResponseWriter, _ *http.Request, _ string) {
 		o.ExpireTokens()
 		w.WriteHeader(http.StatusNoContent)

@@ -11,12 +11,13 @@ type Kind string
 
 // The endpoint kinds the org counts.
 const (
-	KindToken          Kind = "token"    // POST /services/oauth2/token (every grant type)
-	KindRevoke         Kind = "revoke"   // /services/oauth2/revoke
-	KindIdentity       Kind = "identity" // GET /id/<org>/<user>
-	KindUserinfo       Kind = "userinfo" // /services/oauth2/userinfo
-	KindSOAP           Kind = "soap"     // POST /services/Soap/{u,c}/NN.0: login()
-	KindVersions       Kind = "versions" // GET /services/data/
+	KindToken          Kind = "token"     // POST /services/oauth2/token (every grant type)
+	KindAuthorize      Kind = "authorize" // /services/oauth2/authorize: the login page and its form
+	KindRevoke         Kind = "revoke"    // /services/oauth2/revoke
+	KindIdentity       Kind = "identity"  // GET /id/<org>/<user>
+	KindUserinfo       Kind = "userinfo"  // /services/oauth2/userinfo
+	KindSOAP           Kind = "soap"      // POST /services/Soap/{u,c}/NN.0: login()
+	KindVersions       Kind = "versions"  // GET /services/data/
 	KindResources      Kind = "resources"
 	KindDescribeGlobal Kind = "describe-global"
 	KindSObjectInfo    Kind = "sobject-info" // GET sobjects/X

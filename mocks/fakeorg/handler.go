@@ -32,7 +32,9 @@ var (
 
 // Handler returns the http.Handler that serves the org's whole API:
 //
-//	POST /services/oauth2/token        password, client_credentials, refresh_token, JWT bearer
+//	GET  /services/oauth2/authorize    the web server flow's login page (PKCE; authorize.go)
+//	POST /services/oauth2/token        authorization_code, password, client_credentials,
+//	                                   refresh_token, JWT bearer
 //	POST /services/oauth2/revoke       token=…
 //	GET  /services/oauth2/userinfo     and the identity URL /id/<orgId>/<userId>
 //	POST /services/Soap/{u,c}/NN.0     the SOAP API's login() call only (31.0–64.0; soap.go)
@@ -90,6 +92,8 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/services/oauth2/token":
 		kind = KindToken
+	case p == "/services/oauth2/authorize":
+		kind = KindAuthorize
 	case p == "/services/oauth2/revoke":
 		kind = KindRevoke
 	case p == "/services/oauth2/userinfo":
@@ -108,6 +112,8 @@ func (o *Org) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case KindToken:
 		o.serveToken(w, r)
+	case KindAuthorize:
+		o.serveAuthorize(w, r)
 	case KindRevoke:
 		o.serveRevoke(w, r)
 	case KindUserinfo:

@@ -73,21 +73,24 @@ func (o *Org) allowLogin() bool {
 	return s.logins.allow(o.now())
 }
 
-// refreshSession is a live refresh token: its hash and when it expires (zero: never).
+// refreshSession is a live refresh token: its hash, its user's id and when it expires (zero:
+// never).
 type refreshSession struct {
 	hash    [32]byte
+	user    string
 	expires time.Time
 }
 
-// maxApprovals is how many refresh tokens the integration user holds for the connected app:
+// maxApprovals is how many refresh tokens a user holds for the connected app:
 // "Every connected app permits five unique approvals per user. After a sixth approval is
 // created, the oldest approval is revoked." (Salesforce Help, "Manage OAuth Access for Your
-// Connected Apps"). So the org keeps at most five, whatever the number of logins.
+// Connected Apps"). So the org keeps at most five per user, whatever the number of logins.
 const maxApprovals = 5
 
-// accessSession is a live access token: when it expires, and the hash of the refresh token it
-// came with or from (zero if none), which revokes it too.
+// accessSession is a live access token: its user's id, when it expires, and the hash of the
+// refresh token it came with or from (zero if none), which revokes it too.
 type accessSession struct {
+	user    string
 	expires time.Time
 	refresh [32]byte
 }
@@ -101,40 +104,45 @@ func newToken(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// issueAccess creates an access token that expires after the org's session lifetime, tied to
-// the refresh token with hash refresh (zero: none).
-func (o *Org) issueAccess(refresh [32]byte) string {
+// issueAccess creates an access token of the integration user that expires after the org's
+// session lifetime, tied to the refresh token with hash refresh (zero: none).
+func (o *Org) issueAccess(refresh [32]byte) string { return o.issueAccessAs(o.userID, refresh) }
+
+// issueAccessAs is issueAccess for the user with id user.
+func (o *Org) issueAccessAs(user string, refresh [32]byte) string {
 	tok := newToken(o.orgID[:15]+"!", 64)
 	s := &o.sessions
 	s.mu.Lock()
-	o.addAccess(tok, refresh)
+	o.addAccess(tok, user, refresh)
 	s.mu.Unlock()
 	return tok
 }
 
-// refreshAccess is the refresh token flow: a new access token tied to the refresh token tok, or
-// ok false if tok is not a live refresh token. The check and the issue are one step under the
+// refreshAccess is the refresh token flow: a new access token of the refresh token's user tied
+// to the refresh token tok, and that user's id; or ok false if tok is not a live refresh token. The check and the issue are one step under the
 // lock: a revoke between them would otherwise leave a live access token of a revoked refresh
 // token.
-func (o *Org) refreshAccess(tok string) (string, bool) {
+func (o *Org) refreshAccess(tok string) (access, user string, ok bool) {
 	if tok == "" {
-		return "", false
+		return "", "", false
 	}
-	access := newToken(o.orgID[:15]+"!", 64)
+	access = newToken(o.orgID[:15]+"!", 64)
 	h := tokenHash(tok)
 	s := &o.sessions
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepRefresh(o.now())
-	if !slices.ContainsFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h }) {
-		return "", false
+	i := slices.IndexFunc(s.refresh, func(rs refreshSession) bool { return rs.hash == h })
+	if i < 0 {
+		return "", "", false
 	}
-	o.addAccess(access, h)
-	return access, true
+	user = s.refresh[i].user
+	o.addAccess(access, user, h)
+	return access, user, true
 }
 
-// addAccess keeps a new access token; s.mu is held.
-func (o *Org) addAccess(tok string, refresh [32]byte) {
+// addAccess keeps a new access token of user; s.mu is held.
+func (o *Org) addAccess(tok, user string, refresh [32]byte) {
 	s := &o.sessions
 	if s.access == nil {
 		s.access = make(map[[32]byte]accessSession)
@@ -143,20 +151,31 @@ func (o *Org) addAccess(tok string, refresh [32]byte) {
 	if len(s.access) >= max(s.sweepAt, 10000) || !now.Before(s.sweepTime) {
 		o.sweepAccess(now)
 	}
-	s.access[tokenHash(tok)] = accessSession{expires: now.Add(o.lifetime), refresh: refresh}
+	s.access[tokenHash(tok)] = accessSession{user: user, expires: now.Add(o.lifetime), refresh: refresh}
 }
 
-// issueRefresh creates a refresh token. The oldest of the user's approvals is revoked when this
-// is a sixth; its access tokens stay valid until they expire.
-func (o *Org) issueRefresh() string {
+// issueRefresh creates a refresh token of the integration user.
+func (o *Org) issueRefresh() string { return o.issueRefreshAs(o.userID) }
+
+// issueRefreshAs creates a refresh token of the user with id user. The oldest of the user's
+// approvals is revoked when this is a sixth; its access tokens stay valid until they expire.
+func (o *Org) issueRefreshAs(user string) string {
 	tok := newToken("5Aep861", 64)
 	s := &o.sessions
 	s.mu.Lock()
 	s.sweepRefresh(o.now())
-	if len(s.refresh) >= maxApprovals {
-		s.refresh = append(s.refresh[:0], s.refresh[len(s.refresh)-maxApprovals+1:]...)
+	mine := func(rs refreshSession) bool { return rs.user == user }
+	n := 0
+	for _, rs := range s.refresh {
+		if mine(rs) {
+			n++
+		}
 	}
-	rs := refreshSession{hash: tokenHash(tok)}
+	for ; n >= maxApprovals; n-- { // the user's oldest go (s.refresh is oldest first)
+		i := slices.IndexFunc(s.refresh, mine)
+		s.refresh = slices.Delete(s.refresh, i, i+1)
+	}
+	rs := refreshSession{hash: tokenHash(tok), user: user}
 	if o.refreshLifetime > 0 {
 		rs.expires = o.now().Add(o.refreshLifetime)
 	}
@@ -186,8 +205,14 @@ func (o *Org) sweepAccess(now time.Time) {
 
 // validAccess reports whether tok is a live access token.
 func (o *Org) validAccess(tok string) bool {
+	_, ok := o.accessUser(tok)
+	return ok
+}
+
+// accessUser returns the id of the user of the live access token tok, or ok false.
+func (o *Org) accessUser(tok string) (string, bool) {
 	if tok == "" {
-		return false
+		return "", false
 	}
 	h := tokenHash(tok)
 	now := o.now()
@@ -198,7 +223,10 @@ func (o *Org) validAccess(tok string) bool {
 		o.sweepAccess(now)
 	}
 	a, ok := s.access[h]
-	return ok && now.Before(a.expires)
+	if !ok || !now.Before(a.expires) {
+		return "", false
+	}
+	return a.user, true
 }
 
 // ExpireTokens ends every access session now: the next data call with any token issued so far
@@ -315,7 +343,16 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	var e *oauthError
 	issueRefresh := false
 	var accessToken string // issued by the grant itself (refresh_token), or below
+	user, scope := o.userID, ""
 	switch f.Get("grant_type") {
+	case "authorization_code":
+		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), false)
+		if e == nil {
+			var grant authGrant
+			grant, e = o.redeemCode(f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"))
+			user, scope = grant.user, grant.scope
+			issueRefresh = hasScope(scope, "refresh_token") || hasScope(scope, "offline_access") || hasScope(scope, "full")
+		}
 	case "password":
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), true)
 		if e == nil {
@@ -332,7 +369,7 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		e = o.checkClient(f.Get("client_id"), f.Get("client_secret"), false)
 		if e == nil {
 			var ok bool
-			if accessToken, ok = o.refreshAccess(f.Get("refresh_token")); !ok {
+			if accessToken, user, ok = o.refreshAccess(f.Get("refresh_token")); !ok {
 				e = errBadRefresh
 			}
 		}
@@ -349,21 +386,24 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	var refreshToken string
 	switch {
 	case issueRefresh:
-		refreshToken = o.issueRefresh()
-		accessToken = o.issueAccess(tokenHash(refreshToken))
+		refreshToken = o.issueRefreshAs(user)
+		accessToken = o.issueAccessAs(user, tokenHash(refreshToken))
 	case accessToken == "":
-		accessToken = o.issueAccess([32]byte{})
+		accessToken = o.issueAccessAs(user, [32]byte{})
 	}
 	resp := tokenResponse{
 		AccessToken:  accessToken,
 		RefreshToken: refreshToken,
 		Scope:        "api id",
 		InstanceURL:  base,
-		ID:           base + "/id/" + o.orgID + "/" + o.userID,
+		ID:           base + "/id/" + o.orgID + "/" + user,
 		TokenType:    "Bearer",
 		IssuedAt:     strconv.FormatInt(o.now().UnixMilli(), 10),
 	}
-	if issueRefresh {
+	switch {
+	case scope != "":
+		resp.Scope = scope
+	case issueRefresh:
 		resp.Scope = "api id refresh_token"
 	}
 	mac := hmac.New(sha256.New, []byte(o.secret))
@@ -514,17 +554,25 @@ func sameID(got, want string) bool {
 	return got == want
 }
 
-// serveIdentity is GET /id/<orgId>/<userId>.
+// serveIdentity is GET /id/<orgId>/<userId>: the identity of the access token's user. The path
+// must name that user: an identity URL of another user is refused as a bad token, the strict
+// reading (Salesforce lets an org's users read each other's identity URLs only with the "View
+// All Users"-style visibility the fake does not model).
 func (o *Org) serveIdentity(w http.ResponseWriter, r *http.Request, orgID, userID string) {
-	if !o.validAccess(identityToken(r)) || !sameID(orgID, o.orgID) || !sameID(userID, o.userID) {
+	id, ok := o.accessUser(identityToken(r))
+	if !ok || !sameID(orgID, o.orgID) || !sameID(userID, id) {
 		badOAuthToken(w)
 		return
 	}
-	base := o.base(r)
-	writeJSON(w, http.StatusOK, o.identity(base))
+	u, ok := o.user(id)
+	if !ok {
+		badOAuthToken(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, o.identity(o.base(r), u))
 }
 
-func (o *Org) urls(base string) map[string]string {
+func (o *Org) urls(base, userID string) map[string]string {
 	v := "{version}"
 	return map[string]string{
 		"enterprise":    base + "/services/Soap/c/" + v + "/" + o.orgID[:15],
@@ -537,7 +585,7 @@ func (o *Org) urls(base string) map[string]string {
 		"recent":        base + "/services/data/v" + v + "/recent/",
 		"tooling_soap":  base + "/services/Soap/T/" + v + "/" + o.orgID[:15],
 		"tooling_rest":  base + "/services/data/v" + v + "/tooling/",
-		"profile":       base + "/" + o.userID[:15],
+		"profile":       base + "/" + userID[:15],
 		"feeds":         base + "/services/data/v" + v + "/chatter/feeds",
 		"groups":        base + "/services/data/v" + v + "/chatter/groups",
 		"users":         base + "/services/data/v" + v + "/chatter/users",
@@ -547,20 +595,20 @@ func (o *Org) urls(base string) map[string]string {
 	}
 }
 
-func (o *Org) identity(base string) map[string]any {
+func (o *Org) identity(base string, u userInfo) map[string]any {
 	return map[string]any{
-		"id":                      base + "/id/" + o.orgID + "/" + o.userID,
+		"id":                      base + "/id/" + o.orgID + "/" + u.id,
 		"asserted_user":           true,
-		"user_id":                 o.userID,
+		"user_id":                 u.id,
 		"organization_id":         o.orgID,
-		"username":                o.username,
-		"nick_name":               "integ",
-		"display_name":            "Integration User",
-		"email":                   o.username,
+		"username":                u.username,
+		"nick_name":               u.alias,
+		"display_name":            u.name,
+		"email":                   u.email,
 		"email_verified":          true,
-		"first_name":              "Integration",
-		"last_name":               "User",
-		"timezone":                "GMT",
+		"first_name":              u.firstName,
+		"last_name":               u.lastName,
+		"timezone":                u.timeZone,
 		"photos":                  map[string]string{"picture": base + "/profilephoto/005/F", "thumbnail": base + "/profilephoto/005/T"},
 		"addr_street":             nil,
 		"addr_city":               nil,
@@ -571,47 +619,53 @@ func (o *Org) identity(base string) map[string]any {
 		"mobile_phone_verified":   false,
 		"is_lightning_login_user": false,
 		"status":                  map[string]any{"created_date": nil, "body": nil},
-		"urls":                    o.urls(base),
-		"active":                  true,
+		"urls":                    o.urls(base, u.id),
+		"active":                  u.active,
 		"user_type":               "STANDARD",
-		"language":                "en_US",
-		"locale":                  "en_US",
-		"utcOffset":               0,
-		"last_modified_date":      "2024-01-01T00:00:00Z",
+		"language":                u.language,
+		"locale":                  u.locale,
+		"utcOffset":               u.utcOffset(o.now()),
+		"last_modified_date":      u.lastModified,
 		"is_app_installed":        true,
 	}
 }
 
-// serveUserinfo is /services/oauth2/userinfo (OpenID Connect).
+// serveUserinfo is /services/oauth2/userinfo (OpenID Connect): the access token's user.
 func (o *Org) serveUserinfo(w http.ResponseWriter, r *http.Request) {
-	if !o.validAccess(identityToken(r)) {
+	id, ok := o.accessUser(identityToken(r))
+	if !ok {
+		badOAuthToken(w)
+		return
+	}
+	u, ok := o.user(id)
+	if !ok {
 		badOAuthToken(w)
 		return
 	}
 	base := o.base(r)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"sub":                base + "/id/" + o.orgID + "/" + o.userID,
-		"user_id":            o.userID,
+		"sub":                base + "/id/" + o.orgID + "/" + u.id,
+		"user_id":            u.id,
 		"organization_id":    o.orgID,
-		"preferred_username": o.username,
-		"nickname":           "integ",
-		"name":               "Integration User",
-		"email":              o.username,
+		"preferred_username": u.username,
+		"nickname":           u.alias,
+		"name":               u.name,
+		"email":              u.email,
 		"email_verified":     true,
-		"given_name":         "Integration",
-		"family_name":        "User",
-		"zoneinfo":           "GMT",
+		"given_name":         u.firstName,
+		"family_name":        u.lastName,
+		"zoneinfo":           u.timeZone,
 		"photos":             map[string]string{"picture": base + "/profilephoto/005/F", "thumbnail": base + "/profilephoto/005/T"},
-		"profile":            base + "/" + o.userID[:15],
+		"profile":            base + "/" + u.id[:15],
 		"picture":            base + "/profilephoto/005/F",
 		"address":            map[string]any{},
-		"urls":               o.urls(base),
-		"active":             true,
+		"urls":               o.urls(base, u.id),
+		"active":             u.active,
 		"user_type":          "STANDARD",
-		"language":           "en_US",
-		"locale":             "en_US",
-		"utcOffset":          0,
-		"updated_at":         "2024-01-01T00:00:00Z",
+		"language":           u.language,
+		"locale":             u.locale,
+		"utcOffset":          u.utcOffset(o.now()),
+		"updated_at":         u.lastModified,
 		"is_app_installed":   true,
 	})
 }

@@ -105,7 +105,7 @@ func TestTokenRejections(t *testing.T) {
 		{"wrong password", with("password", "demo-passwordX"), "invalid_grant", "authentication failure"},
 		{"wrong security token", with("password", DemoPassword+"WRONG"), "invalid_grant", "authentication failure"},
 		{"no grant type", with("grant_type", ""), "unsupported_grant_type", "grant type not supported"},
-		{"unknown grant type", with("grant_type", "authorization_code"), "unsupported_grant_type", "grant type not supported"},
+		{"unknown grant type", with("grant_type", "implicit"), "unsupported_grant_type", "grant type not supported"},
 		{"bad refresh token", url.Values{"grant_type": {"refresh_token"}, "client_id": {DemoClientID}, "refresh_token": {"5Aep861xyz"}},
 			"invalid_grant", "expired access/refresh token"},
 		{"client credentials wrong secret", url.Values{"grant_type": {"client_credentials"}, "client_id": {DemoClientID}, "client_secret": {"x"}},

@@ -1,6 +1,7 @@
 package fakeorg
 
 import (
+	cryptorand "crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,6 +65,11 @@ type Options struct {
 	// SecurityToken, if set, may be appended to the password in the password flow (the plain
 	// password is accepted too).
 	SecurityToken string
+
+	// CallbackURLs are the connected app's callback URLs for the web server flow (authorize.go):
+	// a redirect_uri must equal one of them, except that a loopback http URL with the port "*"
+	// matches any port. nil means DefaultCallbackURLs (the console's callback on loopback).
+	CallbackURLs []string
 
 	// JWTCertificates are the connected app's certificates for the JWT bearer flow, each a PEM
 	// "CERTIFICATE" or "PUBLIC KEY" (or "RSA PUBLIC KEY") block. None: the JWT flow is refused.
@@ -144,6 +151,7 @@ type Org struct {
 	userID string
 
 	sessions sessions
+	auth     authState
 	cursors  cursors
 	faults   faults
 	counters counters
@@ -205,6 +213,18 @@ func New(opts Options) (*Org, error) {
 		}
 		o.keys = append(o.keys, k)
 	}
+	callbacks := opts.CallbackURLs
+	if callbacks == nil {
+		callbacks = DefaultCallbackURLs
+	}
+	for _, u := range callbacks {
+		if err := CheckCallbackURL(u); err != nil {
+			return nil, fmt.Errorf("fakeorg: callback URL %q: %w", u, err)
+		}
+	}
+	o.auth.callbacks = slices.Clone(callbacks)
+	o.auth.csrfKey = make([]byte, 32)
+	_, _ = cryptorand.Read(o.auth.csrfKey) // crypto/rand.Read never fails
 	seed := opts.FaultSeed
 	if seed == 0 {
 		seed = rand.Uint64()

@@ -41,18 +41,12 @@ func New(opts Options) (*DB, error) {
 	// neither object is createable through the API.
 	org, _ := s.Lookup("Organization")
 	user, _ := s.Lookup("User")
-	db.userID = makeID(user.keyPrefix, 1)
-	db.tableOf(user).seq = 1
+	db.userID = makeID(user.keyPrefix, 1) // insertUsers creates the integration user first
 	db.orgID = makeID(org.keyPrefix, 1)
 	db.tableOf(org).seq = 1
 	ts := db.timestamp()
 	tx := &Tx{db: db, schema: s, write: true}
-	tx.insertRaw(user, db.userID, ts, rowValuesOf(user, map[string]any{
-		"Username": IntegrationUsername, "LastName": "Integration", "FirstName": "Demo",
-		"Name": "Demo Integration", "Alias": "integ", "Email": IntegrationUsername, "IsActive": true,
-		"UserType": "Standard", "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US",
-		"LanguageLocaleKey": "en_US", "EmailEncodingKey": "UTF-8",
-	}))
+	tx.insertUsers(ts)
 	tx.insertRaw(org, db.orgID, ts, rowValuesOf(org, map[string]any{
 		"Name": "idverify Demo Org", "InstanceName": "FAKE1", "IsSandbox": false,
 		"OrganizationType": "Developer Edition", "Country": "US", "DefaultLocaleSidKey": "en_US",

@@ -404,6 +404,8 @@ func standardObjects() []objectSpec {
 			text("Alias", "Alias", 8).required(),
 			email("Email", "Email").required(),
 			phone("Phone", "Phone"),
+			text("Title", "Title", 80),
+			ref("ProfileId", "Profile ID", "Profile", "", "Profile").required(),
 			boolean("IsActive", "Active").defaultTrue(),
 			picklist("UserType", "User Type", 40, "Standard", "PowerPartner", "CspLitePortal", "CsnOnly", "Guest").readOnly(),
 			picklist("TimeZoneSidKey", "Time Zone", 40, "GMT", "Europe/London", "Europe/Paris", "America/New_York", "America/Los_Angeles").required().restricted(),
@@ -422,6 +424,12 @@ func standardObjects() []objectSpec {
 			picklist("DefaultLocaleSidKey", "Locale", 40, "en_US").readOnly(),
 			picklist("LanguageLocaleKey", "Language", 40, "en_US").readOnly(),
 			picklist("TimeZoneSidKey", "Time Zone", 40, "GMT").readOnly(),
+		}},
+		// Profile is read-only here: profiles are the org's setup (New creates them); the fake
+		// models a profile's name only, which is what the demo users show.
+		{name: "Profile", label: "Profile", plural: "Profiles", prefix: "00e", readOnly: true, fields: []*FieldDef{
+			text("Name", "Name", 255).readOnly().nameField().required(),
+			text("Description", "Description", 255).readOnly(),
 		}},
 		// RecordType is read-only here: the org's record types are its setup (New creates them).
 		{name: "RecordType", label: "Record Type", plural: "Record Types", prefix: "012", readOnly: true, fields: []*FieldDef{

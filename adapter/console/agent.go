@@ -1,0 +1,118 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Agent is a signed-in agent as the console knows them: from Salesforce's userinfo at
+// sign-in. The console keeps no token: Salesforce's access token is used once, to read who
+// signed in, and then revoked.
+type Agent struct {
+	// UserID is the agent's Salesforce User id: the actor of every step in the audit and the
+	// internal EngagementAttendee of the sessions they start.
+	UserID string `json:"u"`
+	// Name is shown in the console's header.
+	Name string `json:"n"`
+	// TimeZone is the agent's IANA time zone (Salesforce's zoneinfo): every time the console
+	// shows is in it.
+	TimeZone string `json:"z"`
+	// Instance is the org's instance URL, which links to records open in.
+	Instance string `json:"i,omitempty"`
+}
+
+// agentSession is what the agent's cookie holds, sealed: the agent, the secret their forms'
+// CSRF tokens are checked against, and when it expires.
+type agentSession struct {
+	Agent
+	CSRF    string `json:"c"`
+	Expires int64  `json:"e"`
+}
+
+const agentCookie = "idv_agent"
+
+var userID = regexp.MustCompile(`^005[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+
+// location is the agent's time zone; UTC when it is unknown here.
+func (a *Agent) location() *time.Location {
+	if a.TimeZone != "" {
+		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// signIn sets the cookie of a new console session for a, with a fresh CSRF secret.
+func (c *Console) signIn(w http.ResponseWriter, r *http.Request, a Agent) {
+	http.SetCookie(w, c.cookie(r, agentCookie, c.sealAgent(a), c.signInTTL))
+}
+
+// sealAgent returns the cookie value of a new console session for a.
+func (c *Console) sealAgent(a Agent) string {
+	s := agentSession{Agent: a, CSRF: rand.Text(), Expires: c.clock.Now().Add(c.signInTTL).Unix()}
+	plain, _ := json.Marshal(s)
+	return c.agents.seal(plain)
+}
+
+// cookie returns a cookie of the console: HttpOnly, SameSite=Lax (sent on the top-level GET
+// of a screen pop, never on another site's POST), Secure except on a loopback host (where
+// the demo runs over plain HTTP).
+func (c *Console) cookie(r *http.Request, name, value string, ttl time.Duration) *http.Cookie {
+	ck := &http.Cookie{Name: name, Value: value, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: !loopback(r), MaxAge: int(ttl / time.Second)}
+	if ttl < 0 {
+		ck.MaxAge, ck.Value = -1, ""
+	}
+	return ck
+}
+
+// loopback reports whether the request names a loopback host: the only place the console
+// runs without TLS.
+func loopback(r *http.Request) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// session returns the request's console session, if it has a valid one.
+func (c *Console) session(r *http.Request) (*agentSession, bool) {
+	ck, err := r.Cookie(agentCookie)
+	if err != nil {
+		return nil, false
+	}
+	plain, err := c.agents.open(ck.Value)
+	if err != nil {
+		return nil, false
+	}
+	var s agentSession
+	if json.Unmarshal(plain, &s) != nil || !userID.MatchString(s.UserID) || c.clock.Now().Unix() >= s.Expires {
+		return nil, false
+	}
+	return &s, true
+}
+
+// validCSRF reports whether the form's token is the session's, in constant time.
+func (s *agentSession) validCSRF(token string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
+}
+
+type sessionKey struct{}
+
+func sessionOf(ctx context.Context) *agentSession {
+	s, _ := ctx.Value(sessionKey{}).(*agentSession)
+	return s
+}

@@ -1,0 +1,137 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/mocks/fakeorg"
+	"github.com/idverify/idverify/sfdc"
+)
+
+var orgHiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// signIn signs in on the fake org's login page as username, from the console's first page.
+func (b *browser) signIn(username, password string) *browser {
+	b.e.t.Helper()
+	b.get("/console/")
+	require.Contains(b.e.t, b.url, "/services/oauth2/authorize", "sent to Salesforce's login page")
+	form := url.Values{}
+	for _, m := range orgHiddenRE.FindAllStringSubmatch(b.page, -1) {
+		form.Set(m[1], unescape(m[2]))
+	}
+	form.Set("username", username)
+	form.Set("password", password)
+	resp, err := b.c.PostForm(b.e.org.URL()+"/services/oauth2/authorize", form)
+	require.NoError(b.e.t, err)
+	b.read(resp)
+	return b
+}
+
+func unescape(s string) string {
+	r := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&quot;", `"`)
+	return r.Replace(s)
+}
+
+// An agent signs in with Salesforce (the fake org's login page, PKCE), and their User is the
+// actor of the steps and the internal attendee of the engagement.
+func TestSignIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(nil).signIn("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	require.Equal(t, http.StatusOK, b.status, b.page)
+	assert.Equal(t, "/console/", b.url)
+	b.has("Signed in as", "Ben Carter", "America/New_York")
+
+	users := e.query(sfdc.Select("Id").From("User").Where(sfdc.Eq("Username", "agent2@demo.idverify.dev")))
+	require.Len(t, users, 1)
+	ben := string(users[0].ID())
+	b.post("/console/start", url.Values{"phone": {alicePhone}, "call_id": {"call-signed-in"}})
+	b.post("/reason", url.Values{"reason": {"Change of address"}}).post("/subject", url.Values{"subject": {"self"}})
+	b.post("/answers", url.Values{"v_PersonBirthdate": {aliceBirth}, "v_PersonMobilePhone": {aliceMob}}).has("Verified")
+	e.deliver()
+	engs := e.query(sfdc.Select("Id").From("EngagementInteraction").Where(sfdc.Eq("ExternalIdentifier", "call-signed-in")))
+	require.Len(t, engs, 1)
+	rows := e.query(sfdc.Select("Id").From("EngagementAttendee").Where(sfdc.Eq("EngagementId", engs[0].ID()),
+		sfdc.Eq("InternalAttendeeId", ben)))
+	assert.Len(t, rows, 1, "Ben is the engagement's internal attendee")
+	events, err := e.store.AuditByEngagement(t.Context(), "call-signed-in")
+	require.NoError(t, err)
+	for _, ev := range events {
+		assert.Equal(t, ben, ev.Actor)
+	}
+	// The token was revoked: the console keeps none.
+	assert.NotContains(t, b.page, "access_token")
+
+	// Signing out ends the console session.
+	b.post("/console/signout", nil)
+	b.has("Signed out")
+	noFollow := *b.c
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(e.srv.URL + "/console/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+}
+
+func TestSignInRequest(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(nil)
+	noFollow := *b.c
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(e.srv.URL + "/console/signin?next=" + url.QueryEscape("https://evil.example/"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	to, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	q := to.Query()
+	assert.Equal(t, e.org.URL()+"/services/oauth2/authorize", to.Scheme+"://"+to.Host+to.Path)
+	assert.Equal(t, "code", q.Get("response_type"))
+	assert.Equal(t, "S256", q.Get("code_challenge_method"))
+	assert.Len(t, q.Get("code_challenge"), 43, "base64url of a SHA-256")
+	assert.NotEmpty(t, q.Get("state"))
+	var flow *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "idv_signin" {
+			flow = ck
+		}
+	}
+	require.NotNil(t, flow)
+	assert.True(t, flow.HttpOnly)
+	assert.False(t, flow.Secure, "plain HTTP on loopback")
+	assert.Equal(t, http.SameSiteLaxMode, flow.SameSite)
+	assert.NotContains(t, flow.Value, q.Get("state"), "sealed")
+
+	// The callback with another state, or without the cookie, signs nobody in.
+	for name, cookie := range map[string]*http.Cookie{"wrong state": flow, "no cookie": nil} {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/console/oauth/callback?code=x&state=other", nil)
+		if cookie != nil {
+			req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, name)
+		for _, ck := range resp.Cookies() {
+			assert.NotEqual(t, "idv_agent", ck.Name, name)
+		}
+	}
+	// Salesforce's answer to a refused login signs nobody in either.
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/console/oauth/callback?error=access_denied&state="+q.Get("state"), nil)
+	req.AddCookie(&http.Cookie{Name: flow.Name, Value: flow.Value})
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	// A wrong password stays on Salesforce's page.
+	b.signIn("agent2@demo.idverify.dev", "wrong")
+	assert.Contains(t, b.url, "/services/oauth2/authorize")
+	b.get("/console/")
+	assert.Contains(t, b.url, "/services/oauth2/authorize", "not signed in")
+}
