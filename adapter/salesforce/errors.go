@@ -46,12 +46,6 @@ func (e *Error) ErrorCode() string {
 	return se.Code
 }
 
-// Permanent reports whether sending the same request again cannot succeed by itself:
-// Salesforce refused it (validation, permissions, a malformed request, an upsert key several
-// records share) or it was refused before it was sent. A transient failure (the org
-// unreachable or over a limit, a locked row, an expired session, an ended context) is not.
-func (e *Error) Permanent() bool { return e.Kind != flows.ErrUnavailable }
-
 // fail turns an sfdc error (or a context error) into the adapter's Error: the one place where
 // sfdc kinds become flows kinds. A record that does not exist (or not as that object) is
 // flows.ErrRecordNotFound; anything that may pass (the org unreachable, over its limits, a

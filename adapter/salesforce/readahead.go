@@ -13,9 +13,10 @@ import (
 // costs 2 to 4 calls instead of 3 to 7 (docs/BENCHMARKS.md).
 //
 // What it holds is personal data, so it is bounded: at most maxAhead entries, each dropped
-// when its TTL ends (Options.ReadAheadTTL; handoffTTL for values handed from one port call to
-// the next within a step) and a record's values dropped as soon as a step takes them, never persisted, logged or shown to an agent (the adapter returns result
-// fields only, as before). A miss costs the call read-ahead saves, nothing else: another
+// within sweepEvery of the end of its TTL (Options.ReadAheadTTL; handoffTTL for values handed
+// from one port call to the next within a step) whether or not anyone asks for it again, a
+// record's values dropped as soon as a step takes them, never persisted, logged or shown to an
+// agent (the adapter returns result fields only, as before). A miss costs the call read-ahead saves, nothing else: another
 // replica, an expired entry, a field not read ahead.
 type readAhead struct {
 	now func() time.Time
@@ -23,7 +24,14 @@ type readAhead struct {
 	mu     sync.Mutex
 	values map[recordKey]valuesEntry
 	reps   map[recordKey]repsEntry
+	// sweeping is set while a sweep is scheduled: one runs every sweepEvery while anything is
+	// held, so an entry nobody takes does not stay in memory past its TTL.
+	sweeping bool
 }
+
+// sweepEvery is how often expired entries are deleted while the cache holds any: an entry
+// outlives its TTL by at most this long.
+const sweepEvery = handoffTTL
 
 // maxAhead bounds the entries of each map: about 2 KB each at most (a record's verifier values
 // or a representative's customers), so a few tens of MB however busy the process.
@@ -64,6 +72,7 @@ func (r *readAhead) putValues(object, id string, values map[string]string, ttl t
 		return // full of live entries: read on demand instead
 	}
 	r.values[recordKey{object, id}] = valuesEntry{values: values, expires: now.Add(ttl)}
+	r.scheduleSweep()
 }
 
 // takeValues returns the values of fields of record (object, id) if they were read ahead and
@@ -101,6 +110,29 @@ func (r *readAhead) putReps(object, id, rule string, customers map[string]bool, 
 		return
 	}
 	r.reps[recordKey{object, id}] = repsEntry{rule: rule, customers: customers, expires: now.Add(ttl)}
+	r.scheduleSweep()
+}
+
+// scheduleSweep makes sure a sweep is scheduled. r.mu must be held.
+func (r *readAhead) scheduleSweep() {
+	if !r.sweeping {
+		r.sweeping = true
+		time.AfterFunc(sweepEvery, r.sweepExpired)
+	}
+}
+
+// sweepExpired deletes the expired entries of both maps, and schedules the next sweep while
+// any entry is left.
+func (r *readAhead) sweepExpired() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	sweep(r.values, now, func(e valuesEntry) time.Time { return e.expires })
+	sweep(r.reps, now, func(e repsEntry) time.Time { return e.expires })
+	r.sweeping = false
+	if len(r.values)+len(r.reps) > 0 {
+		r.scheduleSweep()
+	}
 }
 
 // mayRepresent answers from what was read ahead: known is false when nothing fresh was read

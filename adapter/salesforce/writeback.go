@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/sfdc"
@@ -102,6 +103,13 @@ func (a *Adapter) diagnose(ctx context.Context, wb *writebackRequest) (delivered
 	return count("delivered") > 0, count("holders") > 1, nil
 }
 
+// dateTime is t as Salesforce keeps it: "Regular dateTime fields are full timestamps with a
+// precision of one second" (Object Reference, Primitive Data Types:
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/primitive_data_types.htm).
+// The guard finds an attendee row by its StartDateTime: a value with milliseconds would never
+// equal the one stored, and a second delivery would create the row again.
+func dateTime(t time.Time) sfdc.DateTime { return sfdc.DateTime{Time: t.Truncate(time.Second)} }
+
 // writebackRequest is a Writeback as subrequests, and the query that finds it delivered.
 type writebackRequest struct {
 	subs      []sfdc.Subrequest
@@ -121,7 +129,7 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 		eng["Reason"] = e.Reason
 	}
 	if e.Verified && !e.VerifiedAt.IsZero() {
-		eng["AttendeeVerificationTime"] = sfdc.DateTime{Time: e.VerifiedAt}
+		eng["AttendeeVerificationTime"] = dateTime(e.VerifiedAt)
 	}
 	if !e.Initiating.IsZero() {
 		id, err := sfdc.ParseID(e.Initiating.ID)
@@ -154,7 +162,7 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 			eng["CommunicationChannel"] = e.Channel
 		}
 		if !e.Start.IsZero() {
-			eng["StartDateTime"] = sfdc.DateTime{Time: e.Start}
+			eng["StartDateTime"] = dateTime(e.Start)
 		}
 		if e.Authenticated {
 			eng["IsAttendeeAuthenticated"] = true
@@ -197,11 +205,11 @@ func (a *Adapter) writeback(w flows.Writeback) (*writebackRequest, error) {
 		} else {
 			f = map[string]any{"ExternalAttendeeId": id, "Role": at.Role, "IsVerified": at.Verified}
 			if at.Verified && !at.VerifiedAt.IsZero() {
-				f["VerificationTime"] = sfdc.DateTime{Time: at.VerifiedAt}
+				f["VerificationTime"] = dateTime(at.VerifiedAt)
 			}
 		}
 		if !at.Start.IsZero() {
-			f["StartDateTime"] = sfdc.DateTime{Time: at.Start}
+			f["StartDateTime"] = dateTime(at.Start)
 		}
 		rows = append(rows, row{"EngagementAttendee", at.Key, f})
 	}

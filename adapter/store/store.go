@@ -12,8 +12,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -35,7 +37,9 @@ type Store interface {
 }
 
 // Retention says how long a store keeps what it no longer needs. Verified marks are deleted
-// once past their Until; parked and pending outbox writes are never deleted by a sweep.
+// once past their Until; parked and pending outbox writes are never deleted by a sweep. A
+// duration of 0 keeps for ever: a zero Retention deletes nothing but expired marks (it must
+// never delete every session and every failure counted, lifting every lock).
 type Retention struct {
 	// Sessions: a session is deleted this long after its last step. Longer than the idle
 	// timeout, so that a finished session can still be read (and its write-back rebuilt).
@@ -46,9 +50,48 @@ type Retention struct {
 	// Delivered: a delivered outbox write is deleted this long after delivery (its key, which
 	// stops the same write being queued twice, goes with it).
 	Delivered time.Duration
-	// Audit: audit events and reset records are deleted this long after they happened; 0
-	// keeps them for ever.
+	// Audit: audit events and reset records are deleted this long after they happened.
 	Audit time.Duration
+}
+
+// SweepStep is one DELETE of a sweep, with its one parameter: the time before which rows go.
+type SweepStep struct {
+	Count  *int64 // where the deleted rows are counted
+	SQL    string
+	Before time.Time
+}
+
+// SweepSteps are the statements of a sweep of r as of now, counting into sw, in the drivers'
+// shared schema; param is the driver's placeholder ("?", "$1").
+func SweepSteps(sw *Swept, now time.Time, r Retention, param string) []SweepStep {
+	steps := []SweepStep{{&sw.Marks, `DELETE FROM marks WHERE until <= ` + param, now}}
+	for _, s := range []struct {
+		keep  time.Duration
+		count *int64
+		sql   string
+	}{
+		{r.Sessions, &sw.Sessions, `DELETE FROM sessions WHERE updated_at < `},
+		{r.Failures, &sw.Failures, `DELETE FROM failures WHERE at < `},
+		{r.Delivered, &sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < `},
+		{r.Audit, &sw.Audit, `DELETE FROM audit WHERE at < `},
+		{r.Audit, &sw.Audit, `DELETE FROM resets WHERE at < `},
+	} {
+		if s.keep > 0 {
+			steps = append(steps, SweepStep{s.count, s.sql + param, now.Add(-s.keep)})
+		}
+	}
+	return steps
+}
+
+// Passes reports whether err is one of the flows sentinels a store returns itself, which a
+// driver's formatError passes through as they are.
+func Passes(err error) bool {
+	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultRetention keeps sessions and delivered writes 7 days, failures 30 days and the audit
@@ -139,6 +182,53 @@ func DecodeWrite(data []byte, w *flows.OutboxWrite) error {
 	}
 	w.Writeback = p.Writeback
 	return nil
+}
+
+// CodeUnreadable is the code of a write whose stored payload cannot be read (written by an
+// incompatible version, or damaged): a claim parks it with this code at once, so it holds up
+// neither its engagement nor the writes claimed with it, and an operator sees it in the list.
+const CodeUnreadable = "unreadable_payload"
+
+// StoredEntry is an outbox row as a driver reads it: the entry, and whether its payload could
+// be read (when not, the entry's Writeback and Event are empty).
+type StoredEntry struct {
+	flows.OutboxEntry
+	Unreadable bool
+}
+
+// Decode sets e's Writeback or Event from payload, or marks e unreadable.
+func (e *StoredEntry) Decode(payload []byte) {
+	var w flows.OutboxWrite
+	if err := DecodeWrite(payload, &w); err != nil {
+		e.Unreadable = true
+		return
+	}
+	e.Writeback, e.Event = w.Writeback, w.Event
+}
+
+// Entries returns the entries of stored.
+func Entries(stored []StoredEntry) []flows.OutboxEntry {
+	out := make([]flows.OutboxEntry, len(stored))
+	for i, e := range stored {
+		out[i] = e.OutboxEntry
+	}
+	return out
+}
+
+// Readable returns what a driver's claim hands the worker: the readable entries of claimed,
+// oldest first, after parking each unreadable one with park (store.CodeUnreadable). Should
+// parking fail, the claim's lease runs out and the next claim parks it.
+func Readable(ctx context.Context, claimed []StoredEntry, park func(context.Context, flows.OutboxClaim, string) error) []flows.OutboxEntry {
+	out := make([]flows.OutboxEntry, 0, len(claimed))
+	for _, e := range claimed {
+		if e.Unreadable {
+			_ = park(ctx, e.Claim(), CodeUnreadable)
+			continue
+		}
+		out = append(out, e.OutboxEntry)
+	}
+	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // People returns the persons a Commit names (its guard's and its failures'), sorted and

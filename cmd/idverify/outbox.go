@@ -90,9 +90,18 @@ func newOutboxParkedCommand(verb string) *cobra.Command {
 	if verb == "discard" {
 		short = "Delete a parked write: it will never reach Salesforce"
 	}
+	long := short + `.
+
+A parked write holds up nobody: the later writes of its engagement were delivered meanwhile, and
+a retried write reaches Salesforce after them (its engagement fields then say what the older
+session decided). Discard it instead when a later session of the same engagement has written.`
+	if verb == "discard" {
+		long = short + "."
+	}
 	cmd := &cobra.Command{
 		Use:   verb + " ID",
 		Short: short,
+		Long:  long,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)

@@ -18,13 +18,11 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -104,10 +102,8 @@ func formatError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
-		if errors.Is(err, sentinel) {
-			return err
-		}
+	if store.Passes(err) {
+		return err
 	}
 	e := &store.Error{Driver: "postgres", Op: op, Kind: flows.ErrUnavailable, Err: err}
 	var pe *pgconn.PgError
@@ -321,21 +317,23 @@ func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error
 
 const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
 
-func scanEntry(row pgx.CollectableRow) (flows.OutboxEntry, error) {
-	var e flows.OutboxEntry
+func scanEntry(row pgx.CollectableRow) (store.StoredEntry, error) {
+	var e store.StoredEntry
 	var payload []byte
 	var status int16
 	if err := row.Scan(&e.ID, &e.Key, &e.Engagement, &e.At, &payload, &status, &e.Attempts, &e.Code, &e.NextAttempt); err != nil {
 		return e, err
 	}
 	e.Status = flows.OutboxStatus(status)
-	return e, store.DecodeWrite(payload, &e.OutboxWrite)
+	e.Decode(payload)
+	return e, nil
 }
 
 // ClaimOutbox implements flows.Outbox: the heads of the engagements' queues that are due,
 // locked with SKIP LOCKED so that concurrent workers on every replica claim distinct writes;
 // the lock re-checks each row's status and time, so a write another worker claimed meanwhile
-// is not claimed again.
+// is not claimed again. A claimed write whose payload cannot be read is parked
+// (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
 	rows, err := s.pool.Query(ctx, `WITH due AS (
 			SELECT o.id FROM outbox o
@@ -350,12 +348,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	out, err := pgx.CollectRows(rows, scanEntry)
+	claimed, err := pgx.CollectRows(rows, scanEntry)
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return store.Readable(ctx, claimed, s.Park), nil
 }
 
 // settle runs an update of the write c claims, conditional on the claim still holding.
@@ -400,7 +397,7 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 	if err != nil {
 		return nil, formatError("list outbox", err)
 	}
-	return out, nil
+	return store.Entries(out), nil
 }
 
 // RetryParked implements flows.Outbox.
@@ -456,27 +453,13 @@ func (s *Store) audit(ctx context.Context, where string, arg string) ([]flows.Au
 // Sweep implements store.Store.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
-	type step struct {
-		n   *int64
-		sql string
-		arg time.Time
-	}
-	steps := []step{
-		{&sw.Sessions, `DELETE FROM sessions WHERE updated_at < $1`, now.Add(-r.Sessions)},
-		{&sw.Failures, `DELETE FROM failures WHERE at < $1`, now.Add(-r.Failures)},
-		{&sw.Marks, `DELETE FROM marks WHERE until <= $1`, now},
-		{&sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < $1`, now.Add(-r.Delivered)},
-	}
-	if r.Audit > 0 {
-		steps = append(steps, step{&sw.Audit, `DELETE FROM audit WHERE at < $1`, now.Add(-r.Audit)},
-			step{&sw.Audit, `DELETE FROM resets WHERE at < $1`, now.Add(-r.Audit)})
-	}
+	steps := store.SweepSteps(&sw, now, r, `$1`)
 	for _, st := range steps {
-		tag, err := s.pool.Exec(ctx, st.sql, st.arg)
+		tag, err := s.pool.Exec(ctx, st.SQL, st.Before)
 		if err != nil {
 			return sw, formatError("sweep", err)
 		}
-		*st.n += tag.RowsAffected()
+		*st.Count += tag.RowsAffected()
 	}
 	return sw, nil
 }

@@ -63,6 +63,14 @@ func TestContract(t *testing.T) {
 	})
 }
 
+func TestUnreadablePayload(t *testing.T) {
+	st := openSchema(t, 1)[0]
+	storetest.TestUnreadablePayload(t, st, func(t *testing.T, key string) {
+		_, err := st.Pool().Exec(t.Context(), `UPDATE outbox SET payload = '"x"' WHERE key = $1`, key)
+		require.NoError(t, err)
+	})
+}
+
 func BenchmarkStore(b *testing.B) {
 	dsn(b)
 	storetest.Benchmark(b, func(b *testing.B) store.Store { return openSchema(b, 1)[0] })

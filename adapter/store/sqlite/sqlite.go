@@ -16,7 +16,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -24,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,11 +111,21 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return formatError("migrate", err)
+	// goose reads the applied versions before a migration's (IMMEDIATE) transaction takes the
+	// write lock, and SQLite has no session lock for it (PostgreSQL has one): a process opening
+	// a new file at the same time as another may find a table the other just created. Its next
+	// Up reads the versions the other committed and has nothing left to apply.
+	for attempt := 1; ; attempt++ {
+		_, err = p.Up(ctx)
+		if err == nil || attempt == migrateAttempts || ctx.Err() != nil {
+			return formatError("migrate", err)
+		}
 	}
-	return nil
 }
+
+// migrateAttempts bounds the Ups of one Open: each failed one follows another process's
+// committed migration, of which there are few.
+const migrateAttempts = 5
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -133,10 +141,8 @@ func formatError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, sentinel := range []error{flows.ErrVersionConflict, flows.ErrNotFound, flows.ErrFailuresChanged, flows.ErrClaimLost} {
-		if errors.Is(err, sentinel) {
-			return err
-		}
+	if store.Passes(err) {
+		return err
 	}
 	e := &store.Error{Driver: "sqlite", Op: op, Kind: flows.ErrUnavailable, Err: err}
 	var se *sqlite.Error
@@ -386,19 +392,21 @@ func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error
 
 const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
 
-func scanEntry(rows *sql.Rows) (flows.OutboxEntry, error) {
-	var e flows.OutboxEntry
+func scanEntry(rows *sql.Rows) (store.StoredEntry, error) {
+	var e store.StoredEntry
 	var payload []byte
 	var queued, next int64
 	if err := rows.Scan(&e.ID, &e.Key, &e.Engagement, &queued, &payload, &e.Status, &e.Attempts, &e.Code, &next); err != nil {
 		return e, err
 	}
 	e.At, e.NextAttempt = at(queued), at(next)
-	return e, store.DecodeWrite(payload, &e.OutboxWrite)
+	e.Decode(payload)
+	return e, nil
 }
 
 // ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
-// engagements' queues that are due.
+// engagements' queues that are due. A claimed write whose payload cannot be read is parked
+// (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
 	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
 		WHERE id IN (
@@ -410,12 +418,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	out, err := collect(rows, scanEntry)
+	claimed, err := collect(rows, scanEntry)
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
-	slices.SortFunc(out, func(a, b flows.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return store.Readable(ctx, claimed, s.Park), nil
 }
 
 // settle runs an update of the write c claims, conditional on the claim still holding.
@@ -465,7 +472,10 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 		return nil, formatError("list outbox", err)
 	}
 	out, err := collect(rows, scanEntry)
-	return out, formatError("list outbox", err)
+	if err != nil {
+		return nil, formatError("list outbox", err)
+	}
+	return store.Entries(out), nil
 }
 
 // RetryParked implements flows.Outbox.
@@ -509,24 +519,10 @@ func (s *Store) audit(ctx context.Context, where, arg string) ([]flows.AuditEven
 // Sweep implements store.Store, in one write transaction.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
-	type step struct {
-		n   *int64
-		sql string
-		arg time.Time
-	}
-	steps := []step{
-		{&sw.Sessions, `DELETE FROM sessions WHERE updated_at < ?`, now.Add(-r.Sessions)},
-		{&sw.Failures, `DELETE FROM failures WHERE at < ?`, now.Add(-r.Failures)},
-		{&sw.Marks, `DELETE FROM marks WHERE until <= ?`, now},
-		{&sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < ?`, now.Add(-r.Delivered)},
-	}
-	if r.Audit > 0 {
-		steps = append(steps, step{&sw.Audit, `DELETE FROM audit WHERE at < ?`, now.Add(-r.Audit)},
-			step{&sw.Audit, `DELETE FROM resets WHERE at < ?`, now.Add(-r.Audit)})
-	}
+	steps := store.SweepSteps(&sw, now, r, `?`)
 	err := s.write(ctx, "sweep", func(tx *sql.Tx) error {
 		for _, st := range steps {
-			res, err := tx.ExecContext(ctx, st.sql, us(st.arg))
+			res, err := tx.ExecContext(ctx, st.SQL, us(st.Before))
 			if err != nil {
 				return err
 			}
@@ -534,7 +530,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (st
 			if err != nil {
 				return err
 			}
-			*st.n += n
+			*st.Count += n
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -26,6 +27,20 @@ func open(t *testing.T) (store.Store, store.Store) {
 
 func TestContract(t *testing.T) {
 	storetest.Exercise(t, open)
+}
+
+func TestUnreadablePayload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idverify.db")
+	st, err := sqlite.Open(t.Context(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	storetest.TestUnreadablePayload(t, st, func(t *testing.T, key string) {
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		defer db.Close()
+		_, err = db.ExecContext(t.Context(), `UPDATE outbox SET payload = CAST('"x"' AS BLOB) WHERE key = ?`, key)
+		require.NoError(t, err)
+	})
 }
 
 func BenchmarkStore(b *testing.B) {

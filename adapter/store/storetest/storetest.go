@@ -33,6 +33,30 @@ func Exercise(t *testing.T, open func(t *testing.T) (store.Store, store.Store)) 
 		flowstest.TestReplicas(t, func(t *testing.T) (flowstest.OutboxStore, flowstest.OutboxStore) { return open(t) })
 	})
 	t.Run("sweep", func(t *testing.T) { testSweep(t, func(t *testing.T) store.Store { a, _ := open(t); return a }) })
+	t.Run("sweep with zero retention", func(t *testing.T) { a, _ := open(t); testSweepZeroRetention(t, a) })
+}
+
+// A zero Retention (a caller that did not fill it in) keeps everything but expired marks: it
+// must not delete every session and every failure, which would lift every lock.
+func testSweepZeroRetention(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	const alice = "001000000000001AAA"
+	_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"),
+		Failures: []flows.Failure{{Person: alice, Key: "f1", At: now.Add(-time.Hour)}},
+		Marks: []flows.VerifiedMark{{VerifiedKey: flows.VerifiedKey{Engagement: "call-1", Person: alice, Role: flows.VerifiedSelf},
+			At: now.Add(-time.Hour), Until: now.Add(time.Minute)}},
+		Audit: []flows.AuditEvent{{At: now, SessionKey: "d", Engagement: "call-1", Step: "start", To: flows.StateReason}}})
+	require.NoError(t, err)
+	later := now.Add(24 * time.Hour)
+	swept, err := st.Sweep(ctx, later, store.Retention{})
+	require.NoError(t, err)
+	assert.Equal(t, store.Swept{Marks: 1}, swept)
+	_, _, err = st.Get(ctx, "s1")
+	require.NoError(t, err, "the session is kept")
+	f, err := st.Failures(ctx, alice, now.Add(-48*time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, f, 1, "the failure is kept")
 }
 
 func testSweep(t *testing.T, open func(t *testing.T) store.Store) {
@@ -97,4 +121,44 @@ func testSweep(t *testing.T, open func(t *testing.T) store.Store) {
 	events, err := st.AuditByEngagement(ctx, "call-1")
 	require.NoError(t, err)
 	assert.Len(t, events, 1)
+}
+
+// TestUnreadablePayload checks what a store does with a queued write whose payload it cannot
+// read (written by an incompatible version, or damaged): corrupt(key) overwrites the stored
+// payload of the write with that key, in the driver's own SQL. The write is listed, parked
+// with store.CodeUnreadable by the claim that meets it, and holds up neither the writes
+// claimed with it nor the later writes of its engagement; an operator can discard it.
+func TestUnreadablePayload(t *testing.T, st store.Store, corrupt func(t *testing.T, key string)) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var writes []flows.OutboxWrite
+	for _, k := range []string{"a1", "a2", "b1"} {
+		writes = append(writes, flows.OutboxWrite{Key: k, Engagement: "call-" + k[:1], At: now,
+			Writeback: flows.Writeback{Key: k, Topic: flows.Topic{Key: k + "/topic"}}})
+	}
+	_, err := st.Commit(ctx, flows.Commit{Session: "s1", Data: []byte("x"), Outbox: writes})
+	require.NoError(t, err)
+	corrupt(t, "a1")
+
+	list, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err, "an unreadable write does not hide the others from the operator")
+	require.Len(t, list, 3)
+
+	claimed, err := st.ClaimOutbox(ctx, now, time.Minute, 10)
+	require.NoError(t, err, "an unreadable write does not fail the claim")
+	require.Len(t, claimed, 1)
+	assert.Equal(t, "b1", claimed[0].Key, "the readable head claimed with it is handed out")
+
+	list, err = st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	assert.Equal(t, "a1", list[0].Key)
+	assert.Equal(t, flows.OutboxParked, list[0].Status, "parked at once")
+	assert.Equal(t, store.CodeUnreadable, list[0].Code)
+
+	claimed, err = st.ClaimOutbox(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	assert.Equal(t, "a2", claimed[0].Key, "the engagement's next write is not held up")
+	require.NoError(t, st.DiscardParked(ctx, list[0].ID))
 }

@@ -121,7 +121,11 @@ func (tx *Tx) convert(f *FieldDef, v any) (any, *Error) {
 		if !ok {
 			return nil, deserializeError(f, "datetime", "VALUE_STRING", s)
 		}
-		return t.UTC().Format(dateTimeLayout), nil
+		// "Regular dateTime fields are full timestamps with a precision of one second"
+		// (Object Reference, Primitive Data Types:
+		// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/primitive_data_types.htm):
+		// the milliseconds a client sends are dropped.
+		return t.UTC().Truncate(time.Second).Format(dateTimeLayout), nil
 	case "reference":
 		s, ok := v.(string)
 		if !ok {
