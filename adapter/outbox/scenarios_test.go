@@ -159,7 +159,7 @@ func TestScenarios(t *testing.T) {
 func testScenarios(t *testing.T, drv storetest.Driver) {
 	type scenario struct {
 		name    string
-		ext     string                // the call id whose engagement is checked; "" for the session's own
+		ext     string         // the call id whose engagement is checked; "" for the session's own
 		before  func(g *agent) // sessions that set the scene, delivered before the count starts
 		run     func(g *agent, ext string)
 		outcome flows.Outcome
