@@ -2,8 +2,11 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,10 +23,20 @@ type agent struct {
 	v flows.View
 	// attach is the Salesforce id of an engagement the next session attaches to.
 	attach string
+	// retries is how often a step that failed with ErrUnavailable (the org down, its rows
+	// locked) is sent again, as an agent's client would; 0: a step must succeed.
+	retries int
 }
 
-func (g *agent) do(v flows.View, err error) {
+// run runs a step that must succeed, sending it again (with the same version: a failed step
+// changed nothing) while it fails with ErrUnavailable and retries are left.
+func (g *agent) run(step func() (flows.View, error)) {
 	g.t.Helper()
+	v, err := step()
+	for i := 0; i < g.retries && errors.Is(err, flows.ErrUnavailable); i++ {
+		time.Sleep(time.Duration(1+rand.IntN(5)) * time.Millisecond) // as a client backs off, out of step with the others
+		v, err = step()
+	}
 	require.NoError(g.t, err)
 	g.v = v
 }
@@ -31,33 +44,45 @@ func (g *agent) do(v flows.View, err error) {
 // call starts a session for a call from phone, with call id ext.
 func (g *agent) call(phone, ext string) {
 	g.t.Helper()
-	g.do(g.r.engine.Start(context.Background(), flows.StartRequest{Actor: "e2e", Phone: phone, Key: ext, ExternalID: ext, Channel: "Voice Call"}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.Start(context.Background(), flows.StartRequest{Actor: "e2e", Phone: phone, Key: ext, ExternalID: ext, Channel: "Voice Call"})
+	})
 }
 
 func (g *agent) reason(name string) {
 	g.t.Helper()
-	g.do(g.r.engine.SetReason(context.Background(), flows.ReasonRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Reason: name}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.SetReason(context.Background(), flows.ReasonRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Reason: name})
+	})
 }
 
 func (g *agent) subject(s flows.Subject) {
 	g.t.Helper()
-	g.do(g.r.engine.SetSubject(context.Background(), flows.SubjectRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Subject: s}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.SetSubject(context.Background(), flows.SubjectRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Subject: s})
+	})
 }
 
 func (g *agent) search(searchType string, q flows.Query) {
 	g.t.Helper()
-	g.do(g.r.engine.Search(context.Background(), flows.SearchRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version,
-		SearchType: searchType, Query: q}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.Search(context.Background(), flows.SearchRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version,
+			SearchType: searchType, Query: q})
+	})
 }
 
 func (g *agent) pick(r flows.Ref) {
 	g.t.Helper()
-	g.do(g.r.engine.Select(context.Background(), flows.SelectRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Record: r.ID}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.Select(context.Background(), flows.SelectRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Record: r.ID})
+	})
 }
 
 func (g *agent) answer(answers ...flows.Answer) {
 	g.t.Helper()
-	g.do(g.r.engine.Answer(context.Background(), flows.AnswerRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Answers: answers}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.Answer(context.Background(), flows.AnswerRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version, Answers: answers})
+	})
 }
 
 // The demo's people and what they answer.
@@ -106,7 +131,9 @@ func notIdentified(g *agent, ext string) {
 	g.call(alicePhone, ext)
 	g.reason("Change of address")
 	g.subject(flows.SubjectOther)
-	g.do(g.r.engine.NotIdentified(context.Background(), flows.NotIdentifiedRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.NotIdentified(context.Background(), flows.NotIdentifiedRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version})
+	})
 }
 
 // notRequired: Alice asks about opening hours, which needs no verification.
@@ -120,7 +147,9 @@ func cancelled(g *agent, ext string) {
 	g.call(alicePhone, ext)
 	g.reason("Change of address")
 	g.subject(flows.SubjectSelf)
-	g.do(g.r.engine.Cancel(context.Background(), flows.CancelRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version}))
+	g.run(func() (flows.View, error) {
+		return g.r.engine.Cancel(context.Background(), flows.CancelRequest{Actor: "e2e", Session: g.v.Session, Version: g.v.Version})
+	})
 }
 
 // want is what one engagement must hold in the org after delivery.
@@ -237,7 +266,9 @@ func testScenarios(t *testing.T, drv storetest.Driver) {
 		}, run: func(g *agent, _ string) {
 			// The second agent's session attaches to the engagement by its Salesforce id (one
 			// read) and finds Alice's verified status on it: no questions.
-			g.do(g.r.engine.Start(context.Background(), flows.StartRequest{Actor: "e2e", Engagement: g.attach}))
+			g.run(func() (flows.View, error) {
+				return g.r.engine.Start(context.Background(), flows.StartRequest{Actor: "e2e", Engagement: g.attach})
+			})
 			require.Equal(g.t, "call-transfer", g.v.Engagement, "known by its ExternalIdentifier")
 			g.reason("Account balance")
 			g.subject(flows.SubjectSelf)
@@ -250,8 +281,10 @@ func testScenarios(t *testing.T, drv storetest.Driver) {
 			}
 		}},
 		{name: "new customer", run: func(g *agent, ext string) {
-			g.do(g.r.engine.Start(context.Background(), flows.StartRequest{Actor: "e2e", Key: ext, ExternalID: ext, Channel: "Voice Call",
-				Lead: &flows.Lead{FirstName: "Ada", LastName: "Quinn", Company: "Quinn Labs", Email: "ada@quinn.example"}}))
+			g.run(func() (flows.View, error) {
+				return g.r.engine.Start(context.Background(), flows.StartRequest{Actor: "e2e", Key: ext, ExternalID: ext, Channel: "Voice Call",
+					Lead: &flows.Lead{FirstName: "Ada", LastName: "Quinn", Company: "Quinn Labs", Email: "ada@quinn.example"}})
+			})
 			require.Equal(g.t, "Lead", g.v.Initiating.Object)
 			g.reason("Change of address")
 			g.subject(flows.SubjectSelf)
