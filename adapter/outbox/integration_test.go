@@ -58,16 +58,24 @@ func exampleOptions(t testing.TB) salesforce.Options {
 // clock.Add.
 func newRig(t testing.TB, st store.Store, settings ...sfdctest.Option) *rig {
 	t.Helper()
-	opts := exampleOptions(t)
-	c := &clock{}
-	opts.Now = c.Now
 	org := sfdctest.NewOrg(t, append([]sfdctest.Option{sfdctest.WithOrg(fakeorg.Options{Seed: fakeorg.SeedDemo})}, settings...)...)
-	a, err := salesforce.New(org.Client, opts)
+	r := newRigOn(t, st, org.Client)
+	r.org = org
+	return r
+}
+
+// newRigOn is newRig on an org the client reaches (the rig's org is nil).
+func newRigOn(t testing.TB, st store.Store, c *sfdc.Client) *rig {
+	t.Helper()
+	opts := exampleOptions(t)
+	clk := &clock{}
+	opts.Now = clk.Now
+	a, err := salesforce.New(c, opts)
 	require.NoError(t, err)
 	require.NoError(t, a.Warm(context.Background()))
-	e, err := flows.New(opts.Policy, flows.Ports{CRM: a, Recorder: a, Store: st, Clock: c}, secret)
+	e, err := flows.New(opts.Policy, flows.Ports{CRM: a, Recorder: a, Store: st, Clock: clk}, secret)
 	require.NoError(t, err)
-	return &rig{org: org, a: a, opts: opts, st: st, engine: e, clock: c, demo: orgdb.Demo()}
+	return &rig{a: a, opts: opts, st: st, engine: e, clock: clk, demo: orgdb.Demo()}
 }
 
 // person returns a demo person's Ref.
