@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/idverify/adapter/store"
 	"github.com/idverify/idverify/adapter/store/storetest"
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/sfdc"
@@ -319,6 +321,50 @@ func testScenarios(t *testing.T, drv storetest.Driver) {
 				leads := rows(t, reader, sfdc.Select("Id").From("Lead").Where(sfdc.Eq("LastName", "Quinn")))
 				assert.Len(t, leads, 1, "one Lead")
 			}
+		})
+	}
+}
+
+// TestAbandonedSessionExpires: a call dropped at the questions leaves its session open; once
+// it is idle past session.idle_timeout, the store's sweep has the engine end it (expired) and
+// queue its write-back, which the worker delivers: the engagement records the abandoned call.
+func TestAbandonedSessionExpires(t *testing.T) {
+	for _, drv := range storetest.Drivers {
+		t.Run(drv.Name, func(t *testing.T) {
+			r := newRig(t, drv.Open(t))
+			g := &agent{t: t, r: r}
+			g.call(alicePhone, "call-abandoned")
+			g.reason("Change of address")
+			g.subject(flows.SubjectSelf)
+			require.Equal(t, flows.StateQuestions, g.v.State)
+			r.clock.Add(r.opts.Policy.Session.IdleTimeout + time.Second)
+
+			ctx, stop := context.WithCancel(context.Background())
+			swept := make(chan error)
+			go func() {
+				swept <- store.Sweep(ctx, r.st, r.engine, time.Millisecond, store.DefaultRetention, slog.New(slog.DiscardHandler))
+			}()
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+				list, err := r.st.ListOutbox(context.Background(), 0, 0)
+				require.NoError(t, err)
+				if len(list) > 0 {
+					break
+				}
+				require.True(t, time.Now().Before(deadline), "the sweep expired nothing")
+			}
+			stop()
+			require.ErrorIs(t, <-swept, context.Canceled)
+			require.Empty(t, r.drain(t), "nothing parked")
+
+			got, err := r.engine.Get(context.Background(), g.v.Session)
+			require.NoError(t, err)
+			assert.Equal(t, flows.OutcomeExpired, got.Outcome)
+			alice := r.person(t, "alice").ID
+			want{
+				engagement: map[string]string{"IsAttendeeVerified": "false", "InitiatingAttendeeId": alice, "Reason": "Change of address"},
+				attendees:  []string{alice + " Self false"},
+				topics:     []string{alice + " Cancelled"},
+			}.check(t, r, written(t, r.org.NewClient(t), "call-abandoned"))
 		})
 	}
 }

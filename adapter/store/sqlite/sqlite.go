@@ -54,8 +54,8 @@ type Store struct {
 
 // The statements of a Commit.
 const (
-	insertSession = `INSERT INTO sessions (id, data, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`
-	updateSession = `UPDATE sessions SET data = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`
+	insertSession = `INSERT INTO sessions (id, data, version, updated_at, expires_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING`
+	updateSession = `UPDATE sessions SET data = ?, version = version + 1, updated_at = ?, expires_at = ? WHERE id = ? AND version = ?`
 	countFailures = `SELECT count(*) FROM failures WHERE person = ? AND at > ?`
 	insertFailure = `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`
 	upsertMark    = `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
@@ -210,10 +210,14 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 		now := us(time.Now())
 		var res sql.Result
 		var err error
+		var expires any // NULL: the session has ended
+		if !c.Expires.IsZero() {
+			expires = us(c.Expires)
+		}
 		if c.Version == 0 {
-			res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now)
+			res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now, expires)
 		} else {
-			res, err = s.exec(ctx, tx, updateSession, c.Data, now, c.Session, int64(c.Version))
+			res, err = s.exec(ctx, tx, updateSession, c.Data, now, expires, c.Session, int64(c.Version))
 		}
 		if err != nil {
 			return err
@@ -281,6 +285,16 @@ func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) e
 		}
 	}
 	return nil
+}
+
+// IdleSessions implements flows.IdleSessions.
+func (s *Store) IdleSessions(ctx context.Context, now time.Time, max int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?`, us(now), max)
+	if err != nil {
+		return nil, formatError("idle sessions", err)
+	}
+	ids, err := collect(rows, func(r *sql.Rows) (string, error) { var id string; return id, r.Scan(&id) })
+	return ids, formatError("idle sessions", err)
 }
 
 // Failures implements flows.SessionStore.
