@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -50,6 +51,9 @@ type Store struct {
 	// stmts holds the writer's prepared statements of a Commit, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
+	// rstmts and wstmts hold the other frequent statements (reads; the outbox's claims and
+	// settlements), prepared on first use: *sql.Stmt by SQL text.
+	rstmts, wstmts sync.Map
 }
 
 // The statements of a Commit.
@@ -124,6 +128,9 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
+	for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
+		m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -179,6 +186,37 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 	return tx.StmtContext(ctx, st), nil
 }
 
+// prepared returns query prepared on db, from cache (the readers' or the writer's): database/sql
+// prepares it again on each of db's connections as it needs. It must not be called for the
+// writer inside a transaction, which holds the writer's only connection.
+func (s *Store) prepared(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	cache := &s.rstmts
+	if db == s.w {
+		cache = &s.wstmts
+	}
+	if st, ok := cache.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := cache.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// query runs query, prepared once, on db.
+func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.prepared(ctx, db, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // exec runs query in tx as a prepared statement.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	st, err := s.stmt(ctx, tx, query)
@@ -192,7 +230,10 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any)
 func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	var data []byte
 	var version int64
-	err := s.r.QueryRowContext(ctx, `SELECT data, version FROM sessions WHERE id = ?`, id).Scan(&data, &version)
+	st, err := s.prepared(ctx, s.r, `SELECT data, version FROM sessions WHERE id = ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, id).Scan(&data, &version)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, flows.ErrNotFound
 	}
@@ -299,7 +340,7 @@ func (s *Store) IdleSessions(ctx context.Context, now time.Time, max int) ([]str
 
 // Failures implements flows.SessionStore.
 func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
+	rows, err := s.query(ctx, s.r, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
 	if err != nil {
 		return nil, formatError("failures", err)
 	}
@@ -328,8 +369,10 @@ func collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error
 // Verified implements flows.SessionStore.
 func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (flows.VerifiedMark, bool, error) {
 	var from, until int64
-	err := s.r.QueryRowContext(ctx, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`,
-		key.Engagement, key.Person, int(key.Role), us(now)).Scan(&from, &until)
+	st, err := s.prepared(ctx, s.r, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, key.Engagement, key.Person, int(key.Role), us(now)).Scan(&from, &until)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return flows.VerifiedMark{}, false, nil
 	}
@@ -395,7 +438,7 @@ func scanEntry(rows *sql.Rows) (flows.OutboxEntry, error) {
 // ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
 // engagements' queues that are due.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
-	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
+	rows, err := s.query(ctx, s.w, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
 		WHERE id IN (
 			SELECT o.id FROM outbox o
 			WHERE o.status IN (1, 2) AND o.next_attempt <= ?
@@ -415,8 +458,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 
 // settle runs an update of the write c claims, conditional on the claim still holding.
 func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE id = ? AND status = 2 AND attempts = ?`,
-		append(args, c.ID, c.Attempt)...)
+	st, err := s.prepared(ctx, s.w, `UPDATE outbox SET `+set+` WHERE id = ? AND status = 2 AND attempts = ?`)
+	if err != nil {
+		return formatError(op, err)
+	}
+	res, err := st.ExecContext(ctx, append(args, c.ID, c.Attempt)...)
 	return affected(op, res, err, flows.ErrClaimLost)
 }
 
