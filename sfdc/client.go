@@ -52,6 +52,7 @@ func New(cfg Config) (*Client, error) {
 	tr := login.Transport
 	if tr == nil {
 		tr = pooledTransport()
+		login.Transport = tr // one pool: a login reuses the calls' connection
 	}
 	hc := *login
 	hc.Transport = keepIdle{tr}
