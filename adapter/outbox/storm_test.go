@@ -53,7 +53,10 @@ var stormKinds = []struct {
 }
 
 func testStorm(t *testing.T, drv storetest.Driver) {
-	const sessions = 200
+	sessions := 200
+	if testing.Short() {
+		sessions = 50 // the same storm, shorter, for a quick run
+	}
 	var org atomic.Pointer[fakeorg.Org]
 	var served, failed, lost atomic.Int64
 	var mu sync.Mutex
