@@ -226,29 +226,7 @@ func TestSIGKILLWithSalesforce(t *testing.T) {
 	for i := range ids {
 		ids[i] = crashID(i)
 	}
-	engs := rows(t, reader, sfdc.Select("Id", "ExternalIdentifier").From("EngagementInteraction").Where(sfdc.In("ExternalIdentifier", ids)))
-	byID, perCall := map[string]string{}, map[string]int{}
-	var engIDs []string
-	for _, e := range engs {
-		ext := field(e, "ExternalIdentifier")
-		perCall[ext]++
-		byID[string(e.ID())] = ext
-		engIDs = append(engIDs, string(e.ID()))
-	}
-	topics, attendees := map[string][]string{}, map[string]int{}
-	for _, tp := range rows(t, reader, sfdc.Select("EngagementId", "ProcessStatus").From("EngagementTopic").Where(sfdc.In("EngagementId", engIDs))) {
-		ext := byID[field(tp, "EngagementId")]
-		topics[ext] = append(topics[ext], field(tp, "ProcessStatus"))
-	}
-	for _, a := range rows(t, reader, sfdc.Select("EngagementId").From("EngagementAttendee").Where(sfdc.In("EngagementId", engIDs))) {
-		attendees[byID[field(a, "EngagementId")]]++
-	}
-	for i, ext := range ids {
-		kind := stormKinds[i%len(stormKinds)]
-		assert.Equal(t, 1, perCall[ext], "%s: one engagement", ext)
-		assert.Equal(t, []string{kind.status}, topics[ext], "%s: one topic", ext)
-		assert.Equal(t, kind.attendees, attendees[ext], "%s: attendee rows", ext)
-	}
+	landedOnce(t, reader, ids)
 	resp, err := http.Get(orgURL + "/_fakeorg/counts")
 	require.NoError(t, err)
 	defer resp.Body.Close()

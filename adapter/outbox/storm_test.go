@@ -135,30 +135,7 @@ func testStorm(t *testing.T, drv storetest.Driver) {
 	for i := range ids {
 		ids[i] = stormID(i)
 	}
-	engs := rows(t, reader, sfdc.Select("Id", "ExternalIdentifier").From("EngagementInteraction").Where(sfdc.In("ExternalIdentifier", ids)))
-	byID := map[string]string{} // engagement id → call id
-	perCall := map[string]int{}
-	var engIDs []string
-	for _, e := range engs {
-		ext := field(e, "ExternalIdentifier")
-		perCall[ext]++
-		byID[string(e.ID())] = ext
-		engIDs = append(engIDs, string(e.ID()))
-	}
-	topics, attendees := map[string][]string{}, map[string]int{}
-	for _, tp := range rows(t, reader, sfdc.Select("EngagementId", "ProcessStatus").From("EngagementTopic").Where(sfdc.In("EngagementId", engIDs))) {
-		ext := byID[field(tp, "EngagementId")]
-		topics[ext] = append(topics[ext], field(tp, "ProcessStatus"))
-	}
-	for _, a := range rows(t, reader, sfdc.Select("EngagementId").From("EngagementAttendee").Where(sfdc.In("EngagementId", engIDs))) {
-		attendees[byID[field(a, "EngagementId")]]++
-	}
-	for i, ext := range ids {
-		kind := stormKinds[i%len(stormKinds)]
-		assert.Equal(t, 1, perCall[ext], "%s: one engagement", ext)
-		assert.Equal(t, []string{kind.status}, topics[ext], "%s: one topic", ext)
-		assert.Equal(t, kind.attendees, attendees[ext], "%s: attendee rows", ext)
-	}
+	landedOnce(t, reader, ids)
 	t.Logf("%d sessions; %d data calls answered, %d of them 503 or UNABLE_TO_LOCK_ROW, %d write-backs taken with their answer lost; %d logins",
 		sessions, served.Load(), failed.Load(), lost.Load(), r.org.Count(fakeorg.KindToken))
 }
@@ -183,4 +160,34 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(status int) {
 	w.status = status
 	w.ResponseWriter.WriteHeader(status)
+}
+
+// landedOnce checks that the org holds the outcome of session i, on call id ids[i], exactly
+// once, as stormKinds[i % len(stormKinds)] writes it: one engagement, one topic with its
+// status, its attendee rows.
+func landedOnce(t *testing.T, reader *sfdc.Client, ids []string) {
+	t.Helper()
+	engs := rows(t, reader, sfdc.Select("Id", "ExternalIdentifier").From("EngagementInteraction").Where(sfdc.In("ExternalIdentifier", ids)))
+	byID, perCall := map[string]string{}, map[string]int{} // engagement id → call id; call id → engagements
+	var engIDs []string
+	for _, e := range engs {
+		ext := field(e, "ExternalIdentifier")
+		perCall[ext]++
+		byID[string(e.ID())] = ext
+		engIDs = append(engIDs, string(e.ID()))
+	}
+	topics, attendees := map[string][]string{}, map[string]int{}
+	for _, tp := range rows(t, reader, sfdc.Select("EngagementId", "ProcessStatus").From("EngagementTopic").Where(sfdc.In("EngagementId", engIDs))) {
+		ext := byID[field(tp, "EngagementId")]
+		topics[ext] = append(topics[ext], field(tp, "ProcessStatus"))
+	}
+	for _, a := range rows(t, reader, sfdc.Select("EngagementId").From("EngagementAttendee").Where(sfdc.In("EngagementId", engIDs))) {
+		attendees[byID[field(a, "EngagementId")]]++
+	}
+	for i, ext := range ids {
+		kind := stormKinds[i%len(stormKinds)]
+		assert.Equal(t, 1, perCall[ext], "%s: one engagement", ext)
+		assert.Equal(t, []string{kind.status}, topics[ext], "%s: one topic", ext)
+		assert.Equal(t, kind.attendees, attendees[ext], "%s: attendee rows", ext)
+	}
 }
