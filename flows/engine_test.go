@@ -519,6 +519,51 @@ func TestIdleExpiry(t *testing.T) {
 	assert.Equal(t, flows.OutcomeExpired, got.Outcome)
 }
 
+// TestExpireIdle: sessions nobody comes back to are ended by ExpireIdle once idle past their
+// timeout (not at it), with their write-back and an audit event with no actor; finished and
+// still active sessions are left alone, and no CRM is read.
+func TestExpireIdle(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	abandoned := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-abandoned"}, reason("Change of address"), subject(flows.SubjectSelf))
+	finished := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-finished"}, reason("Opening hours"))
+	require.Equal(t, flows.OutcomeNotRequired, finished.Outcome)
+	h.written(t)
+	h.crm.DrainWritebacks()
+	h.clock.Advance(10 * time.Minute)
+	active := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-active"})
+
+	n, err := h.e.ExpireIdle(h.ctx, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "exactly the idle timeout is not yet expired")
+
+	h.clock.Advance(time.Nanosecond)
+	h.crm.Fail = errors.New("crm down") // expiring reads no CRM
+	n, err = h.e.ExpireIdle(h.ctx, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	h.crm.Fail = nil
+	got, err := h.e.Get(h.ctx, abandoned.Session)
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeExpired, got.Outcome)
+	written := h.written(t)
+	require.Len(t, written, 1, "only the abandoned session's outcome is written")
+	assert.Equal(t, "call-abandoned", written[0].Engagement.ExternalID)
+	assert.Equal(t, flows.ProcessCancelled, written[0].Topic.ProcessStatus)
+	events, err := h.store.AuditByEngagement(h.ctx, "call-abandoned")
+	require.NoError(t, err)
+	last := events[len(events)-1]
+	assert.Equal(t, "expire", last.Step)
+	assert.Equal(t, "idle_timeout", last.Rule)
+	assert.Empty(t, last.Actor)
+
+	got, err = h.e.Get(h.ctx, active.Session)
+	require.NoError(t, err)
+	assert.Equal(t, flows.StateReason, got.State, "a session idle for less than its timeout stays open")
+	n, err = h.e.ExpireIdle(h.ctx, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "an ended session is not listed again")
+}
+
 func TestVerifiedStatusSurvivesATransfer(t *testing.T) {
 	h := newHarness(t, demoPolicy())
 	v := run(t, h, flows.StartRequest{Phone: "020 7946 0001", ExternalID: "call-1"}, reason("Change of address"),

@@ -148,11 +148,17 @@ func conflict(step string, s State, current uint64, detail string, err error) er
 }
 
 // portErr turns the error of a port call into the step's error: ErrRecordNotFound when the
-// port says the record does not exist, ErrUnavailable otherwise. what says which call failed.
+// port says the record does not exist, ErrInvalidInput when it refused what the caller sent
+// before sending it (search text with no searchable word: trying again cannot help, and a
+// client must not be told the CRM is down), ErrUnavailable otherwise. what says which call
+// failed.
 func portErr(step string, s State, what string, err error) error {
 	kind := ErrUnavailable
-	if errors.Is(err, ErrRecordNotFound) {
+	switch {
+	case errors.Is(err, ErrRecordNotFound):
 		kind = ErrRecordNotFound
+	case errors.Is(err, ErrInvalidInput):
+		kind = ErrInvalidInput
 	}
 	return &StepError{Step: step, State: s, Kind: kind, Detail: what, Err: err}
 }

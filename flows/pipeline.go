@@ -225,6 +225,8 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 		t.outbox = t.outboxArr[:]
 		t.outbox = e.sessionEvents(t.outbox, t)
 		c.Outbox = t.outbox
+	} else {
+		c.Expires = time.Unix(0, s.updated).Add(e.idle)
 	}
 	person := t.guard.Person
 	if person == "" {
@@ -272,6 +274,51 @@ func (e *Engine) expire(t *txn, version uint64) (View, error) {
 		return View{}, err
 	}
 	return e.view(s, next, stepOut{}), nil
+}
+
+// ExpireIdle ends up to max sessions left open past session.idle_timeout, as a step or Get on
+// each would: OutcomeExpired, recorded with its write-back (queued in the outbox) and an audit
+// event with no actor. So an engagement whose call was abandoned still gets its outcome. It
+// returns how many it ended, and needs a store that implements IdleSessions. A session that
+// a step changed meanwhile is left alone (it is no longer idle, or the next call ends it).
+// A service calls it on a timer (adapter/store's Sweep does).
+func (e *Engine) ExpireIdle(ctx context.Context, max int) (int, error) {
+	idle, ok := e.store.(IdleSessions)
+	if !ok {
+		return 0, errors.New("flows: the session store cannot list idle sessions")
+	}
+	ids, err := idle.IdleSessions(ctx, e.clock.Now(), max)
+	if err != nil {
+		return 0, storeErr("expire", 0, "list the idle sessions", err)
+	}
+	n := 0
+	for _, id := range ids {
+		ended, err := e.expireIdle(ctx, id)
+		switch {
+		case errors.Is(err, ErrVersionConflict), errors.Is(err, ErrNotFound):
+			// A step (or another replica's sweep) came first.
+		case err != nil:
+			return n, err
+		case ended:
+			n++
+		}
+	}
+	return n, nil
+}
+
+// expireIdle ends session id if it is open and idle past its timeout, and reports whether it
+// did. It reads no CRM.
+func (e *Engine) expireIdle(ctx context.Context, id string) (bool, error) {
+	t, version, err := e.load(ctx, "expire", "", id, 0)
+	if err != nil {
+		return false, err
+	}
+	defer e.release(t)
+	if t.s.state == StateDone || !e.idleExpired(&t.s, t.now) {
+		return false, nil
+	}
+	_, err = e.expire(t, version)
+	return err == nil, err
 }
 
 func (e *Engine) finish(s *session, o Outcome, c Cause) {

@@ -269,6 +269,19 @@ type Commit struct {
 	Outbox []OutboxWrite
 	// Audit records the step.
 	Audit []AuditEvent
+	// Expires is when the session expires if no step comes first (its last step's time plus
+	// session.idle_timeout); zero once it has ended. A store keeps it for IdleSessions.
+	Expires time.Time
+}
+
+// IdleSessions is what a SessionStore offers so that sessions nobody comes back to still end:
+// a call the agent abandoned at the questions would otherwise never record its outcome, since
+// the engine expires a session only when a step or Get reads it. Engine.ExpireIdle reads the
+// sessions it lists, which expires them. flowstest's contract tests it with the SQL stores'.
+type IdleSessions interface {
+	// IdleSessions returns up to max ids of sessions whose Commit.Expires is not zero and
+	// is before now, those that expired first first.
+	IdleSessions(ctx context.Context, now time.Time, max int) ([]string, error)
 }
 
 // Guard names the count of a person's failures a step read and decided on: the commit applies

@@ -173,7 +173,7 @@ func (f *failingStore) Failures(ctx context.Context, person string, since time.T
 }
 
 // TestPortFailuresAreNamed: every port failure a step returns is a StepError of one named kind
-// (ErrRecordNotFound or ErrUnavailable; ErrWritebackFailed once the outcome is stored), with
+// (ErrRecordNotFound, ErrInvalidInput or ErrUnavailable), with
 // the port's error behind it, and changes nothing.
 func TestPortFailuresAreNamed(t *testing.T) {
 	down := errors.New("crm down")
@@ -189,6 +189,11 @@ func TestPortFailuresAreNamed(t *testing.T) {
 			func(h *harness, _ *failingStore) { h.crm.Fail = down }, search("person", "Jane"), flows.ErrUnavailable, down},
 		{"the CRM's call is cancelled", []step{reason("Change of address"), subject(flows.SubjectSelf)},
 			func(h *harness, _ *failingStore) { h.crm.Fail = context.Canceled }, search("person", "Jane"), flows.ErrUnavailable, context.Canceled},
+		{"the CRM refuses the search text", []step{reason("Change of address"), subject(flows.SubjectSelf)},
+			func(h *harness, _ *failingStore) {
+				h.crm.Fail = fmt.Errorf("no searchable word: %w", flows.ErrInvalidInput)
+			},
+			search("person", "Jane"), flows.ErrInvalidInput, flows.ErrInvalidInput},
 		{"the selected record was deleted", []step{reason("Change of address"), subject(flows.SubjectSelf), search("person", "Jane")},
 			func(h *harness, _ *failingStore) { h.crm.Delete(janeID) }, pick(janeID), flows.ErrRecordNotFound, flows.ErrRecordNotFound},
 		{"the store fails a commit", []step{reason("Change of address")},

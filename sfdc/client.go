@@ -51,7 +51,8 @@ func New(cfg Config) (*Client, error) {
 	login.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	tr := login.Transport
 	if tr == nil {
-		tr = http.DefaultTransport
+		tr = pooledTransport()
+		login.Transport = tr // one pool: a login reuses the calls' connection
 	}
 	hc := *login
 	hc.Transport = keepIdle{tr}
@@ -66,6 +67,23 @@ func New(cfg Config) (*Client, error) {
 	c.tokens = &tokenCache{login: loginFn, lifetime: cfg.Auth.SessionLifetime, timeout: cfg.Timeout}
 	c.senders.New = func() any { return c.newSender() }
 	return c, nil
+}
+
+// MaxIdleConnsPerHost is how many idle connections to the org a client of its own keeps
+// (Config.HTTPClient nil). http.DefaultTransport keeps 2: with more calls than that at once,
+// every call beyond them dialled (and against Salesforce, handshook TLS) a connection of its
+// own and closed it afterwards. Salesforce serves 25 long-running requests of an org at once
+// ("Concurrent API Request Limits", https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm);
+// short ones are not limited, so the pool keeps more than that.
+const MaxIdleConnsPerHost = 64
+
+// pooledTransport is http.DefaultTransport's settings with MaxIdleConnsPerHost idle
+// connections to the org.
+func pooledTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	t.MaxIdleConns = max(t.MaxIdleConns, MaxIdleConnsPerHost)
+	return t
 }
 
 // keepIdle is the transport retryablehttp sends through. It hides the transport's

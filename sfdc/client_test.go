@@ -367,7 +367,12 @@ func TestDeadline(t *testing.T) {
 // TestConnectionRefused: a request that never left (the org is gone) is retried even for a
 // create, and counted as such.
 func TestConnectionRefused(t *testing.T) {
-	e := newEnv(t, fakeorg.Options{}, func(c *sfdc.Config) { c.MaxRetries = 2 })
+	// No idle connection: the create dials, and the dial is refused. (A pooled connection the
+	// server closed answers EOF instead, which a create cannot retry: it may have been sent.)
+	e := newEnv(t, fakeorg.Options{}, func(c *sfdc.Config) {
+		c.MaxRetries = 2
+		c.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	})
 	e.createContact(t, "x")
 	e.srv.Close()
 	_, _, err := e.c.Create(context.Background(), "Contact", map[string]any{"LastName": "y"})

@@ -103,6 +103,53 @@ func TestFailedCallsKeepIdleConnections(t *testing.T) {
 	assert.Len(t, conns, 1, "one connection, login included, kept across the failure")
 }
 
+// TestConcurrentCallsKeepTheirConnections: a client of its own keeps an idle connection for
+// each of many calls at once (http.DefaultTransport keeps 2), so rounds of 16 concurrent calls
+// reuse the 16 connections of the first round instead of dialling (and against Salesforce,
+// handshaking TLS) 14 new ones every round.
+func TestConcurrentCallsKeepTheirConnections(t *testing.T) {
+	const calls, rounds = 16, 4
+	var mu sync.Mutex
+	conns := map[string]bool{} // client addresses: one per connection
+	var arrived atomic.Int64
+	var all chan struct{}
+	org := sfdctest.NewOrg(t, sfdctest.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			conns[r.RemoteAddr] = true
+			round := all
+			mu.Unlock()
+			if round != nil && strings.HasSuffix(r.URL.Path, "/limits") {
+				if arrived.Add(1) == calls {
+					close(round)
+				}
+				<-round // every call of the round is in flight at once
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	ctx := context.Background()
+	_, _, err := org.Client.Limits(ctx) // log in first
+	require.NoError(t, err)
+	for range rounds {
+		mu.Lock()
+		all = make(chan struct{})
+		mu.Unlock()
+		arrived.Store(0)
+		var wg sync.WaitGroup
+		for range calls {
+			wg.Go(func() {
+				_, _, err := org.Client.Limits(ctx)
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.LessOrEqual(t, len(conns), calls+1, "the first round's connections are reused")
+}
+
 // TestTimeoutBoundsTheCall: Config.Timeout bounds a call whose context has no deadline, retries
 // included: it ends with the deadline as its cause, and no retry is started that could not end
 // in time.

@@ -1,9 +1,14 @@
 package outbox_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +24,8 @@ import (
 	"github.com/idverify/idverify/adapter/outbox"
 	"github.com/idverify/idverify/adapter/store/sqlite"
 	"github.com/idverify/idverify/flows"
+	"github.com/idverify/idverify/mocks/fakeorg"
+	"github.com/idverify/idverify/sfdc"
 )
 
 const (
@@ -143,4 +150,171 @@ func TestWorkerChild(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+const (
+	envOrgChild   = "IDVERIFY_FAKEORG_CHILD"
+	envDeliverDB  = "IDVERIFY_DELIVER_CHILD_DB"
+	envDeliverOrg = "IDVERIFY_DELIVER_CHILD_ORG"
+	orgURLLine    = "FAKEORG_URL="
+)
+
+// TestSIGKILLWithSalesforce is TestSIGKILLLosesNothing with the real Salesforce adapter and
+// the fake org in a process of its own: 80 sessions of five kinds end through the engine on a
+// SQLite store, then workers in child processes deliver their write-backs to the org and are
+// killed with SIGKILL at random points (the org answers a write-back 50 ms late, so many kills
+// land while Salesforce handles one, or after it committed and before the store settled it),
+// again and again, until a last worker finishes. The org must then hold each session's outcome
+// exactly once: one engagement per call id, one topic, the attendee rows its outcome writes.
+func TestSIGKILLWithSalesforce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills child processes")
+	}
+	orgURL := startOrgProcess(t)
+	db := filepath.Join(t.TempDir(), "idverify.db")
+	st, err := sqlite.Open(t.Context(), db)
+	require.NoError(t, err)
+	r := newRigOn(t, st, remoteClient(t, orgURL))
+	const sessions = 80
+	for i := range sessions {
+		g := &agent{t: t, r: r}
+		stormKinds[i%len(stormKinds)].run(g, crashID(i))
+	}
+	require.NoError(t, st.Close())
+	adminPost(t, orgURL+"/_fakeorg/faults", `{"path":"*/composite","method":"POST","latency":"50ms"}`)
+
+	pending := func() int {
+		st, err := sqlite.Open(t.Context(), db)
+		require.NoError(t, err)
+		defer st.Close()
+		left, err := st.ListOutbox(t.Context(), 0, 0)
+		require.NoError(t, err)
+		return len(left)
+	}
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestDeliveryChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), envDeliverDB+"="+db, envDeliverOrg+"="+orgURL)
+		return cmd
+	}
+	rnd := rand.New(rand.NewPCG(9, 40))
+	// Kill workers (ten at least) until a third of the writes are delivered, while a third
+	// are left, then let one finish. A kill that came before any delivery makes the next one
+	// wait longer.
+	kills, slow, left := 0, time.Duration(0), sessions
+	for deadline := time.Now().Add(2 * time.Minute); (left > sessions*2/3 || kills < 10) && left > sessions/3 && time.Now().Before(deadline); {
+		cmd := child()
+		require.NoError(t, cmd.Start())
+		time.Sleep(slow + time.Duration(30+rnd.IntN(170))*time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+			kills++
+		}
+		_ = cmd.Wait()
+		if n := pending(); n < left {
+			left = n
+		} else {
+			slow = min(slow+100*time.Millisecond, 3*time.Second)
+		}
+	}
+	require.LessOrEqual(t, left, sessions*2/3, "the kills must come while the workers deliver")
+	out, err := child().CombinedOutput()
+	require.NoError(t, err, "the last worker finishes: %s", out)
+	require.Zero(t, pending(), "every write settled, none parked")
+
+	// What landed, counted per engagement.
+	reader := remoteClient(t, orgURL)
+	ids := make([]string, sessions)
+	for i := range ids {
+		ids[i] = crashID(i)
+	}
+	landedOnce(t, reader, ids)
+	resp, err := http.Get(orgURL + "/_fakeorg/counts")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var counts fakeorg.Counts
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&counts))
+	t.Logf("%d kills, %d writes left when the last worker started; %d composite requests for %d write-backs; each outcome in the org once",
+		kills, left, counts.Kind(fakeorg.KindComposite), sessions)
+}
+
+func crashID(i int) string { return fmt.Sprintf("crash-%03d", i) }
+
+// TestDeliveryChild is the child of TestSIGKILLWithSalesforce: a worker on the store and the
+// Salesforce adapter, with a short lease, that exits once nothing is left to deliver.
+func TestDeliveryChild(t *testing.T) {
+	db := os.Getenv(envDeliverDB)
+	if db == "" {
+		t.Skip("the child process of TestSIGKILLWithSalesforce")
+	}
+	st, err := sqlite.Open(context.Background(), db)
+	require.NoError(t, err)
+	defer st.Close()
+	r := newRigOn(t, st, remoteClient(t, os.Getenv(envDeliverOrg)))
+	w := r.worker()
+	w.Lease = time.Second // a killed worker's claims come back a second later
+	for {
+		if _, err := w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		left, err := st.ListOutbox(context.Background(), 0, 0)
+		require.NoError(t, err)
+		if len(left) == 0 {
+			return
+		}
+		require.False(t, allParked(left), "parked: %+v", left)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFakeOrgChild is the fake org of TestSIGKILLWithSalesforce, in a process of its own: it
+// prints its URL and serves until it is killed.
+func TestFakeOrgChild(t *testing.T) {
+	if os.Getenv(envOrgChild) == "" {
+		t.Skip("the fake org's process of TestSIGKILLWithSalesforce")
+	}
+	org, err := fakeorg.New(fakeorg.Options{Seed: fakeorg.SeedDemo})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	fmt.Println(orgURLLine + "http://" + ln.Addr().String())
+	t.Fatal(http.Serve(ln, org.Handler()))
+}
+
+// startOrgProcess starts TestFakeOrgChild and returns its URL; the process is killed when the
+// test ends.
+func startOrgProcess(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeOrgChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envOrgChild+"=1")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if url, ok := strings.CutPrefix(lines.Text(), orgURLLine); ok {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return url
+		}
+	}
+	t.Fatal("the fake org's process printed no URL")
+	return ""
+}
+
+// remoteClient is an sfdc client of the demo org at url, which retries soon.
+func remoteClient(t testing.TB, url string) *sfdc.Client {
+	t.Helper()
+	c, err := sfdc.New(sfdc.Config{Auth: sfdc.Auth{Method: sfdc.AuthPassword, LoginURL: url, ClientID: fakeorg.DemoClientID,
+		ClientSecret: fakeorg.DemoClientSecret, Username: fakeorg.DemoUsername, Password: fakeorg.DemoPassword},
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 4 * time.Millisecond})
+	require.NoError(t, err)
+	return c
+}
+
+// adminPost posts a JSON body to the fake org's admin endpoint.
+func adminPost(t testing.TB, url, body string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Less(t, resp.StatusCode, 300, "admin endpoint answered %s", resp.Status)
 }

@@ -8,7 +8,7 @@
 //	if err != nil { ... }
 //	defer st.Close()
 //	e, err := flows.New(policy, flows.Ports{CRM: crm, Recorder: rec, Store: st}, secret)
-//	go store.Sweep(ctx, st, time.Hour, store.DefaultRetention, logger)
+//	go store.Sweep(ctx, st, e, time.Minute, store.DefaultRetention, logger)
 package store
 
 import (
@@ -28,6 +28,7 @@ import (
 // Implementations are safe for concurrent use by every replica sharing the database.
 type Store interface {
 	flows.SessionStore
+	flows.IdleSessions
 	flows.Outbox
 	flows.AuditLog
 	// Sweep deletes what r says is past keeping, as of now, and reports how much.
@@ -104,13 +105,28 @@ type Swept struct {
 	Sessions, Failures, Marks, Delivered, Audit int64
 }
 
-// Sweep runs s.Sweep every interval (and once at once) until ctx ends, logging what it
-// deleted and any failure (a failed sweep is tried again at the next tick). It returns ctx's
-// error.
-func Sweep(ctx context.Context, s Store, every time.Duration, r Retention, log *slog.Logger) error {
+// Expirer ends sessions left open past their idle timeout: a *flows.Engine on the store.
+type Expirer interface {
+	ExpireIdle(ctx context.Context, max int) (int, error)
+}
+
+// expireBatch is how many idle sessions one round of Sweep ends at most per call of
+// ExpireIdle; it calls again while a call ends a whole batch.
+const expireBatch = 500
+
+// Sweep runs, every interval (and once at once) until ctx ends: e.ExpireIdle when e is not
+// nil, which ends the sessions nobody came back to (OutcomeExpired, their write-back queued, so
+// an abandoned call's engagement still records its outcome), then s.Sweep, which deletes what
+// r says is past keeping. It logs what it did and any failure (a failed round is tried again
+// at the next tick), and returns ctx's error.
+func Sweep(ctx context.Context, s Store, e Expirer, every time.Duration, r Retention, log *slog.Logger) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
+		expired, err := expireIdle(ctx, e)
+		if err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "expiring idle sessions failed", "err", err)
+		}
 		swept, err := s.Sweep(ctx, time.Now(), r)
 		switch {
 		case ctx.Err() != nil:
@@ -118,13 +134,28 @@ func Sweep(ctx context.Context, s Store, every time.Duration, r Retention, log *
 		case err != nil:
 			log.WarnContext(ctx, "store sweep failed", "err", err)
 		default:
-			log.DebugContext(ctx, "store swept", "sessions", swept.Sessions, "failures", swept.Failures,
+			log.DebugContext(ctx, "store swept", "expired", expired, "sessions", swept.Sessions, "failures", swept.Failures,
 				"marks", swept.Marks, "delivered", swept.Delivered, "audit", swept.Audit)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// expireIdle has e end every idle session, a batch at a time, and returns how many it ended.
+func expireIdle(ctx context.Context, e Expirer) (int, error) {
+	if e == nil {
+		return 0, nil
+	}
+	total := 0
+	for {
+		n, err := e.ExpireIdle(ctx, expireBatch)
+		total += n
+		if err != nil || n < expireBatch {
+			return total, err
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/store/sqlite"
+	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/flows"
 )
 
@@ -121,8 +122,35 @@ func TestLockoutResetIsAudited(t *testing.T) {
 }
 
 func TestStoreSweep(t *testing.T) {
-	adminStore(t)
+	st := adminStore(t)
+	// A session started an hour ago and left at the reason: idle past session.idle_timeout (15m).
+	cfg, err := config.Load(config.Options{})
+	require.NoError(t, err)
+	policy, err := cfg.Policy()
+	require.NoError(t, err)
+	e, err := flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st, Clock: hourAgo{}}, []byte(cfg.Secrets.HMACKey.Value()))
+	require.NoError(t, err)
+	v, err := e.Start(t.Context(), flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: janeID}, ExternalID: "call-idle"})
+	require.NoError(t, err)
+
 	out, err := run(t, "store", "sweep")
 	require.NoError(t, err)
+	assert.Contains(t, out, "expired: 1 idle sessions")
 	assert.Contains(t, out, "deleted: 0 sessions, 0 failures, 0 verified marks, 0 delivered writes, 0 audit records")
+	e, err = flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st}, []byte(cfg.Secrets.HMACKey.Value()))
+	require.NoError(t, err)
+	got, err := e.Get(t.Context(), v.Session)
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeExpired, got.Outcome)
+	list, err := st.ListOutbox(t.Context(), 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "call-idle", list[len(list)-1].Engagement, "its outcome is queued")
+
+	out, err = run(t, "store", "sweep")
+	require.NoError(t, err)
+	assert.Contains(t, out, "expired: 0 idle sessions")
 }
+
+type hourAgo struct{}
+
+func (hourAgo) Now() time.Time { return time.Now().Add(-time.Hour) }

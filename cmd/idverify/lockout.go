@@ -35,11 +35,7 @@ the person too.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(cmd, func(cfg *config.Config, st store.Store) error {
-				policy, err := cfg.Policy()
-				if err != nil {
-					return err
-				}
-				e, err := flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st}, []byte(cfg.Secrets.HMACKey.Value()))
+				e, err := offlineEngine(cfg, st)
 				if err != nil {
 					return err
 				}

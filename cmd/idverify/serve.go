@@ -262,7 +262,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.workers.Go(func() { _ = w.Run(work) })
 	}
 	m.workers.Go(func() {
-		_ = store.Sweep(work, m.Store, cfg.Store.SweepInterval, retention(cfg), log)
+		_ = store.Sweep(work, m.Store, m.Engine, cfg.Store.SweepInterval, retention(cfg), log)
 	})
 	m.workers.Go(func() { sweepIdempotent(work, idem, cfg.Store.SweepInterval, log) })
 	log.Info("idverify serving", "url", m.URL, "store", cfg.Store.Driver, "embedded_org", m.FakeOrg != nil)

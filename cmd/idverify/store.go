@@ -52,8 +52,17 @@ func retention(cfg *config.Config) store.Retention {
 	return store.Retention{Sessions: r.Sessions, Failures: r.Failures, Delivered: r.Delivered, Audit: r.Audit}
 }
 
+// offlineEngine is the engine of commands that drive it without Salesforce (offline).
+func offlineEngine(cfg *config.Config, st store.Store) (*flows.Engine, error) {
+	policy, err := cfg.Policy()
+	if err != nil {
+		return nil, err
+	}
+	return flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st}, []byte(cfg.Secrets.HMACKey.Value()))
+}
+
 // offline stands for the CRM and the Recorder in commands that drive the engine without
-// Salesforce (an admin's lockout reset): any call to it fails.
+// Salesforce (an admin's lockout reset, expiring idle sessions): any call to it fails.
 type offline struct{}
 
 var errOffline = errors.New("not connected to Salesforce in this command")
@@ -86,16 +95,32 @@ func newStoreCommand() *cobra.Command {
 	}
 	sweep := &cobra.Command{
 		Use:   "sweep",
-		Short: "Delete once what store.retention says is past keeping (the server does it every store.sweep_interval)",
+		Short: "End the sessions left idle past session.idle_timeout, then delete what store.retention says is past keeping (the server does both every store.sweep_interval)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(cfg *config.Config, st store.Store) error {
+				e, err := offlineEngine(cfg, st)
+				if err != nil {
+					return err
+				}
+				expired := 0
+				for {
+					n, err := e.ExpireIdle(cmd.Context(), 500)
+					expired += n
+					if err != nil {
+						return err
+					}
+					if n < 500 {
+						break
+					}
+				}
 				sw, err := st.Sweep(cmd.Context(), time.Now(), retention(cfg))
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted: %d sessions, %d failures, %d verified marks, %d delivered writes, %d audit records\n",
-					sw.Sessions, sw.Failures, sw.Marks, sw.Delivered, sw.Audit)
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "expired: %d idle sessions (their outcome queued in the outbox)\n"+
+					"deleted: %d sessions, %d failures, %d verified marks, %d delivered writes, %d audit records\n",
+					expired, sw.Sessions, sw.Failures, sw.Marks, sw.Delivered, sw.Audit)
 				return err
 			})
 		},

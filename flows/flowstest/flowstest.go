@@ -41,6 +41,7 @@ type Store struct {
 type stored struct {
 	data    []byte
 	version uint64
+	expires time.Time
 }
 
 type failure struct {
@@ -52,6 +53,7 @@ var (
 	_ flows.SessionStore = (*Store)(nil)
 	_ flows.Outbox       = (*Store)(nil)
 	_ flows.AuditLog     = (*Store)(nil)
+	_ flows.IdleSessions = (*Store)(nil)
 )
 
 // Get implements flows.SessionStore.
@@ -115,7 +117,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 	if s.sessions == nil {
 		s.sessions = map[string]stored{}
 	}
-	s.sessions[c.Session] = stored{data: c.Data, version: e.version + 1}
+	s.sessions[c.Session] = stored{data: c.Data, version: e.version + 1, expires: c.Expires}
 	return e.version + 1, nil
 }
 
@@ -133,6 +135,23 @@ func (s *Store) queue(ws []flows.OutboxWrite) {
 		s.outbox = append(s.outbox, &flows.OutboxEntry{ID: s.lastID, OutboxWrite: w,
 			Status: flows.OutboxPending, NextAttempt: w.At})
 	}
+}
+
+// IdleSessions implements flows.IdleSessions.
+func (s *Store) IdleSessions(ctx context.Context, now time.Time, max int) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, e := range s.sessions {
+		if !e.expires.IsZero() && e.expires.Before(now) {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int { return s.sessions[a].expires.Compare(s.sessions[b].expires) })
+	return ids[:min(len(ids), max)], nil
 }
 
 // after returns person's failures after since (not at it). The caller holds s.mu.

@@ -133,17 +133,21 @@ func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 // Commit implements flows.SessionStore in one transaction (see the package doc).
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 	var next int64
+	var expires *time.Time // NULL: the session has ended
+	if !c.Expires.IsZero() {
+		expires = &c.Expires
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		if c.Version == 0 {
-			err = tx.QueryRow(ctx, `INSERT INTO sessions (id, data, version, updated_at) VALUES ($1, $2, 1, now())
-				ON CONFLICT (id) DO NOTHING RETURNING version`, c.Session, c.Data).Scan(&next)
+			err = tx.QueryRow(ctx, `INSERT INTO sessions (id, data, version, updated_at, expires_at) VALUES ($1, $2, 1, now(), $3)
+				ON CONFLICT (id) DO NOTHING RETURNING version`, c.Session, c.Data, expires).Scan(&next)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return flows.ErrVersionConflict
 			}
 		} else {
-			err = tx.QueryRow(ctx, `UPDATE sessions SET data = $2, version = version + 1, updated_at = now()
-				WHERE id = $1 AND version = $3 RETURNING version`, c.Session, c.Data, int64(c.Version)).Scan(&next)
+			err = tx.QueryRow(ctx, `UPDATE sessions SET data = $2, version = version + 1, updated_at = now(), expires_at = $4
+				WHERE id = $1 AND version = $3 RETURNING version`, c.Session, c.Data, int64(c.Version), expires).Scan(&next)
 			if errors.Is(err, pgx.ErrNoRows) {
 				var exists bool
 				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, c.Session).Scan(&exists); err != nil {
@@ -224,6 +228,13 @@ func insertEffects(ctx context.Context, tx pgx.Tx, c flows.Commit) error {
 		return nil
 	}
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// IdleSessions implements flows.IdleSessions.
+func (s *Store) IdleSessions(ctx context.Context, now time.Time, max int) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2`, now, max)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, formatError("idle sessions", err)
 }
 
 // Failures implements flows.SessionStore.

@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -48,12 +49,20 @@ type Store struct {
 	// stmts holds the writer's prepared statements of a Commit, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
+	// commits takes the Commits to the committer goroutine, which runs those waiting together
+	// in one transaction (group commit); quit stops it and stopped waits for it.
+	commits chan *commitReq
+	quit    chan struct{}
+	stopped sync.WaitGroup
+	// rstmts and wstmts hold the other frequent statements (reads; the outbox's claims and
+	// settlements), prepared on first use: *sql.Stmt by SQL text.
+	rstmts, wstmts sync.Map
 }
 
 // The statements of a Commit.
 const (
-	insertSession = `INSERT INTO sessions (id, data, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`
-	updateSession = `UPDATE sessions SET data = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`
+	insertSession = `INSERT INTO sessions (id, data, version, updated_at, expires_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING`
+	updateSession = `UPDATE sessions SET data = ?, version = version + 1, updated_at = ?, expires_at = ? WHERE id = ? AND version = ?`
 	countFailures = `SELECT count(*) FROM failures WHERE person = ? AND at > ?`
 	insertFailure = `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`
 	upsertMark    = `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
@@ -62,7 +71,23 @@ const (
 		VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING`
 	insertAudit = `INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	savepoint  = `SAVEPOINT c`
+	release    = `RELEASE c`
+	rollbackTo = `ROLLBACK TO c`
 )
+
+// maxGroup bounds how many Commits share one transaction.
+const maxGroup = 64
+
+// commitReq is a Commit waiting for the committer: done receives its outcome.
+type commitReq struct {
+	ctx  context.Context
+	c    flows.Commit
+	done chan error
+}
+
+// errClosed is what a Commit on a closed store returns.
+var errClosed = errors.New("sqlite: the store is closed")
 
 var _ store.Store = (*Store)(nil)
 
@@ -86,7 +111,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.stmts = map[string]*sql.Stmt{}
-	for _, q := range []string{insertSession, updateSession, countFailures, insertFailure, upsertMark, insertWrite, insertAudit} {
+	for _, q := range []string{insertSession, updateSession, countFailures, insertFailure, upsertMark, insertWrite, insertAudit,
+		savepoint, release, rollbackTo} {
 		st, err := w.PrepareContext(ctx, q)
 		if err != nil {
 			w.Close()
@@ -99,6 +125,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, formatError("open", err)
 	}
 	s.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	s.commits, s.quit = make(chan *commitReq, maxGroup), make(chan struct{})
+	s.stopped.Add(1)
+	go s.committer()
 	return s, nil
 }
 
@@ -127,10 +156,15 @@ func (s *Store) migrate(ctx context.Context) error {
 // committed migration, of which there are few.
 const migrateAttempts = 5
 
-// Close closes the database.
+// Close closes the database. Commits still running finish first; later ones fail.
 func (s *Store) Close() error {
+	close(s.quit)
+	s.stopped.Wait()
 	for _, st := range s.stmts {
 		st.Close()
+	}
+	for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
+		m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
@@ -185,6 +219,37 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 	return tx.StmtContext(ctx, st), nil
 }
 
+// prepared returns query prepared on db, from cache (the readers' or the writer's): database/sql
+// prepares it again on each of db's connections as it needs. It must not be called for the
+// writer inside a transaction, which holds the writer's only connection.
+func (s *Store) prepared(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	cache := &s.rstmts
+	if db == s.w {
+		cache = &s.wstmts
+	}
+	if st, ok := cache.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := cache.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// query runs query, prepared once, on db.
+func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.prepared(ctx, db, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // exec runs query in tx as a prepared statement.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	st, err := s.stmt(ctx, tx, query)
@@ -198,7 +263,10 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any)
 func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	var data []byte
 	var version int64
-	err := s.r.QueryRowContext(ctx, `SELECT data, version FROM sessions WHERE id = ?`, id).Scan(&data, &version)
+	st, err := s.prepared(ctx, s.r, `SELECT data, version FROM sessions WHERE id = ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, id).Scan(&data, &version)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, flows.ErrNotFound
 	}
@@ -208,56 +276,137 @@ func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	return data, uint64(version), nil
 }
 
-// Commit implements flows.SessionStore in one IMMEDIATE transaction: the write lock is held
-// from the version check and the guard's count to the commit.
+// Commit implements flows.SessionStore. Commits are serialised on the one writer connection;
+// those that arrive while a transaction runs are run together in the next one (group commit),
+// each in a savepoint of its own: one that fails is rolled back alone, and the others' writes
+// reach the WAL in one transaction, which costs about what one Commit's did. Commit returns
+// only once the transaction holding its writes has committed, as durable as before: the
+// group shares the WAL append, not a promise. A Commit whose context has ended when its turn
+// comes fails and changes nothing; once started, it runs to its end (an interrupted statement
+// would roll back the whole transaction, the group's other Commits with it).
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
-	next := c.Version + 1
-	err := s.write(ctx, "commit", func(tx *sql.Tx) error {
-		now := us(time.Now())
-		var res sql.Result
-		var err error
-		if c.Version == 0 {
-			res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now)
-		} else {
-			res, err = s.exec(ctx, tx, updateSession, c.Data, now, c.Session, int64(c.Version))
+	if err := ctx.Err(); err != nil {
+		return 0, formatError("commit", err)
+	}
+	req := &commitReq{ctx: ctx, c: c, done: make(chan error, 1)}
+	select {
+	case s.commits <- req:
+	case <-ctx.Done():
+		return 0, formatError("commit", ctx.Err())
+	case <-s.quit:
+		return 0, formatError("commit", errClosed)
+	}
+	if err := <-req.done; err != nil { // the committer always answers: it may be running it
+		return 0, err
+	}
+	return c.Version + 1, nil
+}
+
+// committer runs the Commits sent to it, as many as are waiting at once in one transaction,
+// until the store closes.
+func (s *Store) committer() {
+	defer s.stopped.Done()
+	group := make([]*commitReq, 0, maxGroup)
+	for {
+		select {
+		case r := <-s.commits:
+			group = append(group[:0], r)
+		case <-s.quit:
+			return
 		}
+	waiting:
+		for len(group) < maxGroup {
+			select {
+			case r := <-s.commits:
+				group = append(group, r)
+			default:
+				break waiting
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup runs group's Commits in one IMMEDIATE transaction, each in a savepoint, and
+// answers each.
+func (s *Store) commitGroup(group []*commitReq) {
+	errs := make([]error, len(group))
+	bg := context.Background() // the group's statements; each Commit's own are not cancelled midway either
+	err := s.write(bg, "commit", func(tx *sql.Tx) error {
+		for i, r := range group {
+			if errs[i] = r.ctx.Err(); errs[i] != nil {
+				continue
+			}
+			if _, err := s.exec(bg, tx, savepoint); err != nil {
+				return err
+			}
+			if errs[i] = s.commit(bg, tx, r.c); errs[i] != nil {
+				if _, err := s.exec(bg, tx, rollbackTo); err != nil {
+					return err
+				}
+			}
+			if _, err := s.exec(bg, tx, release); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, r := range group {
+		switch {
+		case err != nil: // nothing of the group was committed
+			r.done <- err
+		default:
+			r.done <- formatError("commit", errs[i])
+		}
+	}
+}
+
+// commit writes one Commit in tx: the session's version and the guard are checked first.
+func (s *Store) commit(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
+	now := us(time.Now())
+	var res sql.Result
+	var err error
+	var expires any // NULL: the session has ended
+	if !c.Expires.IsZero() {
+		expires = us(c.Expires)
+	}
+	if c.Version == 0 {
+		res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now, expires)
+	} else {
+		res, err = s.exec(ctx, tx, updateSession, c.Data, now, expires, c.Session, int64(c.Version))
+	}
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		if c.Version == 0 {
+			return flows.ErrVersionConflict
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, c.Session).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return flows.ErrVersionConflict
+		}
+		return flows.ErrNotFound
+	}
+	if g := c.Guard; g.Person != "" {
+		var n int
+		st, err := s.stmt(ctx, tx, countFailures)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		if err := st.QueryRowContext(ctx, g.Person, us(g.Since)).Scan(&n); err != nil {
 			return err
-		} else if n == 0 {
-			if c.Version == 0 {
-				return flows.ErrVersionConflict
-			}
-			var exists bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, c.Session).Scan(&exists); err != nil {
-				return err
-			}
-			if exists {
-				return flows.ErrVersionConflict
-			}
-			return flows.ErrNotFound
 		}
-		if g := c.Guard; g.Person != "" {
-			var n int
-			st, err := s.stmt(ctx, tx, countFailures)
-			if err != nil {
-				return err
-			}
-			if err := st.QueryRowContext(ctx, g.Person, us(g.Since)).Scan(&n); err != nil {
-				return err
-			}
-			if n != g.Failures {
-				return flows.ErrFailuresChanged
-			}
+		if n != g.Failures {
+			return flows.ErrFailuresChanged
 		}
-		return s.insertEffects(ctx, tx, c)
-	})
-	if err != nil {
-		return 0, err
 	}
-	return next, nil
+	return s.insertEffects(ctx, tx, c)
 }
 
 func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
@@ -289,9 +438,19 @@ func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) e
 	return nil
 }
 
+// IdleSessions implements flows.IdleSessions.
+func (s *Store) IdleSessions(ctx context.Context, now time.Time, max int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?`, us(now), max)
+	if err != nil {
+		return nil, formatError("idle sessions", err)
+	}
+	ids, err := collect(rows, func(r *sql.Rows) (string, error) { var id string; return id, r.Scan(&id) })
+	return ids, formatError("idle sessions", err)
+}
+
 // Failures implements flows.SessionStore.
 func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
+	rows, err := s.query(ctx, s.r, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
 	if err != nil {
 		return nil, formatError("failures", err)
 	}
@@ -320,8 +479,10 @@ func collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error
 // Verified implements flows.SessionStore.
 func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Time) (flows.VerifiedMark, bool, error) {
 	var from, until int64
-	err := s.r.QueryRowContext(ctx, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`,
-		key.Engagement, key.Person, int(key.Role), us(now)).Scan(&from, &until)
+	st, err := s.prepared(ctx, s.r, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, key.Engagement, key.Person, int(key.Role), us(now)).Scan(&from, &until)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return flows.VerifiedMark{}, false, nil
 	}
@@ -408,7 +569,7 @@ func scanEntry(rows *sql.Rows) (store.StoredEntry, error) {
 // engagements' queues that are due. A claimed write whose payload cannot be read is parked
 // (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
-	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
+	rows, err := s.query(ctx, s.w, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
 		WHERE id IN (
 			SELECT o.id FROM outbox o
 			WHERE o.status IN (1, 2) AND o.next_attempt <= ?
@@ -427,8 +588,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 
 // settle runs an update of the write c claims, conditional on the claim still holding.
 func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE id = ? AND status = 2 AND attempts = ?`,
-		append(args, c.ID, c.Attempt)...)
+	st, err := s.prepared(ctx, s.w, `UPDATE outbox SET `+set+` WHERE id = ? AND status = 2 AND attempts = ?`)
+	if err != nil {
+		return formatError(op, err)
+	}
+	res, err := st.ExecContext(ctx, append(args, c.ID, c.Attempt)...)
 	return affected(op, res, err, flows.ErrClaimLost)
 }
 

@@ -34,6 +34,7 @@ func Exercise(t *testing.T, open func(t *testing.T) (store.Store, store.Store)) 
 	})
 	t.Run("sweep", func(t *testing.T) { testSweep(t, func(t *testing.T) store.Store { a, _ := open(t); return a }) })
 	t.Run("sweep with zero retention", func(t *testing.T) { a, _ := open(t); testSweepZeroRetention(t, a) })
+	t.Run("idle sessions", func(t *testing.T) { a, _ := open(t); testIdleSessions(t, a) })
 }
 
 // A zero Retention (a caller that did not fill it in) keeps everything but expired marks: it
@@ -57,6 +58,36 @@ func testSweepZeroRetention(t *testing.T, st store.Store) {
 	f, err := st.Failures(ctx, alice, now.Add(-48*time.Hour))
 	require.NoError(t, err)
 	assert.Len(t, f, 1, "the failure is kept")
+}
+
+// testIdleSessions: IdleSessions lists the open sessions whose Expires is before now, those
+// that expired first first, at most max; a session's last commit sets its Expires, and a
+// commit without one (a session that ended) takes it off the list.
+func testIdleSessions(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	commit := func(id string, version uint64, expires time.Time) uint64 {
+		v, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"), Version: version, Expires: expires})
+		require.NoError(t, err)
+		return v
+	}
+	a := commit("a", 0, now.Add(-time.Minute))
+	commit("b", 0, now.Add(-2*time.Minute))
+	commit("c", 0, now)                  // expires at now: not yet idle past it
+	commit("d", 0, now.Add(time.Minute)) // still active
+	commit("e", 0, time.Time{})          // ended
+	ids, err := st.IdleSessions(ctx, now, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b", "a"}, ids)
+	ids, err = st.IdleSessions(ctx, now, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b"}, ids)
+
+	a = commit("a", a, now.Add(time.Hour)) // a step came: active again
+	commit("b", 1, time.Time{})            // expired: ended
+	ids, err = st.IdleSessions(ctx, now.Add(time.Minute+time.Microsecond), 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c", "d"}, ids)
 }
 
 func testSweep(t *testing.T, open func(t *testing.T) store.Store) {

@@ -1,0 +1,104 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/idverify/idverify/adapter/store/storetest"
+	"github.com/idverify/idverify/flows"
+)
+
+// BenchmarkVerification measures complete verifications per second through the engine, the
+// Salesforce adapter and a real store, with the outbox delivered by two workers, against the
+// in-process fake org on a local httptest server (every API call a loopback HTTP round trip
+// through sfdc and the fake org's handler): Alice calls from her mobile (one SOSL search, which
+// also reads her verifier values), reason, subject, two check-mode answers, and the write-back
+// delivered (one composite). 4 commits, 2 API calls and one delivery per op, from
+// GOMAXPROCS × 4 goroutines, each verification on an engagement of its own. The timer stops
+// when the last write-back is delivered. Besides the rate it reports the process's CPU time
+// per verification (cpu-ns/op: engine, adapter, store, worker and the in-process fake org, GC
+// included) and the rate that CPU time allows on all the machine's cores
+// (verifications/s-idle): on a shared machine the wall-clock rate says more about the other
+// processes than about this code.
+func BenchmarkVerification(b *testing.B) {
+	for _, drv := range storetest.Drivers {
+		b.Run(drv.Name, func(b *testing.B) {
+			r := newRig(b, drv.Open(b))
+			ctx, stop := context.WithCancel(context.Background())
+			var workers sync.WaitGroup
+			defer func() { stop(); workers.Wait() }()
+			for range 2 {
+				w := r.worker()
+				w.Poll, w.Concurrency, w.Batch = 10*time.Millisecond, 8, 8
+				workers.Go(func() { _ = w.Run(ctx) })
+			}
+			var next atomic.Int64
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := verifyAlice(r.engine, fmt.Sprint("bench-", next.Add(1))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			for {
+				left, err := r.st.ListOutbox(context.Background(), 0, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(left) == 0 {
+					break
+				}
+				if left[0].Status == flows.OutboxParked {
+					b.Fatalf("parked: %+v", left[0])
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+			b.StopTimer()
+			perOp := float64(cpuTime()-cpu) / float64(b.N)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
+			b.ReportMetric(perOp, "cpu-ns/op")
+			// What the process's CPU time allows on the machine's cores, were they all its own:
+			// the rate on an idle machine, fake org included.
+			b.ReportMetric(float64(runtime.NumCPU())*float64(time.Second)/perOp, "verifications/s-idle")
+		})
+	}
+}
+
+// verifyAlice runs one self verification of Alice on call id ext.
+func verifyAlice(e *flows.Engine, ext string) error {
+	ctx := context.Background()
+	v, err := e.Start(ctx, flows.StartRequest{Actor: "bench", Phone: alicePhone, Key: ext, ExternalID: ext, Channel: "Voice Call"})
+	if err == nil {
+		v, err = e.SetReason(ctx, flows.ReasonRequest{Actor: "bench", Session: v.Session, Version: v.Version, Reason: "Change of address"})
+	}
+	if err == nil {
+		v, err = e.SetSubject(ctx, flows.SubjectRequest{Actor: "bench", Session: v.Session, Version: v.Version, Subject: flows.SubjectSelf})
+	}
+	if err == nil {
+		v, err = e.Answer(ctx, flows.AnswerRequest{Actor: "bench", Session: v.Session, Version: v.Version, Answers: aliceRight})
+	}
+	if err == nil && v.Outcome != flows.OutcomeVerified {
+		err = fmt.Errorf("ended %v", v.Outcome)
+	}
+	return err
+}
+
+// cpuTime is the process's CPU time so far (user and system, every thread).
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
