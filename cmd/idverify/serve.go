@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -242,6 +243,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 	m.URL = "http://" + ln.Addr().String()
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		// Listening on every interface (":8080"): a client on this machine calls loopback.
+		m.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
 	s := cfg.Server
 	m.server = httpapi.NewServer(ln.Addr().String(), m.Handler, httpapi.Timeouts{ReadHeader: s.ReadHeaderTimeout,
 		Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout}, log)
