@@ -158,6 +158,9 @@ type Mount struct {
 func (m *Main) Run(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
+			if m.server == nil && m.Listener != nil {
+				_ = m.Listener.Close() // nobody else will: the server never took it
+			}
 			_ = m.Close()
 		}
 	}()
