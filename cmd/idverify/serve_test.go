@@ -392,14 +392,16 @@ func runShell(t *testing.T, script string) string {
 }
 
 // The quick start: the built binary, run as `idverify serve` with nothing configured, prints
-// the banner, answers /readyz, verifies a caller through the printed commands, and stops on
-// SIGINT, deleting its temporary store.
+// the banner, answers /readyz, verifies a caller through the printed commands, walks every
+// scenario over HTTP, and stops on SIGINT, deleting its temporary store.
 func TestQuickStartSubprocess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the binary")
 	}
 	bin := buildBinary(t)
-	proc := startProcess(t, bin, nil, "serve", "--addr", "127.0.0.1:0")
+	// Nothing configured but a higher burst of answers on one person: the lockout scenario
+	// below answers about one person six times in a row.
+	proc := startProcess(t, bin, []string{"IDVERIFY_SERVER_RATE_LIMIT_PERSON_BURST=100"}, "serve", "--addr", "127.0.0.1:0")
 	banner := proc.waitBanner(t)
 	apiURL := regexp.MustCompile(`API:\s+(http://\S+)`).FindStringSubmatch(banner)
 	require.NotNil(t, apiURL, banner)
@@ -408,11 +410,21 @@ func TestQuickStartSubprocess(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
+	walked := 0 // the banner's walks, when curl ran them
 	if _, err := exec.LookPath("curl"); err == nil {
-		script := banner[strings.Index(banner, "IDV="):]
-		first, _, _ := strings.Cut(script, "# A representative")
-		out := runShell(t, first)
-		assert.Contains(t, out, `"outcome":"verified"`, out)
+		walked = len(demoWalks())
+		walks, _, _ := strings.Cut(banner[strings.Index(banner, "IDV="):], "ORG=")
+		out := runShell(t, walks)
+		assert.Equal(t, 2, strings.Count(out, `"outcome":"verified"`), out)
+	}
+
+	// Every other scenario, through the binary, with the keys the banner printed (a second run
+	// of the banner's walks on their engagements would reuse their verified marks).
+	keys := regexp.MustCompile(`API key:\s+(\S+)\n\s+admin API key:\s+(\S+)`).FindStringSubmatch(banner)
+	require.NotNil(t, keys, banner)
+	to := apiTarget{urls: []string{apiURL[1]}, key: keys[1], adminKey: keys[2]}
+	for _, sc := range scenarios()[walked:] {
+		t.Run(sc.name, func(t *testing.T) { runScenario(t, to, sc) })
 	}
 
 	db := regexp.MustCompile(`store:\s+SQLite at (\S+) \(deleted at exit\)`).FindStringSubmatch(banner)
