@@ -109,6 +109,11 @@ func scenarios() []scenario {
 	out := []scenario{
 		{name: "self with a registered number (the banner's first walk)", steps: walks[0].steps, outcome: "verified"},
 		{name: "representative and customer (the banner's second walk)", steps: walks[1].steps, outcome: "verified"},
+		// After the first walk: the call is transferred, the new agent's session on the same
+		// engagement passes Alice without questions (her verified mark, within verified_ttl).
+		{name: "a transfer reuses the verified mark", outcome: "verified", steps: []demoStep{
+			start(`{"phone":"+14155550101","external_id":"demo-call-1"}`), reason(1, "Change of address"), subject(2, "self"),
+		}},
 		{name: "self searched", outcome: "verified", steps: []demoStep{
 			start(`{"phone":"+1 415 555 0999","external_id":"s-searched"}`), reason(1, "Change of address"), subject(2, "self"),
 			post("/v1/sessions/$S/search", `{"version":3,"search_type":"customer","keywords":"Bruno Silva"}`),
@@ -225,7 +230,7 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 	metricsText, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	resp.Body.Close()
-	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 5`, `idverify_outcomes_total{outcome="locked"} 1`,
+	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 6`, `idverify_outcomes_total{outcome="locked"} 1`,
 		`idverify_lockouts_total 1`, `idverify_outbox_deliveries_total{result="delivered"}`, `idverify_salesforce_requests_total{result="2xx"}`,
 		`idverify_salesforce_api_usage `, `idverify_outbox_depth{status="pending"} 0`,
 		`idverify_http_requests_total{key="demo",route="POST /v1/sessions/{id}/answers",status="200"}`} {
