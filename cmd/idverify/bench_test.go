@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,13 +30,6 @@ func BenchmarkServeSteps(b *testing.B) {
 		name := map[bool]string{false: "no-outbox", true: "outbox"}[withOutbox]
 		b.Run(name, func(b *testing.B) { benchSteps(b, 200, withOutbox) })
 	}
-}
-
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchSteps(b *testing.B, concurrency int, withOutbox bool) {
