@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,18 +26,30 @@ import (
 // API, delivering each session's write-back to the fake org as it comes (one composite call
 // each), "no-outbox" leaves the writes queued, so the difference is what delivery costs the
 // API. Run with a fixed count, e.g. -benchtime=4000x.
+//
+// With IDVERIFY_TEST_POSTGRES_DSN set, the postgres variants run the same on PostgreSQL (a
+// schema of their own), the store several replicas share.
 func BenchmarkServeSteps(b *testing.B) {
-	for _, withOutbox := range []bool{false, true} {
-		name := map[bool]string{false: "no-outbox", true: "outbox"}[withOutbox]
-		b.Run(name, func(b *testing.B) { benchSteps(b, 200, withOutbox) })
+	drivers := []string{config.DriverSQLite}
+	if os.Getenv("IDVERIFY_TEST_POSTGRES_DSN") != "" {
+		drivers = append(drivers, config.DriverPostgres)
+	}
+	for _, driver := range drivers {
+		for _, withOutbox := range []bool{false, true} {
+			name := driver + "/" + map[bool]string{false: "no-outbox", true: "outbox"}[withOutbox]
+			b.Run(name, func(b *testing.B) { benchSteps(b, 200, driver, withOutbox) })
+		}
 	}
 }
 
-func benchSteps(b *testing.B, concurrency int, withOutbox bool) {
+func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool) {
 	d, err := newDemo(filepath.Join(b.TempDir(), "idverify.db"))
 	require.NoError(b, err)
 	defaults, err := d.defaults()
 	require.NoError(b, err)
+	if driver == config.DriverPostgres {
+		defaults["store"] = map[string]any{"driver": driver, "dsn": postgresSchema(b)}
+	}
 	cfg, err := config.Load(config.Options{Defaults: defaults})
 	require.NoError(b, err)
 	// The rate limits guard a deployment, not a benchmark: one key and one person here.
