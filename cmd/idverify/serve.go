@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idverify/idverify/adapter/httpapi"
 	"github.com/idverify/idverify/adapter/metrics"
 	"github.com/idverify/idverify/adapter/outbox"
@@ -20,7 +22,6 @@ import (
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/sfdc"
-	"github.com/spf13/cobra"
 )
 
 func init() { commands = append(commands, newServeCommand) }
