@@ -43,15 +43,11 @@ func BenchmarkServeSteps(b *testing.B) {
 }
 
 func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool) {
-	d, err := newDemo(filepath.Join(b.TempDir(), "idverify.db"))
-	require.NoError(b, err)
-	defaults, err := d.defaults()
+	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(b.TempDir(), "idverify.db"))
 	require.NoError(b, err)
 	if driver == config.DriverPostgres {
-		defaults["store"] = map[string]any{"driver": driver, "dsn": postgresSchema(b)}
+		cfg.Store.Driver, cfg.Store.DSN = driver, config.Secret(postgresSchema(b))
 	}
-	cfg, err := config.Load(config.Options{Defaults: defaults})
-	require.NoError(b, err)
 	// The rate limits guard a deployment, not a benchmark: one key and one person here.
 	cfg.Server.RateLimit = config.RateLimit{KeyPerSecond: 1e9, KeyBurst: 1e9, PersonPerMinute: 1e9, PersonBurst: 1e9}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

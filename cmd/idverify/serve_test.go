@@ -37,13 +37,9 @@ type demoService struct {
 // nil, adjusts the loaded configuration first.
 func startDemo(t *testing.T, change func(*config.Config)) *demoService {
 	t.Helper()
-	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
+	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
 	require.NoError(t, err)
-	defaults, err := d.defaults()
-	require.NoError(t, err)
-	cfg, err := config.Load(config.Options{Defaults: defaults})
-	require.NoError(t, err)
-	require.True(t, cfg.Salesforce.Embedded())
+	require.NotNil(t, d, "no Salesforce credentials: demo settings")
 	if change != nil {
 		change(cfg)
 	}
@@ -539,11 +535,7 @@ func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
 // Main.Mounts serve beside the API on its listener, and Close drains a request in flight: the
 // listener stops taking connections, the request still gets its answer, then Close returns.
 func TestMountsAndGracefulClose(t *testing.T) {
-	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
-	require.NoError(t, err)
-	defaults, err := d.defaults()
-	require.NoError(t, err)
-	cfg, err := config.Load(config.Options{Defaults: defaults})
+	cfg, _, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
 	require.NoError(t, err)
 	started, release := make(chan struct{}), make(chan struct{})
 	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
