@@ -619,3 +619,39 @@ func TestLoggerLevelAndFormat(t *testing.T) {
 		assert.Equal(t, tt.json, strings.HasPrefix(buf.String(), "{"), "%+v: %s", tt.log, buf.String())
 	}
 }
+
+// With Salesforce credentials there is no demo: the configuration is the operator's alone, and
+// --db (the demo's file) is refused.
+func TestLoadServeConfigWithCredentials(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	t.Setenv(config.EnvFile, filepath.Join(filepath.Dir(file), "..", "..", "examples", "idverify.yaml"))
+	t.Setenv("IDVERIFY_SALESFORCE_AUTH", "password")
+	t.Setenv("IDVERIFY_SALESFORCE_LOGIN_URL", "http://127.0.0.1:8089")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_ID", "idverify-demo")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_SECRET", "idverify-demo-secret")
+	t.Setenv("IDVERIFY_SALESFORCE_USERNAME", "integration@demo.idverify.dev")
+	t.Setenv("IDVERIFY_SALESFORCE_PASSWORD", "demo-password")
+	t.Setenv("IDVERIFY_SECRETS_HMAC_KEY", strings.Repeat("k", 32))
+
+	cfg, d, err := loadServeConfig(config.Options{}, "")
+	require.NoError(t, err)
+	assert.Nil(t, d)
+	assert.Empty(t, cfg.Server.APIKeys, "no demo keys")
+	assert.Equal(t, "idverify.db", cfg.Store.DSN.Value(), "the file's store, not a temporary one")
+
+	_, _, err = loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "demo.db"))
+	require.ErrorContains(t, err, "--db is for the demo only")
+
+	t.Setenv("IDVERIFY_SALESFORCE_AUTH", "")
+	t.Setenv("IDVERIFY_SALESFORCE_PASSWORD", "")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_SECRET", "")
+	t.Setenv("IDVERIFY_SALESFORCE_USERNAME", "")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_ID", "")
+	t.Setenv("IDVERIFY_SALESFORCE_LOGIN_URL", "")
+	cfg, d, err = loadServeConfig(config.Options{}, "")
+	require.NoError(t, err)
+	require.NotNil(t, d)
+	defer d.close()
+	assert.Equal(t, strings.Repeat("k", 32), cfg.Secrets.HMACKey.Value(), "a configured key beats the generated one")
+	assert.Len(t, cfg.Server.APIKeys, 2, "the demo's keys where none are configured")
+}
