@@ -655,3 +655,21 @@ func TestLoadServeConfigWithCredentials(t *testing.T) {
 	assert.Equal(t, strings.Repeat("k", 32), cfg.Secrets.HMACKey.Value(), "a configured key beats the generated one")
 	assert.Len(t, cfg.Server.APIKeys, 2, "the demo's keys where none are configured")
 }
+
+// README.md's walk is the banner's: each of its step commands is one the banner prints (and
+// TestBannerCommandsWork runs).
+func TestREADMEWalkIsTheBanners(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	readme, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "README.md"))
+	require.NoError(t, err)
+	var script bytes.Buffer
+	writeDemoScript(&script, "http://127.0.0.1:8080", "KEY")
+	n := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "idv -d ") || strings.HasPrefix(line, `idv "`) || strings.HasPrefix(line, "idv() ") {
+			assert.Contains(t, script.String(), line+"\n")
+			n++
+		}
+	}
+	assert.Greater(t, n, 10, "README.md walks through a representative's verification")
+}
