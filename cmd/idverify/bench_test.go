@@ -5,11 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,27 +26,28 @@ import (
 // API, delivering each session's write-back to the fake org as it comes (one composite call
 // each), "no-outbox" leaves the writes queued, so the difference is what delivery costs the
 // API. Run with a fixed count, e.g. -benchtime=4000x.
+//
+// With IDVERIFY_TEST_POSTGRES_DSN set, the postgres variants run the same on PostgreSQL (a
+// schema of their own), the store several replicas share.
 func BenchmarkServeSteps(b *testing.B) {
-	for _, withOutbox := range []bool{false, true} {
-		name := map[bool]string{false: "no-outbox", true: "outbox"}[withOutbox]
-		b.Run(name, func(b *testing.B) { benchSteps(b, 200, withOutbox) })
+	drivers := []string{config.DriverSQLite}
+	if os.Getenv("IDVERIFY_TEST_POSTGRES_DSN") != "" {
+		drivers = append(drivers, config.DriverPostgres)
+	}
+	for _, driver := range drivers {
+		for _, withOutbox := range []bool{false, true} {
+			name := driver + "/" + map[bool]string{false: "no-outbox", true: "outbox"}[withOutbox]
+			b.Run(name, func(b *testing.B) { benchSteps(b, 200, driver, withOutbox) })
+		}
 	}
 }
 
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func benchSteps(b *testing.B, concurrency int, withOutbox bool) {
-	d, err := newDemo(filepath.Join(b.TempDir(), "idverify.db"))
+func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool) {
+	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(b.TempDir(), "idverify.db"))
 	require.NoError(b, err)
-	defaults, err := d.defaults()
-	require.NoError(b, err)
-	cfg, err := config.Load(config.Options{Defaults: defaults})
-	require.NoError(b, err)
+	if driver == config.DriverPostgres {
+		cfg.Store.Driver, cfg.Store.DSN = driver, config.Secret(postgresSchema(b))
+	}
 	// The rate limits guard a deployment, not a benchmark: one key and one person here.
 	cfg.Server.RateLimit = config.RateLimit{KeyPerSecond: 1e9, KeyBurst: 1e9, PersonPerMinute: 1e9, PersonBurst: 1e9}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

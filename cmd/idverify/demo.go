@@ -224,7 +224,7 @@ idverify is running on DEMO settings: no Salesforce credentials are configured (
   Salesforce:     an embedded fake org with demo data at %s (in memory)
   store:          %s
   policy:         examples/idverify.yaml's reasons and search types, unless configured
-Nothing here is real or kept: set salesforce.auth and the rest (README.md, docs/CONFIGURATION.md)
+Nothing here is real: set salesforce.auth and the rest (README.md, docs/CONFIGURATION.md)
 to verify callers against your org.
 
 Paste these into a shell (they need curl) to walk two callers through verification:

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/idverify/idverify/adapter/httpapi"
 	"github.com/idverify/idverify/adapter/metrics"
@@ -19,7 +22,6 @@ import (
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/sfdc"
-	"github.com/spf13/cobra"
 )
 
 func init() { commands = append(commands, newServeCommand) }
@@ -55,26 +57,12 @@ configuration sets nothing. It prints a banner saying so, with curl commands tha
 and a representative through verification.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := config.Options{Flags: cmd.Flags()}
-			s, err := config.LoadSalesforce(opts)
+			cfg, d, err := loadServeConfig(config.Options{Flags: cmd.Flags()}, db)
 			if err != nil {
 				return err
 			}
-			var d *demo
-			if s.Embedded() {
-				if d, err = newDemo(db); err != nil {
-					return err
-				}
+			if d != nil {
 				defer d.close()
-				if opts.Defaults, err = d.defaults(); err != nil {
-					return err
-				}
-			} else if db != "" {
-				return errors.New("--db is for the demo only: set store.dsn (IDVERIFY_STORE_DSN)")
-			}
-			cfg, err := config.Load(opts)
-			if err != nil {
-				return err
 			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
 			m := &Main{Config: cfg, Logger: log}
@@ -96,11 +84,42 @@ and a representative through verification.`,
 	return cmd
 }
 
+// loadServeConfig loads the configuration as serve does: with no Salesforce credentials
+// configured, on demo settings (db is the demo's SQLite file, "" for a temporary one), and then
+// d is the demo, which the caller closes when the service stops; otherwise d is nil. A command
+// that runs the service in-process loads its configuration with it too.
+func loadServeConfig(opts config.Options, db string) (cfg *config.Config, d *demo, err error) {
+	s, err := config.LoadSalesforce(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.Embedded() {
+		if db != "" {
+			return nil, nil, errors.New("--db is for the demo only: set store.dsn (IDVERIFY_STORE_DSN)")
+		}
+		cfg, err = config.Load(opts)
+		return cfg, nil, err
+	}
+	if d, err = newDemo(db); err != nil {
+		return nil, nil, err
+	}
+	if opts.Defaults, err = d.defaults(); err == nil {
+		cfg, err = config.Load(opts)
+	}
+	if err != nil {
+		d.close()
+		return nil, nil, err
+	}
+	return cfg, d, nil
+}
+
 // Main is the service `idverify serve` runs, as WTF Dial's cmd/wtfd lays it out: Run wires the
 // packages together from a loaded configuration and starts them; Close stops them. It holds no
 // logic of its own. Other commands reuse it to run the same service in-process (a terminal
 // verification, a console mounted beside the API):
 //
+//	cfg, demo, err := loadServeConfig(config.Options{Flags: cmd.Flags()}, "") // demo settings without credentials
+//	...
 //	m := &Main{Config: cfg, Logger: log, Mounts: []Mount{{Pattern: "/console/", Handler: console}}}
 //	if err := m.Run(ctx); err != nil { ... }
 //	defer m.Close()
@@ -157,6 +176,9 @@ type Mount struct {
 func (m *Main) Run(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
+			if m.server == nil && m.Listener != nil {
+				_ = m.Listener.Close() // nobody else will: the server never took it
+			}
 			_ = m.Close()
 		}
 	}()
@@ -242,6 +264,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 	m.URL = "http://" + ln.Addr().String()
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		// Listening on every interface (":8080"): a client on this machine calls loopback.
+		m.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
 	s := cfg.Server
 	m.server = httpapi.NewServer(ln.Addr().String(), m.Handler, httpapi.Timeouts{ReadHeader: s.ReadHeaderTimeout,
 		Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout}, log)

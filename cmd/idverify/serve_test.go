@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -36,13 +37,9 @@ type demoService struct {
 // nil, adjusts the loaded configuration first.
 func startDemo(t *testing.T, change func(*config.Config)) *demoService {
 	t.Helper()
-	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
+	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
 	require.NoError(t, err)
-	defaults, err := d.defaults()
-	require.NoError(t, err)
-	cfg, err := config.Load(config.Options{Defaults: defaults})
-	require.NoError(t, err)
-	require.True(t, cfg.Salesforce.Embedded())
+	require.NotNil(t, d, "no Salesforce credentials: demo settings")
 	if change != nil {
 		change(cfg)
 	}
@@ -109,6 +106,11 @@ func scenarios() []scenario {
 	out := []scenario{
 		{name: "self with a registered number (the banner's first walk)", steps: walks[0].steps, outcome: "verified"},
 		{name: "representative and customer (the banner's second walk)", steps: walks[1].steps, outcome: "verified"},
+		// After the first walk: the call is transferred, the new agent's session on the same
+		// engagement passes Alice without questions (her verified mark, within verified_ttl).
+		{name: "a transfer reuses the verified mark", outcome: "verified", steps: []demoStep{
+			start(`{"phone":"+14155550101","external_id":"demo-call-1"}`), reason(1, "Change of address"), subject(2, "self"),
+		}},
 		{name: "self searched", outcome: "verified", steps: []demoStep{
 			start(`{"phone":"+1 415 555 0999","external_id":"s-searched"}`), reason(1, "Change of address"), subject(2, "self"),
 			post("/v1/sessions/$S/search", `{"version":3,"search_type":"customer","keywords":"Bruno Silva"}`),
@@ -225,7 +227,7 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 	metricsText, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	resp.Body.Close()
-	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 5`, `idverify_outcomes_total{outcome="locked"} 1`,
+	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 6`, `idverify_outcomes_total{outcome="locked"} 1`,
 		`idverify_lockouts_total 1`, `idverify_outbox_deliveries_total{result="delivered"}`, `idverify_salesforce_requests_total{result="2xx"}`,
 		`idverify_salesforce_api_usage `, `idverify_outbox_depth{status="pending"} 0`,
 		`idverify_http_requests_total{key="demo",route="POST /v1/sessions/{id}/answers",status="200"}`} {
@@ -392,14 +394,19 @@ func runShell(t *testing.T, script string) string {
 }
 
 // The quick start: the built binary, run as `idverify serve` with nothing configured, prints
-// the banner, answers /readyz, verifies a caller through the printed commands, and stops on
-// SIGINT, deleting its temporary store.
+// the banner, answers /readyz, verifies a caller through the printed commands, walks every
+// scenario over HTTP, and stops on SIGINT, deleting its temporary store.
 func TestQuickStartSubprocess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the binary")
 	}
+	if runtime.GOOS == "windows" {
+		t.Skip("stops the child with SIGINT, which Windows cannot send")
+	}
 	bin := buildBinary(t)
-	proc := startProcess(t, bin, nil, "serve", "--addr", "127.0.0.1:0")
+	// Nothing configured but a higher burst of answers on one person: the lockout scenario
+	// below answers about one person six times in a row.
+	proc := startProcess(t, bin, []string{"IDVERIFY_SERVER_RATE_LIMIT_PERSON_BURST=100"}, "serve", "--addr", "127.0.0.1:0")
 	banner := proc.waitBanner(t)
 	apiURL := regexp.MustCompile(`API:\s+(http://\S+)`).FindStringSubmatch(banner)
 	require.NotNil(t, apiURL, banner)
@@ -408,11 +415,21 @@ func TestQuickStartSubprocess(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
+	walked := 0 // the banner's walks, when curl ran them
 	if _, err := exec.LookPath("curl"); err == nil {
-		script := banner[strings.Index(banner, "IDV="):]
-		first, _, _ := strings.Cut(script, "# A representative")
-		out := runShell(t, first)
-		assert.Contains(t, out, `"outcome":"verified"`, out)
+		walked = len(demoWalks())
+		walks, _, _ := strings.Cut(banner[strings.Index(banner, "IDV="):], "ORG=")
+		out := runShell(t, walks)
+		assert.Equal(t, 2, strings.Count(out, `"outcome":"verified"`), out)
+	}
+
+	// Every other scenario, through the binary, with the keys the banner printed (a second run
+	// of the banner's walks on their engagements would reuse their verified marks).
+	keys := regexp.MustCompile(`API key:\s+(\S+)\n\s+admin API key:\s+(\S+)`).FindStringSubmatch(banner)
+	require.NotNil(t, keys, banner)
+	to := apiTarget{urls: []string{apiURL[1]}, key: keys[1], adminKey: keys[2]}
+	for _, sc := range scenarios()[walked:] {
+		t.Run(sc.name, func(t *testing.T) { runScenario(t, to, sc) })
 	}
 
 	db := regexp.MustCompile(`store:\s+SQLite at (\S+) \(deleted at exit\)`).FindStringSubmatch(banner)
@@ -518,11 +535,7 @@ func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
 // Main.Mounts serve beside the API on its listener, and Close drains a request in flight: the
 // listener stops taking connections, the request still gets its answer, then Close returns.
 func TestMountsAndGracefulClose(t *testing.T) {
-	d, err := newDemo(filepath.Join(t.TempDir(), "idverify.db"))
-	require.NoError(t, err)
-	defaults, err := d.defaults()
-	require.NoError(t, err)
-	cfg, err := config.Load(config.Options{Defaults: defaults})
+	cfg, _, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
 	require.NoError(t, err)
 	started, release := make(chan struct{}), make(chan struct{})
 	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -605,4 +618,58 @@ func TestLoggerLevelAndFormat(t *testing.T) {
 		assert.Contains(t, buf.String(), "loud")
 		assert.Equal(t, tt.json, strings.HasPrefix(buf.String(), "{"), "%+v: %s", tt.log, buf.String())
 	}
+}
+
+// With Salesforce credentials there is no demo: the configuration is the operator's alone, and
+// --db (the demo's file) is refused.
+func TestLoadServeConfigWithCredentials(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	t.Setenv(config.EnvFile, filepath.Join(filepath.Dir(file), "..", "..", "examples", "idverify.yaml"))
+	t.Setenv("IDVERIFY_SALESFORCE_AUTH", "password")
+	t.Setenv("IDVERIFY_SALESFORCE_LOGIN_URL", "http://127.0.0.1:8089")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_ID", "idverify-demo")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_SECRET", "idverify-demo-secret")
+	t.Setenv("IDVERIFY_SALESFORCE_USERNAME", "integration@demo.idverify.dev")
+	t.Setenv("IDVERIFY_SALESFORCE_PASSWORD", "demo-password")
+	t.Setenv("IDVERIFY_SECRETS_HMAC_KEY", strings.Repeat("k", 32))
+
+	cfg, d, err := loadServeConfig(config.Options{}, "")
+	require.NoError(t, err)
+	assert.Nil(t, d)
+	assert.Empty(t, cfg.Server.APIKeys, "no demo keys")
+	assert.Equal(t, "idverify.db", cfg.Store.DSN.Value(), "the file's store, not a temporary one")
+
+	_, _, err = loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "demo.db"))
+	require.ErrorContains(t, err, "--db is for the demo only")
+
+	t.Setenv("IDVERIFY_SALESFORCE_AUTH", "")
+	t.Setenv("IDVERIFY_SALESFORCE_PASSWORD", "")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_SECRET", "")
+	t.Setenv("IDVERIFY_SALESFORCE_USERNAME", "")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_ID", "")
+	t.Setenv("IDVERIFY_SALESFORCE_LOGIN_URL", "")
+	cfg, d, err = loadServeConfig(config.Options{}, "")
+	require.NoError(t, err)
+	require.NotNil(t, d)
+	defer d.close()
+	assert.Equal(t, strings.Repeat("k", 32), cfg.Secrets.HMACKey.Value(), "a configured key beats the generated one")
+	assert.Len(t, cfg.Server.APIKeys, 2, "the demo's keys where none are configured")
+}
+
+// README.md's walk is the banner's: each of its step commands is one the banner prints (and
+// TestBannerCommandsWork runs).
+func TestREADMEWalkIsTheBanners(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	readme, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "README.md"))
+	require.NoError(t, err)
+	var script bytes.Buffer
+	writeDemoScript(&script, "http://127.0.0.1:8080", "KEY")
+	n := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "idv -d ") || strings.HasPrefix(line, `idv "`) || strings.HasPrefix(line, "idv() ") {
+			assert.Contains(t, script.String(), line+"\n")
+			n++
+		}
+	}
+	assert.Greater(t, n, 10, "README.md walks through a representative's verification")
 }
