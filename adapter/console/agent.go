@@ -38,7 +38,10 @@ type agentSession struct {
 
 const agentCookie = "idv_agent"
 
-var userID = regexp.MustCompile(`^005[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+var (
+	userID = regexp.MustCompile(`^005[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+	orgID  = regexp.MustCompile(`^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+)
 
 // location is the agent's time zone; UTC when it is unknown here.
 func (a *Agent) location() *time.Location {

@@ -56,14 +56,21 @@ type Config struct {
 // SignIn configures Salesforce's OAuth 2.0 web server flow with PKCE
 // (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm):
 // the connected app's consumer key (and secret, when the app requires one), the login URL
-// (https://login.salesforce.com, a My Domain, or the fake org) and the console's callback,
-// which the connected app lists.
+// (https://login.salesforce.com, a My Domain, or the fake org), the console's callback,
+// which the connected app lists, and the org whose users may sign in.
 type SignIn struct {
 	LoginURL     string
 	ClientID     string
 	ClientSecret string
 	// RedirectURL is the absolute URL of /console/oauth/callback as the browser reaches it.
 	RedirectURL string
+	// OrgID is the org's Organization id (00D…, 15 or 18 characters): only its users sign in.
+	// A connected app is not confined to the org that created it: a user of another org who
+	// may approve uninstalled connected apps (every System Administrator, e.g. of a free
+	// Developer Edition org) can authorize it at login.salesforce.com
+	// (https://help.salesforce.com/s/articleView?id=005132365&type=1), and would otherwise be
+	// an agent of this console. Required with sign-in.
+	OrgID string
 }
 
 // Enabled reports whether sign-in is configured.
@@ -84,6 +91,7 @@ type Console struct {
 	engagements httpapi.EngagementReader
 	oauth       *oauth2.Config
 	loginURL    string
+	orgID       string // the first 15 characters: the case-sensitive id
 	agents      sealer // the agent's cookie
 	flows       sealer // the sign-in's state cookie
 	handles     sealer // session handles
@@ -125,6 +133,9 @@ func New(c Config) (*Console, error) {
 	if s := c.SignIn; s.Enabled() && (!httpURL(s.LoginURL) || !httpURL(s.RedirectURL)) {
 		errs = append(errs, errors.New("console: SignIn needs an http(s) LoginURL and RedirectURL"))
 	}
+	if s := c.SignIn; s.Enabled() && !orgID.MatchString(s.OrgID) {
+		errs = append(errs, errors.New("console: SignIn needs the org's OrgID (00D…, 15 or 18 characters)"))
+	}
 	if c.SignInTTL < 0 {
 		errs = append(errs, errors.New("console: SignInTTL must not be negative"))
 	}
@@ -153,7 +164,7 @@ func New(c Config) (*Console, error) {
 	}
 	if s := c.SignIn; s.Enabled() {
 		login := strings.TrimSuffix(s.LoginURL, "/")
-		con.loginURL = login
+		con.loginURL, con.orgID = login, s.OrgID[:15]
 		// The id scope is all the console asks: who signed in (userinfo), nothing of the org's data.
 		con.oauth = &oauth2.Config{ClientID: s.ClientID, ClientSecret: s.ClientSecret, RedirectURL: s.RedirectURL, Scopes: []string{"id"},
 			Endpoint: oauth2.Endpoint{AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token",

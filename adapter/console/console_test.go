@@ -198,7 +198,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"frame ancestor":   {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
 		"wildcard":         {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"*"}},
 		"instance":         {Engine: e.engine, Store: e.store, Key: testKey, InstanceURL: "javascript:alert(1)"},
-		"sign-in no https": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c", RedirectURL: "http://127.0.0.1/console/oauth/callback"}},
+		"sign-in no https": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c",
+			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: e.org.OrgID()}},
+		"sign-in no org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
+			RedirectURL: "http://127.0.0.1/console/oauth/callback"}},
+		"sign-in bad org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
+			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: "005000000000011AAA"}},
 	} {
 		_, err := console.New(cfg)
 		assert.Error(t, err, name)

@@ -107,7 +107,12 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	agent, err := c.userinfo(ctx, instance, tok)
 	c.revoke(ctx, tok) // the console needs the token no more
-	if err != nil {
+	switch {
+	case errors.Is(err, errOtherOrg):
+		c.log.WarnContext(ctx, "sign-in: a user of another org refused")
+		c.fail(w, r, http.StatusForbidden, "You signed in to another Salesforce org than this console's. Sign in with your user of the console's org.")
+		return
+	case err != nil:
 		c.log.WarnContext(ctx, "sign-in: userinfo not read", "type", errType(err))
 		c.fail(w, r, http.StatusBadGateway, "Salesforce did not say who signed in. Sign in again.")
 		return
@@ -135,6 +140,7 @@ func (c *Console) userinfo(ctx context.Context, instance string, tok *oauth2.Tok
 	}
 	var info struct {
 		UserID   string `json:"user_id"`
+		OrgID    string `json:"organization_id"`
 		Name     string `json:"name"`
 		ZoneInfo string `json:"zoneinfo"`
 	}
@@ -143,6 +149,9 @@ func (c *Console) userinfo(ctx context.Context, instance string, tok *oauth2.Tok
 	}
 	if !userID.MatchString(info.UserID) {
 		return Agent{}, &statusError{0}
+	}
+	if !orgID.MatchString(info.OrgID) || subtle.ConstantTimeCompare([]byte(info.OrgID[:15]), []byte(c.orgID)) != 1 {
+		return Agent{}, errOtherOrg
 	}
 	if _, err := time.LoadLocation(info.ZoneInfo); err != nil || info.ZoneInfo == "" {
 		info.ZoneInfo = "UTC"
@@ -163,6 +172,9 @@ func (c *Console) revoke(ctx context.Context, tok *oauth2.Token) {
 		resp.Body.Close()
 	}
 }
+
+// errOtherOrg is a sign-in by a user of another org than the console's.
+var errOtherOrg = errors.New("console: the user is not of the console's org")
 
 type statusError struct{ status int }
 

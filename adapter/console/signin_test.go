@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/idverify/adapter/console"
 	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/sfdc"
 )
@@ -132,6 +133,17 @@ func TestSignInRequest(t *testing.T) {
 	// A wrong password stays on Salesforce's page.
 	b.signIn("agent2@demo.idverify.dev", "wrong")
 	assert.Contains(t, b.url, "/services/oauth2/authorize")
+	b.get("/console/")
+	assert.Contains(t, b.url, "/services/oauth2/authorize", "not signed in")
+}
+
+// A user of another org than the console's (a connected app is not confined to its own org:
+// another org's administrator can authorize it) is refused, and no agent cookie is set.
+func TestSignInOtherOrgRefused(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) { c.SignIn.OrgID = "00D000000000001AAA" })
+	b := e.browser(nil).signIn("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	assert.Equal(t, http.StatusForbidden, b.status)
+	b.has("another Salesforce org")
 	b.get("/console/")
 	assert.Contains(t, b.url, "/services/oauth2/authorize", "not signed in")
 }
