@@ -193,11 +193,11 @@ func TestHeaders(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	e := newEnv(t)
 	for name, cfg := range map[string]console.Config{
-		"no engine":        {Store: e.store, Key: testKey},
-		"short key":        {Engine: e.engine, Store: e.store, Key: []byte("short")},
-		"frame ancestor":   {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
-		"wildcard":         {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"*"}},
-		"instance":         {Engine: e.engine, Store: e.store, Key: testKey, InstanceURL: "javascript:alert(1)"},
+		"no engine":      {Store: e.store, Key: testKey},
+		"short key":      {Engine: e.engine, Store: e.store, Key: []byte("short")},
+		"frame ancestor": {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
+		"wildcard":       {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"*"}},
+		"instance":       {Engine: e.engine, Store: e.store, Key: testKey, InstanceURL: "javascript:alert(1)"},
 		"sign-in no https": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c",
 			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: e.org.OrgID()}},
 		"sign-in no org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
