@@ -248,3 +248,14 @@ func TestSameStepTwiceAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, failures, 1, "one wrong answer counted")
 }
+
+// A start form the engine refuses is answered again with what the agent typed, never sent
+// back in a URL: a phone number in a redirect's query lands in history and access logs.
+func TestStartRefusedKeepsPhoneOutOfURL(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(&agentAnna).get("/console/")
+	b.post("/console/start", url.Values{"phone": {alicePhone}, "call_id": {"call-bad-time"}, "start_time": {"not a time"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, b.status)
+	assert.Equal(t, "/console/start", b.url, "no redirect")
+	b.has("Check what you entered", `value="`+alicePhone+`"`, `value="call-bad-time"`)
+}
