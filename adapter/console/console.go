@@ -90,6 +90,7 @@ type Console struct {
 	store       httpapi.Store
 	engagements httpapi.EngagementReader
 	oauth       *oauth2.Config
+	plainHTTP   bool // the callback is http on a loopback host: cookies without Secure
 	loginURL    string
 	orgID       string // the first 15 characters: the case-sensitive id
 	agents      sealer // the agent's cookie
@@ -133,6 +134,9 @@ func New(c Config) (*Console, error) {
 	if s := c.SignIn; s.Enabled() && (!httpURL(s.LoginURL) || !httpURL(s.RedirectURL)) {
 		errs = append(errs, errors.New("console: SignIn needs an http(s) LoginURL and RedirectURL"))
 	}
+	if s := c.SignIn; s.Enabled() && httpURL(s.RedirectURL) && strings.HasPrefix(s.RedirectURL, "http:") && !plainLoopback(s.RedirectURL) {
+		errs = append(errs, errors.New("console: SignIn.RedirectURL must be https (http only on a loopback host): the console's cookies are Secure"))
+	}
 	if s := c.SignIn; s.Enabled() && !orgID.MatchString(s.OrgID) {
 		errs = append(errs, errors.New("console: SignIn needs the org's OrgID (00D…, 15 or 18 characters)"))
 	}
@@ -164,7 +168,7 @@ func New(c Config) (*Console, error) {
 	}
 	if s := c.SignIn; s.Enabled() {
 		login := strings.TrimSuffix(s.LoginURL, "/")
-		con.loginURL, con.orgID = login, s.OrgID[:15]
+		con.loginURL, con.orgID, con.plainHTTP = login, s.OrgID[:15], plainLoopback(s.RedirectURL)
 		// The id scope is all the console asks: who signed in (userinfo), nothing of the org's data.
 		con.oauth = &oauth2.Config{ClientID: s.ClientID, ClientSecret: s.ClientSecret, RedirectURL: s.RedirectURL, Scopes: []string{"id"},
 			Endpoint: oauth2.Endpoint{AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token",

@@ -56,7 +56,7 @@ func (c *Console) signInStart(w http.ResponseWriter, r *http.Request) {
 	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localNext(r.URL.Query().Get("next")),
 		Expires: c.clock.Now().Add(flowTTL).Unix()}
 	plain, _ := json.Marshal(f)
-	http.SetCookie(w, c.cookie(r, flowCookie, c.flows.seal(plain), flowTTL))
+	http.SetCookie(w, c.cookie(flowCookie, c.flows.seal(plain), flowTTL))
 	http.Redirect(w, r, c.oauth.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier)), http.StatusSeeOther)
 }
 
@@ -77,7 +77,7 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	state := q.Get("state")
-	http.SetCookie(w, c.cookie(r, flowCookie, "", -1)) // one use
+	http.SetCookie(w, c.cookie(flowCookie, "", -1)) // one use
 	switch {
 	case err != nil || c.clock.Now().Unix() >= f.Expires:
 		c.fail(w, r, http.StatusBadRequest, "The sign-in took too long or was started elsewhere. Sign in again.")
@@ -118,7 +118,7 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent.Instance = strings.TrimSuffix(instance, "/")
-	c.signIn(w, r, agent)
+	c.signIn(w, agent)
 	http.Redirect(w, r, localNext(f.Next), http.StatusSeeOther)
 }
 
@@ -194,7 +194,7 @@ func errType(err error) string {
 
 // signOut: POST /console/signout.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, c.cookie(r, agentCookie, "", -1))
+	http.SetCookie(w, c.cookie(agentCookie, "", -1))
 	http.Redirect(w, r, "/console/signedout", http.StatusSeeOther)
 }
 

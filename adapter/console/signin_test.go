@@ -147,3 +147,27 @@ func TestSignInOtherOrgRefused(t *testing.T) {
 	b.get("/console/")
 	assert.Contains(t, b.url, "/services/oauth2/authorize", "not signed in")
 }
+
+// Behind a reverse proxy the console is reached at a loopback address; its cookies are Secure
+// all the same, because its callback URL is https. An http callback is accepted on a loopback
+// host only.
+func TestCookiesSecureBehindProxy(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) { c.SignIn.RedirectURL = "https://console.example.com/console/oauth/callback" })
+	resp, err := noRedirects().Get(e.srv.URL + "/console/signin")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.NotEmpty(t, resp.Cookies())
+	for _, ck := range resp.Cookies() {
+		assert.True(t, ck.Secure, ck.Name)
+	}
+
+	cfg := console.Config{Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(),
+		ClientID: fakeorg.DemoClientID, RedirectURL: "http://console.example.com/console/oauth/callback", OrgID: e.org.OrgID()}}
+	_, err = console.New(cfg)
+	assert.ErrorContains(t, err, "https")
+}
+
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
