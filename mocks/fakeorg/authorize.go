@@ -299,7 +299,7 @@ func (o *Org) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := strings.TrimSpace(f.Get("username"))
-	if !o.allowLogin() {
+	if !o.allowLoginAs(username) {
 		o.renderLogin(w, r, ar, c.Value, username, "Login rate exceeded. Wait a while and try again.", http.StatusTooManyRequests)
 		return
 	}
@@ -336,6 +336,31 @@ func (o *Org) refuseAuth(w http.ResponseWriter, r *http.Request, ar authRequest,
 		params.Set("state", ar.State)
 	}
 	http.Redirect(w, r, redirectTo(ar.RedirectURI, params), http.StatusFound)
+}
+
+// allowLoginAs takes one login attempt of the user username names on the authorize page.
+func (o *Org) allowLoginAs(username string) bool {
+	if strings.EqualFold(username, o.username) {
+		return o.allowLogin()
+	}
+	key := "" // an unknown username
+	for _, u := range orgdb.Users[1:] {
+		if strings.EqualFold(username, u.Username) {
+			key = strings.ToLower(u.Username)
+		}
+	}
+	s := &o.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userLogins == nil {
+		s.userLogins = map[string]*loginRate{}
+	}
+	l := s.userLogins[key]
+	if l == nil {
+		l = &loginRate{perHour: s.logins.perHour}
+		s.userLogins[key] = l
+	}
+	return l.allow(o.now())
 }
 
 // checkUserPassword finds the user a username and password sign in as: the integration user

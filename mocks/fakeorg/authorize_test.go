@@ -508,3 +508,61 @@ func TestDemoUsersAreUserRecords(t *testing.T) {
 	}, got)
 	assert.Equal(t, o.UserID(), res.Records[3].ID)
 }
+
+// Salesforce's login rate limit is per user ("Login requests exceeding 3,600 requests per hour
+// per user will be blocked", Salesforce Help 000381578): wrong passwords on the login page for
+// one agent block that agent, not another, and not the integration user's API logins; an
+// agent's code exchange is no login of the integration user either.
+func TestLoginFormRateIsPerUser(t *testing.T) {
+	f := newWebFlow(t, Options{LoginRateLimit: 2})
+	authURL := f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	for range 2 {
+		resp, _ := f.submit(f.browser, f.loginForm(f.browser, authURL), "agent1@demo.idverify.dev", "guess")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	resp, page := f.submit(f.browser, f.loginForm(f.browser, authURL), "agent1@demo.idverify.dev", DemoAgentPassword)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Contains(t, page, "Login rate exceeded")
+
+	verifier := oauth2.GenerateVerifier()
+	loc := f.signIn("s", verifier, "agent2@demo.idverify.dev", DemoAgentPassword)
+	_, err := f.cfg.Exchange(f.ctx(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	require.NoError(t, err)
+
+	integration := f.cfg
+	integration.ClientSecret = DemoClientSecret
+	for i := range 2 {
+		_, err := integration.PasswordCredentialsToken(f.ctx(), DemoUsername, DemoPassword)
+		require.NoError(t, err, "integration login %d", i+1)
+	}
+}
+
+// Two token requests with one code at once: exactly one gets a token.
+func TestWebServerFlowCodeRedeemedOnceUnderConcurrency(t *testing.T) {
+	f := newWebFlow(t, Options{})
+	verifier := oauth2.GenerateVerifier()
+	code := f.signIn("s", verifier, "agent2@demo.idverify.dev", DemoAgentPassword).Query().Get("code")
+	const n = 8
+	var wg sync.WaitGroup
+	oks := make(chan bool, n)
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := f.cfg.Exchange(f.ctx(), code, oauth2.VerifierOption(verifier))
+			oks <- err == nil
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(oks)
+	got := 0
+	for ok := range oks {
+		if ok {
+			got++
+		}
+	}
+	assert.Equal(t, 1, got)
+}
