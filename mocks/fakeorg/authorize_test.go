@@ -411,7 +411,14 @@ func TestLoginPageIsAccessible(t *testing.T) {
 	f := newWebFlow(t, Options{})
 	resp, page := f.get(f.browser, f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	csp := resp.Header.Get("Content-Security-Policy")
+	assert.Contains(t, csp, "frame-ancestors 'none'")
+	// The page's one <style> is allowed by its hash: no 'unsafe-inline'.
+	assert.NotContains(t, csp, "unsafe-inline")
+	_, rest, _ := strings.Cut(page, "<style>")
+	css, _, _ := strings.Cut(rest, "</style>")
+	sum := sha256.Sum256([]byte(css))
+	assert.Contains(t, csp, "style-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 	assert.Contains(t, page, `<html lang="en">`)
 	for _, id := range []string{"username", "password"} {
