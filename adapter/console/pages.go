@@ -124,7 +124,7 @@ func (c *Console) start(w http.ResponseWriter, r *http.Request) {
 		c.startAgain(w, r, code(err))
 		return
 	}
-	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID, ""), http.StatusSeeOther)
+	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID), http.StatusSeeOther)
 }
 
 // startAgain answers the start form again, with a notice and what the agent entered. It
@@ -146,12 +146,8 @@ func (c *Console) startAgain(w http.ResponseWriter, r *http.Request, notice stri
 	c.render(w, r, status, p, sp)
 }
 
-func (c *Console) sessionPath(session, user, notice string) string {
-	p := "/console/s/" + c.sealHandle(session, user)
-	if notice != "" {
-		p += "?m=" + notice
-	}
-	return p
+func (c *Console) sessionPath(session, user string) string {
+	return "/console/s/" + c.sealHandle(session, user)
 }
 
 // code names the notice of a step's error.
@@ -440,7 +436,7 @@ func (c *Console) continueEngagement(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/engagements/"+url.PathEscape(id)+"?m="+code(err), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID, ""), http.StatusSeeOther)
+	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID), http.StatusSeeOther)
 }
 
 // recordURL links to record in Salesforce: the configured instance, else the agent's.
