@@ -36,7 +36,7 @@ type Config struct {
 	Key []byte
 	// FrameAncestors are the origins (scheme://host[:port]) that may frame the console, e.g.
 	// the org's Lightning domain for a softphone or utility panel: CSP frame-ancestors. Empty
-	// lets only the console itself frame it.
+	// lets nothing frame it (the console never frames itself).
 	FrameAncestors []string
 	// InstanceURL is the org's URL records are linked to (https://example.my.salesforce.com);
 	// empty uses the instance URL Salesforce gave at the agent's sign-in.
@@ -97,6 +97,7 @@ type Console struct {
 	flows       sealer // the sign-in's state cookie
 	handles     sealer // session handles
 	csp         string
+	denyFrames  bool // no frame ancestor is configured: X-Frame-Options DENY too, for old browsers
 	instance    string
 	channels    []string
 	signInTTL   time.Duration
@@ -174,10 +175,11 @@ func New(c Config) (*Console, error) {
 			Endpoint: oauth2.Endpoint{AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token",
 				AuthStyle: oauth2.AuthStyleInParams}}
 	}
-	ancestors := "'self'"
+	ancestors := "'none'"
 	if len(c.FrameAncestors) > 0 {
-		ancestors += " " + strings.Join(c.FrameAncestors, " ")
+		ancestors = strings.Join(c.FrameAncestors, " ")
 	}
+	con.denyFrames = len(c.FrameAncestors) == 0
 	// No inline script or style: the console's one script and stylesheet are files of its own.
 	con.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
@@ -237,6 +239,9 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if c.denyFrames {
+			h.Set("X-Frame-Options", "DENY")
+		}
 		if !strings.HasPrefix(r.URL.Path, "/console/static/") {
 			h.Set("Cache-Control", "no-store")
 		}

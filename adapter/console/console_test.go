@@ -178,7 +178,8 @@ func TestHeaders(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	csp := resp.Header.Get("Content-Security-Policy")
-	assert.Contains(t, csp, "frame-ancestors 'self' https://example.lightning.force.com")
+	assert.Contains(t, csp, "frame-ancestors https://example.lightning.force.com")
+	assert.Empty(t, resp.Header.Get("X-Frame-Options"), "it would forbid the listed origins")
 	assert.Contains(t, csp, "script-src 'self';")
 	assert.NotContains(t, csp, "unsafe-inline")
 	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
@@ -188,6 +189,14 @@ func TestHeaders(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// With no frame ancestor configured nothing may frame the console, not even its own origin.
+	e = newEnv(t, func(c *console.Config) { c.FrameAncestors = nil })
+	resp, err = e.browser(&agentAnna).c.Get(e.srv.URL + "/console/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
