@@ -65,8 +65,9 @@ func TestSignIn(t *testing.T) {
 	for _, ev := range events {
 		assert.Equal(t, ben, ev.Actor)
 	}
-	// The token was revoked: the console keeps none.
-	assert.NotContains(t, b.page, "access_token")
+	// The token was revoked once userinfo was read: the console keeps none.
+	assert.EqualValues(t, 1, e.org.Count(fakeorg.KindRevoke), "one revoke request")
+	assert.EqualValues(t, 1, e.org.Count(fakeorg.KindUserinfo))
 
 	// Signing out ends the console session.
 	b.post("/console/signout", nil)
