@@ -268,3 +268,42 @@ func TestStartRefusedKeepsPhoneOutOfURL(t *testing.T) {
 	assert.Equal(t, "/console/start", b.url, "no redirect")
 	b.has("Check what you entered", `value="`+alicePhone+`"`, `value="call-bad-time"`)
 }
+
+// Guessing through the console is bounded by the engine's lockout, as through the API: six
+// sessions on one person answer wrong at once, and at most max_failures (3 in the demo policy)
+// wrong answers are counted; the others find the person locked. This is why the console has
+// no per-person rate limit of its own (docs/ARCHITECTURE.md).
+func TestGuessesBoundedByLockout(t *testing.T) {
+	e := newEnv(t)
+	const sessions = 6
+	type post struct {
+		action string
+		form   url.Values
+	}
+	posts := make([]post, sessions)
+	agent := e.browser(&agentAnna)
+	for i := range posts {
+		agent.toQuestions("call-guess-" + string(rune('a'+i)))
+		form := agent.form("/answers")
+		form.Set("q", "PersonBirthdate")
+		form.Set("v_PersonBirthdate", "0"+string(rune('1'+i))+"/01/1901")
+		posts[i] = post{agent.action("/answers"), form}
+	}
+	var wg sync.WaitGroup
+	for _, p := range posts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := agent.c.PostForm(e.srv.URL+p.action, p.form)
+			if assert.NoError(t, err) {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	alice := e.query(sfdc.Select("Id").From("Account").Where(sfdc.Eq("PersonEmail", "alice.martin@example.com")))
+	require.Len(t, alice, 1)
+	failures, err := e.store.Failures(t.Context(), string(alice[0].ID()), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, failures, 3, "as many wrong answers as the lockout allows, no more")
+}
