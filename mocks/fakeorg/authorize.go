@@ -50,7 +50,8 @@ import (
 const CodeLifetime = 15 * time.Minute
 
 // maxPendingCodes bounds the authorization codes waiting for their token request. The login
-// rate limit (3,600 an hour) keeps a code lifetime below 900 of them; this holds if it is lifted.
+// rate limit (3,600 an hour per user, five users) keeps a code lifetime below 4,500 of them;
+// this holds if it is lifted.
 const maxPendingCodes = 10_000
 
 // DemoAgentPassword is the password of every demo agent (orgdb.Users but the integration user).
