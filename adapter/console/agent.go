@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -38,7 +39,10 @@ type agentSession struct {
 
 const agentCookie = "idv_agent"
 
-var userID = regexp.MustCompile(`^005[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+var (
+	userID = regexp.MustCompile(`^005[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+	orgID  = regexp.MustCompile(`^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+)
 
 // location is the agent's time zone; UTC when it is unknown here.
 func (a *Agent) location() *time.Location {
@@ -51,8 +55,8 @@ func (a *Agent) location() *time.Location {
 }
 
 // signIn sets the cookie of a new console session for a, with a fresh CSRF secret.
-func (c *Console) signIn(w http.ResponseWriter, r *http.Request, a Agent) {
-	http.SetCookie(w, c.cookie(r, agentCookie, c.sealAgent(a), c.signInTTL))
+func (c *Console) signIn(w http.ResponseWriter, a Agent) {
+	http.SetCookie(w, c.cookie(agentCookie, c.sealAgent(a), c.signInTTL))
 }
 
 // sealAgent returns the cookie value of a new console session for a.
@@ -63,28 +67,30 @@ func (c *Console) sealAgent(a Agent) string {
 }
 
 // cookie returns a cookie of the console: HttpOnly, SameSite=Lax (sent on the top-level GET
-// of a screen pop, never on another site's POST), Secure except on a loopback host (where
-// the demo runs over plain HTTP).
-func (c *Console) cookie(r *http.Request, name, value string, ttl time.Duration) *http.Cookie {
+// of a screen pop, never on another site's POST), Secure unless the console's callback is
+// plain HTTP on a loopback host (the demo). The request's Host does not decide it: behind a
+// reverse proxy that forwards to 127.0.0.1, every request names a loopback host.
+func (c *Console) cookie(name, value string, ttl time.Duration) *http.Cookie {
 	ck := &http.Cookie{Name: name, Value: value, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: !loopback(r), MaxAge: int(ttl / time.Second)}
+		Secure: !c.plainHTTP, MaxAge: int(ttl / time.Second)}
 	if ttl < 0 {
 		ck.MaxAge, ck.Value = -1, ""
 	}
 	return ck
 }
 
-// loopback reports whether the request names a loopback host: the only place the console
-// runs without TLS.
-func loopback(r *http.Request) bool {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+// plainLoopback reports whether u is an http URL of a loopback host: the only place the
+// console runs without TLS.
+func plainLoopback(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "http" {
+		return false
 	}
+	host := pu.Hostname()
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
 

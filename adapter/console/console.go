@@ -37,7 +37,7 @@ type Config struct {
 	Key []byte
 	// FrameAncestors are the origins (scheme://host[:port]) that may frame the console, e.g.
 	// the org's Lightning domain for a softphone or utility panel: CSP frame-ancestors. Empty
-	// lets only the console itself frame it.
+	// lets nothing frame it (the console never frames itself).
 	FrameAncestors []string
 	// InstanceURL is the org's URL records are linked to (https://example.my.salesforce.com);
 	// empty uses the instance URL Salesforce gave at the agent's sign-in.
@@ -57,14 +57,21 @@ type Config struct {
 // SignIn configures Salesforce's OAuth 2.0 web server flow with PKCE
 // (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm):
 // the connected app's consumer key (and secret, when the app requires one), the login URL
-// (https://login.salesforce.com, a My Domain, or the fake org) and the console's callback,
-// which the connected app lists.
+// (https://login.salesforce.com, a My Domain, or the fake org), the console's callback,
+// which the connected app lists, and the org whose users may sign in.
 type SignIn struct {
 	LoginURL     string
 	ClientID     string
 	ClientSecret string
 	// RedirectURL is the absolute URL of /console/oauth/callback as the browser reaches it.
 	RedirectURL string
+	// OrgID is the org's Organization id (00D…, 15 or 18 characters): only its users sign in.
+	// A connected app is not confined to the org that created it: a user of another org who
+	// may approve uninstalled connected apps (every System Administrator, e.g. of a free
+	// Developer Edition org) can authorize it at login.salesforce.com
+	// (https://help.salesforce.com/s/articleView?id=005132365&type=1), and would otherwise be
+	// an agent of this console. Required with sign-in.
+	OrgID string
 }
 
 // Enabled reports whether sign-in is configured.
@@ -83,11 +90,14 @@ type Console struct {
 	policy      flows.Policy
 	engagements httpapi.EngagementReader
 	oauth       *oauth2.Config
+	plainHTTP   bool // the callback is http on a loopback host: cookies without Secure
 	loginURL    string
+	orgID       string // the first 15 characters: the case-sensitive id
 	agents      sealer // the agent's cookie
 	flows       sealer // the sign-in's state cookie
 	handles     sealer // session handles
 	csp         string
+	denyFrames  bool // no frame ancestor is configured: X-Frame-Options DENY too, for old browsers
 	instance    string
 	channels    []string
 	signInTTL   time.Duration
@@ -125,6 +135,12 @@ func New(c Config) (*Console, error) {
 	if s := c.SignIn; s.Enabled() && (!httpURL(s.LoginURL) || !httpURL(s.RedirectURL)) {
 		errs = append(errs, errors.New("console: SignIn needs an http(s) LoginURL and RedirectURL"))
 	}
+	if s := c.SignIn; s.Enabled() && httpURL(s.RedirectURL) && strings.HasPrefix(s.RedirectURL, "http:") && !plainLoopback(s.RedirectURL) {
+		errs = append(errs, errors.New("console: SignIn.RedirectURL must be https (http only on a loopback host): the console's cookies are Secure"))
+	}
+	if s := c.SignIn; s.Enabled() && !orgID.MatchString(s.OrgID) {
+		errs = append(errs, errors.New("console: SignIn needs the org's OrgID (00D…, 15 or 18 characters)"))
+	}
 	if c.SignInTTL < 0 {
 		errs = append(errs, errors.New("console: SignInTTL must not be negative"))
 	}
@@ -153,16 +169,17 @@ func New(c Config) (*Console, error) {
 	}
 	if s := c.SignIn; s.Enabled() {
 		login := strings.TrimSuffix(s.LoginURL, "/")
-		con.loginURL = login
+		con.loginURL, con.orgID, con.plainHTTP = login, s.OrgID[:15], plainLoopback(s.RedirectURL)
 		// The id scope is all the console asks: who signed in (userinfo), nothing of the org's data.
 		con.oauth = &oauth2.Config{ClientID: s.ClientID, ClientSecret: s.ClientSecret, RedirectURL: s.RedirectURL, Scopes: []string{"id"},
 			Endpoint: oauth2.Endpoint{AuthURL: login + "/services/oauth2/authorize", TokenURL: login + "/services/oauth2/token",
 				AuthStyle: oauth2.AuthStyleInParams}}
 	}
-	ancestors := "'self'"
+	ancestors := "'none'"
 	if len(c.FrameAncestors) > 0 {
-		ancestors += " " + strings.Join(c.FrameAncestors, " ")
+		ancestors = strings.Join(c.FrameAncestors, " ")
 	}
+	con.denyFrames = len(c.FrameAncestors) == 0
 	// No inline script or style: the console's one script and stylesheet are files of its own.
 	con.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
@@ -222,6 +239,9 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if c.denyFrames {
+			h.Set("X-Frame-Options", "DENY")
+		}
 		if !strings.HasPrefix(r.URL.Path, "/console/static/") {
 			h.Set("Cache-Control", "no-store")
 		}

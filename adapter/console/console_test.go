@@ -178,7 +178,8 @@ func TestHeaders(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	csp := resp.Header.Get("Content-Security-Policy")
-	assert.Contains(t, csp, "frame-ancestors 'self' https://example.lightning.force.com")
+	assert.Contains(t, csp, "frame-ancestors https://example.lightning.force.com")
+	assert.Empty(t, resp.Header.Get("X-Frame-Options"), "it would forbid the listed origins")
 	assert.Contains(t, csp, "script-src 'self';")
 	assert.NotContains(t, csp, "unsafe-inline")
 	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
@@ -188,17 +189,30 @@ func TestHeaders(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// With no frame ancestor configured nothing may frame the console, not even its own origin.
+	e = newEnv(t, func(c *console.Config) { c.FrameAncestors = nil })
+	resp, err = e.browser(&agentAnna).c.Get(e.srv.URL + "/console/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	e := newEnv(t)
 	for name, cfg := range map[string]console.Config{
-		"no engine":        {Store: e.store, Key: testKey},
-		"short key":        {Engine: e.engine, Store: e.store, Key: []byte("short")},
-		"frame ancestor":   {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
-		"wildcard":         {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"*"}},
-		"instance":         {Engine: e.engine, Store: e.store, Key: testKey, InstanceURL: "javascript:alert(1)"},
-		"sign-in no https": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c", RedirectURL: "http://127.0.0.1/console/oauth/callback"}},
+		"no engine":      {Store: e.store, Key: testKey},
+		"short key":      {Engine: e.engine, Store: e.store, Key: []byte("short")},
+		"frame ancestor": {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
+		"wildcard":       {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"*"}},
+		"instance":       {Engine: e.engine, Store: e.store, Key: testKey, InstanceURL: "javascript:alert(1)"},
+		"sign-in no https": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c",
+			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: e.org.OrgID()}},
+		"sign-in no org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
+			RedirectURL: "http://127.0.0.1/console/oauth/callback"}},
+		"sign-in bad org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
+			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: "005000000000011AAA"}},
 	} {
 		_, err := console.New(cfg)
 		assert.Error(t, err, name)
@@ -242,4 +256,54 @@ func TestSameStepTwiceAtOnce(t *testing.T) {
 	failures, err := e.store.Failures(t.Context(), string(alice[0].ID()), time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	assert.Len(t, failures, 1, "one wrong answer counted")
+}
+
+// A start form the engine refuses is answered again with what the agent typed, never sent
+// back in a URL: a phone number in a redirect's query lands in history and access logs.
+func TestStartRefusedKeepsPhoneOutOfURL(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(&agentAnna).get("/console/")
+	b.post("/console/start", url.Values{"phone": {alicePhone}, "call_id": {"call-bad-time"}, "start_time": {"not a time"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, b.status)
+	assert.Equal(t, "/console/start", b.url, "no redirect")
+	b.has("Check what you entered", `value="`+alicePhone+`"`, `value="call-bad-time"`)
+}
+
+// Guessing through the console is bounded by the engine's lockout, as through the API: six
+// sessions on one person answer wrong at once, and at most max_failures (3 in the demo policy)
+// wrong answers are counted; the others find the person locked. This is why the console has
+// no per-person rate limit of its own (docs/ARCHITECTURE.md).
+func TestGuessesBoundedByLockout(t *testing.T) {
+	e := newEnv(t)
+	const sessions = 6
+	type post struct {
+		action string
+		form   url.Values
+	}
+	posts := make([]post, sessions)
+	agent := e.browser(&agentAnna)
+	for i := range posts {
+		agent.toQuestions("call-guess-" + string(rune('a'+i)))
+		form := agent.form("/answers")
+		form.Set("q", "PersonBirthdate")
+		form.Set("v_PersonBirthdate", "0"+string(rune('1'+i))+"/01/1901")
+		posts[i] = post{agent.action("/answers"), form}
+	}
+	var wg sync.WaitGroup
+	for _, p := range posts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := agent.c.PostForm(e.srv.URL+p.action, p.form)
+			if assert.NoError(t, err) {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	alice := e.query(sfdc.Select("Id").From("Account").Where(sfdc.Eq("PersonEmail", "alice.martin@example.com")))
+	require.Len(t, alice, 1)
+	failures, err := e.store.Failures(t.Context(), string(alice[0].ID()), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, failures, 3, "as many wrong answers as the lockout allows, no more")
 }

@@ -12,7 +12,7 @@
 //		Engine: engine, Store: store, Engagements: sfAdapter,
 //		Key:    consoleKey, // ≥ 32 random bytes, the same on every replica
 //		SignIn: console.SignIn{LoginURL: "https://login.salesforce.com", ClientID: key,
-//			RedirectURL: "https://idverify.example.com/console/oauth/callback"},
+//			RedirectURL: "https://idverify.example.com/console/oauth/callback", OrgID: "00D…"},
 //		FrameAncestors: []string{"https://example.lightning.force.com"},
 //	})
 //	mux.Handle("/console/", con)

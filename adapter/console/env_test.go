@@ -96,7 +96,7 @@ func newEnv(t *testing.T, change ...func(*console.Config)) *env {
 	cfg := console.Config{Engine: e.engine, Store: e.store, Engagements: crm, Key: testKey,
 		FrameAncestors: []string{"https://example.lightning.force.com"}, InstanceURL: org.URL(),
 		SignIn: console.SignIn{LoginURL: org.URL(), ClientID: fakeorg.DemoClientID, ClientSecret: fakeorg.DemoClientSecret,
-			RedirectURL: e.srv.URL + fakeorg.ConsoleCallbackPath}}
+			RedirectURL: e.srv.URL + fakeorg.ConsoleCallbackPath, OrgID: org.OrgID()}}
 	for _, f := range change {
 		f(&cfg)
 	}

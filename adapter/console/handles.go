@@ -77,8 +77,19 @@ func (rc *resultCache) put(now time.Time, session string, version uint64, rows [
 	}
 	rc.entries[session] = rc.order.PushBack(&resultEntry{session: session, version: version, rows: rows, more: more,
 		expires: now.Add(rc.ttl)})
-	for rc.order.Len() > rc.max {
-		oldest := rc.order.Remove(rc.order.Front()).(*resultEntry)
+	rc.sweep(now)
+}
+
+// sweep forgets the oldest entries beyond max, and every expired one: personal data is kept
+// for the TTL, not until enough other searches push it out. Entries are in the order they
+// expire (put moves a session's to the back).
+func (rc *resultCache) sweep(now time.Time) {
+	for rc.order.Len() > 0 {
+		oldest := rc.order.Front().Value.(*resultEntry)
+		if rc.order.Len() <= rc.max && now.Before(oldest.expires) {
+			break
+		}
+		rc.order.Remove(rc.order.Front())
 		delete(rc.entries, oldest.session)
 	}
 }
@@ -87,16 +98,12 @@ func (rc *resultCache) put(now time.Time, session string, version uint64, rows [
 func (rc *resultCache) get(now time.Time, session string, version uint64) ([]flows.Row, bool, bool) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	rc.sweep(now)
 	el, ok := rc.entries[session]
 	if !ok {
 		return nil, false, false
 	}
 	e := el.Value.(*resultEntry)
-	if !now.Before(e.expires) {
-		rc.order.Remove(el)
-		delete(rc.entries, session)
-		return nil, false, false
-	}
 	if e.version != version {
 		return nil, false, false
 	}

@@ -3,8 +3,11 @@ package console
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/idverify/idverify/flows"
 )
 
 // After a sign-in the browser goes back only to a page of the console.
@@ -42,4 +45,24 @@ func TestSealer(t *testing.T) {
 	_, err = a.open(strings.Repeat("A", maxSealed+1))
 	assert.ErrorIs(t, err, errUnsealed)
 	assert.NotEqual(t, text, a.seal([]byte("hello")), "a fresh nonce each time")
+}
+
+// Search results (personal data) are forgotten once expired, at the next search or results
+// page, not only when the cache is full.
+func TestResultCacheForgetsExpired(t *testing.T) {
+	rc := newResultCache(10, time.Minute)
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	rc.put(t0, "a", 1, []flows.Row{{Values: []string{"Alice"}}}, false)
+	rc.put(t0.Add(30*time.Second), "b", 1, nil, false)
+	rc.put(t0.Add(2*time.Minute), "c", 1, nil, false)
+	assert.Len(t, rc.entries, 1, "a and b expired")
+	assert.Equal(t, 1, rc.order.Len())
+	_, _, ok := rc.get(t0.Add(3*time.Minute+time.Second), "x", 1)
+	assert.False(t, ok)
+	assert.Empty(t, rc.entries, "c expired, forgotten on a read of another session")
+	// The bound still holds.
+	for i := range 12 {
+		rc.put(t0, string(rune('a'+i)), 1, nil, false)
+	}
+	assert.Len(t, rc.entries, 10)
 }

@@ -124,27 +124,30 @@ func (c *Console) start(w http.ResponseWriter, r *http.Request) {
 		c.startAgain(w, r, code(err))
 		return
 	}
-	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID, ""), http.StatusSeeOther)
+	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID), http.StatusSeeOther)
 }
 
-// startAgain sends the agent back to the start form with a notice, keeping what a screen pop
-// filled in.
+// startAgain answers the start form again, with a notice and what the agent entered. It
+// renders rather than redirects: the phone number and call id the agent typed would otherwise
+// travel in a URL, into browser history and access logs.
 func (c *Console) startAgain(w http.ResponseWriter, r *http.Request, notice string) {
-	q := url.Values{"m": {notice}}
-	for _, k := range []string{"phone", "channel", "call_id"} {
-		if v := r.PostForm.Get(k); v != "" {
-			q.Set(k, clip(v, 255))
-		}
+	f := r.PostForm
+	sp := &startPage{Phone: clip(f.Get("phone"), 40), Channel: clip(f.Get("channel"), 255), CallID: clip(f.Get("call_id"), 255),
+		Channels: c.channels}
+	if sp.Channel == "" {
+		sp.Channel = c.channels[0]
 	}
-	http.Redirect(w, r, "/console/start?"+q.Encode(), http.StatusSeeOther)
+	p := c.newPage(r, "New engagement", "start")
+	p.Message, p.Alert = notices[notice].text, true
+	status := http.StatusUnprocessableEntity
+	if notice == "unavailable" {
+		status = http.StatusServiceUnavailable
+	}
+	c.render(w, r, status, p, sp)
 }
 
-func (c *Console) sessionPath(session, user, notice string) string {
-	p := "/console/s/" + c.sealHandle(session, user)
-	if notice != "" {
-		p += "?m=" + notice
-	}
-	return p
+func (c *Console) sessionPath(session, user string) string {
+	return "/console/s/" + c.sealHandle(session, user)
 }
 
 // code names the notice of a step's error.
@@ -433,7 +436,7 @@ func (c *Console) continueEngagement(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/engagements/"+url.PathEscape(id)+"?m="+code(err), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID, ""), http.StatusSeeOther)
+	http.Redirect(w, r, c.sessionPath(v.Session, s.UserID), http.StatusSeeOther)
 }
 
 // recordURL links to record in Salesforce: the configured instance, else the agent's.

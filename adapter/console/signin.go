@@ -56,7 +56,7 @@ func (c *Console) signInStart(w http.ResponseWriter, r *http.Request) {
 	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localNext(r.URL.Query().Get("next")),
 		Expires: c.clock.Now().Add(flowTTL).Unix()}
 	plain, _ := json.Marshal(f)
-	http.SetCookie(w, c.cookie(r, flowCookie, c.flows.seal(plain), flowTTL))
+	http.SetCookie(w, c.cookie(flowCookie, c.flows.seal(plain), flowTTL))
 	http.Redirect(w, r, c.oauth.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier)), http.StatusSeeOther)
 }
 
@@ -77,7 +77,7 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	state := q.Get("state")
-	http.SetCookie(w, c.cookie(r, flowCookie, "", -1)) // one use
+	http.SetCookie(w, c.cookie(flowCookie, "", -1)) // one use
 	switch {
 	case err != nil || c.clock.Now().Unix() >= f.Expires:
 		c.fail(w, r, http.StatusBadRequest, "The sign-in took too long or was started elsewhere. Sign in again.")
@@ -107,13 +107,18 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	agent, err := c.userinfo(ctx, instance, tok)
 	c.revoke(ctx, tok) // the console needs the token no more
-	if err != nil {
+	switch {
+	case errors.Is(err, errOtherOrg):
+		c.log.WarnContext(ctx, "sign-in: a user of another org refused")
+		c.fail(w, r, http.StatusForbidden, "You signed in to another Salesforce org than this console's. Sign in with your user of the console's org.")
+		return
+	case err != nil:
 		c.log.WarnContext(ctx, "sign-in: userinfo not read", "type", errType(err))
 		c.fail(w, r, http.StatusBadGateway, "Salesforce did not say who signed in. Sign in again.")
 		return
 	}
 	agent.Instance = strings.TrimSuffix(instance, "/")
-	c.signIn(w, r, agent)
+	c.signIn(w, agent)
 	http.Redirect(w, r, localNext(f.Next), http.StatusSeeOther)
 }
 
@@ -135,6 +140,7 @@ func (c *Console) userinfo(ctx context.Context, instance string, tok *oauth2.Tok
 	}
 	var info struct {
 		UserID   string `json:"user_id"`
+		OrgID    string `json:"organization_id"`
 		Name     string `json:"name"`
 		ZoneInfo string `json:"zoneinfo"`
 	}
@@ -143,6 +149,9 @@ func (c *Console) userinfo(ctx context.Context, instance string, tok *oauth2.Tok
 	}
 	if !userID.MatchString(info.UserID) {
 		return Agent{}, &statusError{0}
+	}
+	if !orgID.MatchString(info.OrgID) || subtle.ConstantTimeCompare([]byte(info.OrgID[:15]), []byte(c.orgID)) != 1 {
+		return Agent{}, errOtherOrg
 	}
 	if _, err := time.LoadLocation(info.ZoneInfo); err != nil || info.ZoneInfo == "" {
 		info.ZoneInfo = "UTC"
@@ -164,6 +173,9 @@ func (c *Console) revoke(ctx context.Context, tok *oauth2.Token) {
 	}
 }
 
+// errOtherOrg is a sign-in by a user of another org than the console's.
+var errOtherOrg = errors.New("console: the user is not of the console's org")
+
 type statusError struct{ status int }
 
 func (e *statusError) Error() string {
@@ -182,7 +194,7 @@ func errType(err error) string {
 
 // signOut: POST /console/signout.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, c.cookie(r, agentCookie, "", -1))
+	http.SetCookie(w, c.cookie(agentCookie, "", -1))
 	http.Redirect(w, r, "/console/signedout", http.StatusSeeOther)
 }
 

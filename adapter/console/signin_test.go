@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/idverify/adapter/console"
 	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/sfdc"
 )
@@ -64,8 +65,9 @@ func TestSignIn(t *testing.T) {
 	for _, ev := range events {
 		assert.Equal(t, ben, ev.Actor)
 	}
-	// The token was revoked: the console keeps none.
-	assert.NotContains(t, b.page, "access_token")
+	// The token was revoked once userinfo was read: the console keeps none.
+	assert.EqualValues(t, 1, e.org.Count(fakeorg.KindRevoke), "one revoke request")
+	assert.EqualValues(t, 1, e.org.Count(fakeorg.KindUserinfo))
 
 	// Signing out ends the console session.
 	b.post("/console/signout", nil)
@@ -134,4 +136,39 @@ func TestSignInRequest(t *testing.T) {
 	assert.Contains(t, b.url, "/services/oauth2/authorize")
 	b.get("/console/")
 	assert.Contains(t, b.url, "/services/oauth2/authorize", "not signed in")
+}
+
+// A user of another org than the console's (a connected app is not confined to its own org:
+// another org's administrator can authorize it) is refused, and no agent cookie is set.
+func TestSignInOtherOrgRefused(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) { c.SignIn.OrgID = "00D000000000001AAA" })
+	b := e.browser(nil).signIn("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	assert.Equal(t, http.StatusForbidden, b.status)
+	b.has("another Salesforce org")
+	b.get("/console/")
+	assert.Contains(t, b.url, "/services/oauth2/authorize", "not signed in")
+}
+
+// Behind a reverse proxy the console is reached at a loopback address; its cookies are Secure
+// all the same, because its callback URL is https. An http callback is accepted on a loopback
+// host only.
+func TestCookiesSecureBehindProxy(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) { c.SignIn.RedirectURL = "https://console.example.com/console/oauth/callback" })
+	resp, err := noRedirects().Get(e.srv.URL + "/console/signin")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.NotEmpty(t, resp.Cookies())
+	for _, ck := range resp.Cookies() {
+		assert.True(t, ck.Secure, ck.Name)
+	}
+
+	cfg := console.Config{Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(),
+		ClientID: fakeorg.DemoClientID, RedirectURL: "http://console.example.com/console/oauth/callback", OrgID: e.org.OrgID()}}
+	_, err = console.New(cfg)
+	assert.ErrorContains(t, err, "https")
+}
+
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

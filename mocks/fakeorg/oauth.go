@@ -36,6 +36,11 @@ type sessions struct {
 	sweepAt   int              // sweep expired access tokens when the map grows to this size
 	sweepTime time.Time        // … or at this time
 	logins    loginRate
+	// userLogins are the other users' login rates on the authorize page's form, by lower-case
+	// username (every demo agent's, and one shared by unknown usernames: at most
+	// len(orgdb.Users)): Salesforce's limit is per user, so a storm of wrong passwords for one
+	// agent neither locks out another nor the integration user's API logins.
+	userLogins map[string]*loginRate
 }
 
 // loginRate is the org's login rate limit: a bucket of perHour attempts that
@@ -336,7 +341,9 @@ func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.Form
-	if !o.allowLogin() {
+	// An authorization code's login was counted, for the user who signed in, on the authorize
+	// page's form; every other grant is the integration user's login.
+	if f.Get("grant_type") != "authorization_code" && !o.allowLogin() {
 		writeOAuthError(w, http.StatusBadRequest, errLoginRate)
 		return
 	}
