@@ -66,13 +66,26 @@ func (c *Console) sealAgent(a Agent) string {
 	return c.agents.seal(plain)
 }
 
-// cookie returns a cookie of the console: HttpOnly, SameSite=Lax (sent on the top-level GET
-// of a screen pop, never on another site's POST), Secure unless the console's callback is
-// plain HTTP on a loopback host (the demo). The request's Host does not decide it: behind a
-// reverse proxy that forwards to 127.0.0.1, every request names a loopback host.
+// cookie returns a cookie of the console: HttpOnly, Path=/console/. Not framed by another
+// site, it is SameSite=Lax (sent on the top-level GET of a screen pop, never on another
+// site's POST) and Secure unless the console's callback is plain HTTP on a loopback host (the
+// demo). The request's Host does not decide it: behind a reverse proxy that forwards to
+// 127.0.0.1, every request names a loopback host.
+//
+// When Config.FrameAncestors lists origins, the console is a third party in their frames,
+// where a browser sends no SameSite=Lax cookie and, when it blocks third-party cookies, no
+// unpartitioned one either: the cookie is then SameSite=None; Secure; Partitioned (CHIPS,
+// https://developer.chrome.com/docs/privacy-sandbox/chips), kept in a jar of the frame's
+// top-level site. Secure even on http://127.0.0.1 or localhost, which browsers count as
+// secure contexts for it; SameSite=None and Partitioned require it. Forged cross-site POSTs
+// are still refused: by the CSRF token of every form and by crossOrigin's Sec-Fetch-Site
+// check.
 func (c *Console) cookie(name, value string, ttl time.Duration) *http.Cookie {
 	ck := &http.Cookie{Name: name, Value: value, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: !c.plainHTTP, MaxAge: int(ttl / time.Second)}
+	if c.framed {
+		ck.SameSite, ck.Secure, ck.Partitioned = http.SameSiteNoneMode, true, true
+	}
 	if ttl < 0 {
 		ck.MaxAge, ck.Value = -1, ""
 	}

@@ -97,7 +97,10 @@ type Console struct {
 	flows       sealer // the sign-in's state cookie
 	handles     sealer // session handles
 	csp         string
-	denyFrames  bool // no frame ancestor is configured: X-Frame-Options DENY too, for old browsers
+	denyFrames  bool   // no frame ancestor is configured: X-Frame-Options DENY too, for old browsers
+	framed      bool   // frame ancestors are configured: partitioned SameSite=None cookies, sign-in in a pop-up
+	tickets     sealer // the pop-up's sign-in ticket for the frame
+	binds       sealer // the frame's cookie a ticket is bound to
 	instance    string
 	channels    []string
 	signInTTL   time.Duration
@@ -180,6 +183,8 @@ func New(c Config) (*Console, error) {
 		ancestors = strings.Join(c.FrameAncestors, " ")
 	}
 	con.denyFrames = len(c.FrameAncestors) == 0
+	con.framed = !con.denyFrames
+	con.tickets, con.binds = newSealer(c.Key, "sign-in ticket"), newSealer(c.Key, "frame binding")
 	// No inline script or style: the console's one script and stylesheet are files of its own.
 	con.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
@@ -213,6 +218,7 @@ func (c *Console) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /console/signin", c.signInStart)
 	mux.HandleFunc("GET /console/oauth/callback", c.signInCallback)
+	mux.HandleFunc("POST /console/signin/ticket", c.redeemTicket)
 	mux.HandleFunc("GET /console/signedout", c.signedOut)
 	mux.Handle("POST /console/signout", c.agent(c.signOut))
 
@@ -227,7 +233,20 @@ func (c *Console) routes() http.Handler {
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no such page in the console.")
 	})
-	return c.headers(mux)
+	return c.headers(crossOrigin(c, mux))
+}
+
+// crossOrigin refuses a POST another site's page sends (Sec-Fetch-Site, or else Origin
+// against Host: http.CrossOriginProtection), before it reaches a form's CSRF check: the
+// console's forms post to its own origin, in a frame too. With SameSite=None cookies (a
+// framed console) a forged POST would carry the agent's cookie; its missing CSRF token
+// refuses it already, and this refuses it without reading it.
+func crossOrigin(c *Console, next http.Handler) http.Handler {
+	p := http.NewCrossOriginProtection()
+	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.fail(w, r, http.StatusForbidden, "The form did not come from this console. Reload the page and try again.")
+	}))
+	return p.Handler(next)
 }
 
 // headers sets what every answer of the console carries: a strict Content-Security-Policy,
@@ -238,7 +257,12 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", c.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		// The sign-in's pages may be a framed console's pop-up, which hands its opener the
+		// ticket: COOP same-origin would cut the pop-up from its opener (another site's page
+		// frames the opener).
+		if p := r.URL.Path; p != "/console/signin" && p != "/console/oauth/callback" {
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		}
 		if c.denyFrames {
 			h.Set("X-Frame-Options", "DENY")
 		}

@@ -26,6 +26,8 @@ type page struct {
 	Start   *startPage
 	S       *sessionPage
 	Status  *statusPage
+	Popup   string // the framed sign-in's pop-up URL
+	Ticket  string // the pop-up's sign-in ticket for the frame
 }
 
 func (c *Console) newPage(r *http.Request, title, screen string) *page {

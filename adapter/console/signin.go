@@ -35,6 +35,9 @@ type signInFlow struct {
 	Verifier string `json:"v"`
 	Next     string `json:"n"`
 	Expires  int64  `json:"e"`
+	// Bind is the binding of the frame that opened this sign-in's pop-up (frame.go); empty
+	// for a top-level sign-in.
+	Bind string `json:"b,omitempty"`
 }
 
 // localNext returns next when it is a page of the console, else the console's home: a sign-in
@@ -53,8 +56,15 @@ func (c *Console) signInStart(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusServiceUnavailable, "Sign-in with Salesforce is not configured for this console.")
 		return
 	}
+	if c.framed && inFrame(r) {
+		c.frameSignIn(w, r) // Salesforce's login page refuses to be framed: a pop-up
+		return
+	}
 	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localNext(r.URL.Query().Get("next")),
 		Expires: c.clock.Now().Add(flowTTL).Unix()}
+	if bind := r.URL.Query().Get("popup"); c.framed && bind != "" && len(bind) <= 64 {
+		f.Bind = bind
+	}
 	plain, _ := json.Marshal(f)
 	http.SetCookie(w, c.cookie(flowCookie, c.flows.seal(plain), flowTTL))
 	http.Redirect(w, r, c.oauth.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier)), http.StatusSeeOther)
@@ -118,6 +128,10 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent.Instance = strings.TrimSuffix(instance, "/")
+	if f.Bind != "" {
+		c.handOff(w, r, agent, f.Bind)
+		return
+	}
 	c.signIn(w, agent)
 	http.Redirect(w, r, localNext(f.Next), http.StatusSeeOther)
 }

@@ -21,6 +21,12 @@ var orgHiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 func (b *browser) signIn(username, password string) *browser {
 	b.e.t.Helper()
 	b.get("/console/")
+	return b.login(username, password)
+}
+
+// login signs in as username on the fake org's login page, which is the browser's page.
+func (b *browser) login(username, password string) *browser {
+	b.e.t.Helper()
 	require.Contains(b.e.t, b.url, "/services/oauth2/authorize", "sent to Salesforce's login page")
 	form := url.Values{}
 	for _, m := range orgHiddenRE.FindAllStringSubmatch(b.page, -1) {
@@ -81,7 +87,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSignInRequest(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(c *console.Config) { c.FrameAncestors = nil }) // frame_test.go has the framed cookies
 	b := e.browser(nil)
 	noFollow := *b.c
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -24,4 +24,30 @@ document.addEventListener("DOMContentLoaded", function () {
       form.querySelectorAll("button[type='submit']").forEach(function (b) { b.disabled = true; });
     });
   });
+  // Sign-in in another site's frame (Salesforce's login page refuses frames): the button
+  // opens a pop-up; the pop-up's last page hands this frame a ticket, which the frame posts
+  // to the console. Only the window this frame opened, on the console's origin, is heard.
+  var signin = document.getElementById("popup-signin");
+  var ticketForm = document.getElementById("ticket-form");
+  if (signin && ticketForm) {
+    var popup = null;
+    signin.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      popup = window.open(signin.href, "idverify-signin", "popup,width=560,height=720");
+      document.getElementById("popup-blocked").hidden = popup !== null;
+    });
+    window.addEventListener("message", function (ev) {
+      if (ev.origin !== window.location.origin || popup === null || ev.source !== popup ||
+          !ev.data || typeof ev.data.idverifyTicket !== "string") { return; }
+      ticketForm.elements.ticket.value = ev.data.idverifyTicket;
+      ticketForm.submit();
+    });
+  }
+  // The pop-up's last page: the ticket to the frame that opened it, on the console's origin
+  // only, then close.
+  var handoff = document.getElementById("handoff");
+  if (handoff && window.opener) {
+    window.opener.postMessage({ idverifyTicket: handoff.dataset.ticket }, window.location.origin);
+    window.close();
+  }
 });

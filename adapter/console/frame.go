@@ -1,0 +1,113 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Sign-in inside another site's frame. Salesforce's login page refuses to be framed, so a
+// framed console signs in through a pop-up window. A pop-up is a top-level window: under
+// storage partitioning (https://developers.google.com/privacy-sandbox/cookies/storage-partitioning)
+// its cookies, and its BroadcastChannel and localStorage, are in the console's own partition,
+// not in the partition of the frame (keyed by the framing page's top-level site), so a cookie
+// the pop-up sets never reaches the frame, and neither does anything the pop-up stores. So:
+//
+//  1. The frame's sign-in page (GET /console/signin with Sec-Fetch-Dest: iframe) sets a
+//     binding cookie in the frame's partition, a random value B, sealed, for flowTTL; its
+//     "Sign in" button opens the pop-up on /console/signin?popup=B.
+//  2. The pop-up runs the web server flow as a top-level sign-in does, with B in the flow's
+//     cookie; the callback does not set a session cookie but answers a page holding a ticket:
+//     the agent and B, sealed, good for ticketTTL.
+//  3. The pop-up's script hands the ticket to its opener, the frame, with postMessage
+//     restricted to the console's origin, and closes; the frame's script takes it only from
+//     the window it opened and on the console's origin, and POSTs it to /console/signin/ticket.
+//  4. That POST carries the binding cookie (it is the frame's, same-origin): the console
+//     checks the ticket's B against it in constant time, deletes the binding (so a ticket is
+//     redeemed once), and sets the agent's session cookie, partitioned, in the frame's jar.
+//
+// A ticket alone signs nobody in: it needs the binding cookie of the frame that opened the
+// pop-up, which is HttpOnly and sealed. So another page cannot sign the frame in as someone
+// else (a login CSRF) by handing it a ticket of its own, nor replay one it has seen.
+
+const (
+	bindCookie = "idv_frame"
+	ticketTTL  = time.Minute
+)
+
+// frameBinding is what the frame's binding cookie holds, sealed.
+type frameBinding struct {
+	Bind    string `json:"b"`
+	Next    string `json:"n"`
+	Expires int64  `json:"e"`
+}
+
+// signInTicket is what the pop-up hands the frame, sealed.
+type signInTicket struct {
+	Agent
+	Bind    string `json:"b"`
+	Expires int64  `json:"x"`
+}
+
+// inFrame reports whether r is the navigation of a frame (Sec-Fetch-Dest,
+// https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Sec-Fetch-Dest).
+func inFrame(r *http.Request) bool {
+	d := r.Header.Get("Sec-Fetch-Dest")
+	return d == "iframe" || d == "frame"
+}
+
+// frameSignIn answers a framed GET /console/signin: the page whose button opens the pop-up.
+func (c *Console) frameSignIn(w http.ResponseWriter, r *http.Request) {
+	b := frameBinding{Bind: rand.Text(), Next: localNext(r.URL.Query().Get("next")), Expires: c.clock.Now().Add(flowTTL).Unix()}
+	plain, _ := json.Marshal(b)
+	http.SetCookie(w, c.cookie(bindCookie, c.binds.seal(plain), flowTTL))
+	p := c.newPage(r, "Sign in", "framesignin")
+	p.Popup = "/console/signin?" + url.Values{"next": {b.Next}, "popup": {b.Bind}}.Encode()
+	c.render(w, r, http.StatusOK, p, nil)
+}
+
+// handOff answers the pop-up's callback: the page that hands the frame its ticket.
+func (c *Console) handOff(w http.ResponseWriter, r *http.Request, a Agent, bind string) {
+	plain, _ := json.Marshal(signInTicket{Agent: a, Bind: bind, Expires: c.clock.Now().Add(ticketTTL).Unix()})
+	p := c.newPage(r, "Signed in", "handoff")
+	p.Ticket = c.tickets.seal(plain)
+	c.render(w, r, http.StatusOK, p, nil)
+}
+
+// redeemTicket: POST /console/signin/ticket, from the frame: the agent's session in the
+// frame's partition.
+func (c *Console) redeemTicket(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, http.StatusRequestEntityTooLarge, "The form was too large or could not be read.")
+		return
+	}
+	var b frameBinding
+	ck, err := r.Cookie(bindCookie)
+	if err == nil {
+		var plain []byte
+		if plain, err = c.binds.open(ck.Value); err == nil {
+			err = json.Unmarshal(plain, &b)
+		}
+	}
+	var t signInTicket
+	tplain, terr := c.tickets.open(r.PostForm.Get("ticket"))
+	if terr == nil {
+		terr = json.Unmarshal(tplain, &t)
+	}
+	now := c.clock.Now().Unix()
+	switch {
+	case err != nil || now >= b.Expires || b.Bind == "":
+		c.fail(w, r, http.StatusBadRequest, "The sign-in took too long or was started elsewhere. Sign in again.")
+		return
+	case terr != nil || now >= t.Expires || subtle.ConstantTimeCompare([]byte(t.Bind), []byte(b.Bind)) != 1 || !userID.MatchString(t.UserID):
+		c.fail(w, r, http.StatusBadRequest, "The sign-in did not come from the window this console opened. Sign in again.")
+		return
+	}
+	http.SetCookie(w, c.cookie(bindCookie, "", -1)) // one use
+	c.signIn(w, t.Agent)
+	http.Redirect(w, r, localNext(b.Next), http.StatusSeeOther)
+}

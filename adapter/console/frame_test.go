@@ -1,0 +1,153 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/adapter/console"
+	"github.com/idverify/idverify/mocks/fakeorg"
+)
+
+// The console's cookies: SameSite=Lax when no other site frames it; SameSite=None; Secure;
+// Partitioned (CHIPS) when frame ancestors are configured, even on the loopback demo, so
+// that they reach the console in another site's frame.
+func TestCookieAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ancestors []string
+		sameSite  http.SameSite
+		secure    bool
+		partition bool
+	}{
+		{"not framed", nil, http.SameSiteLaxMode, false, false},
+		{"framed", []string{"https://example.lightning.force.com"}, http.SameSiteNoneMode, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *console.Config) { c.FrameAncestors = tc.ancestors })
+			resp, err := noRedirects().Get(e.srv.URL + "/console/signin")
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			require.Len(t, resp.Cookies(), 1)
+			ck := resp.Cookies()[0]
+			assert.Equal(t, "idv_signin", ck.Name)
+			assert.True(t, ck.HttpOnly)
+			assert.Equal(t, tc.sameSite, ck.SameSite)
+			assert.Equal(t, tc.secure, ck.Secure)
+			assert.Equal(t, tc.partition, ck.Partitioned)
+		})
+	}
+}
+
+var (
+	popupRE  = regexp.MustCompile(`id="popup-signin" href="([^"]+)"`)
+	ticketRE = regexp.MustCompile(`data-ticket="([^"]+)"`)
+)
+
+// frameGet is a GET of the framed console: the browser says the request is a frame's.
+func (b *browser) frameGet(path string) *browser {
+	b.e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.e.srv.URL+path, nil)
+	require.NoError(b.e.t, err)
+	req.Header.Set("Sec-Fetch-Dest", "iframe")
+	resp, err := b.c.Do(req)
+	require.NoError(b.e.t, err)
+	b.read(resp)
+	return b
+}
+
+// popupSignIn is the framed console's sign-in up to the pop-up's last page: frame is the
+// frame's cookie jar, the pop-up has its own (another partition). It returns the ticket.
+func popupSignIn(t *testing.T, e *env, frame *browser, next string) string {
+	t.Helper()
+	frame.frameGet("/console/signin?next=" + url.QueryEscape(next))
+	require.Equal(t, http.StatusOK, frame.status)
+	frame.has("Sign in with Salesforce")
+	m := popupRE.FindStringSubmatch(frame.page)
+	require.NotNil(t, m, frame.page)
+	popup := e.browser(nil).get(unescape(m[1])).login("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	require.Equal(t, http.StatusOK, popup.status, popup.page)
+	popup.has("Signed in")
+	assert.NotContains(t, popup.page, "Signed in as", "the pop-up is no session of its own")
+	tm := ticketRE.FindStringSubmatch(popup.page)
+	require.NotNil(t, tm)
+	return unescape(tm[1])
+}
+
+// A framed console signs in through a pop-up: the pop-up's ticket, posted by the frame that
+// opened it, is the frame's session; once only, and never another frame's.
+func TestFramedSignIn(t *testing.T) {
+	e := newEnv(t)
+	frame := e.browser(nil)
+	ticket := popupSignIn(t, e, frame, "/console/engagements/call-9")
+
+	// Another frame (its own binding cookie) cannot use the ticket.
+	other := e.browser(nil).frameGet("/console/signin")
+	other.postRaw("/console/signin/ticket", url.Values{"ticket": {ticket}})
+	assert.Equal(t, http.StatusBadRequest, other.status)
+	other.get("/console/")
+	assert.Contains(t, other.url, "/services/oauth2/authorize", "not signed in")
+
+	// A forged or missing ticket signs nobody in.
+	for _, bad := range []string{"", "forged", ticket[:len(ticket)-2]} {
+		frame.postRaw("/console/signin/ticket", url.Values{"ticket": {bad}})
+		assert.Equal(t, http.StatusBadRequest, frame.status, bad)
+	}
+
+	frame.postRaw("/console/signin/ticket", url.Values{"ticket": {ticket}})
+	require.Equal(t, http.StatusOK, frame.status, frame.page)
+	assert.Equal(t, "/console/engagements/call-9", frame.url, "back to the page the frame asked for")
+	frame.has("Signed in as", "Ben Carter")
+
+	// Once only: the binding is gone.
+	again := e.browser(nil)
+	again.c.Jar = frame.c.Jar
+	again.postRaw("/console/signin/ticket", url.Values{"ticket": {ticket}})
+	assert.Equal(t, http.StatusBadRequest, again.status)
+}
+
+// A pop-up sign-in with no frame ancestor configured is a top-level one: no ticket.
+func TestPopupNeedsFrameAncestors(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) { c.FrameAncestors = nil })
+	b := e.browser(nil).frameGet("/console/signin?popup=abc")
+	b.login("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	assert.NotContains(t, b.page, "data-ticket")
+	b.has("Signed in as")
+}
+
+// Another site's page cannot post a form to the console, even with the agent's cookie (sent
+// cross-site when the console is framed) and a valid token: Sec-Fetch-Site, or else Origin,
+// says where the form came from.
+func TestCrossSitePostRefused(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(&agentAnna).get("/console/")
+	form := b.form("/console/start")
+	form.Set("phone", alicePhone)
+	for _, tc := range []struct {
+		header, value string
+		status        int
+	}{
+		{"Sec-Fetch-Site", "cross-site", http.StatusForbidden},
+		{"Sec-Fetch-Site", "same-site", http.StatusForbidden},
+		{"Origin", "https://example.lightning.force.com", http.StatusForbidden},
+		{"Sec-Fetch-Site", "same-origin", http.StatusSeeOther}, // the console's own form, in a frame too
+	} {
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/console/start", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(tc.header, tc.value)
+		for _, ck := range b.c.Jar.Cookies(req.URL) {
+			req.AddCookie(ck)
+		}
+		resp, err := noRedirects().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, tc.status, resp.StatusCode, "%s: %s", tc.header, tc.value)
+	}
+}
