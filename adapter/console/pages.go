@@ -28,10 +28,13 @@ type page struct {
 	Status  *statusPage
 	Popup   string // the framed sign-in's pop-up URL
 	Ticket  string // the pop-up's sign-in ticket for the frame
+	// Framed: the page is a frame's, where browsers refuse a cross-origin frame's autofocus
+	// (it would take the focus from the page around it): no autofocus then.
+	Framed bool
 }
 
 func (c *Console) newPage(r *http.Request, title, screen string) *page {
-	p := &page{Title: title, Screen: screen}
+	p := &page{Title: title, Screen: screen, Framed: inFrame(r)}
 	if s := sessionOf(r.Context()); s != nil {
 		p.Agent, p.CSRF = &s.Agent, s.CSRF
 	}
