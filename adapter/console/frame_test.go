@@ -104,6 +104,9 @@ func TestFramedSignIn(t *testing.T) {
 	require.Equal(t, http.StatusOK, frame.status, frame.page)
 	assert.Equal(t, "/console/engagements/call-9", frame.url, "back to the page the frame asked for")
 	frame.has("Signed in as", "Ben Carter")
+	// Browsers refuse autofocus in a cross-origin frame (and log an error): a frame's page has none.
+	assert.NotContains(t, frame.frameGet("/console/").page, "autofocus")
+	assert.Contains(t, frame.get("/console/").page, "autofocus")
 
 	// Once only: the binding is gone.
 	again := e.browser(nil)

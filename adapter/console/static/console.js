@@ -46,8 +46,12 @@ document.addEventListener("DOMContentLoaded", function () {
   // The pop-up's last page: the ticket to the frame that opened it, on the console's origin
   // only, then close.
   var handoff = document.getElementById("handoff");
-  if (handoff && window.opener) {
-    window.opener.postMessage({ idverifyTicket: handoff.dataset.ticket }, window.location.origin);
-    window.close();
+  if (handoff) {
+    if (window.opener) {
+      window.opener.postMessage({ idverifyTicket: handoff.dataset.ticket }, window.location.origin);
+      window.close();
+    } else {
+      document.getElementById("handoff-lost").hidden = false;
+    }
   }
 });
