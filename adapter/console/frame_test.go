@@ -6,11 +6,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/console"
+	"github.com/idverify/idverify/flows/flowstest"
 	"github.com/idverify/idverify/mocks/fakeorg"
 )
 
@@ -153,4 +155,18 @@ func TestCrossSitePostRefused(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, tc.status, resp.StatusCode, "%s: %s", tc.header, tc.value)
 	}
+}
+
+// A ticket lasts a minute: one redeemed later signs nobody in.
+func TestFramedTicketExpires(t *testing.T) {
+	clock := flowstest.NewClock(time.Now())
+	e := newEnv(t, func(c *console.Config) { c.Clock = clock })
+	frame := e.browser(nil)
+	ticket := popupSignIn(t, e, frame, "/console/")
+	clock.Advance(time.Minute)
+	frame.postRaw("/console/signin/ticket", url.Values{"ticket": {ticket}})
+	assert.Equal(t, http.StatusBadRequest, frame.status)
+	frame.has("did not come from the window")
+	frame.get("/console/")
+	assert.Contains(t, frame.url, "/services/oauth2/authorize", "not signed in")
 }
