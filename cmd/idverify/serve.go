@@ -33,8 +33,9 @@ func newServeCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the HTTP API, the outbox worker and /metrics (on demo settings when no Salesforce credentials are configured)",
 		Long: `Run idverify: the JSON API under /v1 (docs/openapi.yaml, also served at /v1/openapi.json),
-/healthz and /readyz, Prometheus metrics at /metrics, the outbox worker that delivers the
-engagements to Salesforce, and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
+/healthz and /readyz, Prometheus metrics at /metrics, the agents' console at /console (when
+console.enabled), the outbox worker that delivers the engagements to Salesforce and the events
+to webhooks (events.webhooks), and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
 requests in flight finish (up to server.shutdown_timeout), then the worker settles what it is
 delivering.
 
@@ -49,13 +50,20 @@ usually sets:
   IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE, _CLIENT_SECRET, ...
   IDVERIFY_STORE_DRIVER, IDVERIFY_STORE_DSN   sqlite (a file) or postgres (a URL; several replicas)
   IDVERIFY_SERVER_ADDR, IDVERIFY_SERVER_API_KEYS, IDVERIFY_SERVER_CORS_ORIGINS
+  IDVERIFY_EVENTS_WEBHOOKS          the webhooks events go to (YAML or JSON)
+  IDVERIFY_CONSOLE_ENABLED          the agents' console at /console (on by default on demo settings)
+  IDVERIFY_CONSOLE_KEY(_FILE)       its cookies' key (32 random bytes or more; same on every replica)
+  IDVERIFY_CONSOLE_CLIENT_ID, _CLIENT_SECRET(_FILE), _ORG_ID, _CALLBACK_URL, _LOGIN_URL,
+  IDVERIFY_CONSOLE_FRAME_ANCESTORS, _SESSION_TTL   agents' sign-in with Salesforce, framing
   IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
 
 With no Salesforce credentials (salesforce.auth empty) serve runs on demo settings: an embedded
 fake org with demo data, examples/idverify.yaml's policy, a generated HMAC key, a demo API key
-and admin key, and SQLite in a temporary file (or --db); each applies only where the
-configuration sets nothing. It prints a banner saying so, with curl commands that walk a caller
-and a representative through verification.`,
+and admin key, the agents' console at /console (signed in to at the fake org as its demo
+agents, with a generated key), and SQLite in a temporary file (or --db); each applies only
+where the configuration sets nothing. It prints a banner saying so, with the console's URL and
+the demo agents, and curl commands that walk a caller and a representative through
+verification.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, d, err := loadServeConfig(config.Options{Flags: cmd.Flags()}, db)
