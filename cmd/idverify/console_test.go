@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -189,4 +191,19 @@ func TestServeDeliversWebhookEvents(t *testing.T) {
 	require.NoError(t, errs[0], "the signature verifies")
 	assert.Equal(t, "verified", events[0]["type"])
 	assert.Equal(t, "demo-call-1", events[0]["engagement"])
+}
+
+// A mount on the console's pattern while the console is on is an error of Run, not a panic,
+// and Run leaves nothing running.
+func TestMountOnTheConsolesPattern(t *testing.T) {
+	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	t.Cleanup(d.close)
+	require.True(t, cfg.Console.Enabled, "on by default on demo settings")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/console/", Handler: http.NotFoundHandler()}}}
+	require.ErrorContains(t, m.Run(t.Context()), `mount "/console/"`)
+	_, err = net.Dial("tcp", ln.Addr().String())
+	assert.Error(t, err, "the listener is closed")
 }

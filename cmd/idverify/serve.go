@@ -300,7 +300,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Metrics.Handler())
 	for _, mt := range mounts {
-		mux.Handle(mt.Pattern, accessLog(mt.Handler, log, m.Metrics))
+		if err := handle(mux, mt.Pattern, accessLog(mt.Handler, log, m.Metrics)); err != nil {
+			return err
+		}
 	}
 	mux.Handle("/", api)
 	m.Handler = mux
@@ -330,6 +332,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.workers.Go(func() { sweepIdempotent(work, idem, cfg.Store.SweepInterval, log) })
 	log.Info("idverify serving", "url", m.URL, "store", cfg.Store.Driver, "embedded_org", m.FakeOrg != nil,
 		"console", m.ConsoleURL != "")
+	return nil
+}
+
+// handle registers h at pattern on mux, returning as an error what ServeMux panics with: an
+// invalid pattern, or one a mount already took (e.g. "/console/" while console.enabled).
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("mount %q: %v", pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
 	return nil
 }
 
