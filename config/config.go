@@ -49,6 +49,8 @@ type Config struct {
 	Server Server `mapstructure:"server"`
 	// Events configures the events sent to other systems (webhooks).
 	Events Events `mapstructure:"events"`
+	// Console configures the agents' web console at /console.
+	Console Console `mapstructure:"console"`
 	// Log configures logging.
 	Log Log `mapstructure:"log"`
 }
@@ -181,6 +183,39 @@ type Webhook struct {
 	// AllowPrivate allows a URL whose host resolves to a loopback, private, link-local or
 	// otherwise non-public address (refused by default: see adapter/webhook).
 	AllowPrivate bool `mapstructure:"allow_private"`
+}
+
+// Console configures the agents' web console at /console (adapter/console), which agents sign
+// in to with Salesforce (OAuth 2.0 web server flow with PKCE). Load reads KeyFile into Key and
+// ClientSecretFile into ClientSecret.
+type Console struct {
+	// Enabled mounts the console beside the API; on demo settings it is on by default.
+	Enabled bool `mapstructure:"enabled"`
+	// Key seals the console's cookies and the session handles in its URLs: at least 32 bytes,
+	// the same on every replica (a replica with another key signs every agent out).
+	Key     Secret `mapstructure:"key"`
+	KeyFile string `mapstructure:"key_file"`
+	// LoginURL is where agents sign in (a My Domain, or https://login.salesforce.com); empty
+	// means salesforce.login_url.
+	LoginURL string `mapstructure:"login_url"`
+	// ClientID and ClientSecret are the connected app's consumer key and secret (the secret
+	// only when the app requires one with PKCE). On the embedded fake org, an empty ClientID
+	// signs agents in at the fake org with its demo client.
+	ClientID         string `mapstructure:"client_id"`
+	ClientSecret     Secret `mapstructure:"client_secret"`
+	ClientSecretFile string `mapstructure:"client_secret_file"`
+	// OrgID is the org's Organization id (00D…): only its users sign in.
+	OrgID string `mapstructure:"org_id"`
+	// CallbackURL is the absolute URL of /console/oauth/callback as browsers reach it, one of
+	// the connected app's callback URLs; https (http only on a loopback host).
+	CallbackURL string `mapstructure:"callback_url"`
+	// FrameAncestors are the origins (scheme://host[:port]) that may frame the console.
+	FrameAncestors []string `mapstructure:"frame_ancestors"`
+	// InstanceURL is the org's URL records are linked to; empty uses the one Salesforce gives
+	// at sign-in.
+	InstanceURL string `mapstructure:"instance_url"`
+	// SessionTTL is how long an agent's sign-in lasts.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
 }
 
 // Secrets holds deployment secrets. Load reads HMACKeyFile into HMACKey.

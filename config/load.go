@@ -99,6 +99,7 @@ var defaults = map[string]any{
 	"server.addr":                "127.0.0.1:8080",
 	"server.shutdown_timeout":    10 * time.Second,
 	"events.timeout":             10 * time.Second,
+	"console.session_ttl":        10 * time.Hour,
 	"log.level":                  "info",
 	"log.format":                 "auto",
 
@@ -265,6 +266,8 @@ func (c *Config) resolve(ps *Problems) {
 		at := fmt.Sprintf("events.webhooks[%d].", i)
 		readSecret(at+"secret_file", h.SecretFile, &h.Secret, at+"secret", true)
 	}
+	readSecret("console.key_file", c.Console.KeyFile, &c.Console.Key, "console.key", true)
+	readSecret("console.client_secret_file", c.Console.ClientSecretFile, &c.Console.ClientSecret, "console.client_secret", true)
 	if c.Store.Driver == DriverSQLite && c.Store.DSN == "" {
 		c.Store.DSN = DefaultSQLiteDSN
 	}

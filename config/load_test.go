@@ -423,3 +423,32 @@ func TestOptionsDefaultsCanHoldThePolicy(t *testing.T) {
 	assert.NotEmpty(t, c.Reasons)
 	assert.NotEmpty(t, c.SearchTypes)
 }
+
+// The console's key and client secret come from files or the environment like every secret,
+// and its keys are bound to IDVERIFY_CONSOLE_*.
+func TestConsoleFromTheEnvironmentAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "console-key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("c", 32)+"\n"), 0o600))
+	secretFile := filepath.Join(dir, "console-secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte("s3cret\n"), 0o600))
+	t.Setenv("IDVERIFY_SECRETS_HMAC_KEY", testHMACKey)
+	t.Setenv("IDVERIFY_CONSOLE_ENABLED", "true")
+	t.Setenv("IDVERIFY_CONSOLE_KEY_FILE", keyFile)
+	t.Setenv("IDVERIFY_CONSOLE_CLIENT_SECRET_FILE", secretFile)
+	t.Setenv("IDVERIFY_CONSOLE_FRAME_ANCESTORS", "https://a.example,https://b.example")
+	t.Setenv("IDVERIFY_CONSOLE_SESSION_TTL", "2h")
+	c, err := Load(Options{File: writeFile(t, minimal)})
+	require.NoError(t, err)
+	assert.True(t, c.Console.Enabled)
+	assert.Equal(t, strings.Repeat("c", 32), c.Console.Key.Value(), "trailing newline trimmed")
+	assert.Equal(t, "s3cret", c.Console.ClientSecret.Value())
+	assert.Equal(t, []string{"https://a.example", "https://b.example"}, c.Console.FrameAncestors)
+	assert.Equal(t, 2*time.Hour, c.Console.SessionTTL)
+
+	t.Setenv("IDVERIFY_CONSOLE_KEY", strings.Repeat("d", 32))
+	_, err = Load(Options{File: writeFile(t, minimal)})
+	ps := problems(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, Problem{Path: "console.key_file", Message: "set either console.key or console.key_file, not both"}, ps[0])
+}

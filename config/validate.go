@@ -79,6 +79,7 @@ func (c *Config) problems() Problems {
 	c.validateOutbox(&ps)
 	c.validateServer(&ps)
 	c.validateEvents(&ps)
+	c.validateConsole(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "text", "json")
 	return ps
@@ -437,6 +438,71 @@ func (c *Config) validateEvents(ps *Problems) {
 			}
 		}
 	}
+}
+
+// consoleOrgID is an Organization id: 00D and 12 or 15 more characters.
+var consoleOrgID = regexp.MustCompile(`^00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$`)
+
+// consoleCallbackPath is the console's OAuth callback, which console.callback_url must name.
+const consoleCallbackPath = "/console/oauth/callback"
+
+func (c *Config) validateConsole(ps *Problems) {
+	k := c.Console
+	if !k.Enabled {
+		return
+	}
+	switch {
+	case k.Key == "":
+		ps.add("console.key", "is empty but the console seals its cookies with it: set %s (or console.key_file) to at least 32 random bytes, the same on every replica, e.g. from `openssl rand -base64 32`", EnvName("console.key"))
+	case len(k.Key) < 32:
+		ps.add("console.key", "is %d bytes: use at least 32 random bytes, e.g. from `openssl rand -base64 32`", len(k.Key))
+	}
+	positive(ps, "console.session_ttl", k.SessionTTL)
+	for i, o := range k.FrameAncestors {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || strings.ContainsAny(o, " ;,'*") {
+			ps.add(fmt.Sprintf("console.frame_ancestors[%d]", i), "must be an origin, scheme://host[:port], e.g. https://example.lightning.force.com")
+		}
+	}
+	if k.InstanceURL != "" && !absoluteHTTP(k.InstanceURL) {
+		ps.add("console.instance_url", "must be an absolute http(s) URL, e.g. https://example.my.salesforce.com")
+	}
+	if k.LoginURL != "" && !absoluteHTTP(k.LoginURL) {
+		ps.add("console.login_url", "must be an absolute http(s) URL, e.g. https://example.my.salesforce.com")
+	}
+	if k.ClientID == "" && c.Salesforce.Embedded() {
+		return // agents sign in at the embedded fake org, with its demo client
+	}
+	if k.ClientID == "" {
+		ps.add("console.client_id", "is empty: set it to the consumer key of the connected app agents sign in with (docs/CONFIGURATION.md, console)")
+	}
+	if !consoleOrgID.MatchString(k.OrgID) {
+		ps.add("console.org_id", "must be the org's Organization id (00D…, 15 or 18 characters; Setup → Company Information): only its users sign in")
+	}
+	u, err := url.Parse(k.CallbackURL)
+	switch {
+	case k.CallbackURL == "":
+		ps.add("console.callback_url", "is empty: set it to the URL browsers reach the console's callback at, e.g. https://idverify.example.com%s, and list it in the connected app", consoleCallbackPath)
+	case err != nil || !absoluteHTTP(k.CallbackURL) || u.RawQuery != "" || u.Fragment != "":
+		ps.add("console.callback_url", "must be an absolute https URL without a query, e.g. https://idverify.example.com%s", consoleCallbackPath)
+	case u.Path != consoleCallbackPath:
+		ps.add("console.callback_url", "must end in %s, the console's callback", consoleCallbackPath)
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		ps.add("console.callback_url", "must be https (http only on a loopback host): the console's cookies are Secure")
+	}
+}
+
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // firstCheckVerifier returns the path of the first verifier in check mode, or "".

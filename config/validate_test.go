@@ -423,3 +423,67 @@ func TestProblemsError(t *testing.T) {
 	var ps Problems
 	assert.True(t, errors.As(error(two), &ps))
 }
+
+// The console's keys are checked only when it is enabled; on a real org its sign-in needs a
+// connected app, the org id and a callback; on the embedded org an empty client_id means the
+// fake org's demo client.
+func TestValidateConsole(t *testing.T) {
+	signIn := func(c *Config) {
+		c.Console = Console{Enabled: true, Key: Secret(strings.Repeat("k", 32)), SessionTTL: time.Hour,
+			ClientID: "3MVG9", OrgID: "00D5e000000AbCdEAF", CallbackURL: "https://idverify.example.com/console/oauth/callback"}
+		c.Salesforce.Auth, c.Salesforce.ClientID, c.Salesforce.RefreshToken = "refresh_token", "id", "r"
+	}
+	for name, change := range map[string]func(c *Config){
+		"disabled, nothing set": func(c *Config) { c.Console = Console{} },
+		"real org, complete":    signIn,
+		"embedded, fake org's sign-in": func(c *Config) {
+			c.Console = Console{Enabled: true, Key: Secret(strings.Repeat("k", 32)), SessionTTL: time.Hour}
+		},
+		"loopback http callback":      func(c *Config) { signIn(c); c.Console.CallbackURL = "http://127.0.0.1:8080/console/oauth/callback" },
+		"15-character org id":         func(c *Config) { signIn(c); c.Console.OrgID = "00D5e000000AbCd" },
+		"frame ancestors with a port": func(c *Config) { signIn(c); c.Console.FrameAncestors = []string{"https://a.example:8443"} },
+		"login url of its own":        func(c *Config) { signIn(c); c.Console.LoginURL = "https://acme.my.salesforce.com" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := valid()
+			change(c)
+			require.NoError(t, c.Validate())
+		})
+	}
+
+	for _, tt := range []struct {
+		name, path, message string
+		change              func(c *Config)
+	}{
+		{"no key", "console.key", "IDVERIFY_CONSOLE_KEY", func(c *Config) { c.Console.Key = "" }},
+		{"short key", "console.key", "is 5 bytes", func(c *Config) { c.Console.Key = "short" }},
+		{"no ttl", "console.session_ttl", "positive", func(c *Config) { c.Console.SessionTTL = 0 }},
+		{"no client id on a real org", "console.client_id", "consumer key", func(c *Config) { c.Console.ClientID = "" }},
+		{"bad org id", "console.org_id", "Organization id", func(c *Config) { c.Console.OrgID = "005000000000001" }},
+		{"no callback", "console.callback_url", "is empty", func(c *Config) { c.Console.CallbackURL = "" }},
+		{"relative callback", "console.callback_url", "absolute https URL", func(c *Config) { c.Console.CallbackURL = "/console/oauth/callback" }},
+		{"callback elsewhere", "console.callback_url", "must end in /console/oauth/callback", func(c *Config) {
+			c.Console.CallbackURL = "https://idverify.example.com/oauth"
+		}},
+		{"http callback off loopback", "console.callback_url", "must be https", func(c *Config) {
+			c.Console.CallbackURL = "http://idverify.example.com/console/oauth/callback"
+		}},
+		{"frame ancestor with a path", "console.frame_ancestors[0]", "scheme://host[:port]", func(c *Config) {
+			c.Console.FrameAncestors = []string{"https://a.example/x"}
+		}},
+		{"frame ancestor wildcard", "console.frame_ancestors[0]", "scheme://host[:port]", func(c *Config) { c.Console.FrameAncestors = []string{"*"} }},
+		{"bad instance url", "console.instance_url", "absolute http(s) URL", func(c *Config) { c.Console.InstanceURL = "javascript:alert(1)" }},
+		{"bad login url", "console.login_url", "absolute http(s) URL", func(c *Config) { c.Console.LoginURL = "login.salesforce.com" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			signIn(c)
+			tt.change(c)
+			var ps Problems
+			require.ErrorAs(t, c.Validate(), &ps)
+			require.Len(t, ps, 1, "want exactly one problem, got:\n%v", ps)
+			assert.Equal(t, tt.path, ps[0].Path)
+			assert.Contains(t, ps[0].Message, tt.message)
+		})
+	}
+}

@@ -18,15 +18,11 @@ import (
 	"github.com/idverify/idverify/flows"
 )
 
-// Config is what New builds the console from. Engine, Store, Key and SignIn are required
+// Config is what New builds the console from. Engine, Key and SignIn are required
 // (SignIn may be left empty only by tests, which sign agents in through their own seam).
 type Config struct {
 	// Engine runs the sessions: the console is a client of it, as the JSON API is.
 	Engine *flows.Engine
-	// Store is no longer read: an engagement's verified status is the engine's
-	// (Engine.EngagementStatus). Deprecated: kept so that existing wiring compiles; leave it
-	// nil.
-	Store httpapi.Store
 	// Engagements resolves an engagement's Salesforce id to its ExternalIdentifier for the
 	// status page; nil looks the id up as given.
 	Engagements httpapi.EngagementReader
@@ -120,8 +116,8 @@ var staticFS embed.FS
 // New returns the console for c, or an error saying what is wrong with c.
 func New(c Config) (*Console, error) {
 	var errs []error
-	if c.Engine == nil || c.Store == nil {
-		errs = append(errs, errors.New("console: Engine and Store are required"))
+	if c.Engine == nil {
+		errs = append(errs, errors.New("console: Engine is required"))
 	}
 	if len(c.Key) < 32 {
 		errs = append(errs, errors.New("console: Key must be at least 32 bytes"))

@@ -60,7 +60,7 @@ func TestNoSignIn(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, b.status)
 
 	// A cookie sealed with another key, or tampered with, is no sign-in.
-	other, err := console.New(console.Config{Engine: e.engine, Store: e.store, Key: []byte(strings.Repeat("k", 32))})
+	other, err := console.New(console.Config{Engine: e.engine, Key: []byte(strings.Repeat("k", 32))})
 	require.NoError(t, err)
 	forged := other.AgentCookie(agentAnna)
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/console/", nil)
@@ -202,16 +202,16 @@ func TestHeaders(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	e := newEnv(t)
 	for name, cfg := range map[string]console.Config{
-		"no engine":      {Store: e.store, Key: testKey},
-		"short key":      {Engine: e.engine, Store: e.store, Key: []byte("short")},
-		"frame ancestor": {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
-		"wildcard":       {Engine: e.engine, Store: e.store, Key: testKey, FrameAncestors: []string{"*"}},
-		"instance":       {Engine: e.engine, Store: e.store, Key: testKey, InstanceURL: "javascript:alert(1)"},
-		"sign-in no https": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c",
+		"no engine":      {Key: testKey},
+		"short key":      {Engine: e.engine, Key: []byte("short")},
+		"frame ancestor": {Engine: e.engine, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
+		"wildcard":       {Engine: e.engine, Key: testKey, FrameAncestors: []string{"*"}},
+		"instance":       {Engine: e.engine, Key: testKey, InstanceURL: "javascript:alert(1)"},
+		"sign-in no https": {Engine: e.engine, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c",
 			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: e.org.OrgID()}},
-		"sign-in no org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
+		"sign-in no org": {Engine: e.engine, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
 			RedirectURL: "http://127.0.0.1/console/oauth/callback"}},
-		"sign-in bad org": {Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
+		"sign-in bad org": {Engine: e.engine, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",
 			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: "005000000000011AAA"}},
 	} {
 		_, err := console.New(cfg)

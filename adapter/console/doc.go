@@ -9,7 +9,7 @@
 // Wiring it into a server (the serve command does):
 //
 //	con, err := console.New(console.Config{
-//		Engine: engine, Store: store, Engagements: sfAdapter,
+//		Engine: engine, Engagements: sfAdapter,
 //		Key:    consoleKey, // ≥ 32 random bytes, the same on every replica
 //		SignIn: console.SignIn{LoginURL: "https://login.salesforce.com", ClientID: key,
 //			RedirectURL: "https://idverify.example.com/console/oauth/callback", OrgID: "00D…"},

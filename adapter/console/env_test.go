@@ -93,7 +93,7 @@ func newEnv(t *testing.T, change ...func(*console.Config)) *env {
 	// The server starts first: the sign-in's callback URL names it.
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.console.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
-	cfg := console.Config{Engine: e.engine, Store: e.store, Engagements: crm, Key: testKey,
+	cfg := console.Config{Engine: e.engine, Engagements: crm, Key: testKey,
 		FrameAncestors: []string{"https://example.lightning.force.com"}, InstanceURL: org.URL(),
 		SignIn: console.SignIn{LoginURL: org.URL(), ClientID: fakeorg.DemoClientID, ClientSecret: fakeorg.DemoClientSecret,
 			RedirectURL: e.srv.URL + fakeorg.ConsoleCallbackPath, OrgID: org.OrgID()}}

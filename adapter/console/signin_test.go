@@ -169,7 +169,7 @@ func TestCookiesSecureBehindProxy(t *testing.T) {
 		assert.True(t, ck.Secure, ck.Name)
 	}
 
-	cfg := console.Config{Engine: e.engine, Store: e.store, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(),
+	cfg := console.Config{Engine: e.engine, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(),
 		ClientID: fakeorg.DemoClientID, RedirectURL: "http://console.example.com/console/oauth/callback", OrgID: e.org.OrgID()}}
 	_, err = console.New(cfg)
 	assert.ErrorContains(t, err, "https")

@@ -58,14 +58,23 @@ func run(t *testing.T, args ...string) (string, error) {
 }
 
 func TestOutboxListRetryDiscard(t *testing.T) {
-	adminStore(t)
+	st := adminStore(t)
+	// An event for the webhook crm, queued as the engine queues it: "event/crm" is its queue.
+	ev := &flows.Event{Type: flows.EventVerified, Subscriber: "crm", ID: "call-4/event/crm", At: time.Now(),
+		Session: "digest", Engagement: "call-4", Outcome: flows.OutcomeVerified}
+	_, err := st.Commit(t.Context(), flows.Commit{Session: "call-4", Data: []byte("x"),
+		Outbox: []flows.OutboxWrite{{Key: ev.ID, Engagement: "event/crm", At: ev.At, Event: ev}}})
+	require.NoError(t, err)
+
 	out, err := run(t, "outbox", "list")
 	require.NoError(t, err)
-	assert.Regexp(t, `ID\s+STATUS\s+ENGAGEMENT\s+ATTEMPTS\s+CODE\s+NEXT ATTEMPT\s+QUEUED`, out)
-	assert.Regexp(t, `2\s+pending\s+call-2\s+1\s+REQUEST_LIMIT_EXCEEDED\s+\d{4}-`, out)
-	assert.Regexp(t, `3\s+parked\s+call-3\s+1\s+FIELD_CUSTOM_VALIDATION_EXCEPTION\s+-\s+\d{4}-`, out)
+	assert.Regexp(t, `ID\s+STATUS\s+KIND\s+TO\s+ENGAGEMENT\s+ATTEMPTS\s+CODE\s+NEXT ATTEMPT\s+QUEUED`, out)
+	assert.Regexp(t, `2\s+pending\s+write-back\s+salesforce\s+call-2\s+1\s+REQUEST_LIMIT_EXCEEDED\s+\d{4}-`, out)
+	assert.Regexp(t, `3\s+parked\s+write-back\s+salesforce\s+call-3\s+1\s+FIELD_CUSTOM_VALIDATION_EXCEPTION\s+-\s+\d{4}-`, out)
+	assert.Regexp(t, `4\s+pending\s+verified\s+webhook:crm\s+call-4\s+0\s+-\s+\d{4}-`, out)
+	assert.NotContains(t, out, "event/", "an event's queue is not its engagement")
 	assert.NotContains(t, out, "call-1", "delivered writes are not listed")
-	assert.Contains(t, out, "2 writes")
+	assert.Contains(t, out, "3 writes")
 
 	out, err = run(t, "outbox", "list", "--parked")
 	require.NoError(t, err)

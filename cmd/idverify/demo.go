@@ -16,13 +16,15 @@ import (
 	"github.com/idverify/idverify/adapter/httpapi"
 	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/examples"
+	"github.com/idverify/idverify/mocks/fakeorg"
 	"github.com/idverify/idverify/mocks/fakeorg/orgdb"
 )
 
 // demo is what `idverify serve` adds when no Salesforce credentials are configured: the
 // example policy (examples/idverify.yaml, written for the fake org's demo data), a generated
-// HMAC key, an API key and an admin key, and a temporary SQLite file. Each is a default: a
-// file, the environment or a flag still overrides it.
+// HMAC key, an API key and an admin key, the agents' console with a generated key (signed in
+// to at the embedded fake org), and a temporary SQLite file. Each is a default: a file, the
+// environment or a flag still overrides it.
 type demo struct {
 	key, adminKey string
 	// db is the SQLite file the demo defaults to; tempDir, when set, holds it and is deleted
@@ -48,10 +50,12 @@ func newDemo(db string) (*demo, error) {
 	return d, nil
 }
 
-func randomHex(n int) string {
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return hex.EncodeToString(b)
+	return b
 }
 
 // defaults returns the demo's values as config.Options.Defaults.
@@ -69,10 +73,14 @@ func (d *demo) defaults() (map[string]any, error) {
 	// A key the operator gives in a file (secrets.hmac_key_file) must not meet a generated
 	// one: Load refuses both at once.
 	if os.Getenv(config.EnvName("secrets.hmac_key_file")) == "" {
-		secret := make([]byte, 32)
-		_, _ = rand.Read(secret)
-		out["secrets"] = map[string]any{"hmac_key": base64.StdEncoding.EncodeToString(secret)}
+		out["secrets"] = map[string]any{"hmac_key": base64.StdEncoding.EncodeToString(randomBytes(32))}
 	}
+	// The console, signed in to at the embedded fake org (newConsole), with a key of its own.
+	console := map[string]any{"enabled": true}
+	if os.Getenv(config.EnvName("console.key_file")) == "" {
+		console["key"] = base64.StdEncoding.EncodeToString(randomBytes(32))
+	}
+	out["console"] = console
 	out["server"] = map[string]any{"api_keys": []any{
 		map[string]any{"name": "demo", "sha256": httpapi.HashKey(d.key)},
 		map[string]any{"name": "demo-admin", "sha256": httpapi.HashKey(d.adminKey), "admin": true},
@@ -226,14 +234,33 @@ idverify is running on DEMO settings: no Salesforce credentials are configured (
   policy:         examples/idverify.yaml's reasons and search types, unless configured
 Nothing here is real: set salesforce.auth and the rest (README.md, docs/CONFIGURATION.md)
 to verify callers against your org.
-
-Paste these into a shell (they need curl) to walk two callers through verification:
-
 `, m.URL, m.URL, m.URL, key, adminKey, m.FakeOrgURL, storeLine)
+	writeConsoleBanner(w, m)
+	fmt.Fprint(w, "\nOr paste these into a shell (they need curl) to walk two callers through verification:\n\n")
 	writeDemoScript(w, m.URL, key)
 	fmt.Fprintf(w, "\n# What the outbox wrote to the fake org (a second or two after each outcome): the engagements,\n# their attendees and topics\n")
 	org := m.FakeOrg
 	writeFakeOrgScript(w, m.FakeOrgURL, cfg.Salesforce.APIVersion, url.Values{"client_id": {org.ClientID()},
 		"client_secret": {org.ClientSecret()}, "username": {org.Username()}, "password": {org.Password()}})
 	fmt.Fprintln(w)
+}
+
+// writeConsoleBanner says where the console is and, when agents sign in at the embedded fake
+// org, as whom (the fake org's demo agents) and which demo callers to try.
+func writeConsoleBanner(w io.Writer, m *Main) {
+	if m.ConsoleURL == "" {
+		return
+	}
+	if m.Config.Console.ClientID != "" {
+		fmt.Fprintf(w, "\nThe agents' console: %s (agents sign in with console.client_id's connected app)\n", m.ConsoleURL)
+		return
+	}
+	fmt.Fprintf(w, "\nOpen the agents' console in a browser and sign in at the fake org as a demo agent:\n  console:        %s\n", m.ConsoleURL)
+	for _, u := range orgdb.Users[1:] { // the first is the integration user
+		fmt.Fprintf(w, "  agent:          %-30s password %s  (%s, %s)\n", u.Username, fakeorg.DemoAgentPassword, u.Name(), u.TimeZone)
+	}
+	fmt.Fprint(w, `Then verify a caller: start with the phone +1 415 555 0101 (Alice Martin, about herself:
+date of birth 12/04/1985, mobile +1 415 555 0101), or a representative: (415) 555-0202 (Julia
+Chen, calling for Emma Jones), as the walks below do.
+`)
 }

@@ -36,10 +36,12 @@ func newOutboxListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List the writes not delivered yet: pending, being delivered, and parked",
 		Long: `List the writes the outbox has not delivered, oldest first: id, status (pending, claimed: a
-worker is delivering it, parked: rejected by Salesforce), the engagement (its ExternalIdentifier,
-e.g. the CTI call id, or its Salesforce id), attempts, the error code of the last failed attempt,
-and when a pending write is tried next (a claimed one: when its worker's lease ends). Nothing
-listed is personal data.`,
+worker is delivering it, parked: rejected by Salesforce or the webhook), kind (write-back: the
+engagement's rows for Salesforce; or an event for a webhook: verified, failed, locked,
+unlocked), where it goes (salesforce, or webhook:<name>), the engagement (its
+ExternalIdentifier, e.g. the CTI call id, or its Salesforce id; "-" for an unlocked event),
+attempts, the error code of the last failed attempt, and when a pending write is tried next (a
+claimed one: when its worker's lease ends). Nothing listed is personal data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(_ *config.Config, st store.Store) error { return listOutbox(cmd, st, parkedOnly) })
@@ -53,7 +55,7 @@ listed is personal data.`,
 // listOutbox prints the writes not delivered yet, a page at a time.
 func listOutbox(cmd *cobra.Command, st store.Store, parkedOnly bool) error {
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tENGAGEMENT\tATTEMPTS\tCODE\tNEXT ATTEMPT\tQUEUED")
+	fmt.Fprintln(tw, "ID\tSTATUS\tKIND\tTO\tENGAGEMENT\tATTEMPTS\tCODE\tNEXT ATTEMPT\tQUEUED")
 	n := 0
 	for after := int64(0); ; {
 		page, err := st.ListOutbox(cmd.Context(), after, 500)
@@ -69,8 +71,13 @@ func listOutbox(cmd *cobra.Command, st store.Store, parkedOnly bool) error {
 			if e.Status != flows.OutboxParked {
 				next = e.NextAttempt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Status, e.Engagement, e.Attempts,
-				orDash(e.Code), next, e.At.UTC().Format(time.RFC3339))
+			kind, to, engagement := "write-back", "salesforce", e.Engagement
+			if e.Event != nil {
+				// An event's queue is "event/<webhook>"; the engagement is the event's own.
+				kind, to, engagement = e.Event.Type.String(), "webhook:"+e.Event.Subscriber, e.Event.Engagement
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Status, kind, to, orDash(engagement),
+				e.Attempts, orDash(e.Code), next, e.At.UTC().Format(time.RFC3339))
 			n++
 		}
 		if len(page) < 500 {

@@ -18,6 +18,7 @@ import (
 	"github.com/idverify/idverify/adapter/outbox"
 	"github.com/idverify/idverify/adapter/salesforce"
 	"github.com/idverify/idverify/adapter/store"
+	"github.com/idverify/idverify/adapter/webhook"
 	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/mocks/fakeorg"
@@ -32,8 +33,9 @@ func newServeCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the HTTP API, the outbox worker and /metrics (on demo settings when no Salesforce credentials are configured)",
 		Long: `Run idverify: the JSON API under /v1 (docs/openapi.yaml, also served at /v1/openapi.json),
-/healthz and /readyz, Prometheus metrics at /metrics, the outbox worker that delivers the
-engagements to Salesforce, and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
+/healthz and /readyz, Prometheus metrics at /metrics, the agents' console at /console (when
+console.enabled), the outbox worker that delivers the engagements to Salesforce and the events
+to webhooks (events.webhooks), and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
 requests in flight finish (up to server.shutdown_timeout), then the worker settles what it is
 delivering.
 
@@ -48,13 +50,20 @@ usually sets:
   IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE, _CLIENT_SECRET, ...
   IDVERIFY_STORE_DRIVER, IDVERIFY_STORE_DSN   sqlite (a file) or postgres (a URL; several replicas)
   IDVERIFY_SERVER_ADDR, IDVERIFY_SERVER_API_KEYS, IDVERIFY_SERVER_CORS_ORIGINS
+  IDVERIFY_EVENTS_WEBHOOKS          the webhooks events go to (YAML or JSON)
+  IDVERIFY_CONSOLE_ENABLED          the agents' console at /console (on by default on demo settings)
+  IDVERIFY_CONSOLE_KEY(_FILE)       its cookies' key (32 random bytes or more; same on every replica)
+  IDVERIFY_CONSOLE_CLIENT_ID, _CLIENT_SECRET(_FILE), _ORG_ID, _CALLBACK_URL, _LOGIN_URL,
+  IDVERIFY_CONSOLE_FRAME_ANCESTORS, _SESSION_TTL   agents' sign-in with Salesforce, framing
   IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
 
 With no Salesforce credentials (salesforce.auth empty) serve runs on demo settings: an embedded
 fake org with demo data, examples/idverify.yaml's policy, a generated HMAC key, a demo API key
-and admin key, and SQLite in a temporary file (or --db); each applies only where the
-configuration sets nothing. It prints a banner saying so, with curl commands that walk a caller
-and a representative through verification.`,
+and admin key, the agents' console at /console (signed in to at the fake org as its demo
+agents, with a generated key), and SQLite in a temporary file (or --db); each applies only
+where the configuration sets nothing. It prints a banner saying so, with the console's URL and
+the demo agents, and curl commands that walk a caller and a representative through
+verification.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, d, err := loadServeConfig(config.Options{Flags: cmd.Flags()}, db)
@@ -120,7 +129,7 @@ func loadServeConfig(opts config.Options, db string) (cfg *config.Config, d *dem
 //
 //	cfg, demo, err := loadServeConfig(config.Options{Flags: cmd.Flags()}, "") // demo settings without credentials
 //	...
-//	m := &Main{Config: cfg, Logger: log, Mounts: []Mount{{Pattern: "/console/", Handler: console}}}
+//	m := &Main{Config: cfg, Logger: log} // the console is mounted when console.enabled
 //	if err := m.Run(ctx); err != nil { ... }
 //	defer m.Close()
 //	// m.URL is the API's base URL; m.Engine runs sessions directly.
@@ -129,9 +138,10 @@ type Main struct {
 	Config *config.Config
 	// Logger receives every log line; nil discards them.
 	Logger *slog.Logger
-	// Mounts are handlers served beside the API on its listener (http.ServeMux patterns, e.g.
-	// "/console/"): the seam for an agent console. They are served as given, without the API's
-	// keys, limits or headers; the API answers every path no mount takes.
+	// Mounts are handlers served beside the API on its listener (http.ServeMux patterns),
+	// besides the console Run mounts itself when console.enabled. They are served without the
+	// API's keys, limits or headers, and logged as the API is (route patterns, never paths);
+	// the API answers every path no mount takes.
 	Mounts []Mount
 	// Listener, when set, is listened on instead of Config.Server.Addr.
 	Listener net.Listener
@@ -142,6 +152,8 @@ type Main struct {
 
 	// URL is the API's base URL, e.g. http://127.0.0.1:8080.
 	URL string
+	// ConsoleURL is the agents' console (URL + "/console/") when console.enabled, else "".
+	ConsoleURL string
 	// Engine runs the sessions; the API's handler, the outbox worker and any in-process user
 	// share it.
 	Engine *flows.Engine
@@ -228,6 +240,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.Metrics.WatchOutbox(m.Store, time.Now)
+	// The webhooks (events.webhooks) get their events through the outbox worker. With none
+	// configured the engine queues no event, and the worker needs no Notifier.
+	var notifier flows.Notifier
+	if hooks, opts := webhook.FromConfig(cfg.Events); len(hooks) > 0 {
+		opts.Log = log
+		if notifier, err = webhook.New(hooks, opts); err != nil {
+			return fmt.Errorf("events.webhooks: %w", err)
+		}
+	}
 
 	keys := make([]httpapi.APIKey, len(cfg.Server.APIKeys))
 	for i, k := range cfg.Server.APIKeys {
@@ -249,25 +270,43 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Metrics.Handler())
-	for _, mt := range m.Mounts {
-		mux.Handle(mt.Pattern, mt.Handler)
-	}
-	mux.Handle("/", api)
-	m.Handler = mux
-
+	// The listener before the handlers: the console's sign-in comes back to its URL.
 	ln := m.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Server.Addr); err != nil {
 			return fmt.Errorf("server.addr: %w", err)
 		}
+		defer func() {
+			if err != nil && m.server == nil {
+				_ = ln.Close()
+			}
+		}()
 	}
 	m.URL = "http://" + ln.Addr().String()
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		// Listening on every interface (":8080"): a client on this machine calls loopback.
 		m.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 	}
+
+	mounts := m.Mounts
+	if cfg.Console.Enabled {
+		con, err := newConsole(m, crm, log)
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		m.ConsoleURL = consoleURL(m.URL)
+		mounts = append([]Mount{{Pattern: "/console/", Handler: con}, {Pattern: "/console", Handler: con}}, mounts...)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Metrics.Handler())
+	for _, mt := range mounts {
+		if err := handle(mux, mt.Pattern, accessLog(mt.Handler, log, m.Metrics)); err != nil {
+			return err
+		}
+	}
+	mux.Handle("/", api)
+	m.Handler = mux
+
 	s := cfg.Server
 	m.server = httpapi.NewServer(ln.Addr().String(), m.Handler, httpapi.Timeouts{ReadHeader: s.ReadHeaderTimeout,
 		Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout}, log)
@@ -282,7 +321,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	if !m.NoOutbox {
-		w := &outbox.Worker{Outbox: m.Store, Recorder: recorder, Lease: cfg.Outbox.Lease,
+		w := &outbox.Worker{Outbox: m.Store, Recorder: recorder, Notifier: notifier, Lease: cfg.Outbox.Lease,
 			Concurrency: cfg.Outbox.Concurrency, Batch: cfg.Outbox.Concurrency,
 			MinBackoff: cfg.Outbox.MinBackoff, MaxBackoff: cfg.Outbox.MaxBackoff, Log: log}
 		m.workers.Go(func() { _ = w.Run(work) })
@@ -291,7 +330,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		_ = store.Sweep(work, m.Store, m.Engine, cfg.Store.SweepInterval, retention(cfg), log)
 	})
 	m.workers.Go(func() { sweepIdempotent(work, idem, cfg.Store.SweepInterval, log) })
-	log.Info("idverify serving", "url", m.URL, "store", cfg.Store.Driver, "embedded_org", m.FakeOrg != nil)
+	log.Info("idverify serving", "url", m.URL, "store", cfg.Store.Driver, "embedded_org", m.FakeOrg != nil,
+		"console", m.ConsoleURL != "")
+	return nil
+}
+
+// handle registers h at pattern on mux, returning as an error what ServeMux panics with: an
+// invalid pattern, or one a mount already took (e.g. "/console/" while console.enabled).
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("mount %q: %v", pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
 	return nil
 }
 

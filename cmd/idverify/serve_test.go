@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,6 +235,13 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 		assert.True(t, strings.Contains(string(metricsText), want), "/metrics lacks %s", want)
 	}
 
+	// A softphone's screen pop carries the caller's number in its URL; the console's access
+	// log names the route only. (TestConsoleOnDemoSettings pops it signed in.)
+	pop, err := http.Get(s.URL + "/console/start?phone=" + url.QueryEscape(alicePop) + "&channel=Voice+Call&call_id=pop-1")
+	require.NoError(t, err)
+	pop.Body.Close()
+	require.Contains(t, s.logs.String(), `"route":"GET /console/start"`)
+
 	personal := personalValues(scenarios())
 	require.Greater(t, len(personal), 50)
 	lines := strings.Split(strings.TrimSpace(s.logs.String()), "\n")
@@ -241,6 +249,7 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 	for _, line := range lines {
 		var entry map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &entry), line)
+		assert.NotContains(t, line, aliceDigits, "log line holds a caller's number")
 		for _, text := range stringsIn(entry) {
 			for _, p := range personal {
 				assert.False(t, p.re.MatchString(text), "log line holds %q: %s", p.value, line)
@@ -415,6 +424,17 @@ func TestQuickStartSubprocess(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
+	// The banner's console answers: it sends the browser to sign in at the fake org.
+	consoleURL := regexp.MustCompile(`console:\s+(http://\S+)`).FindStringSubmatch(banner)
+	require.NotNil(t, consoleURL, banner)
+	resp, err = http.Get(consoleURL[1])
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "/services/oauth2/authorize", resp.Request.URL.Path, "the fake org's login page")
+	assert.Contains(t, string(page), "agent1@demo.idverify.dev", "it offers the demo agents")
+
 	walked := 0 // the banner's walks, when curl ran them
 	if _, err := exec.LookPath("curl"); err == nil {
 		walked = len(demoWalks())
@@ -532,22 +552,22 @@ func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
 	assert.NotContains(t, banner.String(), "mine.db", "the DSN is a secret")
 }
 
-// Main.Mounts serve beside the API on its listener, and Close drains a request in flight: the
+// Main.Mounts serve beside the API (and the console) on its listener, and Close drains a request in flight: the
 // listener stops taking connections, the request still gets its answer, then Close returns.
 func TestMountsAndGracefulClose(t *testing.T) {
 	cfg, _, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
 	require.NoError(t, err)
 	started, release := make(chan struct{}), make(chan struct{})
-	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/console/slow" {
+	extra := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/extra/slow" {
 			close(started)
 			<-release
 		}
-		_, _ = io.WriteString(w, "console")
+		_, _ = io.WriteString(w, "extra")
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/console/", Handler: console}}}
+	m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/extra/", Handler: extra}}}
 	require.NoError(t, m.Run(t.Context()))
 
 	get := func(path string) (int, string, error) {
@@ -559,9 +579,9 @@ func TestMountsAndGracefulClose(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), nil
 	}
-	status, body, err := get("/console/")
+	status, body, err := get("/extra/")
 	require.NoError(t, err)
-	assert.Equal(t, "console", body, "the mount answers its pattern")
+	assert.Equal(t, "extra", body, "the mount answers its pattern")
 	status, _, err = get("/healthz")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "the API answers the rest")
@@ -577,7 +597,7 @@ func TestMountsAndGracefulClose(t *testing.T) {
 	}
 	inflight := make(chan result, 1)
 	go func() {
-		s, b, err := get("/console/slow")
+		s, b, err := get("/extra/slow")
 		inflight <- result{s, b, err}
 	}()
 	<-started
@@ -596,7 +616,7 @@ func TestMountsAndGracefulClose(t *testing.T) {
 	r := <-inflight
 	require.NoError(t, r.err)
 	assert.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, "console", r.body)
+	assert.Equal(t, "extra", r.body)
 	require.NoError(t, <-closed)
 }
 

@@ -132,6 +132,7 @@ func startEmbedded(ctx context.Context, configFile string) (*Main, string, func(
 		d.close()
 		return nil, "", nil, err
 	}
+	cfg.Console.Enabled = false // the terminal is the agent's screen here
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		d.close()

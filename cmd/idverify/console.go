@@ -1,0 +1,92 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/idverify/idverify/adapter/console"
+	"github.com/idverify/idverify/adapter/httpapi"
+	"github.com/idverify/idverify/adapter/metrics"
+	"github.com/idverify/idverify/mocks/fakeorg"
+)
+
+// newConsole builds the agents' console that m's configuration (console.*) describes, on m's
+// engine. On the embedded fake org with no connected app configured (console.client_id empty),
+// agents sign in at the fake org with its demo client, as users of its org, and come back to
+// m.URL's callback: so Run calls it once the listener's URL is known.
+func newConsole(m *Main, engagements httpapi.EngagementReader, log *slog.Logger) (*console.Console, error) {
+	k := m.Config.Console
+	signIn := console.SignIn{LoginURL: k.LoginURL, ClientID: k.ClientID, ClientSecret: k.ClientSecret.Value(),
+		RedirectURL: k.CallbackURL, OrgID: k.OrgID}
+	if signIn.LoginURL == "" {
+		signIn.LoginURL = m.Config.Salesforce.LoginURL
+	}
+	if k.ClientID == "" && m.FakeOrg != nil {
+		org := m.FakeOrg
+		// The demo client's callbacks are loopback URLs on any port (fakeorg.DefaultCallbackURLs).
+		signIn = console.SignIn{LoginURL: m.FakeOrgURL, ClientID: org.ClientID(), ClientSecret: org.ClientSecret(),
+			RedirectURL: m.URL + fakeorg.ConsoleCallbackPath, OrgID: org.OrgID()}
+	}
+	return console.New(console.Config{Engine: m.Engine, Engagements: engagements, SignIn: signIn,
+		Key: []byte(k.Key.Value()), FrameAncestors: k.FrameAncestors, InstanceURL: k.InstanceURL,
+		SignInTTL: k.SessionTTL, Logger: log})
+}
+
+// consoleURL is where the console of a service at base opens.
+func consoleURL(base string) string { return strings.TrimSuffix(base, "/") + "/console/" }
+
+// accessLog logs every request a mount serves, as httpapi's access log does the API's, and
+// counts it in the metrics: the method, the route pattern, the status and the time taken. Never
+// the path or the query: a console's screen pop carries the caller's phone number in its query,
+// and its other paths carry sealed session handles.
+//
+// The route is the most specific pattern that served the request: a mount that routes with its
+// own http.ServeMux (the console does) leaves its pattern in r.Pattern, since ServeMux sets it on
+// the request it is given; otherwise it is the mount's own pattern. Either way a pattern, never
+// the path.
+func accessLog(next http.Handler, log *slog.Logger, met *metrics.Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			elapsed := time.Since(start)
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
+				slog.String("route", r.Pattern), slog.Int("status", status), slog.Duration("elapsed", elapsed),
+				slog.Int64("bytes", sw.bytes))
+			met.Request(r.Pattern, "", status, elapsed)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// statusWriter records the status and size of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
