@@ -328,6 +328,39 @@ func (e *Engine) finish(s *session, o Outcome, c Cause) {
 // actorRule says what an actor may be.
 const actorRule = "the actor takes at most 64 letters, digits and . _ - @ : characters"
 
+const externalIDRule = "the external id (the CTI call id) takes at most 255 letters, digits and - _ . : @ ~ characters, " +
+	"and ends in neither a full stop nor a full stop and letters only (such as .inc or .json)"
+
+// validExternalID reports whether id may name an engagement idverify creates: the write-back
+// upserts it by PATCH sobjects/EngagementInteraction/ExternalIdentifier/{id}, so id must be one
+// path segment Salesforce reads back as it is. Characters a URL gives a meaning to (/ ? # %)
+// or that a proxy may rewrite (spaces, \) are refused, and so are "." and "..", which resolve
+// as path steps; and an ending of a full stop and letters, which Salesforce may take as a
+// file format: "example@email.inc [...] returns a 404 not found error"
+// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_upsert_patch.htm).
+// Refused at the start, such an id never reaches a write-back that would only be parked.
+func validExternalID(id string) bool {
+	if len(id) > 255 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:@~", c) >= 0) {
+			return false
+		}
+	}
+	dot := strings.LastIndexByte(id, '.')
+	if dot < 0 {
+		return true
+	}
+	for _, c := range id[dot+1:] {
+		if '0' <= c && c <= '9' || c == '-' || c == '_' || c == ':' || c == '@' || c == '~' {
+			return true // a digit or a sign after the last full stop: no format's extension
+		}
+	}
+	return false // "", ".", "..", "x." or "x.inc"
+}
+
 // validActor reports whether actor is empty or a short token: a name or id, never free text.
 func validActor(actor string) bool {
 	if len(actor) > 64 {
