@@ -250,7 +250,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Metrics.Handler())
+	mux.Handle("GET /metrics", api.Protect("GET /metrics", m.Metrics.Handler())) // an API key, as every route but the health checks
 	for _, mt := range m.Mounts {
 		mux.Handle(mt.Pattern, mt.Handler)
 	}
