@@ -681,6 +681,12 @@ func TestLoadServeConfigWithCredentials(t *testing.T) {
 	defer d.close()
 	assert.Equal(t, strings.Repeat("k", 32), cfg.Secrets.HMACKey.Value(), "a configured key beats the generated one")
 	assert.Len(t, cfg.Server.APIKeys, 2, "the demo's keys where none are configured")
+
+	// A real org named without salesforce.auth is a mistake, not a demo.
+	t.Setenv("IDVERIFY_SALESFORCE_LOGIN_URL", "https://acme.my.salesforce.com")
+	_, d2, err := loadServeConfig(config.Options{}, "")
+	require.ErrorContains(t, err, "salesforce.login_url is set")
+	assert.Nil(t, d2)
 }
 
 // README.md's walk is the banner's: each of its step commands is one the banner prints (and
