@@ -43,11 +43,15 @@ IDVERIFY_SERVER_ADDR), then flags. docs/CONFIGURATION.md documents every key. Wh
 usually sets:
 
   IDVERIFY_CONFIG                   the YAML file (reasons, search types, ...)
-  IDVERIFY_SECRETS_HMAC_KEY(_FILE)  the deployment secret (32 random bytes or more; same on every replica)
+  IDVERIFY_SECRETS_HMAC_KEY, IDVERIFY_SECRETS_HMAC_KEY_FILE
+                                    the deployment secret (32 random bytes or more; same on every replica)
   IDVERIFY_SALESFORCE_AUTH          jwt, client_credentials, refresh_token or password (empty: demo)
-  IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE, _CLIENT_SECRET, ...
+  IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE (or _PRIVATE_KEY)
+  IDVERIFY_SALESFORCE_CLIENT_SECRET, _PASSWORD, _SECURITY_TOKEN, _REFRESH_TOKEN
   IDVERIFY_STORE_DRIVER, IDVERIFY_STORE_DSN   sqlite (a file) or postgres (a URL; several replicas)
   IDVERIFY_SERVER_ADDR, IDVERIFY_SERVER_API_KEYS, IDVERIFY_SERVER_CORS_ORIGINS
+  IDVERIFY_SERVER_SHUTDOWN_TIMEOUT  how long a stopping server drains the requests in flight
+  IDVERIFY_OUTBOX_CONCURRENCY, IDVERIFY_STORE_SWEEP_INTERVAL
   IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
 
 With no Salesforce credentials (salesforce.auth empty) serve runs on demo settings: an embedded
