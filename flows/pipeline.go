@@ -340,35 +340,25 @@ const externalIDRule = "the external id (the CTI call id) takes at most 255 lett
 // (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_upsert_patch.htm).
 // Refused at the start, such an id never reaches a write-back that would only be parked.
 func validExternalID(id string) bool {
-	if len(id) > 255 {
+	if len(id) > 255 || !lettersDigitsAnd(id, "-_.:@~") {
 		return false
 	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:@~", c) >= 0) {
-			return false
-		}
-	}
 	dot := strings.LastIndexByte(id, '.')
-	if dot < 0 {
-		return true
-	}
-	for _, c := range id[dot+1:] {
-		if '0' <= c && c <= '9' || c == '-' || c == '_' || c == ':' || c == '@' || c == '~' {
-			return true // a digit or a sign after the last full stop: no format's extension
-		}
-	}
-	return false // "", ".", "..", "x." or "x.inc"
+	// After the last full stop, a digit or a sign: no format's extension. "", ".", "..",
+	// "x." and "x.inc" have none.
+	return dot < 0 || strings.ContainsAny(id[dot+1:], "0123456789-_:@~")
 }
 
 // validActor reports whether actor is empty or a short token: a name or id, never free text.
 func validActor(actor string) bool {
-	if len(actor) > 64 {
-		return false
-	}
-	for i := 0; i < len(actor); i++ {
-		c := actor[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-@:", c) >= 0) {
+	return len(actor) <= 64 && lettersDigitsAnd(actor, "._-@:")
+}
+
+// lettersDigitsAnd reports whether s holds only ASCII letters, digits and bytes of extra.
+func lettersDigitsAnd(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}
