@@ -111,26 +111,12 @@ func orEnv(v, env string) string {
 // does without Salesforce credentials, and returns it with its API key and a function that
 // stops it. It logs nothing: the terminal is the agent's.
 func startEmbedded(ctx context.Context, configFile string) (*Main, string, func(), error) {
-	opts := config.Options{File: configFile}
-	s, err := config.LoadSalesforce(opts)
+	cfg, d, err := loadServeConfig(config.Options{File: configFile}, "")
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if !s.Embedded() {
+	if d == nil {
 		return nil, "", nil, errors.New("Salesforce credentials are configured: run 'idverify serve' and give verify --server and --api-key")
-	}
-	d, err := newDemo("")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if opts.Defaults, err = d.defaults(); err != nil {
-		d.close()
-		return nil, "", nil, err
-	}
-	cfg, err := config.Load(opts)
-	if err != nil {
-		d.close()
-		return nil, "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
