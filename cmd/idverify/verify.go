@@ -90,7 +90,7 @@ locked; 3 an error (the server, the key, a script that ends early or names no ch
 	}
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "the idverify server's URL, e.g. http://127.0.0.1:8080 (default $"+envServer+"; none: the demo in-process)")
-	f.StringVar(&apiKey, "api-key", "", "an API key of the server (default $"+envAPIKey+")")
+	f.StringVar(&apiKey, "api-key", "", "an API key of the server (default $"+envAPIKey+", which other users cannot read in the process list as they can a flag)")
 	f.StringVar(&start.Phone, "phone", "", "the caller's phone number (asked when not given, with the call id)")
 	f.StringVar(&start.Channel, "channel", "", "the engagement's channel, e.g. \"Voice Call\" (asked when not given)")
 	f.StringVar(&start.CallID, "call-id", "", "the CTI call id: the engagement's external id, which a transferred call shares")
