@@ -532,6 +532,10 @@ func (c *Config) validateSalesforce(ps *Problems) {
 			{"client_id", sf.ClientID != ""}, {"client_secret", sf.ClientSecret != ""},
 			{"username", sf.Username != ""}, {"password", sf.Password != ""},
 			{"refresh_token", sf.RefreshToken != ""}, {"private_key", sf.PrivateKey != ""},
+			{"security_token", sf.SecurityToken != ""},
+			// Another login host than the default's names a real org (a sandbox, a My
+			// Domain): a demo would hide that its credentials are missing.
+			{"login_url", hostOf(sf.LoginURL) != "login.salesforce.com"},
 		} {
 			if f.set {
 				ps.add("salesforce.auth", "is empty (the embedded fake org) but salesforce.%s is set: choose jwt, client_credentials, refresh_token or password, or remove the credentials", f.key)

@@ -227,6 +227,9 @@ func TestValidateReportsEachProblem(t *testing.T) {
 
 		// salesforce
 		{"credentials without auth", func(c *Config) { c.Salesforce.Username = "u@example.com" }, "salesforce.auth", "salesforce.username is set"},
+		{"security token without auth", func(c *Config) { c.Salesforce.SecurityToken = "tok" }, "salesforce.auth", "salesforce.security_token is set"},
+		{"a sandbox's login URL without auth", func(c *Config) { c.Salesforce.LoginURL = "https://test.salesforce.com" }, "salesforce.auth", "salesforce.login_url is set"},
+		{"a My Domain without auth", func(c *Config) { c.Salesforce.LoginURL = "https://acme.my.salesforce.com" }, "salesforce.auth", "salesforce.login_url is set"},
 		{"bad auth", func(c *Config) { c.Salesforce.Auth = "oauth" }, "salesforce.auth", `unknown value "oauth": use one of jwt, client_credentials, refresh_token, password`},
 		{"jwt without username", func(c *Config) {
 			c.Salesforce = Salesforce{Auth: "jwt", ClientID: "id", PrivateKey: Secret(rsaKey), LoginURL: "https://login.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
@@ -382,7 +385,7 @@ func TestValidateAcceptsEveryAuthMethodWhenComplete(t *testing.T) {
 	key := rsaPEM(t)
 	base := Salesforce{LoginURL: "https://acme.my.salesforce.com", APIVersion: "62.0", Timeout: time.Second}
 	tests := map[string]func(s *Salesforce){
-		"embedded":           func(s *Salesforce) {},
+		"embedded":           func(s *Salesforce) { s.LoginURL = "https://login.salesforce.com" },
 		"jwt":                func(s *Salesforce) { s.Auth, s.ClientID, s.Username, s.PrivateKey = "jwt", "id", "u", Secret(key) },
 		"client_credentials": func(s *Salesforce) { s.Auth, s.ClientID, s.ClientSecret = "client_credentials", "id", "s" },
 		"refresh_token":      func(s *Salesforce) { s.Auth, s.ClientID, s.RefreshToken = "refresh_token", "id", "r" },

@@ -92,3 +92,53 @@ func TestStartRefusesAHugePhoneUnread(t *testing.T) {
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated to refuse it")
 	require.ErrorIs(t, err, flows.ErrInvalidInput)
 }
+
+// TestStartRefusesAnExternalIDTheUpsertCannotTake: the external id becomes the last segment of
+// the write-back's PATCH sobjects/EngagementInteraction/ExternalIdentifier/{id}; an id that
+// segment cannot carry (a dot segment, a character a URL gives a meaning to, an ending
+// Salesforce reads as a format, https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_upsert_patch.htm)
+// is refused at the start, naming external_id, and no session is kept.
+func TestStartRefusesAnExternalIDTheUpsertCannotTake(t *testing.T) {
+	tests := []struct {
+		id string
+		ok bool
+	}{
+		{"", true},
+		{"call-1", true},
+		{"CA0123456789abcdef0123456789abcdef", true},
+		{"8e03978e-40d5-43e8-bc93-6894a57f9324", true},
+		{"ucid:00001.1764582000", true},
+		{"agent@pbx_1~2", true},
+		{strings.Repeat("x", 255), true},
+		{strings.Repeat("x", 256), false},
+		{".", false},
+		{"..", false},
+		{"call.", false},
+		{"example@email.inc", false},
+		{"call-1.json", false},
+		{"call/1", false},
+		{"../Account/001", false},
+		{"call?1", false},
+		{"call#1", false},
+		{"call%2F1", false},
+		{"call 1", false},
+		{`call\1`, false},
+		{"call+1", false},
+		{"callé", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			h := newHarness(t, demoPolicy())
+			v, err := h.e.Start(h.ctx, flows.StartRequest{Attendee: jane, ExternalID: tt.id})
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, flows.ErrInvalidInput)
+			var se *flows.StepError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, "external_id", se.Field)
+			assert.Empty(t, v.Session)
+		})
+	}
+}

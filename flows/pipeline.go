@@ -328,14 +328,37 @@ func (e *Engine) finish(s *session, o Outcome, c Cause) {
 // actorRule says what an actor may be.
 const actorRule = "the actor takes at most 64 letters, digits and . _ - @ : characters"
 
-// validActor reports whether actor is empty or a short token: a name or id, never free text.
-func validActor(actor string) bool {
-	if len(actor) > 64 {
+const externalIDRule = "the external id (the CTI call id) takes at most 255 letters, digits and - _ . : @ ~ characters, " +
+	"and ends in neither a full stop nor a full stop and letters only (such as .inc or .json)"
+
+// validExternalID reports whether id may name an engagement idverify creates: the write-back
+// upserts it by PATCH sobjects/EngagementInteraction/ExternalIdentifier/{id}, so id must be one
+// path segment Salesforce reads back as it is. Characters a URL gives a meaning to (/ ? # %)
+// or that a proxy may rewrite (spaces, \) are refused, and so are "." and "..", which resolve
+// as path steps; and an ending of a full stop and letters, which Salesforce may take as a
+// file format: "example@email.inc [...] returns a 404 not found error"
+// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_upsert_patch.htm).
+// Refused at the start, such an id never reaches a write-back that would only be parked.
+func validExternalID(id string) bool {
+	if len(id) > 255 || !lettersDigitsAnd(id, "-_.:@~") {
 		return false
 	}
-	for i := 0; i < len(actor); i++ {
-		c := actor[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-@:", c) >= 0) {
+	dot := strings.LastIndexByte(id, '.')
+	// After the last full stop, a digit or a sign: no format's extension. "", ".", "..",
+	// "x." and "x.inc" have none.
+	return dot < 0 || strings.ContainsAny(id[dot+1:], "0123456789-_:@~")
+}
+
+// validActor reports whether actor is empty or a short token: a name or id, never free text.
+func validActor(actor string) bool {
+	return len(actor) <= 64 && lettersDigitsAnd(actor, "._-@:")
+}
+
+// lettersDigitsAnd reports whether s holds only ASCII letters, digits and bytes of extra.
+func lettersDigitsAnd(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}

@@ -28,8 +28,8 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (View, error) {
 		return View{}, fieldErr(step, 0, ErrInvalidInput, "phone", "give exactly one of phone, attendee, lead or engagement")
 	case !validActor(req.Actor):
 		return View{}, fieldErr(step, 0, ErrInvalidInput, "actor", actorRule)
-	case len(req.ExternalID) > 255:
-		return View{}, fieldErr(step, 0, ErrInvalidInput, "external_id", "the external id takes at most 255 characters")
+	case !validExternalID(req.ExternalID):
+		return View{}, fieldErr(step, 0, ErrInvalidInput, "external_id", externalIDRule)
 	case len(req.Channel) > 255:
 		return View{}, fieldErr(step, 0, ErrInvalidInput, "channel", "the channel takes at most 255 characters")
 	case len(req.Key) > 255:

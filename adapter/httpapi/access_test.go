@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -225,4 +227,24 @@ func TestNewServerBoundsEveryPhase(t *testing.T) {
 	assert.Equal(t, httpapi.DefaultTimeouts.Idle, srv.IdleTimeout)
 	assert.Equal(t, httpapi.MaxHeaderBytes, srv.MaxHeaderBytes)
 	assert.NotNil(t, srv.ErrorLog)
+}
+
+// A panic in a handler the server serves beside the API (a mount) is logged by its type, never
+// its value, and the answer is aborted.
+func TestNewServerLogsNoPanicValue(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	srv := httpapi.NewServer("", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("caller Jane Smith, born 1980-03-14")
+	}), httpapi.Timeouts{}, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	_, err = http.Get("http://" + ln.Addr().String() + "/console/")
+	require.Error(t, err, "the answer is aborted")
+	// The line is written before the connection is closed.
+	assert.Contains(t, logs.String(), "msg=panic type=string")
+	assert.NotContains(t, logs.String(), "Jane")
 }

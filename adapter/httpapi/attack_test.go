@@ -128,6 +128,11 @@ func TestStartBadInput(t *testing.T) {
 		{"no such engagement", `{"engagement":"0ZJ000000000999AAA"}`, "record_not_found", ""},
 		{"lead without a name", `{"lead":{"company":"X"}}`, "invalid_value", "lead"},
 		{"actor in the body", `{"phone":"` + janePhone + `","actor":"someone-else"}`, "unknown_field", "actor"},
+		// A call id the write-back's upsert path cannot carry (flows.validExternalID).
+		{"call id of a dot segment", `{"phone":"` + janePhone + `","external_id":".."}`, "invalid_value", "external_id"},
+		{"call id with a slash", `{"phone":"` + janePhone + `","external_id":"call/1"}`, "invalid_value", "external_id"},
+		{"call id with a query", `{"phone":"` + janePhone + `","external_id":"call?x=1"}`, "invalid_value", "external_id"},
+		{"call id ending as a format", `{"phone":"` + janePhone + `","external_id":"example@email.inc"}`, "invalid_value", "external_id"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.raw.do(http.MethodPost, "/v1/sessions", tt.body)

@@ -189,6 +189,16 @@ func New(c Config) (*API, error) {
 	return a, nil
 }
 
+// Protect returns h served as one of the API's own routes at pattern (e.g. "GET /metrics"):
+// behind its access log, security headers and API key check (any key, within its rate limit).
+// It is for a handler served beside the API on its listener that only clients may read.
+func (a *API) Protect(pattern string, h http.Handler) http.Handler {
+	return a.access(a.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		infoOf(r).route = pattern
+		a.authenticate(h).ServeHTTP(w, r)
+	})))
+}
+
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 

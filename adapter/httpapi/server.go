@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -26,14 +27,17 @@ const MaxHeaderBytes = 32 << 10
 
 // NewServer returns an http.Server for h on addr with every phase bounded by t (a zero field
 // takes DefaultTimeouts'), and the server's own errors (TLS handshakes, broken connections)
-// logged through log at warn level (nil discards them). The caller starts and shuts it down.
+// logged through log at warn level (nil discards them). A panic in h (the API answers its own
+// with a 500; a handler mounted beside it may not) is logged by its type only and aborts its
+// answer: net/http would log the panic's value, which may hold anything. The caller starts and
+// shuts the server down.
 func NewServer(addr string, h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &http.Server{
 		Addr:              addr,
-		Handler:           h,
+		Handler:           recoverPanics(h, log),
 		ReadHeaderTimeout: orDefault(t.ReadHeader, DefaultTimeouts.ReadHeader),
 		ReadTimeout:       orDefault(t.Read, DefaultTimeouts.Read),
 		WriteTimeout:      orDefault(t.Write, DefaultTimeouts.Write),
@@ -41,4 +45,20 @@ func NewServer(addr string, h http.Handler, t Timeouts, log *slog.Logger) *http.
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// recoverPanics logs a panic of h by its type and aborts the answer with http.ErrAbortHandler,
+// which net/http does not log.
+func recoverPanics(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p != http.ErrAbortHandler {
+					log.ErrorContext(r.Context(), "panic", "type", fmt.Sprintf("%T", p))
+				}
+				panic(http.ErrAbortHandler)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
 }

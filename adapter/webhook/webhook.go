@@ -153,7 +153,7 @@ var errBlocked = errors.New("webhook: the address is not public")
 
 // blockedPrefixes are the non-public ranges netip's predicates do not name: "this network",
 // carrier-grade NAT (RFC 6598), IETF protocol assignments, benchmarking (RFC 2544), the
-// documentation ranges and 240/4 (reserved).
+// documentation ranges and 240/4 (reserved), and the IPv6 ranges that carry an IPv4 address.
 var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -164,6 +164,8 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("64:ff9b::/96"), // NAT64: may translate to any IPv4 address
+	netip.MustParsePrefix("::/96"),        // IPv4-compatible (deprecated, RFC 4291 2.5.5.1): ::7f00:1 is 127.0.0.1
+	netip.MustParsePrefix("2002::/16"),    // 6to4 (RFC 3056): 2002:7f00:1:: embeds 127.0.0.1
 	netip.MustParsePrefix("2001:db8::/32"),
 }
 

@@ -45,15 +45,19 @@ IDVERIFY_SERVER_ADDR), then flags. docs/CONFIGURATION.md documents every key. Wh
 usually sets:
 
   IDVERIFY_CONFIG                   the YAML file (reasons, search types, ...)
-  IDVERIFY_SECRETS_HMAC_KEY(_FILE)  the deployment secret (32 random bytes or more; same on every replica)
+  IDVERIFY_SECRETS_HMAC_KEY, IDVERIFY_SECRETS_HMAC_KEY_FILE
+                                    the deployment secret (32 random bytes or more; same on every replica)
   IDVERIFY_SALESFORCE_AUTH          jwt, client_credentials, refresh_token or password (empty: demo)
-  IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE, _CLIENT_SECRET, ...
+  IDVERIFY_SALESFORCE_LOGIN_URL, _CLIENT_ID, _USERNAME, _PRIVATE_KEY_FILE (or _PRIVATE_KEY)
+  IDVERIFY_SALESFORCE_CLIENT_SECRET, _PASSWORD, _SECURITY_TOKEN, _REFRESH_TOKEN
   IDVERIFY_STORE_DRIVER, IDVERIFY_STORE_DSN   sqlite (a file) or postgres (a URL; several replicas)
   IDVERIFY_SERVER_ADDR, IDVERIFY_SERVER_API_KEYS, IDVERIFY_SERVER_CORS_ORIGINS
+  IDVERIFY_SERVER_SHUTDOWN_TIMEOUT  how long a stopping server drains the requests in flight
+  IDVERIFY_OUTBOX_CONCURRENCY, IDVERIFY_STORE_SWEEP_INTERVAL
   IDVERIFY_EVENTS_WEBHOOKS          the webhooks events go to (YAML or JSON)
   IDVERIFY_CONSOLE_ENABLED          the agents' console at /console (on by default on demo settings)
-  IDVERIFY_CONSOLE_KEY(_FILE)       its cookies' key (32 random bytes or more; same on every replica)
-  IDVERIFY_CONSOLE_CLIENT_ID, _CLIENT_SECRET(_FILE), _ORG_ID, _CALLBACK_URL, _LOGIN_URL,
+  IDVERIFY_CONSOLE_KEY, _KEY_FILE   its cookies' key (32 random bytes or more; same on every replica)
+  IDVERIFY_CONSOLE_CLIENT_ID, _CLIENT_SECRET, _CLIENT_SECRET_FILE, _ORG_ID, _CALLBACK_URL, _LOGIN_URL,
   IDVERIFY_CONSOLE_FRAME_ANCESTORS, _SESSION_TTL   agents' sign-in with Salesforce, framing
   IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
 
@@ -298,7 +302,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		mounts = append([]Mount{{Pattern: "/console/", Handler: con}, {Pattern: "/console", Handler: con}}, mounts...)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Metrics.Handler())
+	mux.Handle("GET /metrics", api.Protect("GET /metrics", m.Metrics.Handler())) // an API key, as every route but the health checks
 	for _, mt := range mounts {
 		if err := handle(mux, mt.Pattern, accessLog(mt.Handler, log, m.Metrics)); err != nil {
 			return err

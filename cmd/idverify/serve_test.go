@@ -223,11 +223,7 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Empty(t, body["entries"], "every write delivered, none parked: %v", body)
 
-	resp, err := http.Get(s.URL + "/metrics")
-	require.NoError(t, err)
-	metricsText, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	resp.Body.Close()
+	metricsText := scrape(t, s.URL, s.demo.key, http.StatusOK)
 	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 6`, `idverify_outcomes_total{outcome="locked"} 1`,
 		`idverify_lockouts_total 1`, `idverify_outbox_deliveries_total{result="delivered"}`, `idverify_salesforce_requests_total{result="2xx"}`,
 		`idverify_salesforce_api_usage `, `idverify_outbox_depth{status="pending"} 0`,
@@ -552,10 +548,44 @@ func TestBannerWhenTheConfigurationOverridesTheDemo(t *testing.T) {
 	assert.NotContains(t, banner.String(), "mine.db", "the DSN is a secret")
 }
 
+// scrape GETs /metrics with key ("" for none), checks the status and returns the body.
+func scrape(t *testing.T, base, key string, status int) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, status, resp.StatusCode, "%s", body)
+	return body
+}
+
+// /metrics is the API's, as every route but the health checks: it names the API's clients (key
+// names), the verifications' volumes and outcomes and the org's daily API usage, so it needs a
+// key (Prometheus sends one: scrape_config's authorization), is access-logged and counted.
+func TestMetricsNeedAKey(t *testing.T) {
+	s := startDemo(t, nil)
+	for name, key := range map[string]string{"no key": "", "a wrong key": s.demo.key + "x"} {
+		t.Run(name, func(t *testing.T) {
+			body := scrape(t, s.URL, key, http.StatusUnauthorized)
+			assert.NotContains(t, string(body), "idverify_http_requests_total")
+		})
+	}
+	scrape(t, s.URL, s.demo.key, http.StatusOK)
+	assert.Contains(t, string(scrape(t, s.URL, s.demo.key, http.StatusOK)),
+		`idverify_http_requests_total{key="demo",route="GET /metrics",status="200"} 1`)
+	assert.Contains(t, s.logs.String(), `"route":"GET /metrics","status":401`)
+}
+
 // Main.Mounts serve beside the API (and the console) on its listener, and Close drains a request in flight: the
 // listener stops taking connections, the request still gets its answer, then Close returns.
 func TestMountsAndGracefulClose(t *testing.T) {
-	cfg, _, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
+	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
 	require.NoError(t, err)
 	started, release := make(chan struct{}), make(chan struct{})
 	extra := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -585,10 +615,7 @@ func TestMountsAndGracefulClose(t *testing.T) {
 	status, _, err = get("/healthz")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "the API answers the rest")
-	status, body, err = get("/metrics")
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, status)
-	assert.Contains(t, body, "idverify_http_requests_total")
+	assert.Contains(t, string(scrape(t, m.URL, d.key, http.StatusOK)), "idverify_http_requests_total")
 
 	type result struct {
 		status int
@@ -674,6 +701,12 @@ func TestLoadServeConfigWithCredentials(t *testing.T) {
 	defer d.close()
 	assert.Equal(t, strings.Repeat("k", 32), cfg.Secrets.HMACKey.Value(), "a configured key beats the generated one")
 	assert.Len(t, cfg.Server.APIKeys, 2, "the demo's keys where none are configured")
+
+	// A real org named without salesforce.auth is a mistake, not a demo.
+	t.Setenv("IDVERIFY_SALESFORCE_LOGIN_URL", "https://acme.my.salesforce.com")
+	_, d2, err := loadServeConfig(config.Options{}, "")
+	require.ErrorContains(t, err, "salesforce.login_url is set")
+	assert.Nil(t, d2)
 }
 
 // README.md's walk is the banner's: each of its step commands is one the banner prints (and

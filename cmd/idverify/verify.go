@@ -90,7 +90,7 @@ locked; 3 an error (the server, the key, a script that ends early or names no ch
 	}
 	f := cmd.Flags()
 	f.StringVar(&server, "server", "", "the idverify server's URL, e.g. http://127.0.0.1:8080 (default $"+envServer+"; none: the demo in-process)")
-	f.StringVar(&apiKey, "api-key", "", "an API key of the server (default $"+envAPIKey+")")
+	f.StringVar(&apiKey, "api-key", "", "an API key of the server (default $"+envAPIKey+", which other users cannot read in the process list as they can a flag)")
 	f.StringVar(&start.Phone, "phone", "", "the caller's phone number (asked when not given, with the call id)")
 	f.StringVar(&start.Channel, "channel", "", "the engagement's channel, e.g. \"Voice Call\" (asked when not given)")
 	f.StringVar(&start.CallID, "call-id", "", "the CTI call id: the engagement's external id, which a transferred call shares")
@@ -111,26 +111,12 @@ func orEnv(v, env string) string {
 // does without Salesforce credentials, and returns it with its API key and a function that
 // stops it. It logs nothing: the terminal is the agent's.
 func startEmbedded(ctx context.Context, configFile string) (*Main, string, func(), error) {
-	opts := config.Options{File: configFile}
-	s, err := config.LoadSalesforce(opts)
+	cfg, d, err := loadServeConfig(config.Options{File: configFile}, "")
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if !s.Embedded() {
+	if d == nil {
 		return nil, "", nil, errors.New("Salesforce credentials are configured: run 'idverify serve' and give verify --server and --api-key")
-	}
-	d, err := newDemo("")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if opts.Defaults, err = d.defaults(); err != nil {
-		d.close()
-		return nil, "", nil, err
-	}
-	cfg, err := config.Load(opts)
-	if err != nil {
-		d.close()
-		return nil, "", nil, err
 	}
 	cfg.Console.Enabled = false // the terminal is the agent's screen here
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -47,7 +47,8 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = 
 func New(baseURL, key string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("apiclient: the server URL must be http(s)://host[:port], not %q", baseURL)
+		// Not quoted back: a URL may carry a password (ftp://user:secret@host).
+		return nil, errors.New("apiclient: the server URL must be http(s)://host[:port]")
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, errors.New("apiclient: the server URL takes no query, fragment or user")

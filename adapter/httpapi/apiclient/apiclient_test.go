@@ -201,9 +201,11 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestNewRefusesBadURLs(t *testing.T) {
-	for _, u := range []string{"", "localhost:8080", "ftp://x", "http://", "http://u:p@host", "http://host/?q=1"} {
+	for _, u := range []string{"", "localhost:8080", "ftp://x", "http://", "http://u:p@host", "http://host/?q=1",
+		"ftp://u:hunter2@host", "u:hunter2@host:8080"} {
 		_, err := apiclient.New(u, "k")
-		assert.Error(t, err, u)
+		require.Error(t, err, u)
+		assert.NotContains(t, err.Error(), "hunter2", "a password in the URL is not echoed")
 	}
 	_, err := apiclient.New("https://idverify.example.com/base/", "k")
 	assert.NoError(t, err)
