@@ -123,7 +123,7 @@ func Sweep(ctx context.Context, s Store, e Expirer, every time.Duration, r Reten
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		expired, err := expireIdle(ctx, e)
+		expired, err := ExpireIdle(ctx, e)
 		if err != nil && ctx.Err() == nil {
 			log.WarnContext(ctx, "expiring idle sessions failed", "err", err)
 		}
@@ -145,8 +145,9 @@ func Sweep(ctx context.Context, s Store, e Expirer, every time.Duration, r Reten
 	}
 }
 
-// expireIdle has e end every idle session, a batch at a time, and returns how many it ended.
-func expireIdle(ctx context.Context, e Expirer) (int, error) {
+// ExpireIdle has e end every idle session, a batch at a time, and returns how many it ended
+// (with e's error, if any: a session it could not end does not stop the others).
+func ExpireIdle(ctx context.Context, e Expirer) (int, error) {
 	if e == nil {
 		return 0, nil
 	}
