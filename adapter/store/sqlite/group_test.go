@@ -20,7 +20,8 @@ import (
 // TestGroupCommitIsolation runs many Commits at once, so that they share transactions (group
 // commit), about half of them failing on purpose: a stale version, a guard that no longer
 // holds, a statement that fails after the session row was written (a trigger aborts its audit
-// insert). Every failed Commit must leave nothing behind (no session change, failure, outbox
+// insert), or the transaction's COMMIT (a deferred foreign key), which fails its whole group.
+// Every failed Commit must leave nothing behind (no session change, failure, outbox
 // write or audit event) and return its own error; every successful one must be all there, and
 // an engagement's outbox writes must be numbered in the order of its session's versions.
 func TestGroupCommitIsolation(t *testing.T) {
@@ -31,9 +32,16 @@ func TestGroupCommitIsolation(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
 	raw, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
-	_, err = raw.ExecContext(ctx, `CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.step = 'boom'
-		BEGIN SELECT RAISE(ABORT, 'injected'); END`)
-	require.NoError(t, err)
+	for _, q := range []string{
+		`CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.step = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+		// A deferred foreign key is checked at COMMIT: a Commit with the step 'late' passes
+		// its savepoint and fails the shared COMMIT, and with it every Commit of its group.
+		`CREATE TABLE late (session TEXT REFERENCES sessions (id) DEFERRABLE INITIALLY DEFERRED)`,
+		`CREATE TRIGGER late AFTER INSERT ON audit WHEN NEW.step = 'late' BEGIN INSERT INTO late VALUES ('no such session'); END`,
+	} {
+		_, err = raw.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
 	require.NoError(t, raw.Close())
 
 	const sessions, workers, rounds = 4, 32, 25
@@ -68,13 +76,15 @@ func TestGroupCommitIsolation(t *testing.T) {
 					Failures: []flows.Failure{{Person: person, Key: tag, At: time.Now()}},
 					Outbox:   []flows.OutboxWrite{{Key: tag, Engagement: id, At: time.Now(), Writeback: flows.Writeback{Key: tag}}},
 					Audit:    []flows.AuditEvent{{At: time.Now(), SessionKey: tag, Engagement: tag, Step: "step"}}}
-				switch r % 4 {
+				switch r % 5 {
 				case 1:
 					c.Version += 100 // stale
 				case 2:
 					c.Guard.Failures = -1 // the guard cannot hold
 				case 3:
 					c.Audit[0].Step = "boom" // fails after the session row and the outbox write
+				case 4:
+					c.Audit[0].Step = "late" // fails the group's COMMIT
 				}
 				_, err = st.Commit(ctx, c)
 				mu.Lock()
@@ -120,6 +130,13 @@ func TestGroupCommitIsolation(t *testing.T) {
 		assert.Len(t, audit, 1, "%s succeeded: its audit event must be there", tag)
 	}
 	require.Positive(t, ok)
+	victims := 0 // failed with the group of a Commit whose COMMIT failed
+	for _, res := range results {
+		if errors.Is(res.err, flows.ErrUnavailable) {
+			victims++
+		}
+	}
+	t.Logf("%d of %d Commits succeeded; %d failed as members of a group whose COMMIT failed, or by the trigger", ok, len(results), victims)
 	total := 0
 	for s := range sessions {
 		data, version, err := st.Get(ctx, sessionID(s))
