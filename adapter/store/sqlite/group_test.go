@@ -186,3 +186,27 @@ func TestCommitAfterClose(t *testing.T) {
 		t.Fatal("a Commit on a closed store hangs")
 	}
 }
+
+// The prepared statements are closed with the store: every use after Close fails as the store
+// being unavailable, none panics.
+func TestUseAfterClose(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, flows.Commit{Session: "s", Data: []byte("x")})
+	require.NoError(t, err)
+	_, _, err = st.Get(ctx, "s") // prepares the read
+	require.NoError(t, err)
+	_, err = st.ClaimOutbox(ctx, time.Now(), time.Minute, 1) // prepares the claim
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	_, _, err = st.Get(ctx, "s")
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+	_, err = st.ClaimOutbox(ctx, time.Now(), time.Minute, 1)
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+	_, err = st.Failures(ctx, "p", time.Time{})
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+	_, err = st.Commit(ctx, flows.Commit{Session: "s", Data: []byte("y"), Version: 1})
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+}
