@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -20,7 +21,8 @@ import (
 // TestGroupCommitIsolation runs many Commits at once, so that they share transactions (group
 // commit), about half of them failing on purpose: a stale version, a guard that no longer
 // holds, a statement that fails after the session row was written (a trigger aborts its audit
-// insert), or the transaction's COMMIT (a deferred foreign key), which fails its whole group.
+// insert), or the transaction's COMMIT (a deferred foreign key), which fails its whole group;
+// and some Commits' callers give up (their context cancelled) while they wait or run.
 // Every failed Commit must leave nothing behind (no session change, failure, outbox
 // write or audit event) and return its own error; every successful one must be all there, and
 // an engagement's outbox writes must be numbered in the order of its session's versions.
@@ -76,7 +78,8 @@ func TestGroupCommitIsolation(t *testing.T) {
 					Failures: []flows.Failure{{Person: person, Key: tag, At: time.Now()}},
 					Outbox:   []flows.OutboxWrite{{Key: tag, Engagement: id, At: time.Now(), Writeback: flows.Writeback{Key: tag}}},
 					Audit:    []flows.AuditEvent{{At: time.Now(), SessionKey: tag, Engagement: tag, Step: "step"}}}
-				switch r % 5 {
+				cctx := ctx
+				switch r % 6 {
 				case 1:
 					c.Version += 100 // stale
 				case 2:
@@ -84,9 +87,15 @@ func TestGroupCommitIsolation(t *testing.T) {
 				case 3:
 					c.Audit[0].Step = "boom" // fails after the session row and the outbox write
 				case 4:
-					c.Audit[0].Step = "late" // fails the group's COMMIT
+					if w%4 == 0 { // rarer than the others: it fails every Commit it shares a group with
+						c.Audit[0].Step = "late" // fails the group's COMMIT
+					}
+				case 5: // its caller gives up while it waits, or runs: it commits whole or not at all
+					var cancel context.CancelFunc
+					cctx, cancel = context.WithCancel(ctx)
+					go cancel()
 				}
-				_, err = st.Commit(ctx, c)
+				_, err = st.Commit(cctx, c)
 				mu.Lock()
 				results[tag] = result{session: s, version: version, err: err}
 				mu.Unlock()
@@ -116,7 +125,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 		require.NoError(t, err)
 		_, queued := outbox[tag]
 		if res.err != nil {
-			kinds := []error{flows.ErrVersionConflict, flows.ErrFailuresChanged, flows.ErrUnavailable}
+			kinds := []error{flows.ErrVersionConflict, flows.ErrFailuresChanged, flows.ErrUnavailable, context.Canceled}
 			assert.True(t, slices.ContainsFunc(kinds, func(k error) bool { return errors.Is(res.err, k) }), "%s: %v", tag, res.err)
 			assert.False(t, queued, "%s failed: its outbox write must be rolled back", tag)
 			assert.Empty(t, audit, "%s failed: its audit must be rolled back", tag)
