@@ -309,6 +309,19 @@ type Outbox struct {
 	// reason is tried again.
 	MinBackoff time.Duration `mapstructure:"min_backoff"`
 	MaxBackoff time.Duration `mapstructure:"max_backoff"`
+	// GiveUpAfter parks a write that still fails for a transient reason this long after it
+	// was queued (after at least outbox.GiveUpAttempts attempts), so that it no longer holds
+	// up its engagement; 0 never gives up.
+	GiveUpAfter time.Duration `mapstructure:"give_up_after"`
+}
+
+// WorkerGiveUpAfter is GiveUpAfter as the outbox's Worker takes it, where 0 means its default
+// and a negative duration never.
+func (o Outbox) WorkerGiveUpAfter() time.Duration {
+	if o.GiveUpAfter == 0 {
+		return -1
+	}
+	return o.GiveUpAfter
 }
 
 // Server configures the HTTP API.

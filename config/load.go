@@ -96,6 +96,7 @@ var defaults = map[string]any{
 	"outbox.concurrency":         4,
 	"outbox.min_backoff":         5 * time.Second,
 	"outbox.max_backoff":         15 * time.Minute,
+	"outbox.give_up_after":       24 * time.Hour,
 	"server.addr":                "127.0.0.1:8080",
 	"server.shutdown_timeout":    10 * time.Second,
 	"events.timeout":             10 * time.Second,

@@ -68,7 +68,7 @@ func TestLoadDefaults(t *testing.T) {
 	assert.True(t, c.Salesforce.Embedded())
 	assert.Equal(t, Store{Driver: "sqlite", DSN: DefaultSQLiteDSN, SweepInterval: time.Hour,
 		Retention: Retention{Sessions: 7 * 24 * time.Hour, Failures: 30 * 24 * time.Hour, Delivered: 7 * 24 * time.Hour}}, c.Store)
-	assert.Equal(t, Outbox{Lease: 2 * time.Minute, Concurrency: 4, MinBackoff: 5 * time.Second, MaxBackoff: 15 * time.Minute}, c.Outbox)
+	assert.Equal(t, Outbox{Lease: 2 * time.Minute, Concurrency: 4, MinBackoff: 5 * time.Second, MaxBackoff: 15 * time.Minute, GiveUpAfter: 24 * time.Hour}, c.Outbox)
 	assert.Equal(t, Server{Addr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, RequestTimeout: 20 * time.Second, MaxBodyBytes: 64 << 10,
@@ -451,4 +451,10 @@ func TestConsoleFromTheEnvironmentAndFiles(t *testing.T) {
 	ps := problems(t, err)
 	require.Len(t, ps, 1)
 	assert.Equal(t, Problem{Path: "console.key_file", Message: "set either console.key or console.key_file, not both"}, ps[0])
+}
+
+// The outbox worker takes a negative duration for "never"; the configuration's 0 is that.
+func TestWorkerGiveUpAfter(t *testing.T) {
+	assert.Equal(t, time.Duration(-1), Outbox{}.WorkerGiveUpAfter(), "0 never gives up")
+	assert.Equal(t, time.Hour, Outbox{GiveUpAfter: time.Hour}.WorkerGiveUpAfter())
 }

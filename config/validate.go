@@ -669,6 +669,9 @@ func (c *Config) validateOutbox(ps *Problems) {
 	if o.MaxBackoff < o.MinBackoff {
 		ps.add("outbox.max_backoff", "must be at least outbox.min_backoff (%v)", o.MinBackoff)
 	}
+	if o.GiveUpAfter < 0 {
+		ps.add("outbox.give_up_after", "must not be negative (0 never gives up)")
+	}
 }
 
 func (c *Config) validateServer(ps *Problems) {

@@ -277,6 +277,7 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		{"a negative audit retention", func(c *Config) { c.Store.Retention.Audit = -time.Hour }, "store.retention.audit", "for ever"},
 		{"no outbox workers", func(c *Config) { c.Outbox.Concurrency = 0 }, "outbox.concurrency", "1 to 64"},
 		{"backoff bounds upside down", func(c *Config) { c.Outbox.MaxBackoff = time.Second }, "outbox.max_backoff", "min_backoff"},
+		{"a negative give-up age", func(c *Config) { c.Outbox.GiveUpAfter = -time.Hour }, "outbox.give_up_after", "never gives up"},
 		{"bad addr", func(c *Config) { c.Server.Addr = "8080" }, "server.addr", "host:port"},
 		{"bad cors origin", func(c *Config) { c.Server.CORSOrigins = []string{"https://ok.example", "https://x.example/path"} }, "server.cors_origins[1]", "must be an origin"},
 		{"shutdown timeout zero", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout", "positive duration"},

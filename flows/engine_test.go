@@ -1030,3 +1030,21 @@ func TestNewEngagementIsWrittenByTheWriteback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, v.Engagement, again.Engagement, "the same start key names the same engagement")
 }
+
+// TestExpireIdlePastAnUnreadableSession: a session that cannot be read (stored by an
+// incompatible version, or damaged), listed first because it has been idle longest, does not
+// stop ExpireIdle ending the sessions after it; ExpireIdle still reports the failure.
+func TestExpireIdlePastAnUnreadableSession(t *testing.T) {
+	h := newHarness(t, demoPolicy())
+	_, err := h.store.Commit(h.ctx, flows.Commit{Session: "damaged", Data: []byte("not a session"), Expires: t0.Add(-time.Hour)})
+	require.NoError(t, err)
+	abandoned := run(t, h, flows.StartRequest{Phone: noPhone, ExternalID: "call-abandoned"}, reason("Change of address"))
+	h.clock.Advance(time.Hour)
+
+	n, err := h.e.ExpireIdle(h.ctx, 100)
+	require.ErrorIs(t, err, flows.ErrUnavailable, "the unreadable session is reported")
+	assert.Equal(t, 1, n, "the abandoned session after it is ended")
+	got, err := h.e.Get(h.ctx, abandoned.Session)
+	require.NoError(t, err)
+	assert.Equal(t, flows.OutcomeExpired, got.Outcome)
+}

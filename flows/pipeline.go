@@ -292,18 +292,25 @@ func (e *Engine) ExpireIdle(ctx context.Context, max int) (int, error) {
 		return 0, storeErr("expire", 0, "list the idle sessions", err)
 	}
 	n := 0
+	var failed error
 	for _, id := range ids {
 		ended, err := e.expireIdle(ctx, id)
 		switch {
 		case errors.Is(err, ErrVersionConflict), errors.Is(err, ErrNotFound):
 			// A step (or another replica's sweep) came first.
+		case ctx.Err() != nil:
+			return n, errors.Join(failed, err)
 		case err != nil:
-			return n, err
+			// One session that cannot be ended (unreadable) must not stop the others: it is
+			// listed first at every round, and would hold every later one open for ever.
+			if failed == nil {
+				failed = err
+			}
 		case ended:
 			n++
 		}
 	}
-	return n, nil
+	return n, failed
 }
 
 // expireIdle ends session id if it is open and idle past its timeout, and reports whether it

@@ -33,7 +33,13 @@ const (
 	DefaultPoll        = time.Second
 	DefaultMinBackoff  = 5 * time.Second
 	DefaultMaxBackoff  = 15 * time.Minute
+	DefaultGiveUpAfter = 24 * time.Hour
 )
+
+// GiveUpAttempts is how many attempts a write that fails for a transient reason gets at least
+// before GiveUpAfter parks it: a write that waited behind its engagement's earlier writes is
+// tried a few times, not parked at its first failure.
+const GiveUpAttempts = 5
 
 // Codes the worker keeps when the Recorder's error has no ErrorCode.
 const (
@@ -42,6 +48,9 @@ const (
 	CodeNotFound    = "not_found"   // the engagement attached to does not exist (flows.ErrRecordNotFound)
 	CodeRejected    = "rejected"    // any other error
 	CodeInterrupted = "interrupted" // the worker stopped while the call ran
+	// CodeGaveUpPrefix begins the code of a write parked because it kept failing for a
+	// transient reason past GiveUpAfter: "gave_up:" and the last failure's code.
+	CodeGaveUpPrefix = "gave_up:"
 )
 
 // Worker delivers the outbox's writes. Set Outbox and Recorder; the other fields have
@@ -63,6 +72,13 @@ type Worker struct {
 	// reason is tried again: MinBackoff·2^(attempts-1), capped, with full jitter in its upper
 	// half.
 	MinBackoff, MaxBackoff time.Duration
+	// GiveUpAfter bounds how long a write that keeps failing for a transient reason (a 500
+	// from a trigger on every attempt, a row locked for ever) is tried: once it was queued this
+	// long ago and has had GiveUpAttempts attempts, its next transient failure parks it with
+	// the code CodeGaveUpPrefix+code, so that it no longer holds up its engagement's later
+	// writes, and an operator sees it in the list (and retries it). Zero means
+	// DefaultGiveUpAfter; negative, never.
+	GiveUpAfter time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives a line per failed attempt (ids, codes and counts only); nil means none.
@@ -127,8 +143,12 @@ func (w *Worker) deliver(ctx context.Context, e flows.OutboxEntry) {
 	case ctx.Err() != nil:
 		code = CodeInterrupted
 		err = w.Outbox.Reschedule(settle, c, code, w.now())
+	case transient(err) && w.givesUp(e):
+		code = CodeGaveUpPrefix + code
+		w.log().ErrorContext(ctx, "outbox: write parked", "id", e.ID, "engagement", e.Engagement, "attempts", e.Attempts, "code", code)
+		err = w.Outbox.Park(settle, c, code)
 	case transient(err):
-		next := w.now().Add(w.Backoff(e.Attempts))
+		next := w.now().Add(w.retryWait(e.Attempts, err))
 		w.log().WarnContext(ctx, "outbox: write deferred", "id", e.ID, "engagement", e.Engagement, "attempts", e.Attempts, "code", code, "next", next)
 		err = w.Outbox.Reschedule(settle, c, code, next)
 	default:
@@ -201,6 +221,25 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 	}
 	d = min(d, hi)
 	return d/2 + rand.N(d/2+1)
+}
+
+// retryWait is the wait after the attempts-th attempt failed with the transient err: the
+// backoff, or longer when the CRM asked for it (a Retry-After longer than sfdc waits itself,
+// which leaves it to its caller), at most MaxBackoff.
+func (w *Worker) retryWait(attempts int, err error) time.Duration {
+	d := w.Backoff(attempts)
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		d = max(d, min(ra.RetryAfter(), w.or(w.MaxBackoff, DefaultMaxBackoff)))
+	}
+	return d
+}
+
+// givesUp reports whether e, which failed for a transient reason, is to be parked: queued
+// GiveUpAfter ago or more, after GiveUpAttempts attempts at least.
+func (w *Worker) givesUp(e flows.OutboxEntry) bool {
+	after := w.or(w.GiveUpAfter, DefaultGiveUpAfter)
+	return w.GiveUpAfter >= 0 && e.Attempts >= GiveUpAttempts && w.now().Sub(e.At) >= after
 }
 
 func (w *Worker) now() time.Time {

@@ -258,3 +258,100 @@ func TestWorkerDeliversEvents(t *testing.T) {
 	assert.Equal(t, flows.OutboxParked, list[0].Status)
 	assert.Equal(t, outbox.CodeNoNotifier, list[0].Code)
 }
+
+// waitError is a transient CRM failure whose answer asked to wait (a Retry-After longer than
+// sfdc waits itself), as adapter/salesforce's Error reports one.
+type waitError struct{ wait time.Duration }
+
+func (e waitError) Error() string             { return "unavailable, retry after " + e.wait.String() }
+func (e waitError) Unwrap() error             { return flows.ErrUnavailable }
+func (e waitError) RetryAfter() time.Duration { return e.wait }
+func (e waitError) ErrorCode() string         { return "SERVER_UNAVAILABLE" }
+
+// A write whose failure asked to wait is tried again no sooner than asked, and no later than
+// MaxBackoff; a shorter Retry-After leaves the backoff as it is.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		wait     time.Duration
+		min, max time.Duration // of the next attempt, after t0
+	}{
+		{"longer than the backoff", 10 * time.Minute, 10 * time.Minute, 10 * time.Minute},
+		{"longer than max_backoff", 5 * time.Hour, time.Hour, time.Hour},
+		{"shorter than the backoff", time.Second, 30 * time.Second, time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &flowstest.Store{}
+			queue(t, st, "call-a", "a1")
+			rec := &recorder{fail: func(flows.Writeback) error { return fmt.Errorf("write: %w", waitError{tt.wait}) }}
+			w := &outbox.Worker{Outbox: st, Recorder: rec, Now: func() time.Time { return t0 }, MinBackoff: time.Minute, MaxBackoff: time.Hour}
+			_, err := w.RunOnce(t.Context())
+			require.NoError(t, err)
+			got := listed(t, st)["a1"]
+			require.Equal(t, flows.OutboxPending, got.Status)
+			next := got.NextAttempt.Sub(t0)
+			assert.True(t, next >= tt.min && next <= tt.max, "next attempt after %v, want [%v, %v]", next, tt.min, tt.max)
+		})
+	}
+}
+
+// A write that fails for a transient reason on every attempt (a trigger answering 500) is
+// parked once it was queued GiveUpAfter ago and was tried GiveUpAttempts times, with the code
+// gave_up:<its code>: its engagement's next write is delivered then. Before, it waits.
+func TestTransientFailureGivesUp(t *testing.T) {
+	st := &flowstest.Store{}
+	queue(t, st, "call-a", "a1", "a2")
+	now := t0
+	rec := &recorder{fail: func(w flows.Writeback) error {
+		if w.Key == "a1" {
+			return codedUnavailable{"SERVER_UNAVAILABLE"}
+		}
+		return nil
+	}}
+	w := &outbox.Worker{Outbox: st, Recorder: rec, Now: func() time.Time { return now }, MinBackoff: time.Minute, MaxBackoff: time.Hour,
+		GiveUpAfter: 24 * time.Hour}
+	attempt := func() {
+		t.Helper()
+		now = now.Add(time.Hour) // past any backoff
+		_, err := w.RunOnce(t.Context())
+		require.NoError(t, err)
+	}
+	for range outbox.GiveUpAttempts + 2 {
+		attempt()
+	}
+	got := listed(t, st)["a1"]
+	assert.Equal(t, flows.OutboxPending, got.Status, "not queued a day ago yet: still tried")
+	assert.Equal(t, "SERVER_UNAVAILABLE", got.Code)
+	assert.Empty(t, rec.keys(), "a2 waits behind a1")
+
+	now = t0.Add(24*time.Hour - time.Hour) // the next attempt is a day after a1 was queued
+	attempt()
+	got = listed(t, st)["a1"]
+	assert.Equal(t, flows.OutboxParked, got.Status)
+	assert.Equal(t, outbox.CodeGaveUpPrefix+"SERVER_UNAVAILABLE", got.Code)
+	attempt()
+	assert.Equal(t, []string{"a2"}, rec.keys(), "the engagement's next write is no longer held up")
+
+	t.Run("not before GiveUpAttempts", func(t *testing.T) {
+		st := &flowstest.Store{}
+		queue(t, st, "call-b", "b1")
+		now = t0.Add(48 * time.Hour) // queued long ago (behind other writes), failing at its first attempt
+		rec.fail = func(flows.Writeback) error { return codedUnavailable{"SERVER_UNAVAILABLE"} }
+		w.Outbox = st
+		_, err := w.RunOnce(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, flows.OutboxPending, listed(t, st)["b1"].Status)
+	})
+	t.Run("never when negative", func(t *testing.T) {
+		st := &flowstest.Store{}
+		queue(t, st, "call-c", "c1")
+		w := &outbox.Worker{Outbox: st, Recorder: rec, Now: func() time.Time { return now }, MinBackoff: time.Minute, MaxBackoff: time.Hour,
+			GiveUpAfter: -1}
+		for range outbox.GiveUpAttempts + 2 {
+			now = now.Add(48 * time.Hour)
+			_, err := w.RunOnce(t.Context())
+			require.NoError(t, err)
+		}
+		assert.Equal(t, flows.OutboxPending, listed(t, st)["c1"].Status)
+	})
+}

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/sfdc"
@@ -44,6 +45,16 @@ func (e *Error) ErrorCode() string {
 		return "MULTIPLE_CHOICES" // a 300 answers a list of records, no code
 	}
 	return se.Code
+}
+
+// RetryAfter returns how long Salesforce (or a proxy in front of it) asked to wait before the
+// next attempt, by a Retry-After header that sfdc did not wait for itself (longer than its
+// Config.RetryAfterMax), or 0: the outbox reschedules the write no sooner.
+func (e *Error) RetryAfter() time.Duration {
+	if se, ok := errors.AsType[*sfdc.Error](e.Err); ok {
+		return se.RetryAfter
+	}
+	return 0
 }
 
 // fail turns an sfdc error (or a context error) into the adapter's Error: the one place where

@@ -387,3 +387,25 @@ func TestWriteOutcomeInternalAttendee(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, agent.ID, field(got[0], "InternalAttendeeId"))
 }
+
+// A proxy (or Salesforce in maintenance) answers 503 with a Retry-After longer than sfdc waits
+// itself (sfdc.DefaultRetryAfterMax): the adapter's error carries the wait, for the outbox to
+// reschedule the write no sooner (RFC 9110, section 10.2.3:
+// https://www.rfc-editor.org/rfc/rfc9110#name-retry-after).
+func TestWriteOutcomeRetryAfter(t *testing.T) {
+	e := newEnvBehind(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasSuffix(r.URL.Path, "/composite") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Retry-After", "600")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})
+	})
+	err := e.a.WriteOutcome(ctx, outcome(e, t, "k30", "call-30"))
+	require.ErrorIs(t, err, flows.ErrUnavailable)
+	var ae *salesforce.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 10*time.Minute, ae.RetryAfter())
+}

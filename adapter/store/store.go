@@ -110,8 +110,7 @@ type Expirer interface {
 	ExpireIdle(ctx context.Context, max int) (int, error)
 }
 
-// expireBatch is how many idle sessions one round of Sweep ends at most per call of
-// ExpireIdle; it calls again while a call ends a whole batch.
+// expireBatch is how many idle sessions one call of Expirer.ExpireIdle ends at most.
 const expireBatch = 500
 
 // Sweep runs, every interval (and once at once) until ctx ends: e.ExpireIdle when e is not
@@ -123,7 +122,7 @@ func Sweep(ctx context.Context, s Store, e Expirer, every time.Duration, r Reten
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		expired, err := expireIdle(ctx, e)
+		expired, err := ExpireIdle(ctx, e)
 		if err != nil && ctx.Err() == nil {
 			log.WarnContext(ctx, "expiring idle sessions failed", "err", err)
 		}
@@ -145,17 +144,25 @@ func Sweep(ctx context.Context, s Store, e Expirer, every time.Duration, r Reten
 	}
 }
 
-// expireIdle has e end every idle session, a batch at a time, and returns how many it ended.
-func expireIdle(ctx context.Context, e Expirer) (int, error) {
+// ExpireIdle has e end every idle session, a batch at a time, and returns how many it ended,
+// with the first error e returned. It calls e again while a call ends any session, not only a
+// whole batch: when replicas sweep at once, each ends part of a batch the other listed too, and
+// stopping there would leave the backlog to the next sweep interval; a session e cannot end
+// (unreadable) is reported and does not stop the others. It stops at a call that ends none.
+func ExpireIdle(ctx context.Context, e Expirer) (int, error) {
 	if e == nil {
 		return 0, nil
 	}
 	total := 0
+	var first error
 	for {
 		n, err := e.ExpireIdle(ctx, expireBatch)
 		total += n
-		if err != nil || n < expireBatch {
-			return total, err
+		if first == nil {
+			first = err
+		}
+		if n == 0 || ctx.Err() != nil {
+			return total, first
 		}
 	}
 }

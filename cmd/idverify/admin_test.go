@@ -163,3 +163,26 @@ func TestStoreSweep(t *testing.T) {
 type hourAgo struct{}
 
 func (hourAgo) Now() time.Time { return time.Now().Add(-time.Hour) }
+
+// A session the sweep cannot end (unreadable: damaged, or stored by an incompatible version)
+// is reported, but the idle sessions after it are still ended and the store still swept.
+func TestStoreSweepPastAnUnreadableSession(t *testing.T) {
+	st := adminStore(t)
+	cfg, err := config.Load(config.Options{})
+	require.NoError(t, err)
+	policy, err := cfg.Policy()
+	require.NoError(t, err)
+	_, err = st.Commit(t.Context(), flows.Commit{Session: "damaged", Data: []byte("not a session"), Expires: time.Now().Add(-2 * time.Hour),
+		Marks: []flows.VerifiedMark{{VerifiedKey: flows.VerifiedKey{Engagement: "call-old", Person: janeID, Role: flows.VerifiedSelf},
+			At: time.Now().Add(-3 * time.Hour), Until: time.Now().Add(-2 * time.Hour)}}})
+	require.NoError(t, err)
+	e, err := flows.New(policy, flows.Ports{CRM: offline{}, Recorder: offline{}, Store: st, Clock: hourAgo{}}, []byte(cfg.Secrets.HMACKey.Value()))
+	require.NoError(t, err)
+	_, err = e.Start(t.Context(), flows.StartRequest{Attendee: flows.Ref{Object: "Account", ID: janeID}, ExternalID: "call-idle"})
+	require.NoError(t, err)
+
+	out, err := run(t, "store", "sweep")
+	require.ErrorIs(t, err, flows.ErrUnavailable, "the unreadable session is reported")
+	assert.Contains(t, out, "expired: 1 idle sessions")
+	assert.Contains(t, out, "1 verified marks")
+}

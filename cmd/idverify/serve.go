@@ -327,7 +327,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if !m.NoOutbox {
 		w := &outbox.Worker{Outbox: m.Store, Recorder: recorder, Notifier: notifier, Lease: cfg.Outbox.Lease,
 			Concurrency: cfg.Outbox.Concurrency, Batch: cfg.Outbox.Concurrency,
-			MinBackoff: cfg.Outbox.MinBackoff, MaxBackoff: cfg.Outbox.MaxBackoff, Log: log}
+			MinBackoff: cfg.Outbox.MinBackoff, MaxBackoff: cfg.Outbox.MaxBackoff, GiveUpAfter: cfg.Outbox.WorkerGiveUpAfter(), Log: log}
 		m.workers.Go(func() { _ = w.Run(work) })
 	}
 	m.workers.Go(func() {

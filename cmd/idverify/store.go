@@ -103,25 +103,20 @@ func newStoreCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				expired := 0
-				for {
-					n, err := e.ExpireIdle(cmd.Context(), 500)
-					expired += n
-					if err != nil {
-						return err
-					}
-					if n < 500 {
-						break
-					}
+				// A session that cannot be ended (unreadable) is reported, after the sweep: it
+				// must not keep the rest from being expired and deleted.
+				expired, expireErr := store.ExpireIdle(cmd.Context(), e)
+				if cmd.Context().Err() != nil {
+					return expireErr
 				}
 				sw, err := st.Sweep(cmd.Context(), time.Now(), retention(cfg))
 				if err != nil {
-					return err
+					return errors.Join(expireErr, err)
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "expired: %d idle sessions (their outcome queued in the outbox)\n"+
 					"deleted: %d sessions, %d failures, %d verified marks, %d delivered writes, %d audit records\n",
 					expired, sw.Sessions, sw.Failures, sw.Marks, sw.Delivered, sw.Audit)
-				return err
+				return errors.Join(expireErr, err)
 			})
 		},
 	}

@@ -50,10 +50,14 @@ type Store struct {
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
 	// commits takes the Commits to the committer goroutine, which runs those waiting together
-	// in one transaction (group commit); quit stops it and stopped waits for it.
-	commits chan *commitReq
-	quit    chan struct{}
-	stopped sync.WaitGroup
+	// in one transaction (group commit); quit stops it and stopped waits for it. commits is
+	// unbuffered: a Commit is handed over only to a committer that takes it, so none is left
+	// in a buffer nobody reads once the store has closed.
+	commits   chan *commitReq
+	quit      chan struct{}
+	stopped   sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 	// rstmts and wstmts hold the other frequent statements (reads; the outbox's claims and
 	// settlements), prepared on first use: *sql.Stmt by SQL text.
 	rstmts, wstmts sync.Map
@@ -125,7 +129,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, formatError("open", err)
 	}
 	s.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s.commits, s.quit = make(chan *commitReq, maxGroup), make(chan struct{})
+	s.commits, s.quit = make(chan *commitReq), make(chan struct{})
 	s.stopped.Add(1)
 	go s.committer()
 	return s, nil
@@ -156,17 +160,21 @@ func (s *Store) migrate(ctx context.Context) error {
 // committed migration, of which there are few.
 const migrateAttempts = 5
 
-// Close closes the database. Commits still running finish first; later ones fail.
+// Close closes the database. Commits still running finish first; later ones fail. Closing
+// again does nothing and returns the first Close's error.
 func (s *Store) Close() error {
-	close(s.quit)
-	s.stopped.Wait()
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
-		m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
-	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.stopped.Wait()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
+			m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+		}
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
 }
 
 // formatError turns a driver error into the store's: the one place where SQLite's errors

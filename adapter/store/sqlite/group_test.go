@@ -1,0 +1,221 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/adapter/store/sqlite"
+	"github.com/idverify/idverify/flows"
+)
+
+// TestGroupCommitIsolation runs many Commits at once, so that they share transactions (group
+// commit), about half of them failing on purpose: a stale version, a guard that no longer
+// holds, a statement that fails after the session row was written (a trigger aborts its audit
+// insert), or the transaction's COMMIT (a deferred foreign key), which fails its whole group;
+// and some Commits' callers give up (their context cancelled) while they wait or run.
+// Every failed Commit must leave nothing behind (no session change, failure, outbox
+// write or audit event) and return its own error; every successful one must be all there, and
+// an engagement's outbox writes must be numbered in the order of its session's versions.
+func TestGroupCommitIsolation(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "idverify.db")
+	st, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	raw, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	for _, q := range []string{
+		`CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.step = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+		// A deferred foreign key is checked at COMMIT: a Commit with the step 'late' passes
+		// its savepoint and fails the shared COMMIT, and with it every Commit of its group.
+		`CREATE TABLE late (session TEXT REFERENCES sessions (id) DEFERRABLE INITIALLY DEFERRED)`,
+		`CREATE TRIGGER late AFTER INSERT ON audit WHEN NEW.step = 'late' BEGIN INSERT INTO late VALUES ('no such session'); END`,
+	} {
+		_, err = raw.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
+	require.NoError(t, raw.Close())
+
+	const sessions, workers, rounds = 4, 32, 25
+	for s := range sessions {
+		_, err := st.Commit(ctx, flows.Commit{Session: sessionID(s), Data: []byte("0")})
+		require.NoError(t, err)
+	}
+	type result struct {
+		session int
+		version uint64 // the version committed on
+		err     error
+	}
+	var mu sync.Mutex
+	results := map[string]result{} // by tag
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			s := w % sessions
+			id, person := sessionID(s), fmt.Sprintf("p%d", s)
+			for r := range rounds {
+				tag := fmt.Sprintf("w%d-r%d", w, r)
+				_, version, err := st.Get(ctx, id)
+				if !assert.NoError(t, err) {
+					return
+				}
+				failures, err := st.Failures(ctx, person, time.Time{})
+				if !assert.NoError(t, err) {
+					return
+				}
+				c := flows.Commit{Session: id, Data: []byte(tag), Version: version,
+					Guard:    flows.Guard{Person: person, Failures: len(failures)},
+					Failures: []flows.Failure{{Person: person, Key: tag, At: time.Now()}},
+					Outbox:   []flows.OutboxWrite{{Key: tag, Engagement: id, At: time.Now(), Writeback: flows.Writeback{Key: tag}}},
+					Audit:    []flows.AuditEvent{{At: time.Now(), SessionKey: tag, Engagement: tag, Step: "step"}}}
+				cctx := ctx
+				switch r % 6 {
+				case 1:
+					c.Version += 100 // stale
+				case 2:
+					c.Guard.Failures = -1 // the guard cannot hold
+				case 3:
+					c.Audit[0].Step = "boom" // fails after the session row and the outbox write
+				case 4:
+					if w%4 == 0 { // rarer than the others: it fails every Commit it shares a group with
+						c.Audit[0].Step = "late" // fails the group's COMMIT
+					}
+				case 5: // its caller gives up while it waits, or runs: it commits whole or not at all
+					var cancel context.CancelFunc
+					cctx, cancel = context.WithCancel(ctx)
+					go cancel()
+				}
+				_, err = st.Commit(cctx, c)
+				mu.Lock()
+				results[tag] = result{session: s, version: version, err: err}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+
+	listed, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	outbox := map[string]flows.OutboxEntry{}
+	for _, e := range listed {
+		outbox[e.Key] = e
+	}
+	versions := make([]uint64, sessions)
+	for s := range sessions {
+		versions[s] = 1
+	}
+	byVersion := make([][]result, sessions)
+	var tagsByVersion [sessions]map[uint64]string
+	for s := range sessions {
+		tagsByVersion[s] = map[uint64]string{}
+	}
+	ok := 0
+	for tag, res := range results {
+		audit, err := st.AuditByEngagement(ctx, tag)
+		require.NoError(t, err)
+		_, queued := outbox[tag]
+		if res.err != nil {
+			kinds := []error{flows.ErrVersionConflict, flows.ErrFailuresChanged, flows.ErrUnavailable, context.Canceled}
+			assert.True(t, slices.ContainsFunc(kinds, func(k error) bool { return errors.Is(res.err, k) }), "%s: %v", tag, res.err)
+			assert.False(t, queued, "%s failed: its outbox write must be rolled back", tag)
+			assert.Empty(t, audit, "%s failed: its audit must be rolled back", tag)
+			continue
+		}
+		ok++
+		versions[res.session]++
+		byVersion[res.session] = append(byVersion[res.session], res)
+		tagsByVersion[res.session][res.version] = tag
+		assert.True(t, queued, "%s succeeded: its outbox write must be there", tag)
+		assert.Len(t, audit, 1, "%s succeeded: its audit event must be there", tag)
+	}
+	require.Positive(t, ok)
+	victims := 0 // failed with the group of a Commit whose COMMIT failed
+	for _, res := range results {
+		if errors.Is(res.err, flows.ErrUnavailable) {
+			victims++
+		}
+	}
+	t.Logf("%d of %d Commits succeeded; %d failed as members of a group whose COMMIT failed, or by the trigger", ok, len(results), victims)
+	total := 0
+	for s := range sessions {
+		data, version, err := st.Get(ctx, sessionID(s))
+		require.NoError(t, err)
+		assert.Equal(t, versions[s], version, "session %d: one version per successful Commit", s)
+		if tag, found := tagsByVersion[s][version-1]; found {
+			assert.Equal(t, tag, string(data), "session %d holds the last successful Commit's data", s)
+		}
+		failures, err := st.Failures(ctx, fmt.Sprintf("p%d", s), time.Time{})
+		require.NoError(t, err)
+		assert.Len(t, failures, len(byVersion[s]), "session %d: one failure per successful Commit", s)
+		total += len(failures)
+		// The engagement's writes are numbered in the order its session's versions were taken.
+		var ids []int64
+		for v := uint64(1); v < version; v++ {
+			ids = append(ids, outbox[tagsByVersion[s][v]].ID)
+		}
+		assert.True(t, slices.IsSorted(ids), "session %d: outbox ids %v follow the versions", s, ids)
+	}
+	assert.Equal(t, ok, total)
+	assert.Len(t, outbox, ok)
+}
+
+func sessionID(s int) string { return fmt.Sprintf("s%d", s) }
+
+// A Commit on a closed store fails at once: none waits for ever for a committer that has
+// stopped (a buffered hand-over let about half of them in). Closing twice is no panic.
+func TestCommitAfterClose(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	require.NoError(t, st.Close(), "a second Close does nothing")
+	done := make(chan error, 1)
+	go func() {
+		var errs error
+		for i := range 200 {
+			if _, err := st.Commit(t.Context(), flows.Commit{Session: sessionID(i), Data: []byte("x")}); err == nil {
+				errs = errors.Join(errs, fmt.Errorf("commit %d succeeded on a closed store", i))
+			}
+		}
+		done <- errs
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second): // only a hang gets here
+		t.Fatal("a Commit on a closed store hangs")
+	}
+}
+
+// The prepared statements are closed with the store: every use after Close fails as the store
+// being unavailable, none panics.
+func TestUseAfterClose(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, flows.Commit{Session: "s", Data: []byte("x")})
+	require.NoError(t, err)
+	_, _, err = st.Get(ctx, "s") // prepares the read
+	require.NoError(t, err)
+	_, err = st.ClaimOutbox(ctx, time.Now(), time.Minute, 1) // prepares the claim
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	_, _, err = st.Get(ctx, "s")
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+	_, err = st.ClaimOutbox(ctx, time.Now(), time.Minute, 1)
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+	_, err = st.Failures(ctx, "p", time.Time{})
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+	_, err = st.Commit(ctx, flows.Commit{Session: "s", Data: []byte("y"), Version: 1})
+	assert.ErrorIs(t, err, flows.ErrUnavailable)
+}
