@@ -96,6 +96,7 @@ type Console struct {
 	denyFrames  bool   // no frame ancestor is configured: X-Frame-Options DENY too, for old browsers
 	framed      bool   // frame ancestors are configured: partitioned SameSite=None cookies, sign-in in a pop-up
 	tickets     sealer // the pop-up's sign-in ticket for the frame
+	nexts       sealer // the page to return to after signing in, when it carries a query
 	binds       sealer // the frame's cookie a ticket is bound to
 	instance    string
 	channels    []string
@@ -181,6 +182,7 @@ func New(c Config) (*Console, error) {
 	con.denyFrames = len(c.FrameAncestors) == 0
 	con.framed = !con.denyFrames
 	con.tickets, con.binds = newSealer(c.Key, "sign-in ticket"), newSealer(c.Key, "frame binding")
+	con.nexts = newSealer(c.Key, "next page")
 	// No inline script or style: the console's one script and stylesheet are files of its own.
 	con.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
@@ -279,7 +281,7 @@ func (c *Console) agent(page http.HandlerFunc) http.Handler {
 		s, ok := c.session(r)
 		if !ok {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/console/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, "/console/signin?next="+url.QueryEscape(c.sealNext(r.URL.RequestURI())), http.StatusSeeOther)
 				return
 			}
 			c.fail(w, r, http.StatusUnauthorized, "Your sign-in has ended. Sign in again, then repeat the step.")

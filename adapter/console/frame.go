@@ -61,11 +61,11 @@ func inFrame(r *http.Request) bool {
 
 // frameSignIn answers a framed GET /console/signin: the page whose button opens the pop-up.
 func (c *Console) frameSignIn(w http.ResponseWriter, r *http.Request) {
-	b := frameBinding{Bind: rand.Text(), Next: localNext(r.URL.Query().Get("next")), Expires: c.clock.Now().Add(flowTTL).Unix()}
+	b := frameBinding{Bind: rand.Text(), Next: localNext(c.openNext(r.URL.Query().Get("next"))), Expires: c.clock.Now().Add(flowTTL).Unix()}
 	plain, _ := json.Marshal(b)
 	http.SetCookie(w, c.cookie(bindCookie, c.binds.seal(plain), flowTTL))
 	p := c.newPage(r, "Sign in", "framesignin")
-	p.Popup = "/console/signin?" + url.Values{"next": {b.Next}, "popup": {b.Bind}}.Encode()
+	p.Popup = "/console/signin?" + url.Values{"next": {c.sealNext(b.Next)}, "popup": {b.Bind}}.Encode()
 	c.render(w, r, http.StatusOK, p, nil)
 }
 

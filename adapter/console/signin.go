@@ -40,6 +40,28 @@ type signInFlow struct {
 	Bind string `json:"b,omitempty"`
 }
 
+// sealNext returns the sign-in page's `next` for the page at uri. A page with a query is sealed:
+// a screen pop's query carries the caller's phone number, which must not reach the sign-in
+// URL (browser history, proxies' logs, Referer) in clear.
+func (c *Console) sealNext(uri string) string {
+	if !strings.Contains(uri, "?") {
+		return uri
+	}
+	return c.nexts.seal([]byte(uri))
+}
+
+// openNext returns the page sealNext sealed into next, or next as it is when it is a path.
+func (c *Console) openNext(next string) string {
+	if strings.HasPrefix(next, "/") {
+		return next
+	}
+	plain, err := c.nexts.open(next)
+	if err != nil {
+		return ""
+	}
+	return string(plain)
+}
+
 // localNext returns next when it is a page of the console, else the console's home: a sign-in
 // never sends the browser elsewhere.
 func localNext(next string) string {
@@ -60,7 +82,7 @@ func (c *Console) signInStart(w http.ResponseWriter, r *http.Request) {
 		c.frameSignIn(w, r) // Salesforce's login page refuses to be framed: a pop-up
 		return
 	}
-	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localNext(r.URL.Query().Get("next")),
+	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localNext(c.openNext(r.URL.Query().Get("next"))),
 		Expires: c.clock.Now().Add(flowTTL).Unix()}
 	if bind := r.URL.Query().Get("popup"); c.framed && bind != "" && len(bind) <= 64 {
 		f.Bind = bind

@@ -178,3 +178,32 @@ func TestCookiesSecureBehindProxy(t *testing.T) {
 func noRedirects() *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
+
+// A screen pop before signing in: the caller's phone number is in the pop's query, and it must
+// not reach any URL of the sign-in (browser history, proxies' logs, the Referer sent to
+// Salesforce) in clear; after signing in, the agent lands on the pop with the number filled in.
+func TestScreenPopSignInKeepsPhoneOutOfURLs(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(nil)
+	var visited []string
+	b.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		visited = append(visited, req.URL.String())
+		return nil
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, alicePhone)
+	b.get("/console/start?phone=" + url.QueryEscape(alicePhone) + "&call_id=call-pop-signin")
+	b.login("agent1@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	require.Equal(t, http.StatusOK, b.status, b.page)
+	require.NotEmpty(t, visited)
+	for _, u := range visited[:len(visited)-1] { // the last is the pop itself, after signing in
+		assert.NotContains(t, u, digits[len(digits)-6:], "a sign-in URL carries the phone number")
+		assert.NotContains(t, u, "call-pop-signin")
+	}
+	assert.Contains(t, b.url, "/console/start?", "back on the screen pop")
+	b.has(`value="` + alicePhone + `"`)
+}
