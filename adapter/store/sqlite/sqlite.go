@@ -99,7 +99,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	pragmas := "?_pragma=busy_timeout(" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) + ")" +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	w, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")
+	// temp_store(MEMORY): each Commit of a group runs in a savepoint, whose sub-journal (the
+	// pages' earlier contents, for ROLLBACK TO) SQLite otherwise spills to a temporary file,
+	// opened, written and closed per transaction: a fifth of a Commit's CPU in system calls.
+	// The sub-journal only serves rollbacks inside a transaction; crash recovery is the WAL's.
+	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, formatError("open", err)
 	}
