@@ -1,15 +1,18 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/store"
 	"github.com/idverify/idverify/adapter/store/sqlite"
 	"github.com/idverify/idverify/adapter/store/storetest"
+	"github.com/idverify/idverify/flows"
 )
 
 // open opens two stores on one new database file, as two processes would.
@@ -50,4 +53,32 @@ func BenchmarkStore(b *testing.B) {
 		b.Cleanup(func() { st.Close() })
 		return st
 	})
+}
+
+// A step's reads run without their context's cancellation (no goroutine watches them), but a
+// context that has already ended still reads nothing.
+func TestReadsOnEndedContext(t *testing.T) {
+	st, _ := open(t)
+	_, err := st.Commit(t.Context(), flows.Commit{Session: "s1", Data: []byte("data"), Expires: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	data, version, err := st.Get(t.Context(), "s1")
+	require.NoError(t, err)
+	require.Equal(t, []byte("data"), data)
+	require.Equal(t, uint64(1), version)
+
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	reads := map[string]func() error{
+		"get":      func() error { _, _, err := st.Get(ended, "s1"); return err },
+		"failures": func() error { _, err := st.Failures(ended, "p1", time.Now().Add(-time.Hour)); return err },
+		"verified": func() error {
+			_, _, err := st.Verified(ended, flows.VerifiedKey{Engagement: "e1", Person: "p1"}, time.Now())
+			return err
+		},
+	}
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, read(), context.Canceled)
+		})
+	}
 }
