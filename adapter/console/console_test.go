@@ -54,7 +54,13 @@ func TestNoSignIn(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusSeeOther, resp.StatusCode, path)
-		assert.Equal(t, "/console/signin?next="+url.QueryEscape(path), resp.Header.Get("Location"), path)
+		loc := resp.Header.Get("Location")
+		if strings.Contains(path, "?") { // sealed: a screen pop's query is the caller's phone
+			assert.True(t, strings.HasPrefix(loc, "/console/signin?next="), loc)
+			assert.NotContains(t, loc, "phone", path)
+		} else {
+			assert.Equal(t, "/console/signin?next="+url.QueryEscape(path), loc, path)
+		}
 	}
 	b.postRaw("/console/start", url.Values{"phone": {alicePhone}, "csrf": {"x"}})
 	assert.Equal(t, http.StatusUnauthorized, b.status)
