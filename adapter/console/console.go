@@ -218,7 +218,9 @@ func (c *Console) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /console/signin", c.signInStart)
 	mux.HandleFunc("GET /console/oauth/callback", c.signInCallback)
-	mux.HandleFunc("POST /console/signin/ticket", c.redeemTicket)
+	if c.framed {
+		mux.HandleFunc("POST /console/signin/ticket", c.redeemTicket)
+	}
 	mux.HandleFunc("GET /console/signedout", c.signedOut)
 	mux.Handle("POST /console/signout", c.agent(c.signOut))
 
@@ -233,7 +235,7 @@ func (c *Console) routes() http.Handler {
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no such page in the console.")
 	})
-	return c.headers(crossOrigin(c, mux))
+	return c.headers(crossOrigin(c, crossSiteEmbeds(c, mux)))
 }
 
 // crossOrigin refuses a POST another site's page sends (Sec-Fetch-Site, or else Origin
@@ -259,8 +261,8 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// The sign-in's pages may be a framed console's pop-up, which hands its opener the
 		// ticket: COOP same-origin would cut the pop-up from its opener (another site's page
-		// frames the opener).
-		if p := r.URL.Path; p != "/console/signin" && p != "/console/oauth/callback" {
+		// frames the opener). Not framed, no page needs its opener.
+		if p := r.URL.Path; !c.framed || (p != "/console/signin" && p != "/console/oauth/callback") {
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		}
 		if c.denyFrames {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -110,4 +111,26 @@ func (c *Console) redeemTicket(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, c.cookie(bindCookie, "", -1)) // one use
 	c.signIn(w, t.Agent)
 	http.Redirect(w, r, localNext(b.Next), http.StatusSeeOther)
+}
+
+// crossSiteEmbeds refuses what another site's page asks of the console other than a
+// navigation (an image, a script, a fetch, an object or embed): Fetch Metadata's resource
+// isolation policy (https://web.dev/articles/fetch-metadata). Framed, the console's cookies
+// are SameSite=None, so such a request would carry the agent's session; CHIPS keeps them out
+// of other top-level sites' requests, but a browser that ignores Partitioned and still allows
+// third-party cookies does not. A page's GET changes nothing, but its answer's size and
+// timing would still say things about the agent's sessions. Navigations stay allowed: the
+// screen pop, a frame of a listed origin (frame-ancestors decides), Salesforce's callback.
+// The static files are anyone's.
+func crossSiteEmbeds(c *Console, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" && !strings.HasPrefix(r.URL.Path, "/console/static/") {
+			dest := r.Header.Get("Sec-Fetch-Dest")
+			if r.Header.Get("Sec-Fetch-Mode") != "navigate" || dest == "object" || dest == "embed" {
+				c.fail(w, r, http.StatusForbidden, "Another site's page cannot embed the console's pages.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
