@@ -128,7 +128,7 @@ func New(c Config) (*Console, error) {
 	}
 	for _, o := range c.FrameAncestors {
 		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
-			u.Path != "" || u.RawQuery != "" || strings.ContainsAny(o, " ;,'*") {
+			u.Path != "" || strings.ContainsAny(o, " ;,'*?#@") {
 			errs = append(errs, fmt.Errorf("console: frame ancestor %q is not scheme://host[:port]", o))
 		}
 	}
