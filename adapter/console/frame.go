@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,6 +102,12 @@ func (c *Console) redeemTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.clock.Now().Unix()
 	switch {
+	case errors.Is(err, http.ErrNoCookie):
+		// Expired (it lasts as long as the binding), or never kept: a browser without
+		// partitioned cookies (Safari before 18.4) keeps none for a frame of another site.
+		c.fail(w, r, http.StatusBadRequest, "The sign-in took too long, or this browser keeps no cookie for the console inside another site's page. "+
+			"Sign in again; if this comes back, open the console in a window of its own.")
+		return
 	case err != nil || now >= b.Expires || b.Bind == "":
 		c.fail(w, r, http.StatusBadRequest, "The sign-in took too long or was started elsewhere. Sign in again.")
 		return

@@ -97,6 +97,10 @@ func TestFramedSignIn(t *testing.T) {
 	other.get("/console/")
 	assert.Contains(t, other.url, "/services/oauth2/authorize", "not signed in")
 
+	// A frame whose browser kept no binding cookie (a browser without partitioned cookies
+	// keeps none for another site's frame) is told so.
+	e.browser(nil).postRaw("/console/signin/ticket", url.Values{"ticket": {ticket}}).has("keeps no cookie", "a window of its own")
+
 	// A forged or missing ticket signs nobody in.
 	for _, bad := range []string{"", "forged", ticket[:len(ticket)-2]} {
 		frame.postRaw("/console/signin/ticket", url.Values{"ticket": {bad}})
