@@ -3,7 +3,6 @@ package console
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -28,8 +27,10 @@ import (
 //     restricted to the console's origin, and closes; the frame's script takes it only from
 //     the window it opened and on the console's origin, and POSTs it to /console/signin/ticket.
 //  4. That POST carries the binding cookie (it is the frame's, same-origin): the console
-//     checks the ticket's B against it in constant time, deletes the binding (so a ticket is
-//     redeemed once), and sets the agent's session cookie, partitioned, in the frame's jar.
+//     checks the ticket's B against it in constant time, deletes the binding (so this browser
+//     redeems the ticket once: the console keeps no record, so one who copied both the binding
+//     cookie and the ticket could redeem it again within ticketTTL), and sets the agent's
+//     session cookie, partitioned, in the frame's jar.
 //
 // A ticket alone signs nobody in: it needs the binding cookie of the frame that opened the
 // pop-up, which is HttpOnly and sealed. So another page cannot sign the frame in as someone
@@ -64,8 +65,7 @@ func inFrame(r *http.Request) bool {
 // frameSignIn answers a framed GET /console/signin: the page whose button opens the pop-up.
 func (c *Console) frameSignIn(w http.ResponseWriter, r *http.Request) {
 	b := frameBinding{Bind: rand.Text(), Next: localNext(r.URL.Query().Get("next")), Expires: c.clock.Now().Add(flowTTL).Unix()}
-	plain, _ := json.Marshal(b)
-	http.SetCookie(w, c.cookie(bindCookie, c.binds.seal(plain), flowTTL))
+	http.SetCookie(w, c.cookie(bindCookie, c.binds.sealJSON(b), flowTTL))
 	p := c.newPage(r, "Sign in", "framesignin")
 	p.Popup = "/console/signin?" + url.Values{"next": {b.Next}, "popup": {b.Bind}}.Encode()
 	c.render(w, r, http.StatusOK, p, nil)
@@ -73,9 +73,8 @@ func (c *Console) frameSignIn(w http.ResponseWriter, r *http.Request) {
 
 // handOff answers the pop-up's callback: the page that hands the frame its ticket.
 func (c *Console) handOff(w http.ResponseWriter, r *http.Request, a Agent, bind string) {
-	plain, _ := json.Marshal(signInTicket{Agent: a, Bind: bind, Expires: c.clock.Now().Add(ticketTTL).Unix()})
 	p := c.newPage(r, "Signed in", "handoff")
-	p.Ticket = c.tickets.seal(plain)
+	p.Ticket = c.tickets.sealJSON(signInTicket{Agent: a, Bind: bind, Expires: c.clock.Now().Add(ticketTTL).Unix()})
 	c.render(w, r, http.StatusOK, p, nil)
 }
 
@@ -88,18 +87,9 @@ func (c *Console) redeemTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b frameBinding
-	ck, err := r.Cookie(bindCookie)
-	if err == nil {
-		var plain []byte
-		if plain, err = c.binds.open(ck.Value); err == nil {
-			err = json.Unmarshal(plain, &b)
-		}
-	}
+	err := c.binds.openCookie(r, bindCookie, &b)
 	var t signInTicket
-	tplain, terr := c.tickets.open(r.PostForm.Get("ticket"))
-	if terr == nil {
-		terr = json.Unmarshal(tplain, &t)
-	}
+	terr := c.tickets.openJSON(r.PostForm.Get("ticket"), &t)
 	now := c.clock.Now().Unix()
 	switch {
 	case errors.Is(err, http.ErrNoCookie):
