@@ -55,6 +55,10 @@ func TestBrowserFramed(t *testing.T) {
 
 	popupCreated := chromedp.WaitNewTarget(browser, func(i *target.Info) bool { return i.Type == "page" })
 	frame.click("#popup-signin")
+	// The framing page, or any window but the pop-up, cannot hand the frame a ticket (it would
+	// sign the agent in as whoever the ticket names): the frame hears its pop-up only. Were it
+	// heard, the frame would leave the sign-in page for an error, and the sign-in below fail.
+	run(page, chromedp.Evaluate[bool](`document.getElementById("panel").contentWindow.postMessage({idverifyTicket: "forged"}, "*"), true`))
 	var popupID target.ID
 	select {
 	case popupID = <-popupCreated:
