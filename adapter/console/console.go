@@ -37,7 +37,9 @@ type Config struct {
 	Key []byte
 	// FrameAncestors are the origins (scheme://host[:port]) that may frame the console, e.g.
 	// the org's Lightning domain for a softphone or utility panel: CSP frame-ancestors. Empty
-	// lets nothing frame it (the console never frames itself).
+	// lets nothing frame it (the console never frames itself). Listing any makes the console's
+	// cookies SameSite=None; Secure; Partitioned and signs a framed console in through a pop-up
+	// (frame.go), which needs JavaScript.
 	FrameAncestors []string
 	// InstanceURL is the org's URL records are linked to (https://example.my.salesforce.com);
 	// empty uses the instance URL Salesforce gave at the agent's sign-in.
