@@ -23,7 +23,8 @@
 // step), /console/engagements/{id} (who is verified on an engagement, for a transferred
 // call), /console/signin and /console/oauth/callback (Salesforce's web server flow with
 // PKCE), POST /console/signin/ticket (a framed console's sign-in, handed over by its
-// pop-up; served only when FrameAncestors lists origins), /console/static/… (the stylesheet and script).
+// pop-up; served only when FrameAncestors lists origins), /console/static/… (the stylesheet
+// and script).
 //
 // The files split it by reason to change: console.go (configuration, routes, headers, the
 // signed-in guard with CSRF), agent.go (the agent's sealed cookie), signin.go (OAuth),
