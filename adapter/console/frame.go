@@ -24,8 +24,9 @@ import (
 //     cookie; the callback does not set a session cookie but answers a page holding a ticket:
 //     the agent and B, sealed, good for ticketTTL.
 //  3. The pop-up's script hands the ticket to its opener, the frame, with postMessage
-//     restricted to the console's origin, and closes; the frame's script takes it only from
-//     the window it opened and on the console's origin, and POSTs it to /console/signin/ticket.
+//     restricted to the console's origin; the frame's script takes it only from the window it
+//     opened and on the console's origin, says so to the pop-up (which then closes), and POSTs
+//     it to /console/signin/ticket.
 //  4. That POST carries the binding cookie (it is the frame's, same-origin): the console
 //     checks the ticket's B against it in constant time, deletes the binding (so this browser
 //     redeems the ticket once: the console keeps no record, so one who copied both the binding

@@ -74,6 +74,17 @@ func TestBrowserFramed(t *testing.T) {
 	frame.do(chromedp.WaitVisible(chromedp.CSS(`form[action="/console/start"] button[type=submit]`))).
 		sees("New engagement")
 	page.shot("screen-pop")
+	// The frame told the pop-up it has the ticket: the pop-up closed itself.
+	require.Eventually(t, func() bool {
+		targets, err := chromedp.Targets(browser)
+		require.NoError(t, err)
+		for _, i := range targets {
+			if i.TargetID == popupID {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 50*time.Millisecond, "the pop-up did not close")
 	header := run(frame, chromedp.Text(chromedp.CSS(".who")))
 	assert.Contains(t, header, "Ben Carter", "signed in inside the frame")
 	frame.click(`form[action="/console/start"] button[type=submit]`).do(chromedp.WaitVisible(chromedp.CSS(`#reason0`))).
@@ -185,17 +196,11 @@ document.getElementById("go").addEventListener("click", function () { window.ope
 		chromedp.SendKeys(chromedp.CSS(`#username`), "agent2@demo.idverify.dev"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), fakeorg.DemoAgentPassword),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`))))
-	// The pop-up posts to its opener and closes itself: once it is gone, a message would be in.
-	require.Eventually(t, func() bool {
-		targets, err := chromedp.Targets(browser)
-		require.NoError(t, err)
-		for _, i := range targets {
-			if i.TargetID == popupID {
-				return false
-			}
-		}
-		return true
-	}, 30*time.Second, 50*time.Millisecond, "the pop-up did not close")
+	// The pop-up posts to its opener and waits for the console's frame to say it has the ticket;
+	// none does, so it stays open and says it lost the console (by then a message would be in).
+	ctx, cancelWait := context.WithTimeout(pctx, 90*time.Second)
+	defer cancelWait()
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#handoff-lost`))))
 	got := run(page, chromedp.Evaluate[[]string](`window.got`))
 	assert.Empty(t, got, "another site's page got the ticket")
 }
