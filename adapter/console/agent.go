@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,8 +61,7 @@ func (c *Console) signIn(w http.ResponseWriter, a Agent) {
 // sealAgent returns the cookie value of a new console session for a.
 func (c *Console) sealAgent(a Agent) string {
 	s := agentSession{Agent: a, CSRF: rand.Text(), Expires: c.clock.Now().Add(c.signInTTL).Unix()}
-	plain, _ := json.Marshal(s)
-	return c.agents.seal(plain)
+	return c.agents.sealJSON(s)
 }
 
 // cookie returns a cookie of the console: HttpOnly, Path=/console/. Not framed by another
@@ -109,16 +107,8 @@ func plainLoopback(u string) bool {
 
 // session returns the request's console session, if it has a valid one.
 func (c *Console) session(r *http.Request) (*agentSession, bool) {
-	ck, err := r.Cookie(agentCookie)
-	if err != nil {
-		return nil, false
-	}
-	plain, err := c.agents.open(ck.Value)
-	if err != nil {
-		return nil, false
-	}
 	var s agentSession
-	if json.Unmarshal(plain, &s) != nil || !userID.MatchString(s.UserID) || c.clock.Now().Unix() >= s.Expires {
+	if c.agents.openCookie(r, agentCookie, &s) != nil || !userID.MatchString(s.UserID) || c.clock.Now().Unix() >= s.Expires {
 		return nil, false
 	}
 	return &s, true

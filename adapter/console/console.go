@@ -33,7 +33,9 @@ type Config struct {
 	Key []byte
 	// FrameAncestors are the origins (scheme://host[:port]) that may frame the console, e.g.
 	// the org's Lightning domain for a softphone or utility panel: CSP frame-ancestors. Empty
-	// lets nothing frame it (the console never frames itself).
+	// lets nothing frame it (the console never frames itself). Listing any makes the console's
+	// cookies SameSite=None; Secure; Partitioned and signs a framed console in through a pop-up
+	// (frame.go), which needs JavaScript.
 	FrameAncestors []string
 	// InstanceURL is the org's URL records are linked to (https://example.my.salesforce.com);
 	// empty uses the instance URL Salesforce gave at the agent's sign-in.
@@ -125,7 +127,7 @@ func New(c Config) (*Console, error) {
 	}
 	for _, o := range c.FrameAncestors {
 		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
-			u.Path != "" || u.RawQuery != "" || strings.ContainsAny(o, " ;,'*") {
+			u.Path != "" || strings.ContainsAny(o, " ;,'*?#@") {
 			errs = append(errs, fmt.Errorf("console: frame ancestor %q is not scheme://host[:port]", o))
 		}
 	}
@@ -216,7 +218,9 @@ func (c *Console) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /console/signin", c.signInStart)
 	mux.HandleFunc("GET /console/oauth/callback", c.signInCallback)
-	mux.HandleFunc("POST /console/signin/ticket", c.redeemTicket)
+	if c.framed {
+		mux.HandleFunc("POST /console/signin/ticket", c.redeemTicket)
+	}
 	mux.HandleFunc("GET /console/signedout", c.signedOut)
 	mux.Handle("POST /console/signout", c.agent(c.signOut))
 
@@ -231,7 +235,7 @@ func (c *Console) routes() http.Handler {
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no such page in the console.")
 	})
-	return c.headers(crossOrigin(c, mux))
+	return c.headers(crossOrigin(c, crossSiteEmbeds(c, mux)))
 }
 
 // crossOrigin refuses a POST another site's page sends (Sec-Fetch-Site, or else Origin
@@ -257,8 +261,8 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// The sign-in's pages may be a framed console's pop-up, which hands its opener the
 		// ticket: COOP same-origin would cut the pop-up from its opener (another site's page
-		// frames the opener).
-		if p := r.URL.Path; p != "/console/signin" && p != "/console/oauth/callback" {
+		// frames the opener). Not framed, no page needs its opener.
+		if p := r.URL.Path; !c.framed || (p != "/console/signin" && p != "/console/oauth/callback") {
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		}
 		if c.denyFrames {

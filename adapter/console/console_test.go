@@ -212,7 +212,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"short key":      {Engine: e.engine, Key: []byte("short")},
 		"frame ancestor": {Engine: e.engine, Key: testKey, FrameAncestors: []string{"https://x.example; script-src *"}},
 		"wildcard":       {Engine: e.engine, Key: testKey, FrameAncestors: []string{"*"}},
-		"instance":       {Engine: e.engine, Key: testKey, InstanceURL: "javascript:alert(1)"},
+		// CSP's host-source has no user info, query or fragment: a browser would drop the
+		// source, and the listed origin could not frame the console.
+		"ancestor user":     {Engine: e.engine, Key: testKey, FrameAncestors: []string{"https://evil@x.example"}},
+		"ancestor fragment": {Engine: e.engine, Key: testKey, FrameAncestors: []string{"https://x.example#a"}},
+		"ancestor query":    {Engine: e.engine, Key: testKey, FrameAncestors: []string{"https://x.example?"}},
+		"ancestor path":     {Engine: e.engine, Key: testKey, FrameAncestors: []string{"https://x.example/panel"}},
+		"instance":          {Engine: e.engine, Key: testKey, InstanceURL: "javascript:alert(1)"},
 		"sign-in no https": {Engine: e.engine, Key: testKey, SignIn: console.SignIn{LoginURL: "ftp://x", ClientID: "c",
 			RedirectURL: "http://127.0.0.1/console/oauth/callback", OrgID: e.org.OrgID()}},
 		"sign-in no org": {Engine: e.engine, Key: testKey, SignIn: console.SignIn{LoginURL: e.org.URL(), ClientID: "c",

@@ -23,11 +23,12 @@
 // step), /console/engagements/{id} (who is verified on an engagement, for a transferred
 // call), /console/signin and /console/oauth/callback (Salesforce's web server flow with
 // PKCE), POST /console/signin/ticket (a framed console's sign-in, handed over by its
-// pop-up), /console/static/… (the stylesheet and script).
+// pop-up; served only when FrameAncestors lists origins), /console/static/… (the stylesheet
+// and script).
 //
 // The files split it by reason to change: console.go (configuration, routes, headers, the
 // signed-in guard with CSRF), agent.go (the agent's sealed cookie), signin.go (OAuth),
 // frame.go (the sign-in of a console framed by another site), pages.go (the handlers),
 // view.go (what a screen shows of a View), handles.go (sealed session handles, the search
-// results kept for the page after a search), seal.go (AES-GCM).
+// results kept for the page after a search), seal.go (AES-GCM over JSON).
 package console

@@ -3,6 +3,8 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,6 +55,10 @@ func TestBrowserFramed(t *testing.T) {
 
 	popupCreated := chromedp.WaitNewTarget(browser, func(i *target.Info) bool { return i.Type == "page" })
 	frame.click("#popup-signin")
+	// The framing page, or any window but the pop-up, cannot hand the frame a ticket (it would
+	// sign the agent in as whoever the ticket names): the frame hears its pop-up only. Were it
+	// heard, the frame would leave the sign-in page for an error, and the sign-in below fail.
+	run(page, chromedp.Evaluate[bool](`document.getElementById("panel").contentWindow.postMessage({idverifyTicket: "forged"}, "*"), true`))
 	var popupID target.ID
 	select {
 	case popupID = <-popupCreated:
@@ -68,6 +74,17 @@ func TestBrowserFramed(t *testing.T) {
 	frame.do(chromedp.WaitVisible(chromedp.CSS(`form[action="/console/start"] button[type=submit]`))).
 		sees("New engagement")
 	page.shot("screen-pop")
+	// The frame told the pop-up it has the ticket: the pop-up closed itself.
+	require.Eventually(t, func() bool {
+		targets, err := chromedp.Targets(browser)
+		require.NoError(t, err)
+		for _, i := range targets {
+			if i.TargetID == popupID {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 50*time.Millisecond, "the pop-up did not close")
 	header := run(frame, chromedp.Text(chromedp.CSS(".who")))
 	assert.Contains(t, header, "Ben Carter", "signed in inside the frame")
 	frame.click(`form[action="/console/start"] button[type=submit]`).do(chromedp.WaitVisible(chromedp.CSS(`#reason0`))).
@@ -129,4 +146,61 @@ func (e *env) waitTarget(t *testing.T, browser context.Context, typ, prefix stri
 		return false
 	}, 30*time.Second, 50*time.Millisecond, "no %s at %s", typ, prefix)
 	return id
+}
+
+// Another site's page that opens the pop-up itself, on a binding its server got by saying
+// Sec-Fetch-Dest: iframe, and listens: the agent signs in there (Salesforce signs in a user
+// without asking when they have a session), but the ticket, bound to the attacker's binding and
+// naming the agent, is posted to the console's origin only, so the page never sees it.
+func TestBrowserTicketNotHandedToAnotherSite(t *testing.T) {
+	browser := newChromium(t)
+	e := newEnv(t)
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/console/signin", nil)
+	require.NoError(t, err)
+	req.Header.Set("Sec-Fetch-Dest", "iframe")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	m := popupRE.FindSubmatch(body)
+	require.NotNil(t, m, "the attacker's own binding")
+	popupURL := e.srv.URL + html.UnescapeString(string(m[1]))
+
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Evil</title><link rel="icon" href="data:,"></head><body>
+<button id="go">Go</button><script>
+window.got = [];
+window.addEventListener("message", function (ev) { window.got.push(JSON.stringify(ev.data)); });
+document.getElementById("go").addEventListener("click", function () { window.open(%q, "x", "popup"); });
+</script></body></html>`, popupURL)
+	}))
+	t.Cleanup(evil.Close)
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1) // another site than the console
+
+	page := e.attach(t, browser, "evil", "", "")
+	page.do(chromedp.Navigate(evilURL + "/"))
+	popupCreated := chromedp.WaitNewTarget(browser, func(i *target.Info) bool { return i.Type == "page" })
+	page.click("#go")
+	var popupID target.ID
+	select {
+	case popupID = <-popupCreated:
+	case <-time.After(30 * time.Second):
+		require.FailNow(t, "no pop-up opened")
+	}
+	// Not watched as the console's tabs are: the browser logs the refused postMessage.
+	pctx, cancel := chromedp.NewContext(browser, chromedp.WithTargetID(popupID))
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(pctx, chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "agent2@demo.idverify.dev"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), fakeorg.DemoAgentPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`))))
+	// The pop-up posts to its opener and waits for the console's frame to say it has the ticket;
+	// none does, so it stays open and says it lost the console (by then a message would be in).
+	ctx, cancelWait := context.WithTimeout(pctx, 90*time.Second)
+	defer cancelWait()
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#handoff-lost`))))
+	got := run(page, chromedp.Evaluate[[]string](`window.got`))
+	assert.Empty(t, got, "another site's page got the ticket")
 }

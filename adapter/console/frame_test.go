@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -96,6 +97,10 @@ func TestFramedSignIn(t *testing.T) {
 	other.get("/console/")
 	assert.Contains(t, other.url, "/services/oauth2/authorize", "not signed in")
 
+	// A frame whose browser kept no binding cookie (a browser without partitioned cookies
+	// keeps none for another site's frame) is told so.
+	e.browser(nil).postRaw("/console/signin/ticket", url.Values{"ticket": {ticket}}).has("keeps no cookie", "a window of its own")
+
 	// A forged or missing ticket signs nobody in.
 	for _, bad := range []string{"", "forged", ticket[:len(ticket)-2]} {
 		frame.postRaw("/console/signin/ticket", url.Values{"ticket": {bad}})
@@ -124,6 +129,77 @@ func TestPopupNeedsFrameAncestors(t *testing.T) {
 	b.login("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
 	assert.NotContains(t, b.page, "data-ticket")
 	b.has("Signed in as")
+	// Nor is there a ticket to redeem: the route is the framed console's only.
+	b.postRaw("/console/signin/ticket", url.Values{"ticket": {"x"}})
+	assert.Equal(t, http.StatusNotFound, b.status)
+}
+
+// COOP same-origin on every page, but for the sign-in's pages of a framed console: its pop-up
+// hands its opener, another site's frame, the ticket, which COOP would cut it from.
+func TestOpenerPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ancestors []string
+		path      string
+		coop      string
+	}{
+		{"framed sign-in", []string{"https://example.lightning.force.com"}, "/console/signin", ""},
+		{"framed callback", []string{"https://example.lightning.force.com"}, "/console/oauth/callback", ""},
+		{"framed page", []string{"https://example.lightning.force.com"}, "/console/signedout", "same-origin"},
+		{"sign-in", nil, "/console/signin", "same-origin"},
+		{"callback", nil, "/console/oauth/callback", "same-origin"},
+		{"page", nil, "/console/signedout", "same-origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *console.Config) { c.FrameAncestors = tc.ancestors })
+			resp, err := noRedirects().Get(e.srv.URL + tc.path)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tc.coop, resp.Header.Get("Cross-Origin-Opener-Policy"))
+		})
+	}
+}
+
+// Another site's page may navigate to the console (a screen pop) or frame it (when listed),
+// but not load its pages as an image, a script, a fetch or an embed: framed, the agent's
+// cookie is SameSite=None, and a browser that ignores Partitioned would send it along.
+func TestCrossSiteEmbedsRefused(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(&agentAnna).get("/console/")
+	for _, tc := range []struct {
+		path, site, mode, dest string
+		status                 int
+	}{
+		{"/console/", "cross-site", "no-cors", "image", http.StatusForbidden},
+		{"/console/", "cross-site", "no-cors", "script", http.StatusForbidden},
+		{"/console/", "cross-site", "cors", "empty", http.StatusForbidden},
+		{"/console/engagements/call-1", "cross-site", "navigate", "embed", http.StatusForbidden},
+		{"/console/", "cross-site", "navigate", "object", http.StatusForbidden},
+		{"/console/", "cross-site", "navigate", "document", http.StatusOK}, // a screen pop
+		{"/console/", "cross-site", "navigate", "iframe", http.StatusOK},   // a listed origin's frame
+		{"/console/", "same-origin", "no-cors", "image", http.StatusOK},
+		{"/console/", "", "", "", http.StatusOK}, // not a browser, or an old one: the cookie decides
+		{"/console/static/console.css", "cross-site", "no-cors", "style", http.StatusOK},
+	} {
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+tc.path, nil)
+		require.NoError(t, err)
+		for k, v := range map[string]string{"Sec-Fetch-Site": tc.site, "Sec-Fetch-Mode": tc.mode, "Sec-Fetch-Dest": tc.dest} {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		for _, ck := range b.c.Jar.Cookies(req.URL) {
+			req.AddCookie(ck)
+		}
+		resp, err := noRedirects().Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, tc.status, resp.StatusCode, "%+v", tc)
+		if tc.status == http.StatusForbidden {
+			assert.False(t, strings.Contains(string(body), "Anna Agent"), "nothing of the agent's: %+v", tc)
+		}
+	}
 }
 
 // Another site's page cannot post a form to the console, even with the agent's cookie (sent

@@ -3,7 +3,6 @@ package console
 import (
 	"container/list"
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -23,18 +22,13 @@ type handle struct {
 }
 
 func (c *Console) sealHandle(session, user string) string {
-	plain, _ := json.Marshal(handle{Session: session, UserID: user})
-	return c.handles.seal(plain)
+	return c.handles.sealJSON(handle{Session: session, UserID: user})
 }
 
 // openHandle returns the session id text names, when it names one of agent's.
 func (c *Console) openHandle(text, user string) (string, bool) {
-	plain, err := c.handles.open(text)
-	if err != nil {
-		return "", false
-	}
 	var h handle
-	if json.Unmarshal(plain, &h) != nil || h.Session == "" || h.UserID != user {
+	if c.handles.openJSON(text, &h) != nil || h.Session == "" || h.UserID != user {
 		return "", false
 	}
 	return h.Session, true

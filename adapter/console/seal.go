@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"net/http"
 )
 
 // sealer encrypts and authenticates what the console hands the browser (its cookies, the
@@ -57,4 +59,29 @@ func (s sealer) open(text string) ([]byte, error) {
 		return nil, errUnsealed
 	}
 	return plain, nil
+}
+
+// sealJSON seals v as JSON: every value the console seals is a small struct.
+func (s sealer) sealJSON(v any) string {
+	plain, _ := json.Marshal(v) // the console's sealed structs always marshal
+	return s.seal(plain)
+}
+
+// openJSON opens text, sealed by sealJSON, into v.
+func (s sealer) openJSON(text string, v any) error {
+	plain, err := s.open(text)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(plain, v)
+}
+
+// openCookie opens the request's cookie name, sealed by sealJSON, into v; http.ErrNoCookie
+// when there is none.
+func (s sealer) openCookie(r *http.Request, name string, v any) error {
+	ck, err := r.Cookie(name)
+	if err != nil {
+		return err
+	}
+	return s.openJSON(ck.Value, v)
 }

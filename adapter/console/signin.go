@@ -87,8 +87,7 @@ func (c *Console) signInStart(w http.ResponseWriter, r *http.Request) {
 	if bind := r.URL.Query().Get("popup"); c.framed && bind != "" && len(bind) <= 64 {
 		f.Bind = bind
 	}
-	plain, _ := json.Marshal(f)
-	http.SetCookie(w, c.cookie(flowCookie, c.flows.seal(plain), flowTTL))
+	http.SetCookie(w, c.cookie(flowCookie, c.flows.sealJSON(f), flowTTL))
 	http.Redirect(w, r, c.oauth.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier)), http.StatusSeeOther)
 }
 
@@ -100,13 +99,7 @@ func (c *Console) signInCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var f signInFlow
-	ck, err := r.Cookie(flowCookie)
-	if err == nil {
-		var plain []byte
-		if plain, err = c.flows.open(ck.Value); err == nil {
-			err = json.Unmarshal(plain, &f)
-		}
-	}
+	err := c.flows.openCookie(r, flowCookie, &f)
 	q := r.URL.Query()
 	state := q.Get("state")
 	http.SetCookie(w, c.cookie(flowCookie, "", -1)) // one use

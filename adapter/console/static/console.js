@@ -39,19 +39,28 @@ document.addEventListener("DOMContentLoaded", function () {
     window.addEventListener("message", function (ev) {
       if (ev.origin !== window.location.origin || popup === null || ev.source !== popup ||
           !ev.data || typeof ev.data.idverifyTicket !== "string") { return; }
+      popup.postMessage({ idverifyReceived: true }, window.location.origin);
       ticketForm.elements.ticket.value = ev.data.idverifyTicket;
       ticketForm.submit();
     });
   }
   // The pop-up's last page: the ticket to the frame that opened it, on the console's origin
-  // only, then close.
+  // only; it closes when the frame says it has it. A message to another origin, or to a page
+  // that is no longer the one that opened the pop-up, goes nowhere, and nothing says so: the
+  // pop-up then tells the agent, rather than close on a sign-in that went nowhere.
   var handoff = document.getElementById("handoff");
   if (handoff) {
+    var lost = function () { document.getElementById("handoff-lost").hidden = false; };
     if (window.opener) {
+      window.addEventListener("message", function (ev) {
+        if (ev.origin === window.location.origin && ev.source === window.opener && ev.data && ev.data.idverifyReceived === true) {
+          window.close();
+        }
+      });
       window.opener.postMessage({ idverifyTicket: handoff.dataset.ticket }, window.location.origin);
-      window.close();
+      window.setTimeout(lost, 3000);
     } else {
-      document.getElementById("handoff-lost").hidden = false;
+      lost();
     }
   }
 });
