@@ -175,7 +175,8 @@ var errBlocked = errors.New("webhook: the address is not public")
 
 // blockedPrefixes are the non-public ranges netip's predicates do not name: "this network",
 // carrier-grade NAT (RFC 6598), IETF protocol assignments, benchmarking (RFC 2544), the
-// documentation ranges and 240/4 (reserved), and the IPv6 ranges that carry an IPv4 address.
+// documentation ranges and 240/4 (reserved), the IPv6 ranges that carry an IPv4 address,
+// site-local and discard-only.
 var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -189,6 +190,8 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("::/96"),        // IPv4-compatible (deprecated, RFC 4291 2.5.5.1): ::7f00:1 is 127.0.0.1
 	netip.MustParsePrefix("2002::/16"),    // 6to4 (RFC 3056): 2002:7f00:1:: embeds 127.0.0.1
 	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, RFC 3879): IPv6's old private range
+	netip.MustParsePrefix("100::/64"),  // discard-only (RFC 6666)
 }
 
 // Blocked reports whether ip is an address a webhook may not reach without allow_private:

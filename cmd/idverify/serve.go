@@ -36,8 +36,8 @@ func newServeCommand() *cobra.Command {
 /healthz and /readyz, Prometheus metrics at /metrics, the agents' console at /console (when
 console.enabled), the outbox worker that delivers the engagements to Salesforce and the events
 to webhooks (events.webhooks), and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
-requests in flight finish (up to server.shutdown_timeout), then the worker settles what it is
-delivering.
+requests in flight finish (up to server.shutdown_timeout; the ones still running then are
+cancelled and waited for), then the worker settles what it is delivering.
 
 The configuration is read as every command reads it: defaults, the YAML file (--config or
 $IDVERIFY_CONFIG), IDVERIFY_* environment variables (every key has one: server.addr is
