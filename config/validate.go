@@ -412,16 +412,8 @@ func (c *Config) validateEvents(ps *Problems) {
 		} else {
 			names[h.Name] = i
 		}
-		u, err := url.Parse(h.URL)
-		switch {
-		case h.URL == "":
-			ps.add(at+".url", "is empty: give the https URL events are POSTed to")
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "":
-			ps.add(at+".url", "must be an absolute http or https URL, e.g. https://hooks.example.com/idverify")
-		case u.User != nil:
-			ps.add(at+".url", "must not hold a user or password: the signature authenticates idverify")
-		case u.Fragment != "":
-			ps.add(at+".url", "must not have a #fragment")
+		if _, err := ParseWebhookURL(h.URL, h.AllowPrivate); err != nil {
+			ps.add(at+".url", "%s", err)
 		}
 		switch {
 		case h.Secret == "":

@@ -491,3 +491,61 @@ func TestValidateConsole(t *testing.T) {
 		})
 	}
 }
+
+// A webhook URL config refuses names events.webhooks[i].url and says what to write instead; one
+// it takes is one webhook.New takes too (adapter/webhook's TestNewRefuses).
+func TestValidateWebhookURL(t *testing.T) {
+	for _, tt := range []struct {
+		name, url    string
+		allowPrivate bool
+		message      string // a part of the message; "" for no problem
+	}{
+		{"https to a name", "https://hooks.example.com/idverify?x=1", false, ""},
+		{"a name with a final dot and a port", "https://hooks.example.com.:8443/x", false, ""},
+		{"a public address", "https://93.184.215.14/x", false, ""},
+		{"an IPv6 address", "https://[2606:4700::1111]/x", false, ""},
+		{"plain http inside the network", "http://receiver.internal/x", true, ""},
+		{"plain http to loopback", "http://127.0.0.1:8080/x", true, ""},
+		{"empty", "", false, "is empty"},
+		{"a file", "file:///etc/passwd", false, "http or https"},
+		{"opaque", "https:hooks.example.com", false, "http or https"},
+		{"a user", "https://u@h.example/x", false, "user or password"},
+		{"a fragment", "https://h.example/x#top", false, "#fragment"},
+		{"an empty fragment", "https://h.example/x#", false, "#fragment"},
+		{"plain http to a name", "http://hooks.example.com/x", false, "must be https"},
+		{"plain http to an address", "http://93.184.215.14/x", false, "must be https"},
+		{"decimal", "http://2130706433/", true, "not an IPv4 address in dotted-decimal form"},
+		{"octal", "https://0177.0.0.1/", true, "not an IPv4 address in dotted-decimal form"},
+		{"hex", "https://0x7f.1/", true, "not an IPv4 address in dotted-decimal form"},
+		{"hex, upper case", "https://0X7F000001/", true, "not an IPv4 address in dotted-decimal form"},
+		{"short", "https://127.1/", true, "not an IPv4 address in dotted-decimal form"},
+		{"leading zeros", "https://010.0.0.1/", true, "not an IPv4 address in dotted-decimal form"},
+		{"a final dot", "https://127.0.0.1./", true, "not an IPv4 address in dotted-decimal form"},
+		{"five numbers", "https://1.2.3.4.5/", false, "not an IPv4 address in dotted-decimal form"},
+		{"a name ending in a number", "https://hooks.example.42/", false, "not an IPv4 address in dotted-decimal form"},
+		{"an IPv6 zone", "https://[fe80::1%25eth0]/", true, "must not name an IPv6 zone (%eth0)"},
+		{"a non-ASCII name", "https://bücher.example/", false, "xn-- form"},
+		{"fullwidth digits", "https://１２７.０.０.１/", true, "not a DNS name"},
+		{"an empty label", "https://hooks..example/", false, "not a DNS name"},
+		{"a label of 64", "https://" + strings.Repeat("a", 64) + ".example/", false, "not a DNS name"},
+		{"port 0", "https://h.example:0/", false, "has port 0: use 1 to 65535"},
+		{"port 65536", "https://h.example:65536/", false, "has port 65536"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			c.Events.Timeout = time.Second
+			c.Events.Webhooks = []Webhook{{Name: "crm", URL: tt.url, Secret: Secret(strings.Repeat("s", 32)),
+				Events: []string{"verified"}, AllowPrivate: tt.allowPrivate}}
+			err := c.Validate()
+			if tt.message == "" {
+				require.NoError(t, err)
+				return
+			}
+			var ps Problems
+			require.ErrorAs(t, err, &ps)
+			require.Len(t, ps, 1, "want exactly one problem, got:\n%v", err)
+			assert.Equal(t, "events.webhooks[0].url", ps[0].Path)
+			assert.Contains(t, ps[0].Message, tt.message)
+		})
+	}
+}

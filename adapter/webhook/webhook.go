@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"syscall"
 	"time"
@@ -24,12 +23,13 @@ import (
 type Hook struct {
 	// Name is the subscriber's name (flows.Subscription.Name, config's webhooks[].name).
 	Name string
-	// URL is where events are POSTed: http or https.
+	// URL is where events are POSTed: https, or http to a receiver inside your network (with
+	// AllowPrivate).
 	URL string
 	// Secret keys the signature.
 	Secret []byte
 	// AllowPrivate lets the URL reach loopback, private, link-local and other non-public
-	// addresses (see Blocked).
+	// addresses (see Blocked), and lets it be plain http, to those addresses only.
 	AllowPrivate bool
 }
 
@@ -67,10 +67,12 @@ type hook struct {
 
 var _ flows.Notifier = (*Sender)(nil)
 
-// New returns a Sender for hooks. It refuses a name given twice, a URL that is not absolute
-// http(s), holds a user or a fragment, and, unless the hook allows it, a host that is a
-// literal address Blocked refuses (a host name is checked when it is resolved, on every
-// connection).
+// New returns a Sender for hooks. It refuses a name given twice, a URL config.ParseWebhookURL
+// refuses (not absolute http(s), a user, a fragment, a host that is not a DNS name or a
+// canonical IP address, plain http without AllowPrivate), unless the hook allows it a host
+// that is a literal address Blocked refuses, and plain http to a literal public address. A host
+// name is checked when it is resolved, on every connection: to a public address without
+// AllowPrivate, to a non-public one for plain http.
 func New(hooks []Hook, opts Options) (*Sender, error) {
 	s := &Sender{hooks: make(map[string]hook, len(hooks)), timeout: opts.Timeout, now: opts.Now, log: opts.Log}
 	if s.timeout <= 0 {
@@ -91,16 +93,23 @@ func New(hooks []Hook, opts Options) (*Sender, error) {
 		if len(h.Secret) == 0 {
 			errs = append(errs, fmt.Errorf("webhook %q: no secret", h.Name))
 		}
-		u, err := url.Parse(h.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
-			errs = append(errs, fmt.Errorf("webhook %q: the URL must be an absolute http or https URL without user or fragment", h.Name))
+		u, err := config.ParseWebhookURL(h.URL, h.AllowPrivate)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhook %q: the URL %w", h.Name, err))
 			continue
 		}
-		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && !h.AllowPrivate && Blocked(ip) {
-			errs = append(errs, fmt.Errorf("webhook %q: %s is not a public address (allow_private allows it)", h.Name, ip))
-			continue
+		plain := u.Scheme == "http"
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+			switch {
+			case !h.AllowPrivate && Blocked(ip):
+				errs = append(errs, fmt.Errorf("webhook %q: %s is not a public address (allow_private allows it)", h.Name, ip))
+				continue
+			case plain && !Blocked(ip):
+				errs = append(errs, fmt.Errorf("webhook %q: %s is a public address: use https (plain http goes only to a receiver inside your network)", h.Name, ip))
+				continue
+			}
 		}
-		s.hooks[h.Name] = hook{Hook: h, client: newClient(h.AllowPrivate, s.timeout)}
+		s.hooks[h.Name] = hook{Hook: h, client: newClient(dialAllowed(h.AllowPrivate, plain), s.timeout)}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -117,17 +126,30 @@ func FromConfig(c config.Events) ([]Hook, Options) {
 	return hooks, Options{Timeout: c.Timeout}
 }
 
+// dialAllowed returns which addresses a webhook's connections may reach, nil for any: without
+// allowPrivate only public ones (not Blocked); a plain http webhook (which needs allowPrivate)
+// only non-public ones, so that its events never cross the internet in clear.
+func dialAllowed(allowPrivate, plainHTTP bool) func(netip.Addr) bool {
+	switch {
+	case !allowPrivate:
+		return func(ip netip.Addr) bool { return !Blocked(ip) }
+	case plainHTTP:
+		return Blocked
+	}
+	return nil
+}
+
 // newClient returns the HTTP client of one webhook: no proxy from the environment (the address
-// check must see the receiver's address), every dialled address checked after DNS (unless
-// allowPrivate), no redirect followed, and every phase bounded by timeout.
-func newClient(allowPrivate bool, timeout time.Duration) *http.Client {
+// check must see the receiver's address), every dialled address checked after DNS by allowed
+// (unless it is nil), no redirect followed, and every phase bounded by timeout.
+func newClient(allowed func(netip.Addr) bool, timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
+	if allowed != nil {
 		// Control sees the address actually dialled, after resolution: a name that resolves
 		// (or is rebound) to an inward address is refused at connection time.
 		dialer.Control = func(_, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil || Blocked(ap.Addr()) {
+			if err != nil || !allowed(ap.Addr()) {
 				return errBlocked
 			}
 			return nil
@@ -153,7 +175,8 @@ var errBlocked = errors.New("webhook: the address is not public")
 
 // blockedPrefixes are the non-public ranges netip's predicates do not name: "this network",
 // carrier-grade NAT (RFC 6598), IETF protocol assignments, benchmarking (RFC 2544), the
-// documentation ranges and 240/4 (reserved), and the IPv6 ranges that carry an IPv4 address.
+// documentation ranges and 240/4 (reserved), the IPv6 ranges that carry an IPv4 address,
+// site-local and discard-only.
 var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -167,6 +190,8 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("::/96"),        // IPv4-compatible (deprecated, RFC 4291 2.5.5.1): ::7f00:1 is 127.0.0.1
 	netip.MustParsePrefix("2002::/16"),    // 6to4 (RFC 3056): 2002:7f00:1:: embeds 127.0.0.1
 	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, RFC 3879): IPv6's old private range
+	netip.MustParsePrefix("100::/64"),  // discard-only (RFC 6666)
 }
 
 // Blocked reports whether ip is an address a webhook may not reach without allow_private:

@@ -67,7 +67,7 @@ func TestBlocked(t *testing.T) {
 	for _, a := range []string{"127.0.0.1", "127.1.2.3", "::1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254",
 		"fe80::1", "fc00::1", "fd12::1", "0.0.0.0", "::", "100.64.0.1", "224.0.0.1", "ff02::1", "::ffff:127.0.0.1",
 		"::ffff:169.254.169.254", "198.18.0.1", "240.0.0.1", "64:ff9b::a9fe:a9fe",
-		"::7f00:1", "::a9fe:a9fe", "2002:7f00:1::1", "2002:a9fe:a9fe::"} {
+		"::7f00:1", "::a9fe:a9fe", "2002:7f00:1::1", "2002:a9fe:a9fe::", "fec0::1", "100::1"} {
 		assert.True(t, webhook.Blocked(netip.MustParseAddr(a)), a)
 	}
 	for _, a := range []string{"93.184.215.14", "1.1.1.1", "2606:4700::1111", "172.32.0.1", "100.128.0.1"} {
@@ -84,10 +84,38 @@ func TestNewRefuses(t *testing.T) {
 		"a user":              {Name: "a", URL: "https://u:p@h.example/x", Secret: secret},
 		"loopback":            {Name: "a", URL: "http://127.0.0.1:8080/x", Secret: secret},
 		"the metadata server": {Name: "a", URL: "http://169.254.169.254/latest/meta-data/", Secret: secret},
-		"a mapped address":    {Name: "a", URL: "http://[::ffff:10.0.0.1]/x", Secret: secret},
+		"a mapped address":    {Name: "a", URL: "https://[::ffff:10.0.0.1]/x", Secret: secret},
+		// Forms of 127.0.0.1 that a browser or a C resolver reads as an address and Go does
+		// not: each would fail every delivery, or reach an address nobody checked.
+		"a decimal address":        {Name: "a", URL: "https://2130706433/x", Secret: secret, AllowPrivate: true},
+		"an octal address":         {Name: "a", URL: "https://0177.0.0.1/x", Secret: secret, AllowPrivate: true},
+		"a hex address":            {Name: "a", URL: "https://0x7f.1/x", Secret: secret, AllowPrivate: true},
+		"a short address":          {Name: "a", URL: "https://127.1/x", Secret: secret, AllowPrivate: true},
+		"leading zeros":            {Name: "a", URL: "https://127.000.000.001/x", Secret: secret, AllowPrivate: true},
+		"a public address, padded": {Name: "a", URL: "https://093.184.215.014/x", Secret: secret},
+		"a numeric last label":     {Name: "a", URL: "https://h.example.1/x", Secret: secret},
+		"an IPv6 zone":             {Name: "a", URL: "https://[fe80::1%25eth0]/x", Secret: secret, AllowPrivate: true},
+		"a fullwidth address":      {Name: "a", URL: "https://１２７.０.０.１/x", Secret: secret, AllowPrivate: true},
+		"port 0":                   {Name: "a", URL: "https://h.example:0/x", Secret: secret},
+		"port 65536":               {Name: "a", URL: "https://h.example:65536/x", Secret: secret},
+		"an empty fragment":        {Name: "a", URL: "https://h.example/x#", Secret: secret},
+		"http to a public name":    {Name: "a", URL: "http://h.example/x", Secret: secret},
+		"http to a public address": {Name: "a", URL: "http://93.184.215.14/x", Secret: secret, AllowPrivate: true},
 	} {
 		_, err := webhook.New([]webhook.Hook{h}, webhook.Options{})
 		assert.Error(t, err, name)
+	}
+	for name, h := range map[string]webhook.Hook{
+		"a name":                    {Name: "a", URL: "https://hooks.example.com:8443/x?q=1", Secret: secret},
+		"a name with a final dot":   {Name: "a", URL: "https://hooks.example.com./x", Secret: secret},
+		"a public address":          {Name: "a", URL: "https://93.184.215.14/x", Secret: secret},
+		"a public IPv6 address":     {Name: "a", URL: "https://[2606:4700::1111]/x", Secret: secret},
+		"a name starting in digits": {Name: "a", URL: "https://1password.example/x", Secret: secret},
+		"http inside the network":   {Name: "a", URL: "http://receiver.internal:8080/x", Secret: secret, AllowPrivate: true},
+		"http to loopback":          {Name: "a", URL: "http://127.0.0.1:8080/x", Secret: secret, AllowPrivate: true},
+	} {
+		_, err := webhook.New([]webhook.Hook{h}, webhook.Options{})
+		assert.NoError(t, err, name)
 	}
 	_, err := webhook.New([]webhook.Hook{{Name: "a", URL: "https://h.example/x", Secret: secret},
 		{Name: "a", URL: "https://h.example/y", Secret: secret}}, webhook.Options{})
@@ -218,7 +246,8 @@ func TestNotifyFailures(t *testing.T) {
 func TestNotifyRefusesInwardAddressesAfterResolution(t *testing.T) {
 	r := newReceiver(t)
 	url := strings.Replace(r.srv.URL, "127.0.0.1", "localhost", 1)
-	err := newSender(t, url, false, webhook.Options{}).Notify(t.Context(), lockedEvent)
+	// https, as a URL must be without allow_private: the address is refused before any handshake.
+	err := newSender(t, strings.Replace(url, "http:", "https:", 1), false, webhook.Options{}).Notify(t.Context(), lockedEvent)
 	var we *webhook.Error
 	require.ErrorAs(t, err, &we)
 	assert.Equal(t, "address_refused", we.ErrorCode())

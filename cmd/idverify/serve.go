@@ -36,8 +36,8 @@ func newServeCommand() *cobra.Command {
 /healthz and /readyz, Prometheus metrics at /metrics, the agents' console at /console (when
 console.enabled), the outbox worker that delivers the engagements to Salesforce and the events
 to webhooks (events.webhooks), and the store's sweeper. SIGINT or SIGTERM stops it gracefully: the
-requests in flight finish (up to server.shutdown_timeout), then the worker settles what it is
-delivering.
+requests in flight finish (up to server.shutdown_timeout; the ones still running then are
+cancelled and waited for), then the worker settles what it is delivering.
 
 The configuration is read as every command reads it: defaults, the YAML file (--config or
 $IDVERIFY_CONFIG), IDVERIFY_* environment variables (every key has one: server.addr is
@@ -172,11 +172,14 @@ type Main struct {
 	FakeOrg    *fakeorg.Org
 	FakeOrgURL string
 
-	server  *http.Server
-	org     *orgConn
-	cancel  context.CancelFunc
-	workers sync.WaitGroup
-	closed  sync.Once
+	server *http.Server
+	// requests counts the server's handlers running; stopRequests cancels their contexts.
+	requests     requests
+	stopRequests context.CancelFunc
+	org          *orgConn
+	cancel       context.CancelFunc
+	workers      sync.WaitGroup
+	closed       sync.Once
 }
 
 // Mount is a handler served beside the API at an http.ServeMux pattern.
@@ -312,8 +315,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Handler = mux
 
 	s := cfg.Server
-	m.server = httpapi.NewServer(ln.Addr().String(), m.Handler, httpapi.Timeouts{ReadHeader: s.ReadHeaderTimeout,
+	m.server = httpapi.NewServer(ln.Addr().String(), m.requests.track(m.Handler), httpapi.Timeouts{ReadHeader: s.ReadHeaderTimeout,
 		Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout}, log)
+	// Every request's context descends from one Close cancels when the drain runs out; it is
+	// not the caller's, which may be a signal's that ends as the drain begins.
+	base, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopRequests = stop
+	m.server.BaseContext = func(net.Listener) context.Context { return base }
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("the API stopped serving", "err", err)
@@ -368,24 +376,26 @@ func sweepIdempotent(ctx context.Context, idem httpapi.IdempotencyStore, every t
 }
 
 // Close stops the service: the server stops taking connections and drains the requests in
-// flight (for up to server.shutdown_timeout), then the outbox worker and the sweepers stop
-// (a write being delivered is settled first), then the store and the org are released. It is
-// safe to call more than once.
+// flight for up to server.shutdown_timeout; the requests still running then have their contexts
+// cancelled and their connections closed, and Close waits for their handlers to return (for up
+// to server.shutdown_timeout again). Then the outbox worker and the sweepers stop (a write
+// being delivered is settled first), then the store and the org are released, so no handler
+// ever finds them closed. A handler that outlives even that wait leaves them open and Close
+// returns an error saying so. It is safe to call more than once.
 func (m *Main) Close() error {
 	var err error
 	m.closed.Do(func() {
+		release := true
 		if m.server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout)
-			if e := m.server.Shutdown(ctx); e != nil {
-				err = fmt.Errorf("draining requests: %w", e)
-				_ = m.server.Close()
-			}
-			cancel()
+			release, err = m.stopServing()
 		}
 		if m.cancel != nil {
 			m.cancel()
 		}
 		m.workers.Wait()
+		if !release {
+			return
+		}
 		if m.Store != nil {
 			err = errors.Join(err, m.Store.Close())
 		}
@@ -394,4 +404,100 @@ func (m *Main) Close() error {
 		}
 	})
 	return err
+}
+
+// stopServing shuts the server down and waits for its handlers, as Close says; release is
+// false when a handler is still running, so what it uses must stay open.
+func (m *Main) stopServing() (release bool, err error) {
+	log := m.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	timeout := m.Config.Server.ShutdownTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if e := m.server.Shutdown(ctx); e != nil {
+		err = fmt.Errorf("draining requests: %w", e)
+		m.stopRequests()
+		_ = m.server.Close()
+		log.Warn(msgCancelledRequests, "requests", m.requests.running())
+	}
+	m.stopRequests()
+	// Shutdown waits for the connections, Close for nothing: a handler cancelled above, or one
+	// whose connection was hijacked, may still be running.
+	idle := m.requests.close()
+	select {
+	case <-idle:
+		return true, err
+	case <-time.After(timeout):
+		n := m.requests.running()
+		log.Error("stopping: requests still running after their contexts were cancelled: the store stays open", "requests", n)
+		return false, errors.Join(err, fmt.Errorf("requests still running %s after they were cancelled (%d): the store and the org are left open", timeout, n))
+	}
+}
+
+// msgCancelledRequests is logged when the drain runs out, before Close waits for the handlers.
+const msgCancelledRequests = "stopping: requests still running after server.shutdown_timeout are cancelled: waiting for them to return"
+
+// requests counts the handlers running in the server, so that Close can wait for them before
+// it closes what they use. Once Close waits, a request that starts anyway (on a connection that
+// had read it as the server closed) is answered 503 without reaching the handler.
+type requests struct {
+	mu      sync.Mutex
+	n       int
+	closing bool
+	idle    chan struct{} // closed when n reaches 0 while closing
+}
+
+// track returns h counted.
+func (r *requests) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !r.enter() {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "the server is stopping", http.StatusServiceUnavailable)
+			return
+		}
+		defer r.exit()
+		h.ServeHTTP(w, req)
+	})
+}
+
+func (r *requests) enter() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	r.n++
+	return true
+}
+
+func (r *requests) exit() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n--
+	if r.n == 0 && r.idle != nil {
+		close(r.idle)
+		r.idle = nil
+	}
+}
+
+func (r *requests) running() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// close refuses every request from now on and returns a channel closed once none is running.
+func (r *requests) close() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closing = true
+	idle := make(chan struct{})
+	if r.n == 0 {
+		close(idle)
+	} else {
+		r.idle = idle
+	}
+	return idle
 }

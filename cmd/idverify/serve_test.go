@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -725,4 +726,112 @@ func TestREADMEWalkIsTheBanners(t *testing.T) {
 		}
 	}
 	assert.Greater(t, n, 10, "README.md walks through a representative's verification")
+}
+
+// When the drain runs out (server.shutdown_timeout), Close cancels the requests still running
+// and waits for their handlers to return before it closes the store: a handler that stops on
+// its context and then touches the store finds it open, and Close returns only after it.
+func TestCloseWaitsForCancelledHandlers(t *testing.T) {
+	cfg, _, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	cfg.Server.ShutdownTimeout = 50 * time.Millisecond
+	var m *Main
+	started, cancelled, proceed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	storeErr := make(chan error, 1)
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done() // past the shutdown timeout, until Close cancels it
+		close(cancelled)
+		<-proceed
+		_, err := m.Store.ListOutbox(context.Background(), 0, 1)
+		storeErr <- err
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	waiting := &onMessage{msg: msgCancelledRequests, seen: make(chan struct{})}
+	m = &Main{Config: cfg, Listener: ln, Logger: slog.New(waiting), Mounts: []Mount{{Pattern: "/slow", Handler: slow}}}
+	require.NoError(t, m.Run(t.Context()))
+	t.Cleanup(func() {
+		select {
+		case <-proceed:
+		default:
+			close(proceed) // a failed run: let the handler go
+		}
+	})
+
+	go func() {
+		if resp, err := http.Get(m.URL + "/slow"); err == nil {
+			_ = resp.Body.Close()
+		}
+	}()
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a handler was running", err)
+	case <-waiting.seen:
+	}
+	<-cancelled // the handler saw its context end
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a cancelled handler was running", err)
+	default:
+	}
+	close(proceed)
+	require.NoError(t, <-storeErr, "the store is open while a handler runs")
+	err = <-closed
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "Close says the drain ran out")
+	assert.ErrorContains(t, err, "draining requests")
+}
+
+// onMessage is a slog.Handler that closes seen when a record with message msg is logged.
+type onMessage struct {
+	msg  string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *onMessage) WithGroup(string) slog.Handler            { return h }
+func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return nil
+}
+
+// A handler that ignores its cancelled context: Close gives up waiting after another
+// server.shutdown_timeout, says so, and leaves the store open under it rather than close it.
+func TestCloseLeavesTheStoreToAHandlerThatWillNotStop(t *testing.T) {
+	cfg, _, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
+	require.NoError(t, err)
+	cfg.Server.ShutdownTimeout = 50 * time.Millisecond
+	var m *Main
+	started, release := make(chan struct{}), make(chan struct{})
+	storeErr := make(chan error, 1)
+	stubborn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, err := m.Store.ListOutbox(context.Background(), 0, 1)
+		storeErr <- err
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	m = &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/stubborn", Handler: stubborn}}}
+	require.NoError(t, m.Run(t.Context()))
+	go func() {
+		if resp, err := http.Get(m.URL + "/stubborn"); err == nil {
+			_ = resp.Body.Close()
+		}
+	}()
+	<-started
+	err = m.Close()
+	assert.ErrorContains(t, err, "requests still running 50ms after they were cancelled (1)")
+	assert.ErrorContains(t, err, "the store and the org are left open")
+	close(release)
+	require.NoError(t, <-storeErr, "the store is open")
+	require.NoError(t, m.Store.Close())
+	m.org.stop()
 }
