@@ -462,8 +462,23 @@ func (c *Config) validateConsole(ps *Problems) {
 	if k.LoginURL != "" && !absoluteHTTP(k.LoginURL) {
 		ps.add("console.login_url", "must be an absolute http(s) URL, e.g. https://example.my.salesforce.com")
 	}
-	if k.ClientID == "" && c.Salesforce.Embedded() {
-		return // agents sign in at the embedded fake org, with its demo client
+	if c.Salesforce.Embedded() {
+		// Agents sign in at the embedded fake org, with its demo client. A connected app's
+		// settings name a real org: its users would sign in to a demo whose callers and keys
+		// are made up, as salesforce.* credentials without salesforce.auth would (refused too).
+		for _, f := range []struct {
+			key string
+			set bool
+		}{
+			{"client_id", k.ClientID != ""}, {"client_secret", k.ClientSecret != ""}, {"org_id", k.OrgID != ""},
+			{"callback_url", k.CallbackURL != ""}, {"login_url", k.LoginURL != ""},
+		} {
+			if f.set {
+				ps.add("console."+f.key, "is set but salesforce.auth is empty (the embedded fake org, where agents sign in with its demo client): set salesforce.auth and its credentials, or remove the console's sign-in settings")
+				break
+			}
+		}
+		return
 	}
 	if k.ClientID == "" {
 		ps.add("console.client_id", "is empty: set it to the consumer key of the connected app agents sign in with (docs/CONFIGURATION.md, console)")

@@ -492,6 +492,30 @@ func TestValidateConsole(t *testing.T) {
 	}
 }
 
+// On the embedded fake org agents sign in at the fake org: a connected app's settings there
+// name a real org, whose agents would sign in to a demo, so each is refused.
+func TestValidateConsoleSignInOnTheEmbeddedOrg(t *testing.T) {
+	for key, set := range map[string]func(k *Console){
+		"client_id":     func(k *Console) { k.ClientID = "3MVG9" },
+		"client_secret": func(k *Console) { k.ClientSecret = "s" },
+		"org_id":        func(k *Console) { k.OrgID = "00D5e000000AbCdEAF" },
+		"callback_url":  func(k *Console) { k.CallbackURL = "https://idverify.example.com/console/oauth/callback" },
+		"login_url":     func(k *Console) { k.LoginURL = "https://acme.my.salesforce.com" },
+	} {
+		t.Run(key, func(t *testing.T) {
+			c := valid()
+			require.True(t, c.Salesforce.Embedded())
+			c.Console = Console{Enabled: true, Key: Secret(strings.Repeat("k", 32)), SessionTTL: time.Hour}
+			set(&c.Console)
+			var ps Problems
+			require.ErrorAs(t, c.Validate(), &ps)
+			require.Len(t, ps, 1, "want exactly one problem, got:\n%v", ps)
+			assert.Equal(t, "console."+key, ps[0].Path)
+			assert.Contains(t, ps[0].Message, "salesforce.auth is empty")
+		})
+	}
+}
+
 // A webhook URL config refuses names events.webhooks[i].url and says what to write instead; one
 // it takes is one webhook.New takes too (adapter/webhook's TestNewRefuses).
 func TestValidateWebhookURL(t *testing.T) {

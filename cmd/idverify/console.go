@@ -13,7 +13,7 @@ import (
 )
 
 // newConsole builds the agents' console that m's configuration (console.*) describes, on m's
-// engine. On the embedded fake org with no connected app configured (console.client_id empty),
+// engine. On the embedded fake org (where config refuses a connected app's console.* settings)
 // agents sign in at the fake org with its demo client, as users of its org, and come back to
 // m.URL's callback: so Run calls it once the listener's URL is known.
 func newConsole(m *Main, engagements httpapi.EngagementReader, log *slog.Logger) (*console.Console, error) {
@@ -23,7 +23,7 @@ func newConsole(m *Main, engagements httpapi.EngagementReader, log *slog.Logger)
 	if signIn.LoginURL == "" {
 		signIn.LoginURL = m.Config.Salesforce.LoginURL
 	}
-	if k.ClientID == "" && m.FakeOrg != nil {
+	if m.FakeOrg != nil {
 		org := m.FakeOrg
 		// The demo client's callbacks are loopback URLs on any port (fakeorg.DefaultCallbackURLs).
 		signIn = console.SignIn{LoginURL: m.FakeOrgURL, ClientID: org.ClientID(), ClientSecret: org.ClientSecret(),

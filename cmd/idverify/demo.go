@@ -245,14 +245,10 @@ to verify callers against your org.
 	fmt.Fprintln(w)
 }
 
-// writeConsoleBanner says where the console is and, when agents sign in at the embedded fake
-// org, as whom (the fake org's demo agents) and which demo callers to try.
+// writeConsoleBanner says where the console is, as whom agents sign in at the embedded fake org
+// (its demo agents: config refuses a connected app there) and which demo callers to try.
 func writeConsoleBanner(w io.Writer, m *Main) {
 	if m.ConsoleURL == "" {
-		return
-	}
-	if m.Config.Console.ClientID != "" {
-		fmt.Fprintf(w, "\nThe agents' console: %s (agents sign in with console.client_id's connected app)\n", m.ConsoleURL)
 		return
 	}
 	fmt.Fprintf(w, "\nOpen the agents' console in a browser and sign in at the fake org as a demo agent:\n  console:        %s\n", m.ConsoleURL)
