@@ -64,6 +64,13 @@ func TestServeHelpAndREADMEListTheSameSettings(t *testing.T) {
 	for _, name := range readmeEnv {
 		assert.True(t, known[name], "%s is no configuration key's variable", name)
 	}
+	// Every key of the sections an operator sets whole is listed (the console's grew keys the
+	// list had missed).
+	for _, k := range config.Keys() {
+		if strings.HasPrefix(k, "console.") {
+			assert.Contains(t, readmeEnv, config.EnvName(k), "README.md and serve --help list every console key")
+		}
+	}
 
 	var flags []string
 	cmd.Flags().VisitAll(func(f *pflag.Flag) { flags = append(flags, f.Name) })

@@ -58,7 +58,8 @@ usually sets:
   IDVERIFY_CONSOLE_ENABLED          the agents' console at /console (on by default on demo settings)
   IDVERIFY_CONSOLE_KEY, _KEY_FILE   its cookies' key (32 random bytes or more; same on every replica)
   IDVERIFY_CONSOLE_CLIENT_ID, _CLIENT_SECRET, _CLIENT_SECRET_FILE, _ORG_ID, _CALLBACK_URL, _LOGIN_URL,
-  IDVERIFY_CONSOLE_FRAME_ANCESTORS, _SESSION_TTL   agents' sign-in with Salesforce, framing
+  IDVERIFY_CONSOLE_FRAME_ANCESTORS, _SESSION_TTL, _INSTANCE_URL
+                                    agents' sign-in with Salesforce, framing, record links
   IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
 
 With no Salesforce credentials (salesforce.auth empty) serve runs on demo settings: an embedded
