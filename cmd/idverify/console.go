@@ -44,22 +44,36 @@ func consoleURL(base string) string { return strings.TrimSuffix(base, "/") + "/c
 //
 // The route is the most specific pattern that served the request: a mount that routes with its
 // own http.ServeMux (the console does) leaves its pattern in r.Pattern, since ServeMux sets it on
-// the request it is given; otherwise it is the mount's own pattern. Either way a pattern, never
-// the path.
+// the request it is given; otherwise (and when that mux matched nothing: its 404, 405 or
+// redirect leaves r.Pattern empty) it is the mount's own pattern. Either way a pattern, never
+// the path. A handler that panics is logged 500, whatever it wrote: the server aborts the
+// answer (httpapi.NewServer).
 func accessLog(next http.Handler, log *slog.Logger, met *metrics.Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		mount := r.Pattern
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
+			p := recover()
 			status := sw.status
-			if status == 0 {
+			switch {
+			case p != nil:
+				status = http.StatusInternalServerError
+			case status == 0:
 				status = http.StatusOK
+			}
+			route := r.Pattern
+			if route == "" {
+				route = mount
 			}
 			elapsed := time.Since(start)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
-				slog.String("route", r.Pattern), slog.Int("status", status), slog.Duration("elapsed", elapsed),
+				slog.String("route", route), slog.Int("status", status), slog.Duration("elapsed", elapsed),
 				slog.Int64("bytes", sw.bytes))
-			met.Request(r.Pattern, "", status, elapsed)
+			met.Request(route, "", status, elapsed)
+			if p != nil {
+				panic(p)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})

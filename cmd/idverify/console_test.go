@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/idverify/adapter/metrics"
 	"github.com/idverify/idverify/adapter/webhook"
 	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/mocks/fakeorg"
@@ -206,4 +208,45 @@ func TestMountOnTheConsolesPattern(t *testing.T) {
 	require.ErrorContains(t, m.Run(t.Context()), `mount "/console/"`)
 	_, err = net.Dial("tcp", ln.Addr().String())
 	assert.Error(t, err, "the listener is closed")
+}
+
+// A mount's access log line names a route pattern and the status the client got: the inner
+// mux's pattern when it routed the request, the mount's when it matched nothing (its 405 leaves
+// r.Pattern empty), and 500 for a handler that panicked after writing 200 (the server aborts
+// that answer).
+func TestAccessLogOfMounts(t *testing.T) {
+	inner := http.NewServeMux()
+	inner.HandleFunc("GET /m/{id}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	inner.HandleFunc("GET /m", func(http.ResponseWriter, *http.Request) {})
+	inner.HandleFunc("GET /p", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("half an answer"))
+		panic("a personal value 5550101")
+	})
+	for _, tt := range []struct {
+		name, method, path, mount, route string
+		status                           int
+		panics                           bool
+	}{
+		{"routed by the mount's mux", http.MethodGet, "/m/secret-handle?phone=5550101", "/m/", "GET /m/{id}", http.StatusNoContent, false},
+		{"no route in the mount's mux", http.MethodPost, "/m?phone=5550101", "/m", "/m", http.StatusMethodNotAllowed, false},
+		{"a panic after 200", http.MethodGet, "/p?phone=5550101", "/p", "GET /p", http.StatusInternalServerError, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			outer := http.NewServeMux()
+			outer.Handle(tt.mount, accessLog(inner, slog.New(slog.NewJSONHandler(logs, nil)), metrics.New()))
+			serve := func() { outer.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil)) }
+			if tt.panics {
+				require.Panics(t, serve, "the panic reaches the server, which aborts the answer")
+			} else {
+				serve()
+			}
+			var entry map[string]any
+			require.NoError(t, json.Unmarshal([]byte(logs.String()), &entry), logs.String())
+			assert.Equal(t, tt.route, entry["route"])
+			assert.EqualValues(t, tt.status, entry["status"])
+			assert.NotContains(t, logs.String(), "5550101")
+			assert.NotContains(t, logs.String(), "secret-handle")
+		})
+	}
 }
