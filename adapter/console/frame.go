@@ -65,7 +65,7 @@ func inFrame(r *http.Request) bool {
 
 // frameSignIn answers a framed GET /console/signin: the page whose button opens the pop-up.
 func (c *Console) frameSignIn(w http.ResponseWriter, r *http.Request) {
-	b := frameBinding{Bind: rand.Text(), Next: localNext(c.openNext(r.URL.Query().Get("next"))), Expires: c.clock.Now().Add(flowTTL).Unix()}
+	b := frameBinding{Bind: rand.Text(), Next: c.nextPage(r), Expires: c.clock.Now().Add(flowTTL).Unix()}
 	http.SetCookie(w, c.cookie(bindCookie, c.binds.sealJSON(b), flowTTL))
 	p := c.newPage(r, "Sign in", "framesignin")
 	p.Popup = "/console/signin?" + url.Values{"next": {c.sealNext(b.Next)}, "popup": {b.Bind}}.Encode()

@@ -1,6 +1,9 @@
 package console
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +29,36 @@ func TestLocalNext(t *testing.T) {
 		"":                                      "/console/",
 	} {
 		assert.Equal(t, want, localNext(next), next)
+	}
+}
+
+// A sign-in's next page is a page of this console: one it sealed (a screen pop's, whose query
+// holds the caller's phone number), or a path; a value sealed under another deployment's key,
+// or sealed for another purpose, opens to nothing, and one that opens to a page elsewhere is
+// still refused.
+func TestNextPage(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	c := &Console{nexts: newSealer(key, "next page"), agents: newSealer(key, "agent")}
+	other := &Console{nexts: newSealer([]byte(strings.Repeat("o", 32)), "next page")}
+	pop := "/console/start?phone=%2B14155550101&call_id=c-1"
+	sealed := c.sealNext(pop)
+	assert.NotContains(t, sealed, "4155550101")
+	assert.Equal(t, "/console/s/abc", c.sealNext("/console/s/abc"), "a path without a query stays as it is")
+	for name, tt := range map[string]struct{ next, want string }{
+		"sealed here":                 {sealed, pop},
+		"a path":                      {"/console/s/abc?m=stale", "/console/s/abc?m=stale"},
+		"sealed under another key":    {other.sealNext(pop), "/console/"},
+		"sealed for another purpose":  {c.agents.seal([]byte(pop)), "/console/"},
+		"sealed, another site":        {c.nexts.seal([]byte("https://evil.example/console/")), "/console/"},
+		"sealed, protocol-relative":   {c.nexts.seal([]byte("//evil.example/console/")), "/console/"},
+		"sealed, the sign-in itself":  {c.nexts.seal([]byte("/console/signin?next=x")), "/console/"},
+		"unsealed, another site":      {"https://evil.example/console/", "/console/"},
+		"unsealed, protocol-relative": {"//evil.example/console/", "/console/"},
+		"garbage":                     {"not-sealed", "/console/"},
+		"none":                        {"", "/console/"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/console/signin?"+url.Values{"next": {tt.next}}.Encode(), nil)
+		assert.Equal(t, tt.want, c.nextPage(r), name)
 	}
 }
 

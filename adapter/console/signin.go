@@ -62,6 +62,12 @@ func (c *Console) openNext(next string) string {
 	return string(plain)
 }
 
+// nextPage returns the console's page a sign-in request's `next` names, sealed or as a path:
+// a value this console did not seal, or a page elsewhere, is the console's home.
+func (c *Console) nextPage(r *http.Request) string {
+	return localNext(c.openNext(r.URL.Query().Get("next")))
+}
+
 // localNext returns next when it is a page of the console, else the console's home: a sign-in
 // never sends the browser elsewhere.
 func localNext(next string) string {
@@ -82,7 +88,7 @@ func (c *Console) signInStart(w http.ResponseWriter, r *http.Request) {
 		c.frameSignIn(w, r) // Salesforce's login page refuses to be framed: a pop-up
 		return
 	}
-	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: localNext(c.openNext(r.URL.Query().Get("next"))),
+	f := signInFlow{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: c.nextPage(r),
 		Expires: c.clock.Now().Add(flowTTL).Unix()}
 	if bind := r.URL.Query().Get("popup"); c.framed && bind != "" && len(bind) <= 64 {
 		f.Bind = bind
