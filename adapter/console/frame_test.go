@@ -246,3 +246,56 @@ func TestFramedTicketExpires(t *testing.T) {
 	frame.get("/console/")
 	assert.Contains(t, frame.url, "/services/oauth2/authorize", "not signed in")
 }
+
+// A screen pop in a frame before signing in: neither the frame's sign-in page (the pop-up's
+// link) nor any URL the frame or the pop-up visits carries the caller's number in clear; once
+// the frame redeems the ticket, it lands on the pop with the number filled in.
+func TestFramedScreenPopKeepsPhoneOutOfURLs(t *testing.T) {
+	e := newEnv(t)
+	var visited []string
+	record := func(req *http.Request, _ []*http.Request) error {
+		visited = append(visited, req.URL.String())
+		return nil
+	}
+	frame := e.browser(nil)
+	frame.c.CheckRedirect = record
+	frame.frameGet("/console/start?phone=" + url.QueryEscape(alicePhone) + "&call_id=call-framed-pop")
+	require.Equal(t, http.StatusOK, frame.status, frame.page)
+	frame.has("Sign in with Salesforce")
+	m := popupRE.FindStringSubmatch(frame.page)
+	require.NotNil(t, m, frame.page)
+	pages := []string{frame.page}
+	visited = append(visited, unescape(m[1]))
+
+	popup := e.browser(nil)
+	popup.c.CheckRedirect = record
+	popup.get(unescape(m[1])).login("agent2@demo.idverify.dev", fakeorg.DemoAgentPassword)
+	require.Equal(t, http.StatusOK, popup.status, popup.page)
+	pages = append(pages, popup.page)
+	tm := ticketRE.FindStringSubmatch(popup.page)
+	require.NotNil(t, tm, popup.page)
+
+	frame.c.CheckRedirect = nil // the last redirect is to the pop itself
+	frame.postRaw("/console/signin/ticket", url.Values{"ticket": {unescape(tm[1])}})
+	require.Equal(t, http.StatusOK, frame.status, frame.page)
+	assert.True(t, strings.HasPrefix(frame.url, "/console/start?"), "back on the screen pop: %s", frame.url)
+	frame.has(`value="` + alicePhone + `"`)
+
+	require.Greater(t, len(visited), 3, "the pop-up's link, the authorize page, the callback")
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, alicePhone)
+	for _, u := range append(visited, pages...) {
+		plain, err := url.QueryUnescape(u)
+		if err == nil {
+			plain, _ = url.QueryUnescape(plain) // next= holds an escaped URL
+		} else {
+			plain = u
+		}
+		assert.NotContains(t, strings.ReplaceAll(plain, " ", ""), digits[1:], "the number in clear: %s", u)
+		assert.NotContains(t, plain, "call-framed-pop")
+	}
+}
