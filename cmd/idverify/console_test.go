@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -195,19 +196,23 @@ func TestServeDeliversWebhookEvents(t *testing.T) {
 	assert.Equal(t, "demo-call-1", events[0]["engagement"])
 }
 
-// A mount on the console's pattern while the console is on is an error of Run, not a panic,
-// and Run leaves nothing running.
-func TestMountOnTheConsolesPattern(t *testing.T) {
-	cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
-	require.NoError(t, err)
-	t.Cleanup(d.close)
-	require.True(t, cfg.Console.Enabled, "on by default on demo settings")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: "/console/", Handler: http.NotFoundHandler()}}}
-	require.ErrorContains(t, m.Run(t.Context()), `mount "/console/"`)
-	_, err = net.Dial("tcp", ln.Addr().String())
-	assert.Error(t, err, "the listener is closed")
+// A mount on a pattern Run takes itself (the console's while the console is on, the API's,
+// /metrics) is an error of Run, not a panic, and Run leaves nothing running.
+func TestMountOnATakenPattern(t *testing.T) {
+	for _, pattern := range []string{"/console/", "/", "GET /metrics"} {
+		t.Run(pattern, func(t *testing.T) {
+			cfg, d, err := loadServeConfig(config.Options{}, filepath.Join(t.TempDir(), "idverify.db"))
+			require.NoError(t, err)
+			t.Cleanup(d.close)
+			require.True(t, cfg.Console.Enabled, "on by default on demo settings")
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			m := &Main{Config: cfg, Listener: ln, Mounts: []Mount{{Pattern: pattern, Handler: http.NotFoundHandler()}}}
+			require.ErrorContains(t, m.Run(t.Context()), fmt.Sprintf("mount %q", pattern))
+			_, err = net.Dial("tcp", ln.Addr().String())
+			assert.Error(t, err, "the listener is closed")
+		})
+	}
 }
 
 // A mount's access log line names a route pattern and the status the client got: the inner

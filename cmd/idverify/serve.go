@@ -307,12 +307,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", api.Protect("GET /metrics", m.Metrics.Handler())) // an API key, as every route but the health checks
+	mux.Handle("/", api)
+	// The mounts last, so that one on a taken pattern ("/", "GET /metrics") is its error.
 	for _, mt := range mounts {
 		if err := handle(mux, mt.Pattern, accessLog(mt.Handler, log, m.Metrics)); err != nil {
 			return err
 		}
 	}
-	mux.Handle("/", api)
 	m.Handler = mux
 
 	s := cfg.Server
