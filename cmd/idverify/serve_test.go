@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -834,4 +835,54 @@ func TestCloseLeavesTheStoreToAHandlerThatWillNotStop(t *testing.T) {
 	require.NoError(t, <-storeErr, "the store is open")
 	require.NoError(t, m.Store.Close())
 	m.org.stop()
+}
+
+// The server's handlers counted for Close: one running holds Close's wait open until it
+// returns; once Close waits, a request that arrives anyway (read on a connection as the server
+// closed) is answered 503 with the connection closed, and never reaches the handler, which
+// would find the store closed.
+func TestRequestsRefusedOnceClosing(t *testing.T) {
+	var reqs requests
+	entered, release := make(chan struct{}), make(chan struct{})
+	calls := 0
+	h := reqs.track(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+	}))
+	served := make(chan int, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/slow", nil))
+		served <- rec.Code
+	}()
+	<-entered
+	require.Equal(t, 1, reqs.running())
+	idle := reqs.close()
+	select {
+	case <-idle:
+		t.Fatal("idle while a handler runs")
+	default:
+	}
+
+	late := httptest.NewRecorder()
+	h.ServeHTTP(late, httptest.NewRequest(http.MethodGet, "/late", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, late.Code)
+	assert.Equal(t, "close", late.Header().Get("Connection"))
+	assert.Equal(t, 1, reqs.running(), "the late request is not counted")
+
+	close(release)
+	assert.Equal(t, http.StatusOK, <-served)
+	<-idle // closed when the last handler returned
+	assert.Equal(t, 0, reqs.running())
+	assert.Equal(t, 1, calls, "the late request never reached the handler")
+
+	var none requests
+	select {
+	case <-none.close():
+	default:
+		t.Fatal("with no handler running, close is idle at once")
+	}
 }
