@@ -134,7 +134,7 @@ func Load(opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.resolve(&ps)
+	c.resolve(&ps, opts.Defaults)
 	// A key that could not be decoded holds its zero value: do not also report that.
 	reported := slices.Clone(ps)
 	for _, p := range c.problems() {
@@ -156,7 +156,7 @@ func LoadSalesforce(opts Options) (Salesforce, error) {
 	if err != nil {
 		return Salesforce{}, err
 	}
-	c.resolve(&ps)
+	c.resolve(&ps, opts.Defaults)
 	c.validateSalesforce(&ps)
 	var mine Problems
 	for _, p := range ps {
@@ -239,13 +239,16 @@ func fileName(opts Options) string {
 	return os.Getenv(EnvFile)
 }
 
-// resolve reads the *_file secrets and fills defaults that depend on other keys.
-func (c *Config) resolve(ps *Problems) {
+// resolve reads the *_file secrets and fills defaults that depend on other keys. A secret that
+// is still the caller's default (Options.Defaults: the demo's generated keys) gives way to its
+// *_file set anywhere; one set by the file, the environment or a flag meeting its *_file is an
+// error.
+func (c *Config) resolve(ps *Problems, defaults map[string]any) {
 	readSecret := func(path, file string, into *Secret, inline string, trim bool) {
 		if file == "" {
 			return
 		}
-		if *into != "" {
+		if *into != "" && !isDefault(defaults, inline, into.Value()) {
 			ps.add(path, "set either %s or %s, not both", inline, path)
 			return
 		}
@@ -272,6 +275,17 @@ func (c *Config) resolve(ps *Problems) {
 	if c.Store.Driver == DriverSQLite && c.Store.DSN == "" {
 		c.Store.DSN = DefaultSQLiteDSN
 	}
+}
+
+// isDefault reports whether value is what defaults (Options.Defaults) gives the key at path.
+func isDefault(defaults map[string]any, path, value string) bool {
+	section, key, nested := strings.Cut(path, ".")
+	v, ok := defaults[section]
+	if !nested {
+		return ok && fmt.Sprint(v) == value
+	}
+	m, ok := v.(map[string]any)
+	return ok && isDefault(m, key, value)
 }
 
 // Keys returns every key path of Config, e.g. "server.addr", in struct order. Lists are one

@@ -438,6 +438,13 @@ func TestConsoleFromTheEnvironmentAndFiles(t *testing.T) {
 	t.Setenv("IDVERIFY_CONSOLE_CLIENT_SECRET_FILE", secretFile)
 	t.Setenv("IDVERIFY_CONSOLE_FRAME_ANCESTORS", "https://a.example,https://b.example")
 	t.Setenv("IDVERIFY_CONSOLE_SESSION_TTL", "2h")
+	// A real org's sign-in: a connected app's settings are refused on the embedded fake org.
+	t.Setenv("IDVERIFY_SALESFORCE_AUTH", "refresh_token")
+	t.Setenv("IDVERIFY_SALESFORCE_CLIENT_ID", "id")
+	t.Setenv("IDVERIFY_SALESFORCE_REFRESH_TOKEN", "r")
+	t.Setenv("IDVERIFY_CONSOLE_CLIENT_ID", "3MVG9")
+	t.Setenv("IDVERIFY_CONSOLE_ORG_ID", "00D5e000000AbCdEAF")
+	t.Setenv("IDVERIFY_CONSOLE_CALLBACK_URL", "https://idverify.example.com/console/oauth/callback")
 	c, err := Load(Options{File: writeFile(t, minimal)})
 	require.NoError(t, err)
 	assert.True(t, c.Console.Enabled)
@@ -448,6 +455,30 @@ func TestConsoleFromTheEnvironmentAndFiles(t *testing.T) {
 
 	t.Setenv("IDVERIFY_CONSOLE_KEY", strings.Repeat("d", 32))
 	_, err = Load(Options{File: writeFile(t, minimal)})
+	ps := problems(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, Problem{Path: "console.key_file", Message: "set either console.key or console.key_file, not both"}, ps[0])
+}
+
+// A secret given only as a caller's default (the demo's generated keys) gives way to its
+// *_file wherever that is set (here the YAML file, which a demo cannot see when it generates
+// them); one the file sets beside its *_file is still refused.
+func TestDefaultSecretsGiveWayToFiles(t *testing.T) {
+	dir := t.TempDir()
+	hmacFile, consoleFile := filepath.Join(dir, "hmac"), filepath.Join(dir, "console")
+	require.NoError(t, os.WriteFile(hmacFile, []byte(testHMACKey+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(consoleFile, []byte(strings.Repeat("c", 32)+"\n"), 0o600))
+	generated := map[string]any{
+		"secrets": map[string]any{"hmac_key": strings.Repeat("g", 32)},
+		"console": map[string]any{"enabled": true, "key": strings.Repeat("h", 32)},
+	}
+	files := minimal + "\nsecrets:\n  hmac_key_file: " + hmacFile + "\nconsole:\n  key_file: " + consoleFile + "\n"
+	c, err := Load(Options{File: writeFile(t, files), Defaults: generated})
+	require.NoError(t, err)
+	assert.Equal(t, testHMACKey, c.Secrets.HMACKey.Value())
+	assert.Equal(t, strings.Repeat("c", 32), c.Console.Key.Value())
+
+	_, err = Load(Options{File: writeFile(t, files+"  key: "+strings.Repeat("f", 32)+"\n"), Defaults: generated})
 	ps := problems(t, err)
 	require.Len(t, ps, 1)
 	assert.Equal(t, Problem{Path: "console.key_file", Message: "set either console.key or console.key_file, not both"}, ps[0])

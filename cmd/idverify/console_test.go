@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -254,4 +255,20 @@ func TestAccessLogOfMounts(t *testing.T) {
 			assert.NotContains(t, logs.String(), "secret-handle")
 		})
 	}
+}
+
+// On demo settings the keys an operator gives in files replace the generated ones, wherever
+// the *_file key is set: here in the YAML file (the environment's were honoured already).
+func TestDemoTakesKeyFilesFromTheConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	hmacFile, consoleFile, yaml := filepath.Join(dir, "hmac"), filepath.Join(dir, "console"), filepath.Join(dir, "idverify.yaml")
+	require.NoError(t, os.WriteFile(hmacFile, []byte(strings.Repeat("h", 32)+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(consoleFile, []byte(strings.Repeat("c", 32)+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(yaml, []byte("secrets:\n  hmac_key_file: "+hmacFile+"\nconsole:\n  key_file: "+consoleFile+"\n"), 0o600))
+	cfg, d, err := loadServeConfig(config.Options{File: yaml}, filepath.Join(dir, "idverify.db"))
+	require.NoError(t, err)
+	t.Cleanup(d.close)
+	assert.Equal(t, strings.Repeat("h", 32), cfg.Secrets.HMACKey.Value())
+	assert.Equal(t, strings.Repeat("c", 32), cfg.Console.Key.Value())
+	assert.True(t, cfg.Console.Enabled)
 }

@@ -70,17 +70,11 @@ func (d *demo) defaults() (map[string]any, error) {
 			out[k] = v
 		}
 	}
-	// A key the operator gives in a file (secrets.hmac_key_file) must not meet a generated
-	// one: Load refuses both at once.
-	if os.Getenv(config.EnvName("secrets.hmac_key_file")) == "" {
-		out["secrets"] = map[string]any{"hmac_key": base64.StdEncoding.EncodeToString(randomBytes(32))}
-	}
+	// Generated keys: a key the operator gives, inline or in a file (secrets.hmac_key_file,
+	// console.key_file) wherever it is set, replaces them (config.Load).
+	out["secrets"] = map[string]any{"hmac_key": base64.StdEncoding.EncodeToString(randomBytes(32))}
 	// The console, signed in to at the embedded fake org (newConsole), with a key of its own.
-	console := map[string]any{"enabled": true}
-	if os.Getenv(config.EnvName("console.key_file")) == "" {
-		console["key"] = base64.StdEncoding.EncodeToString(randomBytes(32))
-	}
-	out["console"] = console
+	out["console"] = map[string]any{"enabled": true, "key": base64.StdEncoding.EncodeToString(randomBytes(32))}
 	out["server"] = map[string]any{"api_keys": []any{
 		map[string]any{"name": "demo", "sha256": httpapi.HashKey(d.key)},
 		map[string]any{"name": "demo-admin", "sha256": httpapi.HashKey(d.adminKey), "admin": true},
