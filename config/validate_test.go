@@ -476,6 +476,12 @@ func TestValidateConsole(t *testing.T) {
 			c.Console.FrameAncestors = []string{"https://a.example/x"}
 		}},
 		{"frame ancestor wildcard", "console.frame_ancestors[0]", "scheme://host[:port]", func(c *Config) { c.Console.FrameAncestors = []string{"*"} }},
+		{"frame ancestor with a fragment", "console.frame_ancestors[0]", "scheme://host[:port]", func(c *Config) {
+			c.Console.FrameAncestors = []string{"https://a.example#x"}
+		}},
+		{"frame ancestor with an empty query", "console.frame_ancestors[0]", "scheme://host[:port]", func(c *Config) {
+			c.Console.FrameAncestors = []string{"https://a.example?"}
+		}},
 		{"bad instance url", "console.instance_url", "absolute http(s) URL", func(c *Config) { c.Console.InstanceURL = "javascript:alert(1)" }},
 		{"bad login url", "console.login_url", "absolute http(s) URL", func(c *Config) { c.Console.LoginURL = "login.salesforce.com" }},
 	} {
