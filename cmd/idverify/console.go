@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +27,11 @@ func newConsole(m *Main, engagements httpapi.EngagementReader, log *slog.Logger)
 		signIn.LoginURL = m.Config.Salesforce.LoginURL
 	}
 	if m.FakeOrg != nil {
+		if !loopbackURL(m.URL) {
+			// The demo's callback is plain http, which the console allows (cookies without
+			// Secure) and the fake org's demo client lists only on loopback.
+			return nil, fmt.Errorf("on demo settings agents sign in over plain http, which only a loopback address may serve, but the service listens at %s: set server.addr to 127.0.0.1:PORT, or console.enabled to false", m.URL)
+		}
 		org := m.FakeOrg
 		// The demo client's callbacks are loopback URLs on any port (fakeorg.DefaultCallbackURLs).
 		signIn = console.SignIn{LoginURL: m.FakeOrgURL, ClientID: org.ClientID(), ClientSecret: org.ClientSecret(),
@@ -32,6 +40,19 @@ func newConsole(m *Main, engagements httpapi.EngagementReader, log *slog.Logger)
 	return console.New(console.Config{Engine: m.Engine, Engagements: engagements, SignIn: signIn,
 		Key: []byte(k.Key.Value()), FrameAncestors: k.FrameAncestors, InstanceURL: k.InstanceURL,
 		SignInTTL: k.SessionTTL, Logger: log})
+}
+
+// loopbackURL reports whether u's host is a loopback address or localhost.
+func loopbackURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	if h := pu.Hostname(); h != "localhost" {
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
+	return true
 }
 
 // consoleURL is where the console of a service at base opens.

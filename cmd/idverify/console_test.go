@@ -272,3 +272,19 @@ func TestDemoTakesKeyFilesFromTheConfigFile(t *testing.T) {
 	assert.Equal(t, strings.Repeat("c", 32), cfg.Console.Key.Value())
 	assert.True(t, cfg.Console.Enabled)
 }
+
+// On demo settings the console's sign-in is plain http, which only loopback may serve: a
+// service listening elsewhere is told what to change, not that a callback must be https.
+func TestDemoConsoleNeedsLoopback(t *testing.T) {
+	s := startDemo(t, nil)
+	for base, ok := range map[string]bool{"http://127.0.0.1:8080": true, "http://localhost:8080": true, "http://[::1]:8080": true,
+		"http://192.0.2.1:8080": false, "http://[2001:db8::1]:8080": false} {
+		m := &Main{Config: s.Config, Engine: s.Engine, FakeOrg: s.FakeOrg, FakeOrgURL: s.FakeOrgURL, URL: base}
+		_, err := newConsole(m, nil, nil)
+		if ok {
+			assert.NoError(t, err, base)
+		} else {
+			assert.ErrorContains(t, err, "set server.addr to 127.0.0.1:PORT, or console.enabled to false", base)
+		}
+	}
+}
