@@ -50,14 +50,15 @@ func (t *TUI) askForm(q Question, value *string) *huh.Form {
 	if q.Secret {
 		in.EchoMode(huh.EchoModePassword)
 	}
-	if !q.Optional {
-		in.Validate(func(s string) error {
-			if strings.TrimSpace(s) == "" {
-				return errors.New("type a value")
-			}
-			return nil
-		})
-	}
+	in.Validate(func(s string) error {
+		switch {
+		case strings.TrimSpace(s) == "" && !q.Optional:
+			return errors.New("type a value")
+		case strings.TrimSpace(s) != "" && q.Validate != nil:
+			return q.Validate(s)
+		}
+		return nil
+	})
 	return t.form(in)
 }
 
