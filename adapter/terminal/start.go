@@ -29,7 +29,10 @@ const InPerson = "In Person"
 // customer); then the Phone, the Record or the Lead; the Channel (except in person); and the
 // CallID of a phone call (or of a transfer, first).
 type Start struct {
-	Way                    string
+	Way string
+	// Who is how an in-person visitor is found: WayPhone, WayRecord or WayNewCustomer; empty
+	// is asked, unless Phone or Record says.
+	Who                    string
 	Phone, Channel, CallID string
 	// Attestation is the call's STIR/SHAKEN attestation (A, B or C), if known.
 	Attestation string
@@ -96,6 +99,8 @@ func (v *verifier) startRequest(ctx context.Context, st Start) (apiclient.StartR
 		}
 		who = WayPhone
 		switch {
+		case st.Who != "":
+			who = st.Who
 		case st.Phone != "":
 		case st.Record != nil:
 			who = WayRecord
