@@ -3,12 +3,11 @@ package terminal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
-	"github.com/charmbracelet/huh"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 )
 
 // TUI is a Prompter for an agent at a terminal: each prompt is a huh form (a select to move
@@ -18,21 +17,22 @@ import (
 type TUI struct {
 	in  io.Reader
 	out io.Writer
-	// styles of the lines Say writes, by kind, for out's colour profile.
-	styles map[SayKind]lipgloss.Style
-	trail  lipgloss.Style
 }
 
+// The styles of the lines Say writes, by kind, and of the trail; written through
+// lipgloss.Fprintln, which fits them to out's colour profile.
+var (
+	sayStyles = map[SayKind]lipgloss.Style{
+		SayInfo:    lipgloss.NewStyle(),
+		SayHeading: lipgloss.NewStyle().Bold(true).MarginTop(1),
+		SayGood:    lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("2")),
+		SayBad:     lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
+	}
+	trailStyle = lipgloss.NewStyle().Faint(true)
+)
+
 // NewTUI returns a TUI reading keys from in (a terminal) and drawing on out.
-func NewTUI(in io.Reader, out io.Writer) *TUI {
-	r := lipgloss.NewRenderer(out)
-	return &TUI{in: in, out: out, styles: map[SayKind]lipgloss.Style{
-		SayInfo:    r.NewStyle(),
-		SayHeading: r.NewStyle().Bold(true).MarginTop(1),
-		SayGood:    r.NewStyle().Bold(true).Foreground(lipgloss.Color("2")),
-		SayBad:     r.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
-	}, trail: r.NewStyle().Faint(true)}
-}
+func NewTUI(in io.Reader, out io.Writer) *TUI { return &TUI{in: in, out: out} }
 
 // chooseForm is the form of a Choice, writing the picked option's value to value.
 func (t *TUI) chooseForm(c Choice, value *string) *huh.Form {
@@ -83,7 +83,7 @@ func (t *TUI) Choose(ctx context.Context, c Choice) (string, error) {
 	}
 	for _, o := range c.Options {
 		if o.Value == v {
-			fmt.Fprintln(t.out, t.trail.Render("› "+printable(c.Title+": "+o.Label)))
+			_, _ = lipgloss.Fprintln(t.out, trailStyle.Render("› "+printable(c.Title+": "+o.Label)))
 		}
 	}
 	return v, nil
@@ -102,11 +102,11 @@ func (t *TUI) Ask(ctx context.Context, q Question) (string, error) {
 	if q.Secret {
 		shown = "••••"
 	}
-	fmt.Fprintln(t.out, t.trail.Render("› "+printable(q.Title+" "+shown)))
+	_, _ = lipgloss.Fprintln(t.out, trailStyle.Render("› "+printable(q.Title+" "+shown)))
 	return v, nil
 }
 
 // Say implements Prompter.
 func (t *TUI) Say(kind SayKind, text string) {
-	fmt.Fprintln(t.out, t.styles[kind].Render(printable(text)))
+	_, _ = lipgloss.Fprintln(t.out, sayStyles[kind].Render(printable(text)))
 }
