@@ -63,8 +63,14 @@ func (t *TUI) askForm(q Question, value *string) *huh.Form {
 }
 
 func (t *TUI) form(field huh.Field) *huh.Form {
-	return huh.NewForm(huh.NewGroup(field)).WithInput(t.in).WithOutput(t.out).WithShowHelp(true)
+	return huh.NewForm(huh.NewGroup(field)).WithInput(t.in).WithOutput(t.out).WithShowHelp(true).WithTheme(formTheme)
 }
+
+// formTheme is huh's Base16 theme: the terminal's own 16 ANSI colours, which its palette fits
+// to its background, light or dark. A theme for one background would need the terminal asked
+// for its colour (OSC 11), and an answer read outside Bubble Tea's input loop; no form or
+// command asks the terminal anything of the sort.
+var formTheme = huh.ThemeFunc(huh.ThemeBase16)
 
 // run runs f until it is submitted; Ctrl+C is ErrAborted.
 func run(ctx context.Context, f *huh.Form) error {
