@@ -93,7 +93,7 @@ func (v *verifier) startRequest(ctx context.Context, st Start) (apiclient.StartR
 		if !st.StartTime.IsZero() {
 			req.StartTime = &st.StartTime
 		} else if t := a.ask(ctx, Question{Title: "When did the visit begin?",
-			Note: "HH:MM today, or RFC 3339 (2026-11-25T09:00:00Z); empty for now", Optional: true, Validate: validStartTime}); t != "" {
+			Note: "HH:MM (the latest past), or RFC 3339 (2026-11-25T09:00:00Z); empty for now", Optional: true, Validate: validStartTime}); t != "" {
 			at, _ := parseStartTime(t, time.Now())
 			req.StartTime = &at
 		}
@@ -187,8 +187,9 @@ func (a *asker) choose(ctx context.Context, c Choice) string {
 	return v
 }
 
-// ParseStartTime reads an in-person engagement's start time as an agent types it: HH:MM today
-// (in the local time zone of now), or RFC 3339; and checks it as the API does: within the last
+// ParseStartTime reads an in-person engagement's start time as an agent types it: HH:MM (in
+// now's time zone: the latest such time not in the future, so today's or, past midnight,
+// yesterday's), or RFC 3339; and checks it as the API does: within the last
 // flows.MaxStartAge and at most flows.MaxStartSkew ahead of now.
 func ParseStartTime(s string, now time.Time) (time.Time, error) {
 	t, err := parseStartTime(s, now)
@@ -205,11 +206,15 @@ func parseStartTime(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if hm, err := time.ParseInLocation("15:04", s, now.Location()); err == nil {
 		y, m, d := now.Date()
-		return time.Date(y, m, d, hm.Hour(), hm.Minute(), 0, 0, now.Location()), nil
+		t := time.Date(y, m, d, hm.Hour(), hm.Minute(), 0, 0, now.Location())
+		if t.After(now.Add(flows.MaxStartSkew)) { // 23:50 typed at 00:10 is yesterday's
+			t = t.AddDate(0, 0, -1)
+		}
+		return t, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, errors.New("give the start time as HH:MM today or RFC 3339, e.g. 2026-11-25T09:00:00Z")
+		return time.Time{}, errors.New("give the start time as HH:MM or RFC 3339, e.g. 2026-11-25T09:00:00Z")
 	}
 	return t, nil
 }

@@ -303,8 +303,10 @@ func TestParseStartTime(t *testing.T) {
 		{"08:30", now.Add(-30 * time.Minute), true},
 		{"2026-11-24T09:30:00Z", now.Add(-23*time.Hour - 30*time.Minute), true},
 		{"09:04", now.Add(4 * time.Minute), true},
-		{"09:06", time.Time{}, false},                // ahead by more than the skew
-		{"2026-11-24T08:59:00Z", time.Time{}, false}, // older than a day
+		{"09:06", now.Add(6*time.Minute - 24*time.Hour), true},  // ahead by more than the skew: yesterday's
+		{"23:50", now.Add(50*time.Minute - 10*time.Hour), true}, // yesterday's
+		{"2026-11-25T09:06:00Z", time.Time{}, false},            // ahead by more than the skew
+		{"2026-11-24T08:59:00Z", time.Time{}, false},            // older than a day
 		{"9h30", time.Time{}, false},
 	} {
 		got, err := terminal.ParseStartTime(tt.in, now)

@@ -56,8 +56,9 @@ Without --phone or a flag below, the first prompt asks how the caller reached th
 the lines that follow depend on the answer (each asked only when no flag gives it):
 
   phone         phone number, channel (empty: Voice Call), call id (empty: none)
-  in-person     start time (HH:MM today or RFC 3339; empty: now), who it is (phone, record
-                or new-customer), then that one's lines as below; the channel is In Person
+  in-person     start time (HH:MM, the latest past, or RFC 3339; empty: now), who it is
+                (phone, record or new-customer), then that one's lines as below; the
+                channel is In Person
   new-customer  first name (may be empty), last name, company, phone, email (may be empty),
                 channel: a Lead is created
   record        object (empty: Account), record id, channel
@@ -121,7 +122,7 @@ locked; 3 an error (the server, the key, a script that ends early or names no ch
 	f.StringVar(&start.CallID, "call-id", "", "the CTI call id: the engagement's external id, which a transferred call shares")
 	f.StringVar(&start.Attestation, "attestation", "", "the call's STIR/SHAKEN attestation: A, B or C")
 	f.BoolVar(&way.inPerson, "in-person", false, "an in-person visit (channel In Person): its start time and who it is are asked unless given")
-	f.StringVar(&way.startTime, "start-time", "", "when the in-person visit began: HH:MM today or RFC 3339, within the last 24 hours (implies --in-person)")
+	f.StringVar(&way.startTime, "start-time", "", "when the in-person visit began: HH:MM (the latest past) or RFC 3339, within the last 24 hours (implies --in-person)")
 	f.BoolVar(&way.newCustomer, "new-customer", false, "a new customer: a Lead is created from the name and company asked")
 	f.StringVar(&way.record, "record", "", "the caller's record the agent has open, as Object/Id, e.g. Account/001xx000003DGb2AAG")
 	f.BoolVar(&way.transfer, "transfer", false, "a transferred call: shows the verified status of --call-id (asked when not given), then goes on")
