@@ -154,6 +154,9 @@ func (v *verifier) startRequest(ctx context.Context, st Start) (apiclient.StartR
 	if req.Channel == "" {
 		req.Channel = a.ask(ctx, Question{Title: "Channel", Note: "the engagement's channel; empty for Voice Call", Optional: true, Default: "Voice Call"})
 	}
+	if req.Phone == "" {
+		req.Attestation = "" // the caller id's: nothing to attest without a number
+	}
 	if way == WayPhone && st.Phone == "" && st.CallID == "" {
 		req.ExternalID = a.ask(ctx, Question{Title: "Call id", Note: "the CTI's id of the call, which a transfer shares; empty for none", Optional: true})
 	}

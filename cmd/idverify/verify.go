@@ -137,17 +137,20 @@ type wayFlags struct {
 	startTime, record               string
 }
 
-// apply sets start's way from the flags: at most one of --phone, --new-customer, --record and
-// --transfer; --in-person (or --start-time) with any but --transfer.
+// apply sets start's way from the flags: at most one of --phone, --new-customer and --record;
+// --transfer with --phone or neither; --in-person (or --start-time) with any but --transfer.
 func (w wayFlags) apply(start *terminal.Start) error {
 	n := 0
-	for _, set := range []bool{start.Phone != "", w.newCustomer, w.record != "", w.transfer} {
+	for _, set := range []bool{start.Phone != "", w.newCustomer, w.record != ""} {
 		if set {
 			n++
 		}
 	}
-	if n > 1 {
-		return errors.New("give at most one of --phone, --new-customer, --record and --transfer")
+	switch {
+	case n > 1:
+		return errors.New("give at most one of --phone, --new-customer and --record")
+	case w.transfer && (w.newCustomer || w.record != ""):
+		return errors.New("--transfer goes on by the caller's number: not with --new-customer or --record")
 	}
 	if w.record != "" {
 		object, id, ok := strings.Cut(w.record, "/")
