@@ -90,7 +90,12 @@ func (s *Script) Ask(ctx context.Context, q Question) (string, error) {
 		if !q.Optional {
 			return "", fmt.Errorf("script line %d is empty: %q needs a value", s.line, q.Title)
 		}
-		line = q.Default
+		return q.Default, nil
+	}
+	if q.Validate != nil {
+		if err := q.Validate(line); err != nil {
+			return "", fmt.Errorf("script line %d does not answer %q: %w", s.line, q.Title, err)
+		}
 	}
 	return line, nil
 }

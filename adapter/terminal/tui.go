@@ -3,12 +3,11 @@ package terminal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
-	"github.com/charmbracelet/huh"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 )
 
 // TUI is a Prompter for an agent at a terminal: each prompt is a huh form (a select to move
@@ -18,21 +17,22 @@ import (
 type TUI struct {
 	in  io.Reader
 	out io.Writer
-	// styles of the lines Say writes, by kind, for out's colour profile.
-	styles map[SayKind]lipgloss.Style
-	trail  lipgloss.Style
 }
 
+// The styles of the lines Say writes, by kind, and of the trail; written through
+// lipgloss.Fprintln, which fits them to out's colour profile.
+var (
+	sayStyles = map[SayKind]lipgloss.Style{
+		SayInfo:    lipgloss.NewStyle(),
+		SayHeading: lipgloss.NewStyle().Bold(true).MarginTop(1),
+		SayGood:    lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("2")),
+		SayBad:     lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
+	}
+	trailStyle = lipgloss.NewStyle().Faint(true)
+)
+
 // NewTUI returns a TUI reading keys from in (a terminal) and drawing on out.
-func NewTUI(in io.Reader, out io.Writer) *TUI {
-	r := lipgloss.NewRenderer(out)
-	return &TUI{in: in, out: out, styles: map[SayKind]lipgloss.Style{
-		SayInfo:    r.NewStyle(),
-		SayHeading: r.NewStyle().Bold(true).MarginTop(1),
-		SayGood:    r.NewStyle().Bold(true).Foreground(lipgloss.Color("2")),
-		SayBad:     r.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
-	}, trail: r.NewStyle().Faint(true)}
-}
+func NewTUI(in io.Reader, out io.Writer) *TUI { return &TUI{in: in, out: out} }
 
 // chooseForm is the form of a Choice, writing the picked option's value to value.
 func (t *TUI) chooseForm(c Choice, value *string) *huh.Form {
@@ -50,20 +50,27 @@ func (t *TUI) askForm(q Question, value *string) *huh.Form {
 	if q.Secret {
 		in.EchoMode(huh.EchoModePassword)
 	}
-	if !q.Optional {
-		in.Validate(func(s string) error {
-			if strings.TrimSpace(s) == "" {
-				return errors.New("type a value")
-			}
-			return nil
-		})
-	}
+	in.Validate(func(s string) error {
+		switch {
+		case strings.TrimSpace(s) == "" && !q.Optional:
+			return errors.New("type a value")
+		case strings.TrimSpace(s) != "" && q.Validate != nil:
+			return q.Validate(s)
+		}
+		return nil
+	})
 	return t.form(in)
 }
 
 func (t *TUI) form(field huh.Field) *huh.Form {
-	return huh.NewForm(huh.NewGroup(field)).WithInput(t.in).WithOutput(t.out).WithShowHelp(true)
+	return huh.NewForm(huh.NewGroup(field)).WithInput(t.in).WithOutput(t.out).WithShowHelp(true).WithTheme(formTheme)
 }
+
+// formTheme is huh's Base16 theme: the terminal's own 16 ANSI colours, which its palette fits
+// to its background, light or dark. A theme for one background would need the terminal asked
+// for its colour (OSC 11), and an answer read outside Bubble Tea's input loop; no form or
+// command asks the terminal anything of the sort.
+var formTheme = huh.ThemeFunc(huh.ThemeBase16)
 
 // run runs f until it is submitted; Ctrl+C is ErrAborted.
 func run(ctx context.Context, f *huh.Form) error {
@@ -82,7 +89,7 @@ func (t *TUI) Choose(ctx context.Context, c Choice) (string, error) {
 	}
 	for _, o := range c.Options {
 		if o.Value == v {
-			fmt.Fprintln(t.out, t.trail.Render("› "+printable(c.Title+": "+o.Label)))
+			_, _ = lipgloss.Fprintln(t.out, trailStyle.Render("› "+printable(c.Title+": "+o.Label)))
 		}
 	}
 	return v, nil
@@ -101,11 +108,11 @@ func (t *TUI) Ask(ctx context.Context, q Question) (string, error) {
 	if q.Secret {
 		shown = "••••"
 	}
-	fmt.Fprintln(t.out, t.trail.Render("› "+printable(q.Title+" "+shown)))
+	_, _ = lipgloss.Fprintln(t.out, trailStyle.Render("› "+printable(q.Title+" "+shown)))
 	return v, nil
 }
 
 // Say implements Prompter.
 func (t *TUI) Say(kind SayKind, text string) {
-	fmt.Fprintln(t.out, t.styles[kind].Render(printable(text)))
+	_, _ = lipgloss.Fprintln(t.out, sayStyles[kind].Render(printable(text)))
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/huh"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,8 +19,12 @@ import (
 // (a cursor's blink) are left alone.
 func press(f *huh.Form, msgs ...tea.Msg) {
 	for _, msg := range msgs {
+		if keys, ok := msg.([]tea.Msg); ok {
+			press(f, keys...)
+			continue
+		}
 		_, cmd := f.Update(msg)
-		if k, ok := msg.(tea.KeyMsg); !ok || k.Type != tea.KeyEnter {
+		if k, ok := msg.(tea.KeyPressMsg); !ok || k.Code != tea.KeyEnter {
 			continue
 		}
 		for range 4 {
@@ -36,12 +40,19 @@ func press(f *huh.Form, msgs ...tea.Msg) {
 	}
 }
 
-func typed(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+// typed is s typed key by key.
+func typed(s string) tea.Msg {
+	var keys []tea.Msg
+	for _, r := range s {
+		keys = append(keys, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return keys
+}
 
 var (
-	enter = tea.KeyMsg{Type: tea.KeyEnter}
-	down  = tea.KeyMsg{Type: tea.KeyDown}
-	ctrlC = tea.KeyMsg{Type: tea.KeyCtrlC}
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
+	down  = tea.KeyPressMsg{Code: tea.KeyDown}
+	ctrlC = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 )
 
 func newTestTUI() *TUI { return NewTUI(&bytes.Buffer{}, &bytes.Buffer{}) }

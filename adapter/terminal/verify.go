@@ -51,6 +51,9 @@ type Question struct {
 	// Optional lets the agent leave it empty (Default is then the answer).
 	Optional bool
 	Default  string
+	// Validate, when set, checks a typed value (not an empty optional one): the TUI refuses
+	// it as typed, a script stops at its line.
+	Validate func(string) error
 }
 
 // SayKind tells a Prompter how to show a line.
@@ -80,15 +83,6 @@ const (
 	optDontKnow      = "dont-know"
 	optSkip          = "skip"
 )
-
-// Start is how the session starts: a call from Phone on Channel, with the CTI's CallID (the
-// engagement's external id). An empty Phone or Channel is asked for, and the CallID too when
-// the Phone is; an empty CallID lets idverify name the engagement.
-type Start struct {
-	Phone, Channel, CallID string
-	// Attestation is the call's STIR/SHAKEN attestation (A, B or C), if known.
-	Attestation string
-}
 
 // Result is how the session ended.
 type Result struct {
@@ -168,45 +162,6 @@ type verifier struct {
 	// skipped are the optional questions of the current level the agent passed over, by
 	// field; they are asked again once every other one has been.
 	skipped map[string]bool
-}
-
-func (v *verifier) start(ctx context.Context, st Start) (*apiclient.Session, error) {
-	var err error
-	askCallID := st.Phone == "" && st.CallID == ""
-	if st.Phone == "" {
-		if st.Phone, err = v.p.Ask(ctx, Question{Title: "Caller's phone number", Note: "as the telephony platform shows it"}); err != nil {
-			return nil, err
-		}
-	}
-	if st.Channel == "" {
-		if st.Channel, err = v.p.Ask(ctx, Question{Title: "Channel", Note: "the engagement's channel; empty for Voice Call",
-			Optional: true, Default: "Voice Call"}); err != nil {
-			return nil, err
-		}
-	}
-	if askCallID {
-		if st.CallID, err = v.p.Ask(ctx, Question{Title: "Call id", Note: "the CTI's id of the call, which a transfer shares; empty for none",
-			Optional: true}); err != nil {
-			return nil, err
-		}
-	}
-	req := apiclient.StartRequest{Phone: st.Phone, Channel: st.Channel, ExternalID: st.CallID, Attestation: st.Attestation,
-		IdempotencyKey: newKey()}
-	s, err := v.send(ctx, func(ctx context.Context) (*apiclient.Session, error) { return v.api.Start(ctx, req) })
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case s.Initiating != nil:
-		v.p.Say(SayInfo, fmt.Sprintf("The number matches one record (%s %s).", s.Initiating.Object, s.Initiating.ID))
-	case s.PhoneMatch == "several":
-		v.p.Say(SayInfo, "The number matches several records: they are flagged in the search results.")
-	case s.PhoneMatch == "one":
-		v.p.Say(SayInfo, "The number matches one record, but the caller id is not trusted: it is flagged in the search results.")
-	default:
-		v.p.Say(SayInfo, "The number matches no record.")
-	}
-	return s, nil
 }
 
 // step asks for and takes the next step of s.

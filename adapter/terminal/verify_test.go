@@ -57,10 +57,10 @@ func TestScenarios(t *testing.T) {
 			shows: []string{"The number matches one record (Account " + httpapitest.JaneID + ")", "Verified.",
 				"record " + httpapitest.JaneID + " as self (level caller), valid until", "Engagement: call-1"}},
 		{name: "self, phone and channel typed, searched by name",
-			script: []string{httpapitest.NobodyPhone, "", "call-typed", "# the reason", "1", "self", "person", "Jane", "1",
+			script: []string{"phone", httpapitest.NobodyPhone, "", "call-typed", "# the reason", "1", "self", "person", "Jane", "1",
 				"14/03/1980", "SW1A1AA"},
 			outcome: "verified", exit: terminal.ExitVerified,
-			shows: []string{"Caller's phone number:", "The number matches no record.", "Jane Smith · London", "Verified.",
+			shows: []string{"How did the caller reach you?", "Caller's phone number:", "The number matches no record.", "Jane Smith · London", "Verified.",
 				"Call id:", "Engagement: call-typed"}},
 		{name: "representative and customer", start: terminal.Start{Phone: httpapitest.RobertPhone, Channel: "Voice Call", CallID: "call-rep"},
 			script: []string{"Change of address", "other",
@@ -213,4 +213,108 @@ func TestExpired(t *testing.T) {
 	assert.Equal(t, "expired", res.Session.Outcome)
 	assert.Equal(t, terminal.ExitNotVerified, res.ExitCode())
 	assert.Contains(t, out.String(), "Expired: the session sat idle too long.")
+}
+
+// Every way to start, as the first choice and the lines after it, walked to an outcome; no
+// typed value (a phone, a name, an email, an answer) is written back.
+func TestStartWays(t *testing.T) {
+	visit := t0.Add(-30 * time.Minute).Format(time.RFC3339)
+	tests := []struct {
+		name    string
+		start   terminal.Start
+		script  []string
+		outcome string
+		shows   []string
+	}{
+		{name: "in person, found by phone",
+			script: []string{"in-person", visit, "phone", httpapitest.JanePhone,
+				"Change of address", "self", "person", "14/03/1980", "sw1a 1aa"},
+			outcome: "verified", shows: []string{"When did the visit begin?", "Who is it?", "The number matches one record (Account " + httpapitest.JaneID + ")"}},
+		{name: "in person, start time now, a record",
+			script:  []string{"In person", "", "record", "", httpapitest.JaneID, "Change of address", "self", "person", "14/03/1980", "sw1a 1aa"},
+			outcome: "verified", shows: []string{"The caller is Account " + httpapitest.JaneID + "."}},
+		{name: "in person, a start time the server refuses is asked again",
+			script: []string{"in-person", t0.Add(-25 * time.Hour).Format(time.RFC3339), "record", "Account", httpapitest.JaneID,
+				"in-person", visit, "record", "Account", httpapitest.JaneID, "Opening hours"},
+			outcome: "not_required", shows: []string{"Not accepted:", "Nothing was started; try again."}},
+		{name: "a named record",
+			script:  []string{"4", "Account", httpapitest.JaneID, "", "Change of address", "self", "person", "14/03/1980", "sw1a 1aa"},
+			outcome: "verified", shows: []string{"Record id:", "The caller is Account " + httpapitest.JaneID + "."}},
+		{name: "a new customer",
+			script:  []string{"new-customer", "Ann", "Newcomb", "Newcomb Holdings", "+44 20 7946 0777", "ann@example.com", "", "Change of address", "self"},
+			outcome: "new_customer", shows: []string{"Last name:", "A new customer: created Lead "}},
+		{name: "the way given: a new customer, the lead asked", start: terminal.Start{Way: terminal.WayNewCustomer, Channel: "Chat"},
+			script:  []string{"", "Newcomb", "Newcomb Holdings", "", "", "Change of address", "self"},
+			outcome: "new_customer", shows: []string{"A new customer"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := httpapitest.NewDemo(t, t0, nil)
+			res, err, out := run(t, d, tt.start, tt.script...)
+			require.NoError(t, err, out)
+			assert.Equal(t, tt.outcome, res.Session.Outcome, out)
+			for _, s := range tt.shows {
+				assert.Contains(t, out, s)
+			}
+			for _, s := range append(append(answers, hidden...), "Newcomb", "Ann", "ann@example.com", "0777") {
+				assert.NotContains(t, out, s, "the output shows a typed value")
+			}
+		})
+	}
+}
+
+// A transferred call: its verified status is shown, and the session on the same call id goes on.
+func TestStartTransfer(t *testing.T) {
+	d := httpapitest.NewDemo(t, t0, nil)
+	jane := terminal.Start{Phone: httpapitest.JanePhone, Channel: "Voice Call", CallID: "call-t"}
+	res, err, out := run(t, d, jane, "Change of address", "self", "person", "14/03/1980", "sw1a 1aa")
+	require.NoError(t, err, out)
+	require.Equal(t, "verified", res.Session.Outcome, out)
+
+	res, err, out = run(t, d, terminal.Start{}, "transfer", "call-t", httpapitest.JanePhone, "", "Change of address", "self", "person")
+	require.NoError(t, err, out)
+	assert.Equal(t, "verified", res.Session.Outcome, "the verification on the call holds: no question is asked again")
+	assert.Contains(t, out, "Verified on this call before the transfer:\n  record "+httpapitest.JaneID+" as self (level caller), valid until")
+	assert.Equal(t, "call-t", res.Session.Engagement, out)
+
+	_, _, out = run(t, d, terminal.Start{Way: terminal.WayTransfer, CallID: "call-unknown"}, httpapitest.NobodyPhone, "", "Opening hours")
+	assert.Contains(t, out, "Nobody's verification holds on this call.")
+	for _, s := range hidden {
+		assert.NotContains(t, out, s)
+	}
+}
+
+// A start time in neither form stops the script at its line, without the line.
+func TestStartTimeBadForm(t *testing.T) {
+	d := httpapitest.NewDemo(t, t0, nil)
+	_, err, _ := run(t, d, terminal.Start{}, "in-person", "half past nine")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "script line 2")
+	assert.NotContains(t, err.Error(), "half past")
+}
+
+func TestParseStartTime(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"08:30", now.Add(-30 * time.Minute), true},
+		{"2026-11-24T09:30:00Z", now.Add(-23*time.Hour - 30*time.Minute), true},
+		{"09:04", now.Add(4 * time.Minute), true},
+		{"09:06", now.Add(6*time.Minute - 24*time.Hour), true},  // ahead by more than the skew: yesterday's
+		{"23:50", now.Add(50*time.Minute - 10*time.Hour), true}, // yesterday's
+		{"2026-11-25T09:06:00Z", time.Time{}, false},            // ahead by more than the skew
+		{"2026-11-24T08:59:00Z", time.Time{}, false},            // older than a day
+		{"9h30", time.Time{}, false},
+	} {
+		got, err := terminal.ParseStartTime(tt.in, now)
+		if !tt.ok {
+			assert.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		assert.True(t, tt.want.Equal(got), "%s: %v", tt.in, got)
+	}
 }

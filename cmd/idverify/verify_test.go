@@ -91,3 +91,52 @@ func TestVerifyServer(t *testing.T) {
 		assert.Equal(t, want, exit, out)
 	}
 }
+
+// The flags that say how a session starts, against a demo server whose clock is now.
+func TestVerifyStartFlags(t *testing.T) {
+	d := httpapitest.NewDemo(t, time.Now().UTC(), nil)
+	server := []string{"--server", d.URL, "--api-key", httpapitest.SoftphoneKey}
+	visit := time.Now().Add(-10 * time.Minute).Format(time.RFC3339)
+	tests := []struct {
+		name   string
+		args   []string
+		script []string
+		exit   int
+		shows  []string
+	}{
+		{name: "in person, a record", args: []string{"--start-time", visit, "--record", "Account/" + httpapitest.JaneID},
+			script: []string{"Change of address", "self", "person", "14/03/1980", "sw1a 1aa"},
+			exit:   terminal.ExitVerified, shows: []string{"The caller is Account " + httpapitest.JaneID + ".", "Verified."}},
+		{name: "in person, by phone, the start time asked", args: []string{"--in-person", "--phone", httpapitest.JanePhone},
+			script: []string{"", "Opening hours"},
+			exit:   terminal.ExitNotVerified, shows: []string{"When did the visit begin?", "The number matches one record"}},
+		{name: "a new customer", args: []string{"--new-customer", "--channel", "Chat"},
+			script: []string{"Ann", "Newcomb", "Newcomb Ltd", "", "ann@example.com", "Change of address", "self"},
+			exit:   terminal.ExitNotVerified, shows: []string{"A new customer: created Lead ", "A new customer: nothing to verify."}},
+		{name: "a transfer", args: []string{"--transfer", "--call-id", "call-x"},
+			script: []string{httpapitest.JanePhone, "", "Opening hours"},
+			exit:   terminal.ExitNotVerified, shows: []string{"Nobody's verification holds on this call.", "Engagement: call-x"}},
+		{name: "a transfer, the number given", args: []string{"--transfer", "--call-id", "call-y", "--phone", httpapitest.JanePhone, "--attestation", "A"},
+			script: []string{"", "Opening hours"},
+			exit:   terminal.ExitNotVerified, shows: []string{"Nobody's verification holds on this call.", "The number matches one record"}},
+		{name: "an attestation without a number is dropped", args: []string{"--record", "Account/" + httpapitest.JaneID, "--attestation", "B"},
+			script: []string{"", "Opening hours"}, exit: terminal.ExitNotVerified, shows: []string{"The caller is Account"}},
+		{name: "a transfer of a record", args: []string{"--transfer", "--record", "Account/" + httpapitest.JaneID}, exit: terminal.ExitError},
+		{name: "two ways", args: []string{"--phone", httpapitest.JanePhone, "--record", "Account/" + httpapitest.JaneID}, exit: terminal.ExitError},
+		{name: "a record without its object", args: []string{"--record", httpapitest.JaneID}, exit: terminal.ExitError},
+		{name: "a start time out of bounds", args: []string{"--start-time", time.Now().Add(-25 * time.Hour).Format(time.RFC3339)}, exit: terminal.ExitError},
+		{name: "a transfer in person", args: []string{"--transfer", "--in-person"}, exit: terminal.ExitError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, exit := runVerify(t, tt.script, append(server, tt.args...)...)
+			assert.Equal(t, tt.exit, exit, out)
+			for _, s := range tt.shows {
+				assert.Contains(t, out, s)
+			}
+			for _, s := range []string{"14/03/1980", "sw1a", "7946 0001", "Newcomb", "Ann", "ann@example.com"} {
+				assert.NotContains(t, out, s, "a typed value is printed")
+			}
+		})
+	}
+}
