@@ -30,9 +30,10 @@ const (
 )
 
 // PersonalData are the demo people's values (and forms of them), which no log line, kept
-// answer or printed output beyond what a question reveals may hold.
+// answer or printed output beyond what a question reveals may hold. Numbers are given whole:
+// a prefix such as "07700" turns up in a log line's elapsed nanoseconds by chance.
 var PersonalData = []string{"Jane", "Smith", "1980-03-14", "14/03/1980", "March 14", "+44 20 7946", "SW1A", "sw1a",
-	"London", "Ahmed", "Khan", "Robert", "Brown", "1962-07-21", "21 July 1962", "07700", "M1 1AE", "Manchester", "Sam Lee",
+	"London", "Ahmed", "Khan", "Robert", "Brown", "1962-07-21", "21 July 1962", "07700 900123", "07700900123", "M1 1AE", "Manchester", "Sam Lee",
 	"Kim Lee", "Smith Ltd", "jane@example.com"}
 
 // The API keys the demo server takes.
