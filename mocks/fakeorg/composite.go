@@ -210,6 +210,7 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 		growth = maxRefGrowth
 		u = resolve(rawURL)
 	}
+	var decoded map[string]any
 	if len(body) > 0 && bytes.Contains(body, []byte("@{")) {
 		var v any
 		if e := decodeJSON(body, &v); e != nil {
@@ -218,6 +219,7 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 		growth = maxRefGrowth
 		v = resolveValue(v, resolve)
 		body, _ = json.Marshal(v)
+		decoded, _ = v.(map[string]any)
 	}
 	if refErr != "" {
 		return halt(refErr)
@@ -242,7 +244,7 @@ func (c *call) runSub(tx *orgdb.Tx, method, rawURL string, body json.RawMessage,
 		h.Set(k, v)
 	}
 	sub := &call{o: c.o, ver: ver, verN: verN, method: strings.ToUpper(method), segs: segs,
-		query: parsed.Query(), header: h, body: body, tx: tx}
+		query: parsed.Query(), header: h, body: body, tx: tx, decoded: decoded}
 	kind, fn, allowed := route(sub)
 	switch {
 	case kind == KindComposite:

@@ -222,6 +222,9 @@ type call struct {
 	header http.Header
 	body   []byte
 	tx     *orgdb.Tx // the composite's transaction, or nil: the handler runs its own
+	// decoded is body as composite decoded it to resolve its references, when it is an
+	// object: what decoding body again would give (see record), without a second decode.
+	decoded map[string]any
 }
 
 // response is what a data handler answers.
@@ -542,6 +545,17 @@ func jsonError(err error) *orgdb.Error {
 
 // decodeRecord decodes a JSON object body into the fields map the data layer takes, without
 // the "attributes" key.
+// record is decodeRecord(c.body), from the object composite decoded when it has one: body is
+// json.Marshal of that object, whose values are what encoding/json decodes with UseNumber
+// (strings valid UTF-8, numbers as written), so decoding body again gives the same map.
+func (c *call) record() (map[string]any, *orgdb.Error) {
+	if c.decoded != nil {
+		delete(c.decoded, "attributes")
+		return c.decoded, nil
+	}
+	return decodeRecord(c.body)
+}
+
 func decodeRecord(body []byte) (map[string]any, *orgdb.Error) {
 	var m map[string]any
 	if e := decodeJSON(body, &m); e != nil {

@@ -102,6 +102,9 @@ type Options struct {
 	RequestLog *slog.Logger
 
 	CustomFields []orgdb.CustomField // declared on top of the standard schema
+	// CustomIndexes are fields indexed beyond Salesforce's defaults, "Object.Field"
+	// (orgdb.Options.CustomIndexes): faster equality filters, the same answers.
+	CustomIndexes []string
 	// PicklistValues are values added to standard picklists, on top of the demo org's own
 	// (orgdb.DemoPicklistValues) when Seed is SeedDemo.
 	PicklistValues []orgdb.PicklistValues
@@ -237,7 +240,7 @@ func New(opts Options) (*Org, error) {
 	if opts.Seed == SeedDemo {
 		picklists = append(orgdb.DemoPicklistValues(), picklists...)
 	}
-	db, err := orgdb.New(orgdb.Options{CustomFields: opts.CustomFields, PicklistValues: picklists, Now: o.now})
+	db, err := orgdb.New(orgdb.Options{CustomFields: opts.CustomFields, PicklistValues: picklists, CustomIndexes: opts.CustomIndexes, Now: o.now})
 	if err != nil {
 		return nil, fmt.Errorf("fakeorg: %w", err)
 	}

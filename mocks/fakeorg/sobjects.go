@@ -63,7 +63,7 @@ func serveCreate(c *call) response {
 	if e != nil {
 		return errResp(e)
 	}
-	fields, e := decodeRecord(c.body)
+	fields, e := c.record()
 	if e != nil {
 		return errResp(e)
 	}
@@ -125,7 +125,7 @@ func serveUpdate(c *call) response {
 	if e != nil {
 		return errResp(e)
 	}
-	fields, e := decodeRecord(c.body)
+	fields, e := c.record()
 	if e != nil {
 		return errResp(e)
 	}
@@ -248,7 +248,7 @@ func serveUpsert(c *call) response {
 	if e != nil {
 		return errResp(e)
 	}
-	fields, e := decodeRecord(c.body)
+	fields, e := c.record()
 	if e != nil {
 		return errResp(e)
 	}

@@ -28,23 +28,7 @@ import (
 // an engagement's outbox writes must be numbered in the order of its session's versions.
 func TestGroupCommitIsolation(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "idverify.db")
-	st, err := sqlite.Open(ctx, path)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	raw, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	for _, q := range []string{
-		`CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.step = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
-		// A deferred foreign key is checked at COMMIT: a Commit with the step 'late' passes
-		// its savepoint and fails the shared COMMIT, and with it every Commit of its group.
-		`CREATE TABLE late (session TEXT REFERENCES sessions (id) DEFERRABLE INITIALLY DEFERRED)`,
-		`CREATE TRIGGER late AFTER INSERT ON audit WHEN NEW.step = 'late' BEGIN INSERT INTO late VALUES ('no such session'); END`,
-	} {
-		_, err = raw.ExecContext(ctx, q)
-		require.NoError(t, err)
-	}
-	require.NoError(t, raw.Close())
+	st := openWithTraps(t)
 
 	const sessions, workers, rounds = 4, 32, 25
 	for s := range sessions {
@@ -167,6 +151,70 @@ func TestGroupCommitIsolation(t *testing.T) {
 	}
 	assert.Equal(t, ok, total)
 	assert.Len(t, outbox, ok)
+}
+
+// openWithTraps opens a store whose audit inserts fail on purpose: the step 'boom' aborts its
+// statement (after the Commit's session row and outbox write), the step 'late' breaks a deferred
+// foreign key, which fails the transaction's COMMIT.
+func openWithTraps(t *testing.T) *sqlite.Store {
+	t.Helper()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "idverify.db")
+	st, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	raw, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	for _, q := range []string{
+		`CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.step = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+		// A deferred foreign key is checked at COMMIT: a Commit with the step 'late' passes
+		// its savepoint and fails the shared COMMIT, and with it every Commit of its group.
+		`CREATE TABLE late (session TEXT REFERENCES sessions (id) DEFERRABLE INITIALLY DEFERRED)`,
+		`CREATE TRIGGER late AFTER INSERT ON audit WHEN NEW.step = 'late' BEGIN INSERT INTO late VALUES ('no such session'); END`,
+	} {
+		_, err = raw.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
+	require.NoError(t, raw.Close())
+	return st
+}
+
+// TestLoneCommitFailsAlone: Commits made one after another each have a group (a transaction) of
+// their own, which runs without a savepoint. One that fails after writing its session row and
+// outbox write (a statement aborted), or at COMMIT, leaves nothing, and the next one commits.
+func TestLoneCommitFailsAlone(t *testing.T) {
+	ctx := t.Context()
+	st := openWithTraps(t)
+	_, err := st.Commit(ctx, flows.Commit{Session: "s", Data: []byte("0")})
+	require.NoError(t, err)
+	commit := func(step string) error {
+		_, err := st.Commit(ctx, flows.Commit{Session: "s", Data: []byte(step), Version: 1,
+			Guard:    flows.Guard{Person: "p"},
+			Failures: []flows.Failure{{Person: "p", Key: step, At: time.Now()}},
+			Outbox:   []flows.OutboxWrite{{Key: step, Engagement: "e", At: time.Now(), Writeback: flows.Writeback{Key: step}}},
+			Audit:    []flows.AuditEvent{{At: time.Now(), SessionKey: step, Engagement: "e", Step: step}}})
+		return err
+	}
+	for _, step := range []string{"boom", "late"} {
+		require.ErrorIs(t, commit(step), flows.ErrUnavailable, step)
+		data, version, err := st.Get(ctx, "s")
+		require.NoError(t, err)
+		assert.Equal(t, "0", string(data), step)
+		assert.Equal(t, uint64(1), version, step)
+		failures, err := st.Failures(ctx, "p", time.Time{})
+		require.NoError(t, err)
+		assert.Empty(t, failures, step)
+		outbox, err := st.ListOutbox(ctx, 0, 0)
+		require.NoError(t, err)
+		assert.Empty(t, outbox, step)
+		audit, err := st.AuditByEngagement(ctx, "e")
+		require.NoError(t, err)
+		assert.Empty(t, audit, step)
+	}
+	require.NoError(t, commit("step"))
+	_, version, err := st.Get(ctx, "s")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), version)
 }
 
 func sessionID(s int) string { return fmt.Sprintf("s%d", s) }

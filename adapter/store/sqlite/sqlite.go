@@ -221,14 +221,39 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	return formatError(op, tx.Commit())
 }
 
-// stmt returns query, prepared on the writer when the store opened, for use in tx. (It cannot
-// be prepared now: tx holds the writer's only connection.)
-func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, ok := s.stmts[query]
+// writeTx is a transaction on the writer with the Commit statements bound to it as it uses
+// them: each once per transaction, not once per use (tx.StmtContext allocates a statement and
+// registers it with the transaction each time), however many Commits the group holds.
+type writeTx struct {
+	s     *Store
+	tx    *sql.Tx
+	bound map[string]*sql.Stmt
+}
+
+// stmt returns query, prepared on the writer when the store opened, bound to the transaction.
+// (It cannot be prepared now: the transaction holds the writer's only connection.)
+func (w *writeTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := w.bound[query]; ok {
+		return st, nil
+	}
+	st, ok := w.s.stmts[query]
 	if !ok {
 		return nil, fmt.Errorf("sqlite: statement not prepared: %.40s", query)
 	}
-	return tx.StmtContext(ctx, st), nil
+	if w.bound == nil {
+		w.bound = make(map[string]*sql.Stmt, 8)
+	}
+	w.bound[query] = w.tx.StmtContext(ctx, st)
+	return w.bound[query], nil
+}
+
+// exec runs query in the transaction as a prepared statement.
+func (w *writeTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // prepared returns query prepared on db, from cache (the readers' or the writer's): database/sql
@@ -260,15 +285,6 @@ func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any
 		return nil, err
 	}
 	return st.QueryContext(ctx, args...)
-}
-
-// exec runs query in tx as a prepared statement.
-func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	st, err := s.stmt(ctx, tx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
 }
 
 // keyRead returns the context for a read by key on an index, which takes microseconds: ctx's
@@ -346,6 +362,12 @@ func (s *Store) committer() {
 		case <-s.quit:
 			return
 		}
+		// Yield once before gathering the group: goroutines already runnable (agents whose API
+		// call has just returned) hand their Commits over before the transaction starts rather
+		// than after it. It waits for no one (a pass through the scheduler, not a timer), and
+		// each Commit a group shares saves the pages it would have appended to the WAL alone:
+		// in the verification benchmark groups grow from 1.6 to 3.7 Commits.
+		runtime.Gosched()
 	waiting:
 		for len(group) < maxGroup {
 			select {
@@ -360,24 +382,35 @@ func (s *Store) committer() {
 }
 
 // commitGroup runs group's Commits in one IMMEDIATE transaction, each in a savepoint, and
-// answers each.
+// answers each. A Commit alone in its group runs without a savepoint: its failure rolls back
+// the transaction, which holds nothing else.
 func (s *Store) commitGroup(group []*commitReq) {
-	errs := make([]error, len(group))
 	bg := context.Background() // the group's statements; each Commit's own are not cancelled midway either
+	if len(group) == 1 {
+		r := group[0]
+		if err := r.ctx.Err(); err != nil {
+			r.done <- formatError("commit", err)
+			return
+		}
+		r.done <- s.write(bg, "commit", func(tx *sql.Tx) error { return s.commit(bg, &writeTx{s: s, tx: tx}, r.c) })
+		return
+	}
+	errs := make([]error, len(group))
 	err := s.write(bg, "commit", func(tx *sql.Tx) error {
+		g := &writeTx{s: s, tx: tx}
 		for i, r := range group {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
 				continue
 			}
-			if _, err := s.exec(bg, tx, savepoint); err != nil {
+			if _, err := g.exec(bg, savepoint); err != nil {
 				return err
 			}
-			if errs[i] = s.commit(bg, tx, r.c); errs[i] != nil {
-				if _, err := s.exec(bg, tx, rollbackTo); err != nil {
+			if errs[i] = s.commit(bg, g, r.c); errs[i] != nil {
+				if _, err := g.exec(bg, rollbackTo); err != nil {
 					return err
 				}
 			}
-			if _, err := s.exec(bg, tx, release); err != nil {
+			if _, err := g.exec(bg, release); err != nil {
 				return err
 			}
 		}
@@ -394,7 +427,7 @@ func (s *Store) commitGroup(group []*commitReq) {
 }
 
 // commit writes one Commit in tx: the session's version and the guard are checked first.
-func (s *Store) commit(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
+func (s *Store) commit(ctx context.Context, tx *writeTx, c flows.Commit) error {
 	now := us(time.Now())
 	var res sql.Result
 	var err error
@@ -403,9 +436,9 @@ func (s *Store) commit(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
 		expires = us(c.Expires)
 	}
 	if c.Version == 0 {
-		res, err = s.exec(ctx, tx, insertSession, c.Session, c.Data, now, expires)
+		res, err = tx.exec(ctx, insertSession, c.Session, c.Data, now, expires)
 	} else {
-		res, err = s.exec(ctx, tx, updateSession, c.Data, now, expires, c.Session, int64(c.Version))
+		res, err = tx.exec(ctx, updateSession, c.Data, now, expires, c.Session, int64(c.Version))
 	}
 	if err != nil {
 		return err
@@ -417,7 +450,7 @@ func (s *Store) commit(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
 			return flows.ErrVersionConflict
 		}
 		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, c.Session).Scan(&exists); err != nil {
+		if err := tx.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, c.Session).Scan(&exists); err != nil {
 			return err
 		}
 		if exists {
@@ -427,7 +460,7 @@ func (s *Store) commit(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
 	}
 	if g := c.Guard; g.Person != "" {
 		var n int
-		st, err := s.stmt(ctx, tx, countFailures)
+		st, err := tx.stmt(ctx, countFailures)
 		if err != nil {
 			return err
 		}
@@ -441,14 +474,14 @@ func (s *Store) commit(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
 	return s.insertEffects(ctx, tx, c)
 }
 
-func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) error {
+func (s *Store) insertEffects(ctx context.Context, tx *writeTx, c flows.Commit) error {
 	for _, f := range c.Failures {
-		if _, err := s.exec(ctx, tx, insertFailure, f.Key, f.Person, us(f.At)); err != nil {
+		if _, err := tx.exec(ctx, insertFailure, f.Key, f.Person, us(f.At)); err != nil {
 			return err
 		}
 	}
 	for _, m := range c.Marks {
-		if _, err := s.exec(ctx, tx, upsertMark, m.Engagement, m.Person, int(m.Role), us(m.At), us(m.Until)); err != nil {
+		if _, err := tx.exec(ctx, upsertMark, m.Engagement, m.Person, int(m.Role), us(m.At), us(m.Until)); err != nil {
 			return err
 		}
 	}
@@ -457,12 +490,12 @@ func (s *Store) insertEffects(ctx context.Context, tx *sql.Tx, c flows.Commit) e
 		if err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, insertWrite, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
+		if _, err := tx.exec(ctx, insertWrite, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
 			return err
 		}
 	}
 	for _, a := range c.Audit {
-		if _, err := s.exec(ctx, tx, insertAudit, us(a.At), a.SessionKey, a.Engagement, a.Actor, a.Step,
+		if _, err := tx.exec(ctx, insertAudit, us(a.At), a.SessionKey, a.Engagement, a.Actor, a.Step,
 			int(a.From), int(a.To), int(a.Outcome), a.Person, a.Rule, a.Failures); err != nil {
 			return err
 		}
@@ -567,7 +600,7 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 		if err != nil {
 			return err
 		}
-		return s.insertEffects(ctx, tx, flows.Commit{Outbox: r.Outbox}) // its events
+		return s.insertEffects(ctx, &writeTx{s: s, tx: tx}, flows.Commit{Outbox: r.Outbox}) // its events
 	})
 	if err != nil {
 		return flows.Reset{}, err

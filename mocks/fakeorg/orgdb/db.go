@@ -26,7 +26,7 @@ type DB struct {
 // New returns an empty DB with the standard schema (plus opts.CustomFields). It holds no
 // records but the Organization row and the integration user, integration@demo.idverify.dev.
 func New(opts Options) (*DB, error) {
-	s, err := newSchema(opts.CustomFields, opts.PicklistValues)
+	s, err := newSchema(opts.CustomFields, opts.PicklistValues, opts.CustomIndexes)
 	if err != nil {
 		return nil, err
 	}

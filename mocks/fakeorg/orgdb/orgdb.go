@@ -87,6 +87,13 @@ type Options struct {
 	// PicklistValues are values the org's administrator added to standard picklists, e.g.
 	// representative roles on AccountContactRelation.Roles (DemoPicklistValues).
 	PicklistValues []PicklistValues
+	// CustomIndexes are fields indexed beyond those Salesforce indexes by default ("Object.Field",
+	// e.g. "EngagementTopic.ProcessName"): the custom indexes Salesforce Customer Support adds
+	// on request, standard fields included
+	// (https://developer.salesforce.com/docs/platform/salesforce-large-data-volumes-bp/guide/ldv-deployments-infrastructure-indexes.html).
+	// An index changes how fast an equality filter finds its rows, never which rows: text fields
+	// only (not long text areas).
+	CustomIndexes []string
 	// Now is the org's clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -542,7 +542,7 @@ func standardObjects() []objectSpec {
 
 // newSchema builds the standard schema plus the custom fields and the picklist values the org
 // added, and the views older API versions see (Schema.At).
-func newSchema(custom []CustomField, added []PicklistValues) (*Schema, error) {
+func newSchema(custom []CustomField, added []PicklistValues, indexes []string) (*Schema, error) {
 	s := &Schema{byName: map[string]*SObject{}, byPrefix: map[string]*SObject{}}
 	tails := map[*SObject]int{}
 	for _, spec := range standardObjects() {
@@ -626,6 +626,21 @@ func newSchema(custom []CustomField, added []PicklistValues) (*Schema, error) {
 		}
 	}
 	s.link()
+	for _, name := range indexes {
+		obj, field, _ := strings.Cut(name, ".")
+		o, ok := s.Lookup(obj)
+		var f *FieldDef
+		if ok {
+			f, ok = o.Field(field)
+		}
+		if !ok {
+			return nil, fmt.Errorf("orgdb: custom index %q: no such field", name)
+		}
+		if !f.isText() || f.Type == "textarea" || f.Type == "multipicklist" {
+			return nil, fmt.Errorf("orgdb: custom index %q: a %s field cannot take one here", name, f.Type)
+		}
+		f.indexed = true
+	}
 	s.views = s.versionViews()
 	return s, nil
 }
