@@ -23,7 +23,8 @@ import (
 // through sfdc and the fake org's handler): a caller rings from their mobile (one SOSL search,
 // which also reads their verifier values), reason, subject, two check-mode answers, and the
 // write-back delivered (one composite). 4 commits, 2 API calls and one delivery per op, from
-// GOMAXPROCS × 4 goroutines, each verification on an engagement and a person of its own (b.N
+// GOMAXPROCS × 16 goroutines (32 agents on two cores: with 8, agents waiting on their loopback
+// calls left the cores idle a fifth of the time), each verification on an engagement and a person of its own (b.N
 // generated person accounts besides the demo data): verifications of one person at once would
 // take each other's read-ahead values and make calls a day of different callers does not
 // (api-calls/op shows it). The timer stops when the last write-back is delivered. Besides the
@@ -50,7 +51,7 @@ func BenchmarkVerification(b *testing.B) {
 				workers.Go(func() { _ = w.Run(ctx) })
 			}
 			var next atomic.Int64
-			b.SetParallelism(4)
+			b.SetParallelism(16)
 			b.ReportAllocs()
 			r.resetCalls(b)
 			b.ResetTimer()
