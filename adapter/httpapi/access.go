@@ -181,14 +181,14 @@ func (a *API) access(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		id := rand.Text()[:16]
 		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
 				a.log.ErrorContext(r.Context(), "panic", "id", id, "route", info.route, "type", fmt.Sprintf("%T", p))
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					a.fail(sw, r, errPanic, "")
 				}
 			}
@@ -197,13 +197,13 @@ func (a *API) access(next http.Handler) http.Handler {
 			if info.key != nil {
 				name = info.key.name
 			}
-			status := sw.status
+			status := sw.Status
 			if status == 0 {
 				status = http.StatusOK
 			}
 			a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("id", id), slog.String("method", r.Method),
 				slog.String("route", info.route), slog.Int("status", status), slog.Duration("elapsed", elapsed),
-				slog.Int64("bytes", sw.bytes), slog.String("key", name))
+				slog.Int64("bytes", sw.Bytes), slog.String("key", name))
 			a.metrics.Request(info.route, name, status, elapsed)
 		}()
 		next.ServeHTTP(sw, r)
@@ -213,30 +213,35 @@ func (a *API) access(next http.Handler) http.Handler {
 // errPanic is what a panicking handler is answered with: no entry maps it (500).
 var errPanic = errors.New("handler panicked")
 
-// statusWriter records the status and size of an answer.
-type statusWriter struct {
+// StatusWriter records the status and size of an answer, for an access log: the API's, and
+// serve's for the handlers it mounts beside the API.
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	// Status is the status written (0 until one is), Bytes the body's size so far.
+	Status int
+	Bytes  int64
 }
 
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
+// WriteHeader implements http.ResponseWriter.
+func (w *StatusWriter) WriteHeader(status int) {
+	if w.Status == 0 {
+		w.Status = status
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+// Write implements http.ResponseWriter.
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
 	}
 	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
+	w.Bytes += int64(n)
 	return n, err
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Limits are the rate limits: token buckets kept in each replica's memory. They bound load and
 // guessing speed; the lockout (in the store, shared by every replica) is what bounds the

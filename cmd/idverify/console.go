@@ -73,10 +73,10 @@ func accessLog(next http.Handler, log *slog.Logger, met *metrics.Metrics) http.H
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		mount := r.Pattern
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpapi.StatusWriter{ResponseWriter: w}
 		defer func() {
 			p := recover()
-			status := sw.status
+			status := sw.Status
 			switch {
 			case p != nil:
 				status = http.StatusInternalServerError
@@ -90,7 +90,7 @@ func accessLog(next http.Handler, log *slog.Logger, met *metrics.Metrics) http.H
 			elapsed := time.Since(start)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
 				slog.String("route", route), slog.Int("status", status), slog.Duration("elapsed", elapsed),
-				slog.Int64("bytes", sw.bytes))
+				slog.Int64("bytes", sw.Bytes))
 			met.Request(route, "", status, elapsed)
 			if p != nil {
 				panic(p)
@@ -99,29 +99,3 @@ func accessLog(next http.Handler, log *slog.Logger, met *metrics.Metrics) http.H
 		next.ServeHTTP(sw, r)
 	})
 }
-
-// statusWriter records the status and size of an answer.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
