@@ -54,21 +54,18 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key, token string, 
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ? AND token = ? AND status = 0`,
 		status, body, scope, key, token)
-	s.wroteWAL()
 	return affected("finish idempotent", res, err, httpapi.ErrIdempotencyClaimLost)
 }
 
 // ReleaseIdempotent implements httpapi.IdempotencyStore.
 func (s *Store) ReleaseIdempotent(ctx context.Context, scope, key, token string) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE scope = ? AND key = ? AND token = ? AND status = 0`, scope, key, token)
-	s.wroteWAL()
 	return affected("release idempotent", res, err, httpapi.ErrIdempotencyClaimLost)
 }
 
 // SweepIdempotent implements httpapi.IdempotencyStore.
 func (s *Store) SweepIdempotent(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE expires <= ?`, us(now))
-	s.wroteWAL()
 	if err != nil {
 		return 0, formatError("sweep idempotent", err)
 	}

@@ -46,9 +46,6 @@ const BusyTimeout = 10 * time.Second
 type Store struct {
 	w *sql.DB // one connection: every write
 	r *sql.DB // read-only connections
-	c *sql.DB // one connection: the checkpointer's
-	// wrote tells the checkpointer that a transaction has committed (buffered: one is enough).
-	wrote chan struct{}
 	// stmts holds the writer's prepared statements of a Commit, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
@@ -110,14 +107,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// pages' earlier contents, for ROLLBACK TO) SQLite otherwise spills to a temporary file,
 	// opened, written and closed per transaction: a fifth of a Commit's CPU in system calls.
 	// The sub-journal only serves rollbacks inside a transaction; crash recovery is the WAL's.
-	// wal_autocheckpoint(0): the checkpointer goroutine copies the WAL into the database, not
-	// the COMMIT that crosses SQLite's 1,000-page mark. That COMMIT ran the checkpoint itself
-	// (two fsyncs and the pages' copy, 5-30 ms) on the one writer connection, holding up every
-	// Commit queued behind it: the 100 ms p99 of paced HTTP steps (docs/BENCHMARKS.md). A
-	// PASSIVE checkpoint on its own connection runs beside the writer and the readers
-	// (https://www.sqlite.org/wal.html#application_initiated_checkpoints). Durability is
-	// unchanged: a commit is in the WAL either way.
-	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, formatError("open", err)
 	}
@@ -143,46 +133,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, formatError("open", err)
 	}
 	s.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	if s.c, err = sql.Open("sqlite", path+pragmas); err != nil {
-		s.r.Close()
-		w.Close()
-		return nil, formatError("open", err)
-	}
-	s.c.SetMaxOpenConns(1)
-	s.commits, s.quit, s.wrote = make(chan *commitReq), make(chan struct{}), make(chan struct{}, 1)
-	s.stopped.Add(2)
+	s.commits, s.quit = make(chan *commitReq), make(chan struct{})
+	s.stopped.Add(1)
 	go s.committer()
-	go s.checkpointer()
 	return s, nil
-}
-
-// checkpointEvery is the least time between two checkpoints: the WAL holds what was
-// committed in about that long (SQLite's automatic checkpoint, turned off, ran every
-// 1,000 pages: 70 ms at 2,000 HTTP steps a second).
-const checkpointEvery = 100 * time.Millisecond
-
-// checkpointer copies committed pages from the WAL into the database after transactions
-// commit, at most once every checkpointEvery, until the store closes. A failed checkpoint
-// (another process checkpointing, say) is tried again after the next commit.
-func (s *Store) checkpointer() {
-	defer s.stopped.Done()
-	pause := time.NewTimer(0)
-	defer pause.Stop()
-	for {
-		select {
-		case <-s.wrote:
-		case <-s.quit:
-			return
-		}
-		var busy, frames, copied int
-		_ = s.c.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-		pause.Reset(checkpointEvery)
-		select {
-		case <-pause.C:
-		case <-s.quit:
-			return
-		}
-	}
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -222,7 +176,7 @@ func (s *Store) Close() error {
 		for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
 			m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 		}
-		s.closeErr = errors.Join(s.c.Close(), s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -264,20 +218,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 		_ = tx.Rollback()
 		return formatError(op, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return formatError(op, err)
-	}
-	s.wroteWAL()
-	return nil
-}
-
-// wroteWAL tells the checkpointer that a write has committed (or may have: it is told after
-// every write statement outside write, whatever its result).
-func (s *Store) wroteWAL() {
-	select {
-	case s.wrote <- struct{}{}:
-	default: // the checkpointer has been told already
-	}
+	return formatError(op, tx.Commit())
 }
 
 // writeTx is a transaction on the writer with the Commit statements bound to it as it uses
@@ -708,7 +649,6 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
 			ORDER BY o.id LIMIT ?)
 		RETURNING `+entryColumns, us(now.Add(lease)), us(now), max)
-	defer s.wroteWAL()
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
@@ -726,7 +666,6 @@ func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set 
 		return formatError(op, err)
 	}
 	res, err := st.ExecContext(ctx, append(args, c.ID, c.Attempt)...)
-	s.wroteWAL()
 	return affected(op, res, err, flows.ErrClaimLost)
 }
 
@@ -779,14 +718,12 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 // RetryParked implements flows.Outbox.
 func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET status = 1, next_attempt = ? WHERE id = ? AND status = 3`, us(now), id)
-	s.wroteWAL()
 	return affected("retry parked", res, err, flows.ErrNotFound)
 }
 
 // DiscardParked implements flows.Outbox.
 func (s *Store) DiscardParked(ctx context.Context, id int64) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND status = 3`, id)
-	s.wroteWAL()
 	return affected("discard parked", res, err, flows.ErrNotFound)
 }
 
