@@ -86,18 +86,13 @@ func (r *rig) person(t testing.TB, key string) flows.Ref {
 	return flows.Ref{Object: p.Object, ID: p.ID}
 }
 
-// calls is how many API calls the org answered since the last resetCalls, logins excluded.
-func (r *rig) calls() int64 {
-	c := r.org.Counts()
-	return c.Total - c.Kind(fakeorg.KindToken)
-}
+// calls is how many API calls the org answered since the last reset, logins excluded.
+func (r *rig) calls() int64 { return r.org.APICalls() }
 
 // resetCalls logs the client in (so that the login is not counted) and forgets the calls made.
 func (r *rig) resetCalls(t testing.TB) {
 	t.Helper()
-	_, _, err := r.org.Client.Limits(context.Background())
-	require.NoError(t, err)
-	r.org.ResetCounts()
+	r.org.ResetAPICalls(t)
 }
 
 // worker is a worker on the rig's store and adapter that tries a failed write again soon.

@@ -83,19 +83,13 @@ func (e *env) person(t testing.TB, key string) flows.Ref {
 	return flows.Ref{Object: p.Object, ID: p.ID}
 }
 
-// calls is how many API calls the org answered (logins excluded), since the last reset.
-func (e *env) calls() int64 {
-	c := e.org.Counts()
-	return c.Total - c.Kind(fakeorg.KindToken)
-}
+// calls is how many API calls the org answered since the last reset, logins excluded.
+func (e *env) calls() int64 { return e.org.APICalls() }
 
-// reset forgets the calls made so far (the login included).
+// reset logs the client in (so that the login is not counted) and forgets the calls made.
 func (e *env) reset(t testing.TB) {
 	t.Helper()
-	// Log in first, so that the login is not what a test counts.
-	_, _, err := e.org.Client.Limits(context.Background())
-	require.NoError(t, err)
-	e.org.ResetCounts()
+	e.org.ResetAPICalls(t)
 }
 
 // searchType returns the policy's search type name.

@@ -123,3 +123,20 @@ func (o *Org) Session(t testing.TB) sfdc.Session {
 	}
 	return sfdc.Session{AccessToken: body.AccessToken, InstanceURL: body.InstanceURL}
 }
+
+// APICalls is how many API calls the org answered since the last ResetAPICalls, logins
+// excluded: what a scenario costs out of an org's daily limit.
+func (o *Org) APICalls() int64 {
+	c := o.Counts()
+	return c.Total - c.Kind(fakeorg.KindToken)
+}
+
+// ResetAPICalls logs Client in (so that its login is not what a test counts) and forgets the
+// calls made so far.
+func (o *Org) ResetAPICalls(t testing.TB) {
+	t.Helper()
+	if _, _, err := o.Client.Limits(t.Context()); err != nil {
+		t.Fatalf("sfdctest: logging in: %v", err)
+	}
+	o.ResetCounts()
+}
