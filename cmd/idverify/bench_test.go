@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,11 +70,11 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	cfg.Server.RateLimit = config.RateLimit{KeyPerSecond: 1e9, KeyBurst: 1e9, PersonPerMinute: 1e9, PersonBurst: 1e9}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)
+	defer tuneGC()() // as serve runs
 	m := &Main{Config: cfg, Listener: ln, NoOutbox: !withOutbox}
 	require.NoError(b, m.Run(b.Context()))
 	defer m.Close()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxIdleConns: concurrency}}
 	steps := []demoStep{
 		{method: "POST", path: "/v1/sessions", body: `{"phone":"+14155550101","channel":"Voice Call"}`},
 		{method: "POST", path: "/v1/sessions/$S/reason", body: `{"version":1,"reason":"Change of address"}`},
@@ -84,7 +82,8 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 		{method: "POST", path: "/v1/sessions/$S/answers",
 			body: `{"version":3,"answers":[{"field":"PersonBirthdate","value":"12/04/1985"},{"field":"PersonMobilePhone","value":"+14155550101"}]}`},
 	}
-	session := func(latencies []time.Duration, next *time.Time) ([]time.Duration, error) {
+	addr := strings.TrimPrefix(m.URL, "http://")
+	session := func(conn *loadConn, latencies []time.Duration, next *time.Time) ([]time.Duration, error) {
 		var id string
 		for _, s := range steps {
 			start := time.Now()
@@ -94,18 +93,13 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 				}
 				start, *next = *next, next.Add(pace)
 			}
-			req, _ := http.NewRequest(s.method, m.URL+strings.ReplaceAll(s.path, "$S", id), strings.NewReader(s.body))
-			req.Header.Set("Authorization", "Bearer "+d.key)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
+			status, body, err := conn.do(s.method, strings.ReplaceAll(s.path, "$S", id), d.key, []byte(s.body))
 			if err != nil {
 				return latencies, err
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
 			latencies = append(latencies, time.Since(start))
-			if resp.StatusCode >= 300 {
-				return latencies, fmt.Errorf("%s: %d %s", s.path, resp.StatusCode, body)
+			if status >= 300 {
+				return latencies, fmt.Errorf("%s: %d %s", s.path, status, body)
 			}
 			if id == "" {
 				_, rest, _ := strings.Cut(string(body), `"session":"`)
@@ -129,10 +123,12 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 		wg.Go(func() {
 			var mine []time.Duration
 			var err error
+			conn := &loadConn{addr: addr}
+			defer conn.close()
 			// Paced sessions start spread over one pace, not all at once.
 			next := start.Add(time.Duration(i) * pace / time.Duration(concurrency))
 			for range work {
-				if mine, err = session(mine, &next); err != nil {
+				if mine, err = session(conn, mine, &next); err != nil {
 					break
 				}
 			}

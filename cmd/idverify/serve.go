@@ -61,6 +61,7 @@ usually sets:
   IDVERIFY_CONSOLE_FRAME_ANCESTORS, _SESSION_TTL, _INSTANCE_URL
                                     agents' sign-in with Salesforce, framing, record links
   IDVERIFY_LOG_LEVEL, IDVERIFY_LOG_FORMAT
+  GOGC, GOMEMLIMIT                  Go's garbage collector (serve's GOGC is 400 when unset)
 
 With no Salesforce credentials (salesforce.auth empty) serve runs on demo settings: an embedded
 fake org with demo data, examples/idverify.yaml's policy, a generated HMAC key, a demo API key
@@ -79,6 +80,7 @@ verification.`,
 				defer d.close()
 			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			defer tuneGC()()
 			m := &Main{Config: cfg, Logger: log}
 			if err := m.Run(cmd.Context()); err != nil {
 				return err
