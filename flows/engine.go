@@ -33,6 +33,7 @@ type Engine struct {
 	crm     CRM
 	rec     Recorder
 	store   SessionStore
+	cache   sessionCache
 	clock   Clock
 	key     *macKey
 	idle    time.Duration

@@ -188,14 +188,20 @@ func expectedStep(s State) string {
 }
 
 // load reads and decodes session id into a pooled txn, at the clock's time. A version that is
-// not zero must be the session's current one.
+// not zero must be the session's current one; when the engine committed the session at that
+// version itself, it runs on what it committed (sessionCache) and the store's Commit checks
+// the version.
 func (e *Engine) load(ctx context.Context, step, actor, id string, version uint64) (*txn, uint64, error) {
 	if id == "" || len(id) > 64 {
 		return nil, 0, stepErr(step, 0, ErrNotFound, "give the session id Start returned")
 	}
-	data, current, err := e.store.Get(ctx, id)
-	if err != nil {
-		return nil, 0, storeErr(step, 0, "load the session", err)
+	data, cached := e.cache.get(id, version)
+	current := version
+	if !cached || version == 0 {
+		var err error
+		if data, current, err = e.store.Get(ctx, id); err != nil {
+			return nil, 0, storeErr(step, 0, "load the session", err)
+		}
 	}
 	t := e.newTxn(ctx, step, actor, time.Time{})
 	if err := t.s.decode(data); err != nil {
@@ -239,6 +245,14 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 	}
 	c.Audit = t.audit[:]
 	next, err := e.store.Commit(t.ctx, c)
+	switch {
+	case err != nil:
+		e.cache.drop(s.id)
+	case s.state == StateDone:
+		e.cache.drop(s.id)
+	default:
+		e.cache.put(s.id, next, c.Data)
+	}
 	switch {
 	case errors.Is(err, ErrVersionConflict) && version != 0:
 		// Another step committed since this one loaded the session: say at which version.
