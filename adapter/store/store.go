@@ -71,7 +71,11 @@ func SweepSteps(sw *Swept, now time.Time, r Retention, param string) []SweepStep
 		count *int64
 		sql   string
 	}{
-		{r.Sessions, &sw.Sessions, `DELETE FROM sessions WHERE updated_at < `},
+		// A session is kept at least r.Sessions after its last step: an ended one by the time
+		// of that step, an open one by when it expires idle (later still). Each statement
+		// reads a partial index (sessions_ended, sessions_expires_at).
+		{r.Sessions, &sw.Sessions, `DELETE FROM sessions WHERE expires_at IS NULL AND updated_at < `},
+		{r.Sessions, &sw.Sessions, `DELETE FROM sessions WHERE expires_at < `},
 		{r.Failures, &sw.Failures, `DELETE FROM failures WHERE at < `},
 		{r.Delivered, &sw.Delivered, `DELETE FROM outbox WHERE status = 4 AND delivered_at < `},
 		{r.Audit, &sw.Audit, `DELETE FROM audit WHERE at < `},

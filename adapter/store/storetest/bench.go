@@ -28,8 +28,8 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 }
 
 // benchmarkCommit measures step commits from parallel goroutines (GOMAXPROCS × 4: a server
-// serves many agents at once), each on its own session, as the engine writes them: a
-// 560-byte session (the largest, a representative at the customer's questions) and an audit
+// serves many agents at once), each on its own open session, as the engine writes them: a
+// 560-byte session with its idle expiry (the largest, a representative at the customer's questions) and an audit
 // event; every fourth commit is a judged answer, guarded and counting a failure against one of
 // 64 people.
 func benchmarkCommit(b *testing.B, st store.Store) {
@@ -45,7 +45,7 @@ func benchmarkCommit(b *testing.B, st store.Store) {
 		id := fmt.Sprint("bench-session-", g)
 		var version uint64
 		for i := 0; pb.Next(); i++ {
-			c := flows.Commit{Session: id, Data: data, Version: version, Audit: []flows.AuditEvent{{At: start,
+			c := flows.Commit{Session: id, Data: data, Version: version, Expires: time.Now().Add(15 * time.Minute), Audit: []flows.AuditEvent{{At: start,
 				SessionKey: id, Engagement: id, Actor: "bench", Step: "answer", From: flows.StateQuestions, To: flows.StateQuestions}}}
 			if i%4 == 3 {
 				person := fmt.Sprintf("0010000000%05dAAA", (int(g)*31+i)%64)

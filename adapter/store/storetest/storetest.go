@@ -142,10 +142,21 @@ func testSweep(t *testing.T, open func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	assert.Len(t, list, 3)
 
+	// Open sessions: one that expired idle long ago, one whose expiry is still within the
+	// retention when the sweep runs.
+	_, err = st.Commit(ctx, flows.Commit{Session: "open-old", Data: []byte("x"), Expires: now.Add(15 * time.Minute)})
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, flows.Commit{Session: "open-new", Data: []byte("x"), Expires: now.Add(2 * 24 * time.Hour)})
+	require.NoError(t, err)
+
 	r.Audit = 90 * 24 * time.Hour
 	swept, err = st.Sweep(ctx, now.Add(8*24*time.Hour), r)
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), swept.Sessions, "idle past their retention")
+	assert.Equal(t, int64(3), swept.Sessions, "ended, and open but idle, past their retention")
+	_, _, err = st.Get(ctx, "open-old")
+	require.ErrorIs(t, err, flows.ErrNotFound)
+	_, _, err = st.Get(ctx, "open-new")
+	require.NoError(t, err, "a session whose expiry is within the retention is kept")
 	assert.Equal(t, int64(2), swept.Audit, "an event and a reset past the audit's retention")
 	_, _, err = st.Get(ctx, "s1")
 	require.ErrorIs(t, err, flows.ErrNotFound)
