@@ -71,7 +71,11 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)
 	defer tuneGC()() // as serve runs
-	m := &Main{Config: cfg, Listener: ln, NoOutbox: !withOutbox}
+	// serve's log (an access line a request), to a file as under a service manager.
+	logFile, err := os.Create(filepath.Join(b.TempDir(), "serve.log"))
+	require.NoError(b, err)
+	defer logFile.Close()
+	m := &Main{Config: cfg, Logger: newLogger(cfg.Log, logFile), Listener: ln, NoOutbox: !withOutbox}
 	require.NoError(b, m.Run(b.Context()))
 	defer m.Close()
 
