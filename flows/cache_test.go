@@ -89,3 +89,63 @@ func TestCachedSessionEndedElsewhere(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, flows.OutcomeCancelled, got.Outcome)
 }
+
+// A step naming a version another replica has moved on from fails as it did before the
+// engine kept what it committed: a stale version (with the store's version and state), or
+// no such session once the store has deleted it; never the error the step would have met on
+// the stale copy (a reason unknown, a step out of order) nor the state it would have left.
+func TestStaleStepsOnACachedSessionFailAsBefore(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		deleted bool // the store deleted the session (a sweep), rather than a replica moving it on
+		step    func(h *harness, e *flows.Engine, v flows.View) error
+		kind    error
+	}{
+		{"a valid step", false, func(h *harness, e *flows.Engine, v flows.View) error {
+			_, err := e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session, Version: v.Version})
+			return err
+		}, flows.ErrVersionConflict},
+		{"an unknown reason", false, func(h *harness, e *flows.Engine, v flows.View) error {
+			_, err := e.SetReason(h.ctx, flows.ReasonRequest{Session: v.Session, Version: v.Version, Reason: "no such reason"})
+			return err
+		}, flows.ErrVersionConflict},
+		{"a step out of order on the stale copy", false, func(h *harness, e *flows.Engine, v flows.View) error {
+			_, err := e.SetSubject(h.ctx, flows.SubjectRequest{Session: v.Session, Version: v.Version, Subject: flows.SubjectSelf})
+			return err
+		}, flows.ErrVersionConflict},
+		{"deleted, a valid step", true, func(h *harness, e *flows.Engine, v flows.View) error {
+			_, err := e.Cancel(h.ctx, flows.CancelRequest{Session: v.Session, Version: v.Version})
+			return err
+		}, flows.ErrNotFound},
+		{"deleted, an unknown reason", true, func(h *harness, e *flows.Engine, v flows.View) error {
+			_, err := e.SetReason(h.ctx, flows.ReasonRequest{Session: v.Session, Version: v.Version, Reason: "no such reason"})
+			return err
+		}, flows.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, demoPolicy())
+			other, err := flows.New(demoPolicy(), flows.Ports{CRM: h.crm, Recorder: h.crm, Store: h.store, Clock: h.clock}, secret)
+			require.NoError(t, err)
+			v1 := run(t, h, flows.StartRequest{Phone: noPhone}) // h's engine caches version 1
+			var v2 flows.View
+			if tc.deleted {
+				h.store.Delete(v1.Session)
+			} else {
+				v2, err = other.SetReason(h.ctx, flows.ReasonRequest{Session: v1.Session, Version: v1.Version, Reason: "Change of address"})
+				require.NoError(t, err)
+			}
+			before := h.store.Raw(v1.Session)
+
+			err = tc.step(h, h.e, v1)
+			require.ErrorIs(t, err, tc.kind)
+			assert.Equal(t, before, h.store.Raw(v1.Session), "nothing stored")
+			if tc.deleted {
+				return
+			}
+			var conflict *flows.VersionConflictError
+			require.ErrorAs(t, err, &conflict)
+			assert.Equal(t, v2.Version, conflict.Current)
+			assert.Equal(t, flows.StateSubject, conflict.State, "the stored session's state")
+		})
+	}
+}

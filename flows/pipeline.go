@@ -134,14 +134,25 @@ func (e *Engine) step(ctx context.Context, name, actor, id string, version uint6
 // changed: nothing was stored, and the step should run again.
 func (e *Engine) runStep(ctx context.Context, name, actor, id string, version uint64, allowed stateSet,
 	fn func(t *txn) (stepOut, error)) (v View, again bool, err error) {
-	t, current, err := e.load(ctx, name, actor, id, version)
+	t, current, cached, err := e.load(ctx, name, actor, id, version)
 	if err != nil {
 		return View{}, false, err
 	}
 	defer e.release(t)
+	// fail returns a step's failure before its Commit. On a cached copy the store has not been
+	// read: when it no longer holds that version, the step fails as load would have failed it
+	// (a stale version, or no such session), not as it failed on a copy that is out of date.
+	fail := func(err error) (View, bool, error) {
+		if cached {
+			if stale := e.staleVersion(ctx, name, id, current); stale != nil {
+				return View{}, false, stale
+			}
+		}
+		return View{}, false, err
+	}
 	s := &t.s
 	if s.state == StateDone {
-		return View{}, false, stepErr(name, s.state, ErrFinished, "the session ended "+s.outcome.String())
+		return fail(stepErr(name, s.state, ErrFinished, "the session ended "+s.outcome.String()))
 	}
 	if e.idleExpired(s, t.now) {
 		v, err := e.expire(t, current)
@@ -151,14 +162,14 @@ func (e *Engine) runStep(ctx context.Context, name, actor, id string, version ui
 		return v, false, err
 	}
 	if !allowed.has(s.state) {
-		return View{}, false, stepErr(name, s.state, ErrOutOfOrder, "the session expects step "+expectedStep(s.state))
+		return fail(stepErr(name, s.state, ErrOutOfOrder, "the session expects step "+expectedStep(s.state)))
 	}
 	out, err := fn(t)
 	if err != nil {
-		return View{}, false, err
+		return fail(err)
 	}
 	if out.values, err = e.revealValues(t, out.values); err != nil {
-		return View{}, false, err
+		return fail(err)
 	}
 	s.updated = t.now.UnixNano()
 	next, err := e.commit(t, current)
@@ -189,32 +200,61 @@ func expectedStep(s State) string {
 
 // load reads and decodes session id into a pooled txn, at the clock's time. A version that is
 // not zero must be the session's current one; when the engine committed the session at that
-// version itself, it runs on what it committed (sessionCache) and the store's Commit checks
-// the version.
-func (e *Engine) load(ctx context.Context, step, actor, id string, version uint64) (*txn, uint64, error) {
+// version itself, it runs on what it committed (sessionCache, cached true) and the store's
+// Commit checks the version.
+func (e *Engine) load(ctx context.Context, step, actor, id string, version uint64) (t *txn, current uint64, cached bool, err error) {
 	if id == "" || len(id) > 64 {
-		return nil, 0, stepErr(step, 0, ErrNotFound, "give the session id Start returned")
+		return nil, 0, false, stepErr(step, 0, ErrNotFound, "give the session id Start returned")
 	}
-	data, cached := e.cache.get(id, version)
-	current := version
-	if !cached || version == 0 {
-		var err error
+	var data []byte
+	if version != 0 {
+		data, cached = e.cache.get(id, version)
+	}
+	current = version
+	if !cached {
 		if data, current, err = e.store.Get(ctx, id); err != nil {
-			return nil, 0, storeErr(step, 0, "load the session", err)
+			return nil, 0, false, storeErr(step, 0, "load the session", err)
 		}
 	}
-	t := e.newTxn(ctx, step, actor, time.Time{})
+	t = e.newTxn(ctx, step, actor, time.Time{})
 	if err := t.s.decode(data); err != nil {
 		e.release(t)
-		return nil, 0, &StepError{Step: step, Kind: ErrUnavailable, Detail: "the stored session cannot be read", Err: err}
+		return nil, 0, false, &StepError{Step: step, Kind: ErrUnavailable, Detail: "the stored session cannot be read", Err: err}
 	}
 	if version != 0 && version != current {
 		err := conflict(step, t.s.state, current, "reload the session and try again", nil)
 		e.release(t)
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	t.now, t.from = e.clock.Now(), t.s.state
-	return t, current, nil
+	return t, current, cached, nil
+}
+
+// staleVersion reads session id from the store and returns the error load gives a step
+// naming version when the store no longer holds it: a VersionConflictError with the stored
+// state and version, or ErrNotFound. It returns nil when the store holds that version.
+func (e *Engine) staleVersion(ctx context.Context, step, id string, version uint64) error {
+	state, current, err := e.stored(ctx, id)
+	switch {
+	case err != nil:
+		return storeErr(step, 0, "load the session", err)
+	case current == version:
+		return nil
+	}
+	return conflict(step, state, current, "reload the session and try again", nil)
+}
+
+// stored reads the state and version session id has in the store.
+func (e *Engine) stored(ctx context.Context, id string) (State, uint64, error) {
+	data, version, err := e.store.Get(ctx, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	var s session
+	if s.decode(data) != nil {
+		return 0, version, nil // the version is what a conflict needs most
+	}
+	return s.state, version, nil
 }
 
 // commit stores t's session, its failures and marks in one Commit on the version read, with
@@ -255,8 +295,10 @@ func (e *Engine) commit(t *txn, version uint64) (uint64, error) {
 	}
 	switch {
 	case errors.Is(err, ErrVersionConflict) && version != 0:
-		// Another step committed since this one loaded the session: say at which version.
-		return 0, conflict(t.step, s.state, e.currentVersion(t.ctx, s.id), "reload the session and try again", err)
+		// Another step committed since this one loaded the session (or, on a cached copy,
+		// before): say at which version, and in which state, the store holds it.
+		state, current, _ := e.stored(t.ctx, s.id)
+		return 0, conflict(t.step, state, current, "reload the session and try again", err)
 	case err != nil && !errors.Is(err, ErrFailuresChanged):
 		return 0, storeErr(t.step, s.state, "store the session", err)
 	}
@@ -330,7 +372,7 @@ func (e *Engine) ExpireIdle(ctx context.Context, max int) (int, error) {
 // expireIdle ends session id if it is open and idle past its timeout, and reports whether it
 // did. It reads no CRM.
 func (e *Engine) expireIdle(ctx context.Context, id string) (bool, error) {
-	t, version, err := e.load(ctx, "expire", "", id, 0)
+	t, version, _, err := e.load(ctx, "expire", "", id, 0)
 	if err != nil {
 		return false, err
 	}

@@ -414,7 +414,7 @@ func (e *Engine) Cancel(ctx context.Context, req CancelRequest) (View, error) {
 // Get returns the session's view. A session idle past its timeout is expired first (and its
 // outcome recorded), so Get then shows OutcomeExpired.
 func (e *Engine) Get(ctx context.Context, id string) (View, error) {
-	t, version, err := e.load(ctx, "get", "", id, 0)
+	t, version, _, err := e.load(ctx, "get", "", id, 0)
 	if err != nil {
 		return View{}, err
 	}
@@ -434,7 +434,7 @@ func (e *Engine) Get(ctx context.Context, id string) (View, error) {
 // nothing: an idle session is not expired, no value is fetched to reveal. It is for a limit
 // per person in front of the answer steps.
 func (e *Engine) Person(ctx context.Context, id string) (person string, version uint64, err error) {
-	t, version, err := e.load(ctx, "person", "", id, 0)
+	t, version, _, err := e.load(ctx, "person", "", id, 0)
 	if err != nil {
 		return "", 0, err
 	}
@@ -461,7 +461,7 @@ func (e *Engine) EngagementStatus(ctx context.Context, engagement string) ([]Ver
 // queued in the outbox, with the same keys (for an operator, or a test). It fails with
 // ErrOutOfOrder when the session has no outcome yet.
 func (e *Engine) Writeback(ctx context.Context, id string) (Writeback, error) {
-	t, _, err := e.load(ctx, "writeback", "", id, 0)
+	t, _, _, err := e.load(ctx, "writeback", "", id, 0)
 	if err != nil {
 		return Writeback{}, err
 	}
