@@ -13,8 +13,10 @@ import (
 // effects (the wrong answers counted against a person, the verified marks set, the step's
 // audit event and, for the step that ends the session, its write-back to the CRM, queued in
 // the store's outbox) in one SessionStore.Commit, conditional on the session's version and on
-// the person's failures. An Engine is safe for concurrent use; it keeps no session in memory,
-// so any number of engines (replicas) may share one store. The engine never writes the outcome
+// the person's failures. An Engine is safe for concurrent use. It keeps the sessions it
+// committed last (sessionCache) only to skip the read of a step that names the version it
+// committed; the store's version check at Commit still decides, so any number of engines
+// (replicas) may share one store. The engine never writes the outcome
 // to the CRM itself: an outbox worker delivers the queued writes through the Recorder.
 //
 // A step that returns an error has changed nothing, with one exception: a step on a session
