@@ -19,8 +19,8 @@ import (
 
 // loadConn is one keep-alive HTTP/1.1 connection of the benchmark's load generator, as a
 // softphone's would be: a request is one write of its bytes, the answer is read by
-// Content-Length (or chunks). It stands in for net/http's client, whose two goroutines per
-// connection, header maps and channels cost about as much CPU a request as the API's own
+// Content-Length (or chunks, or to the close). It stands in for net/http's client, whose two
+// goroutines per connection, header maps and channels cost about as much CPU a request as the API's own
 // handling of it (a third of the process's CPU in a profile of the benchmark), all on the two
 // cores the service is measured on. It speaks only what the benchmark needs and checks what it
 // reads: a malformed answer is an error, never a guess.
@@ -116,6 +116,12 @@ func (l *loadConn) read() (int, error) {
 		err = l.readChunks()
 	case length >= 0:
 		err = l.readN(length)
+	case closing:
+		// Delimited by the close (RFC 9112 section 6.3): net/http's server answers so a
+		// request it refuses itself.
+		var rest []byte
+		rest, err = io.ReadAll(l.r)
+		l.body = append(l.body, rest...)
 	default:
 		return 0, errors.New("loadConn: an answer without a length")
 	}
@@ -214,4 +220,25 @@ func TestLoadConn(t *testing.T) {
 	_, _, err := l.do("POST", "/garbage", "k", nil)
 	require.ErrorContains(t, err, "bad status line")
 	require.Nil(t, l.conn, "a connection out of step is dropped")
+}
+
+// An answer with neither a length nor chunks ends where the server closes the connection (RFC
+// 9112 section 6.3): net/http's server answers so a request it refuses itself (a 400 for a
+// malformed request, a 431 for headers too large). Its status is the error the benchmark
+// reports, not a framing error that hides it.
+func TestLoadConnAnswerToTheClose(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, _ := w.(http.Hijacker).Hijack()
+		buf.WriteString("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+		buf.Flush()
+		c.Close()
+	}))
+	defer srv.Close()
+	l := &loadConn{addr: strings.TrimPrefix(srv.URL, "http://")}
+	defer l.close()
+	status, body, err := l.do("POST", "/", "k", nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "400 Bad Request", string(body))
+	assert.Nil(t, l.conn, "the connection ended with the answer")
 }
