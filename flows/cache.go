@@ -1,6 +1,9 @@
 package flows
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // sessionCacheSize bounds how many sessions an Engine keeps as it last committed them: about
 // half a kilobyte each (a stored session holds ids, digests and states, no personal data), so
@@ -14,7 +17,10 @@ const sessionCacheSize = 8192
 // (Get, Person) and the sweep always read the store.
 type sessionCache struct {
 	mu sync.Mutex
-	m  map[string]cachedSession
+	// m's entries are changed in place: assigning to a string key that is there replaces the
+	// key with the string assigned, and a session id decoded from stored bytes shares the
+	// decoder's copy of all of them, which the cache would then keep as well.
+	m map[string]*cachedSession
 }
 
 type cachedSession struct {
@@ -25,8 +31,8 @@ type cachedSession struct {
 // get returns session id's data if the cache holds it at version.
 func (c *sessionCache) get(id string, version uint64) ([]byte, bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	s, ok := c.m[id]
-	c.mu.Unlock()
 	if !ok || s.version != version {
 		return nil, false
 	}
@@ -39,16 +45,20 @@ func (c *sessionCache) get(id string, version uint64) ([]byte, bool) {
 func (c *sessionCache) put(id string, version uint64, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]cachedSession, 256)
+	if s, ok := c.m[id]; ok {
+		s.version, s.data = version, data
+		return
 	}
-	if _, ok := c.m[id]; !ok && len(c.m) >= sessionCacheSize {
+	if c.m == nil {
+		c.m = make(map[string]*cachedSession, 256)
+	}
+	if len(c.m) >= sessionCacheSize {
 		for k := range c.m {
 			delete(c.m, k)
 			break
 		}
 	}
-	c.m[id] = cachedSession{version: version, data: data}
+	c.m[strings.Clone(id)] = &cachedSession{version: version, data: data}
 }
 
 // drop forgets session id: it ended, or a Commit of it failed and what the store holds is not
