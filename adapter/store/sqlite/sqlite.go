@@ -16,6 +16,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -638,17 +640,22 @@ func scanEntry(rows *sql.Rows) (store.StoredEntry, error) {
 	return e, nil
 }
 
-// ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
-// engagements' queues that are due. A claimed write whose payload cannot be read is parked
-// (store.CodeUnreadable), not returned.
+// claimOutbox claims the heads of the engagements' queues that are due, those due longest
+// first. It walks the index outbox_due in its order, (next_attempt, id), and stops at the
+// LIMIT: ordered by id instead, SQLite would read every due write, check each is its
+// engagement's head and sort them all, a claim costing O(backlog) on the one writer.
+const claimOutbox = `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
+	WHERE id IN (
+		SELECT o.id FROM outbox o
+		WHERE o.status IN (1, 2) AND o.next_attempt <= ?
+		  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
+		ORDER BY o.next_attempt, o.id LIMIT ?)
+	RETURNING ` + entryColumns
+
+// ClaimOutbox implements flows.Outbox in one statement on the writer. A claimed write whose
+// payload cannot be read is parked (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
-	rows, err := s.query(ctx, s.w, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
-		WHERE id IN (
-			SELECT o.id FROM outbox o
-			WHERE o.status IN (1, 2) AND o.next_attempt <= ?
-			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
-			ORDER BY o.id LIMIT ?)
-		RETURNING `+entryColumns, us(now.Add(lease)), us(now), max)
+	rows, err := s.query(ctx, s.w, claimOutbox, us(now.Add(lease)), us(now), max)
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
@@ -656,6 +663,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
+	slices.SortFunc(claimed, func(a, b store.StoredEntry) int { return cmp.Compare(a.ID, b.ID) }) // oldest first
 	return store.Readable(ctx, claimed, s.Park), nil
 }
 
