@@ -358,9 +358,9 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
 // one write's did. write returns only once the transaction holding fn's writes has
 // committed, as durable as before: the group shares the WAL append, not a promise. A write
 // whose context has ended when its turn comes fails and changes nothing; once started, it runs
-// to its end, fn's ctx keeping ctx's values but not its cancellation (an interrupted statement
-// would roll back the whole transaction, the group's other writes with it). fn must not call
-// write: the committer runs it.
+// to its end: fn's ctx cannot be cancelled (an interrupted statement would roll back the whole
+// transaction, the group's other writes with it). fn must not call write: the committer runs
+// it.
 func (s *Store) write(ctx context.Context, op string, fn func(ctx context.Context, tx *writeTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return formatError(op, err)
@@ -411,14 +411,14 @@ func (s *Store) committer() {
 // answers each. A write alone in its group runs without a savepoint: its failure rolls back
 // the transaction, which holds nothing else.
 func (s *Store) writeGroup(group []*writeReq) {
-	bg := context.Background() // the group's statements; each write's own are not cancelled midway either
+	bg := context.Background() // no statement is cancelled midway
 	if len(group) == 1 {
 		r := group[0]
 		if err := r.ctx.Err(); err != nil {
 			r.done <- formatError(r.op, err)
 			return
 		}
-		r.done <- formatError(r.op, s.transaction(bg, func(tx *writeTx) error { return r.fn(context.WithoutCancel(r.ctx), tx) }))
+		r.done <- formatError(r.op, s.transaction(bg, func(tx *writeTx) error { return r.fn(bg, tx) }))
 		return
 	}
 	errs := make([]error, len(group))
@@ -430,7 +430,7 @@ func (s *Store) writeGroup(group []*writeReq) {
 			if _, err := g.exec(bg, savepoint); err != nil {
 				return err
 			}
-			if errs[i] = r.fn(context.WithoutCancel(r.ctx), g); errs[i] != nil {
+			if errs[i] = r.fn(bg, g); errs[i] != nil {
 				if _, err := g.exec(bg, rollbackTo); err != nil {
 					return err
 				}
