@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -74,8 +75,10 @@ const (
 	insertFailure = `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`
 	upsertMark    = `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (engagement, person, role) DO UPDATE SET at = excluded.at, until = excluded.until`
+	// insertWrite queues a write due at its time, or behind an open write of its engagement.
 	insertWrite = `INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt)
-		VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING`
+		SELECT ?1, ?2, ?3, ?4, 1, CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE engagement = ?2 AND status IN (1, 2)) THEN ` + behind + ` ELSE ?3 END
+		WHERE true ON CONFLICT (key) DO NOTHING`
 	insertAudit = `INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	savepoint  = `SAVEPOINT c`
@@ -100,7 +103,24 @@ const (
 	settleDelivered  = `UPDATE outbox SET status = 4, delivered_at = ?, next_attempt = ? WHERE id = ? AND status = 2 AND attempts = ?`
 	settleReschedule = `UPDATE outbox SET status = 1, code = ?, next_attempt = ? WHERE id = ? AND status = 2 AND attempts = ?`
 	settlePark       = `UPDATE outbox SET status = 3, code = ? WHERE id = ? AND status = 2 AND attempts = ?`
+	// promoteNext makes the oldest open write of the engagement of the write id (which has
+	// just been delivered or parked) due at its queued time, if it waited behind.
+	promoteNext = `UPDATE outbox SET next_attempt = queued_at
+		WHERE id = (SELECT min(id) FROM outbox WHERE engagement = (SELECT engagement FROM outbox WHERE id = ?) AND status IN (1, 2))
+		  AND next_attempt = ` + behind
 )
+
+// behind is the next_attempt of a write queued behind an open (pending or claimed) write of
+// its engagement: it cannot go before that one is delivered or parked, which makes the next
+// write due at its queued time (promoteNext), so each engagement's oldest open write has a
+// real next_attempt. The writes behind so sit at the far end of the index outbox_due, where
+// no claim walks: were they due, a claim would step over every write queued behind a queue's
+// head waiting out its backoff (a webhook subscriber down, whose events are one queue), on the
+// one writer, at every claim. A parked write an operator retries goes behind too, unless it is
+// its engagement's oldest open write, when the queue's head it goes before keeps its real time
+// (the claim's NOT EXISTS keeps the order); so do the writes behind in a database of an earlier
+// version, which are only slower to claim past. ListOutbox shows the queued time instead.
+const behind = "9223372036854775807" // math.MaxInt64
 
 // maxGroup bounds how many writes share one transaction.
 const maxGroup = 64
@@ -144,7 +164,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.stmts = map[string]*sql.Stmt{}
 	for _, q := range []string{insertSession, updateSession, countFailures, insertFailure, upsertMark, insertWrite, insertAudit,
-		savepoint, release, rollbackTo, claimOutbox, settleDelivered, settleReschedule, settlePark,
+		savepoint, release, rollbackTo, claimOutbox, settleDelivered, settleReschedule, settlePark, promoteNext,
 		beginIdempotent, finishIdempotent, releaseIdempotent} {
 		st, err := w.PrepareContext(ctx, q)
 		if err != nil {
@@ -513,7 +533,7 @@ func (s *Store) insertEffects(ctx context.Context, tx *writeTx, c flows.Commit) 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, insertWrite, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
+		if _, err := tx.exec(ctx, insertWrite, w.Key, w.Engagement, us(w.At), payload); err != nil {
 			return err
 		}
 	}
@@ -657,6 +677,9 @@ func scanEntry(rows *sql.Rows) (store.StoredEntry, error) {
 		return e, err
 	}
 	e.At, e.NextAttempt = at(queued), at(next)
+	if next == math.MaxInt64 { // behind
+		e.NextAttempt = e.At
+	}
 	e.Decode(payload)
 	return e, nil
 }
@@ -685,11 +708,16 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 }
 
 // settle runs query, an update of the write c claims conditional on the claim still holding,
-// with args and then c's id and attempt.
+// with args and then c's id and attempt; when the write leaves its engagement's queue
+// (delivered, parked), the next write of the queue becomes due.
 func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, query string, args ...any) error {
 	return s.write(ctx, op, func(ctx context.Context, tx *writeTx) error {
 		res, err := tx.exec(ctx, query, append(args, c.ID, c.Attempt)...)
-		return changed(res, err, flows.ErrClaimLost)
+		if err := changed(res, err, flows.ErrClaimLost); err != nil || query == settleReschedule {
+			return err
+		}
+		_, err = tx.exec(ctx, promoteNext, c.ID)
+		return err
 	})
 }
 
@@ -742,7 +770,10 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 // RetryParked implements flows.Outbox.
 func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
 	return s.write(ctx, "retry parked", func(ctx context.Context, tx *writeTx) error {
-		res, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET status = 1, next_attempt = ? WHERE id = ? AND status = 3`, us(now), id)
+		res, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET status = 1, next_attempt = CASE WHEN EXISTS (
+				SELECT 1 FROM outbox p WHERE p.engagement = outbox.engagement AND p.status IN (1, 2) AND p.id < outbox.id)
+			THEN `+behind+` ELSE ? END
+			WHERE id = ? AND status = 3`, us(now), id)
 		return changed(res, err, flows.ErrNotFound)
 	})
 }
