@@ -119,7 +119,9 @@ const (
 // one writer, at every claim. A parked write an operator retries goes behind too, unless it is
 // its engagement's oldest open write, when the queue's head it goes before keeps its real time
 // (the claim's NOT EXISTS keeps the order); so do the writes behind in a database of an earlier
-// version, which are only slower to claim past. ListOutbox shows the queued time instead.
+// version, which are only slower to claim past. ListOutbox shows the queued time instead. An
+// earlier version does not promote: before going back to one, make them due again
+// (UPDATE outbox SET next_attempt = queued_at WHERE next_attempt = 9223372036854775807).
 const behind = "9223372036854775807" // math.MaxInt64
 
 // maxGroup bounds how many writes share one transaction.
