@@ -7,8 +7,8 @@
 // upgrade its lock and fail. A committer goroutine runs them, those waiting together in one
 // transaction (group commit): step Commits, the outbox's claims and settlements and every other
 // write. Reads go through a pool of read-only connections, which WAL lets run beside the
-// writer. A second process (or handle) on the same file waits for the write lock
-// up to the busy timeout.
+// writer. A second process (or handle) on the same file waits for the write lock up to the
+// busy timeout.
 //
 //	st, err := sqlite.Open(ctx, "idverify.db")
 //	if err != nil { ... }
