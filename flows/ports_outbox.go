@@ -95,10 +95,10 @@ var ErrClaimLost = errors.New("outbox claim lost")
 // operator needs. Implementations must be safe for concurrent use by workers on every replica,
 // and honour ctx. flowstest.TestOutbox is the contract, as tests.
 type Outbox interface {
-	// ClaimOutbox claims up to max due writes and returns them, oldest first, each with its
-	// Attempts counted and its lease ending at now + lease. A write is due when it is pending
-	// and its NextAttempt is not after now, or claimed with its lease ended (its worker
-	// stopped), and it is the oldest write of its engagement that is neither delivered nor
+	// ClaimOutbox claims up to max due writes (those due longest first, where a store can
+	// choose) and returns them oldest first, each with its Attempts counted and its lease
+	// ending at now + lease. A write is due when it is pending and its NextAttempt is not
+	// after now, or claimed with its lease ended (its worker stopped), and it is the oldest write of its engagement that is neither delivered nor
 	// parked: so writes of one engagement go one at a time, in order, and a parked write holds
 	// up none. Concurrent claims never return the same write twice while its lease holds.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]OutboxEntry, error)

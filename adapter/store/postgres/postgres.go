@@ -18,11 +18,13 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -343,14 +345,16 @@ func scanEntry(row pgx.CollectableRow) (store.StoredEntry, error) {
 // ClaimOutbox implements flows.Outbox: the heads of the engagements' queues that are due,
 // locked with SKIP LOCKED so that concurrent workers on every replica claim distinct writes;
 // the lock re-checks each row's status and time, so a write another worker claimed meanwhile
-// is not claimed again. A claimed write whose payload cannot be read is parked
-// (store.CodeUnreadable), not returned.
+// is not claimed again. It takes those due longest first, walking the index outbox_due in its
+// order up to the LIMIT: in id order the scan went through the delivered writes kept for days
+// before the first open one, O(history) per claim. A claimed write whose payload cannot be
+// read is parked (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
 	rows, err := s.pool.Query(ctx, `WITH due AS (
 			SELECT o.id FROM outbox o
 			WHERE o.status IN (1, 2) AND o.next_attempt <= $1
 			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
-			ORDER BY o.id LIMIT $3
+			ORDER BY o.next_attempt, o.id LIMIT $3
 			FOR UPDATE SKIP LOCKED)
 		UPDATE outbox SET status = 2, attempts = outbox.attempts + 1, next_attempt = $2
 		FROM due WHERE outbox.id = due.id
@@ -363,6 +367,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	if err != nil {
 		return nil, formatError("claim outbox", err)
 	}
+	slices.SortFunc(claimed, func(a, b store.StoredEntry) int { return cmp.Compare(a.ID, b.ID) }) // oldest first
 	return store.Readable(ctx, claimed, s.Park), nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,4 +267,109 @@ func TestUseAfterClose(t *testing.T) {
 	assert.ErrorIs(t, err, flows.ErrUnavailable)
 	_, err = st.Commit(ctx, flows.Commit{Session: "s", Data: []byte("y"), Version: 1})
 	assert.ErrorIs(t, err, flows.ErrUnavailable)
+}
+
+// TestOutboxWritesShareTheGroup runs the outbox's claims and settlements at the same time as
+// Commits, so that they share transactions with them, some Commits failing on purpose in their
+// statements (alone) or at COMMIT (their group with them). Each claim and settlement gets its
+// own result: a write is claimed by one claim at most while its lease holds, a settlement of a
+// claim that does not hold (a wrong attempt) fails with ErrClaimLost (or with its group) and
+// changes nothing, a claim or settlement whose group failed changed nothing and is tried
+// again, and every queued write is delivered once.
+func TestOutboxWritesShareTheGroup(t *testing.T) {
+	ctx := t.Context()
+	st := openWithTraps(t)
+	const queued, committers, rounds, deliverers = 200, 8, 25, 4
+	now := time.Now()
+	for i := range queued {
+		key := fmt.Sprint("w", i)
+		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"),
+			Outbox: []flows.OutboxWrite{{Key: key, Engagement: fmt.Sprint("e", i%50), At: now, Writeback: flows.Writeback{Key: key}}}})
+		require.NoError(t, err)
+	}
+
+	var mu sync.Mutex
+	claimedBy := map[string]int{} // claims that returned each write
+	var victims atomic.Int64      // outbox writes failed with their group
+	var wg sync.WaitGroup
+	for c := range committers {
+		wg.Go(func() {
+			for r := range rounds {
+				step := []string{"step", "boom", "late"}[r%3]
+				if step == "late" && c%2 == 1 { // rarer: it fails every write it shares a group with
+					step = "step"
+				}
+				id := fmt.Sprintf("c%d-r%d", c, r)
+				_, err := st.Commit(ctx, flows.Commit{Session: id, Data: []byte("x"),
+					Audit: []flows.AuditEvent{{At: now, SessionKey: id, Engagement: id, Step: step}}})
+				audit, aerr := st.AuditByEngagement(ctx, id)
+				if !assert.NoError(t, aerr) {
+					return
+				}
+				if step == "step" && err == nil {
+					assert.Len(t, audit, 1, id)
+				} else {
+					assert.ErrorIs(t, err, flows.ErrUnavailable, id)
+					assert.Empty(t, audit, id)
+				}
+			}
+		})
+	}
+	for range deliverers {
+		wg.Go(func() {
+			for idle := 0; ; {
+				claimed, err := st.ClaimOutbox(ctx, now, time.Hour, 4)
+				if errors.Is(err, flows.ErrUnavailable) { // a member of its group failed the COMMIT
+					victims.Add(1)
+					continue
+				}
+				if !assert.NoError(t, err) {
+					return
+				}
+				if len(claimed) == 0 {
+					left, err := st.ListOutbox(ctx, 0, 1)
+					if !assert.NoError(t, err) || len(left) == 0 {
+						return
+					}
+					if idle++; !assert.Less(t, idle, 10_000, "a write is never due again: %+v", left[0]) {
+						return
+					}
+					time.Sleep(time.Millisecond) // the rest is claimed by others
+					continue
+				}
+				idle = 0
+				for _, e := range claimed {
+					mu.Lock()
+					claimedBy[e.Key]++
+					mu.Unlock()
+					stale := e.Claim()
+					stale.Attempt++
+					if err := st.Delivered(ctx, stale, now); !errors.Is(err, flows.ErrClaimLost) {
+						assert.ErrorIs(t, err, flows.ErrUnavailable, e.Key)
+						victims.Add(1)
+					}
+					for {
+						err := st.Delivered(ctx, e.Claim(), now)
+						if !errors.Is(err, flows.ErrUnavailable) {
+							if !assert.NoError(t, err, e.Key) {
+								return
+							}
+							break
+						}
+						victims.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d claims and settlements failed with their group", victims.Load())
+
+	require.Len(t, claimedBy, queued)
+	for key, n := range claimedBy {
+		assert.Equal(t, 1, n, "%s claimed once", key)
+	}
+	left, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Empty(t, left, "every write delivered")
 }

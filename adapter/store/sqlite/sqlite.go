@@ -4,9 +4,11 @@
 // The database runs in WAL mode with a busy timeout. Every write goes through ONE connection,
 // in a transaction that starts IMMEDIATE (it takes SQLite's write lock at once), so writes are
 // serialised, a Commit's guard holds until it commits, and no deferred transaction ever has to
-// upgrade its lock and fail; reads go through a pool of read-only connections, which WAL lets
-// run beside the writer. A second process (or handle) on the same file waits for the write lock
-// up to the busy timeout.
+// upgrade its lock and fail. A committer goroutine runs them, those waiting together in one
+// transaction (group commit): step Commits, the outbox's claims and settlements and every other
+// write. Reads go through a pool of read-only connections, which WAL lets run beside the
+// writer. A second process (or handle) on the same file waits for the write lock up to the
+// busy timeout.
 //
 //	st, err := sqlite.Open(ctx, "idverify.db")
 //	if err != nil { ... }
@@ -16,13 +18,16 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,21 +51,20 @@ const BusyTimeout = 10 * time.Second
 type Store struct {
 	w *sql.DB // one connection: every write
 	r *sql.DB // read-only connections
-	// stmts holds the writer's prepared statements of a Commit, by SQL text: parsing a
+	// stmts holds the writer's prepared statements of frequent writes, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
-	// commits takes the Commits to the committer goroutine, which runs those waiting together
-	// in one transaction (group commit); quit stops it and stopped waits for it. commits is
-	// unbuffered: a Commit is handed over only to a committer that takes it, so none is left
+	// writes takes the writes to the committer goroutine, which runs those waiting together
+	// in one transaction (group commit); quit stops it and stopped waits for it. writes is
+	// unbuffered: a write is handed over only to a committer that takes it, so none is left
 	// in a buffer nobody reads once the store has closed.
-	commits   chan *commitReq
+	writes    chan *writeReq
 	quit      chan struct{}
 	stopped   sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-	// rstmts and wstmts hold the other frequent statements (reads; the outbox's claims and
-	// settlements), prepared on first use: *sql.Stmt by SQL text.
-	rstmts, wstmts sync.Map
+	// rstmts holds the frequent reads, prepared on first use: *sql.Stmt by SQL text.
+	rstmts sync.Map
 }
 
 // The statements of a Commit.
@@ -71,8 +75,10 @@ const (
 	insertFailure = `INSERT INTO failures (key, person, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`
 	upsertMark    = `INSERT INTO marks (engagement, person, role, at, until) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (engagement, person, role) DO UPDATE SET at = excluded.at, until = excluded.until`
+	// insertWrite queues a write due at its time, or behind an open write of its engagement.
 	insertWrite = `INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt)
-		VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (key) DO NOTHING`
+		SELECT ?1, ?2, ?3, ?4, 1, CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE engagement = ?2 AND status IN (1, 2)) THEN ` + behind + ` ELSE ?3 END
+		WHERE true ON CONFLICT (key) DO NOTHING`
 	insertAudit = `INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	savepoint  = `SAVEPOINT c`
@@ -80,13 +86,53 @@ const (
 	rollbackTo = `ROLLBACK TO c`
 )
 
-// maxGroup bounds how many Commits share one transaction.
+// The outbox worker's statements: a claim and its settlements, each conditional on the claim
+// still holding.
+const (
+	// claimOutbox claims the heads of the engagements' queues that are due, those due longest
+	// first. It walks the index outbox_due in its order, (next_attempt, id), and stops at the
+	// LIMIT: ordered by id instead, SQLite would read every due write, check each is its
+	// engagement's head and sort them all, a claim costing O(backlog) on the one writer.
+	claimOutbox = `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
+	WHERE id IN (
+		SELECT o.id FROM outbox o
+		WHERE o.status IN (1, 2) AND o.next_attempt <= ?
+		  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
+		ORDER BY o.next_attempt, o.id LIMIT ?)
+	RETURNING ` + entryColumns
+	settleDelivered  = `UPDATE outbox SET status = 4, delivered_at = ?, next_attempt = ? WHERE id = ? AND status = 2 AND attempts = ?`
+	settleReschedule = `UPDATE outbox SET status = 1, code = ?, next_attempt = ? WHERE id = ? AND status = 2 AND attempts = ?`
+	settlePark       = `UPDATE outbox SET status = 3, code = ? WHERE id = ? AND status = 2 AND attempts = ?`
+	// promoteNext makes the oldest open write of the engagement of the write id (which has
+	// just been delivered or parked) due at its queued time, if it waited behind.
+	promoteNext = `UPDATE outbox SET next_attempt = queued_at
+		WHERE id = (SELECT min(id) FROM outbox WHERE engagement = (SELECT engagement FROM outbox WHERE id = ?) AND status IN (1, 2))
+		  AND next_attempt = ` + behind
+)
+
+// behind is the next_attempt of a write queued behind an open (pending or claimed) write of
+// its engagement: it cannot go before that one is delivered or parked, which makes the next
+// write due at its queued time (promoteNext), so each engagement's oldest open write has a
+// real next_attempt. The writes behind so sit at the far end of the index outbox_due, where
+// no claim walks: were they due, a claim would step over every write queued behind a queue's
+// head waiting out its backoff (a webhook subscriber down, whose events are one queue), on the
+// one writer, at every claim. A parked write an operator retries goes behind too, unless it is
+// its engagement's oldest open write, when the queue's head it goes before keeps its real time
+// (the claim's NOT EXISTS keeps the order); so do the writes behind in a database of an earlier
+// version, which are only slower to claim past. ListOutbox shows the queued time instead. An
+// earlier version does not promote: before going back to one, make them due again
+// (UPDATE outbox SET next_attempt = queued_at WHERE next_attempt = 9223372036854775807).
+const behind = "9223372036854775807" // math.MaxInt64
+
+// maxGroup bounds how many writes share one transaction.
 const maxGroup = 64
 
-// commitReq is a Commit waiting for the committer: done receives its outcome.
-type commitReq struct {
+// writeReq is a write waiting for the committer: fn writes it in the group's transaction, op
+// names it in errors, and done receives its outcome.
+type writeReq struct {
 	ctx  context.Context
-	c    flows.Commit
+	op   string
+	fn   func(ctx context.Context, tx *writeTx) error
 	done chan error
 }
 
@@ -120,7 +166,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.stmts = map[string]*sql.Stmt{}
 	for _, q := range []string{insertSession, updateSession, countFailures, insertFailure, upsertMark, insertWrite, insertAudit,
-		savepoint, release, rollbackTo} {
+		savepoint, release, rollbackTo, claimOutbox, settleDelivered, settleReschedule, settlePark, promoteNext,
+		beginIdempotent, finishIdempotent, releaseIdempotent} {
 		st, err := w.PrepareContext(ctx, q)
 		if err != nil {
 			w.Close()
@@ -133,7 +180,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, formatError("open", err)
 	}
 	s.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s.commits, s.quit = make(chan *commitReq), make(chan struct{})
+	s.writes, s.quit = make(chan *writeReq), make(chan struct{})
 	s.stopped.Add(1)
 	go s.committer()
 	return s, nil
@@ -164,7 +211,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // committed migration, of which there are few.
 const migrateAttempts = 5
 
-// Close closes the database. Commits still running finish first; later ones fail. Closing
+// Close closes the database. Writes still running finish first; later ones fail. Closing
 // again does nothing and returns the first Close's error.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -173,9 +220,7 @@ func (s *Store) Close() error {
 		for _, st := range s.stmts {
 			st.Close()
 		}
-		for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
-			m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
-		}
+		s.rstmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
@@ -208,22 +253,22 @@ func us(t time.Time) int64 { return t.UnixMicro() }
 // at is a stored time.
 func at(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
-// write runs fn in an IMMEDIATE transaction on the writer.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+// transaction runs fn in an IMMEDIATE transaction on the writer.
+func (s *Store) transaction(ctx context.Context, fn func(tx *writeTx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return formatError(op, err)
+		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(&writeTx{s: s, tx: tx}); err != nil {
 		_ = tx.Rollback()
-		return formatError(op, err)
+		return err
 	}
-	return formatError(op, tx.Commit())
+	return tx.Commit()
 }
 
-// writeTx is a transaction on the writer with the Commit statements bound to it as it uses
+// writeTx is a transaction on the writer with the prepared statements bound to it as it uses
 // them: each once per transaction, not once per use (tx.StmtContext allocates a statement and
-// registers it with the transaction each time), however many Commits the group holds.
+// registers it with the transaction each time), however many writes the group holds.
 type writeTx struct {
 	s     *Store
 	tx    *sql.Tx
@@ -256,31 +301,26 @@ func (w *writeTx) exec(ctx context.Context, query string, args ...any) (sql.Resu
 	return st.ExecContext(ctx, args...)
 }
 
-// prepared returns query prepared on db, from cache (the readers' or the writer's): database/sql
-// prepares it again on each of db's connections as it needs. It must not be called for the
-// writer inside a transaction, which holds the writer's only connection.
-func (s *Store) prepared(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
-	cache := &s.rstmts
-	if db == s.w {
-		cache = &s.wstmts
-	}
-	if st, ok := cache.Load(query); ok {
+// prepared returns query prepared on the readers, from cache: database/sql prepares it again on
+// each reader connection as it needs.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.rstmts.Load(query); ok {
 		return st.(*sql.Stmt), nil
 	}
-	st, err := db.PrepareContext(ctx, query)
+	st, err := s.r.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := cache.LoadOrStore(query, st); loaded {
+	if prev, loaded := s.rstmts.LoadOrStore(query, st); loaded {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
 }
 
-// query runs query, prepared once, on db.
-func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.prepared(ctx, db, query)
+// query runs query, prepared once, on the readers.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +350,7 @@ func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	ctx, err := keyRead(ctx)
 	var st *sql.Stmt
 	if err == nil {
-		st, err = s.prepared(ctx, s.r, `SELECT data, version FROM sessions WHERE id = ?`)
+		st, err = s.prepared(ctx, `SELECT data, version FROM sessions WHERE id = ?`)
 	}
 	if err == nil {
 		err = st.QueryRowContext(ctx, id).Scan(&data, &version)
@@ -324,80 +364,87 @@ func (s *Store) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	return data, uint64(version), nil
 }
 
-// Commit implements flows.SessionStore. Commits are serialised on the one writer connection;
-// those that arrive while a transaction runs are run together in the next one (group commit),
-// each in a savepoint of its own: one that fails is rolled back alone, and the others' writes
-// reach the WAL in one transaction, which costs about what one Commit's did. Commit returns
-// only once the transaction holding its writes has committed, as durable as before: the
-// group shares the WAL append, not a promise. A Commit whose context has ended when its turn
-// comes fails and changes nothing; once started, it runs to its end (an interrupted statement
-// would roll back the whole transaction, the group's other Commits with it).
+// Commit implements flows.SessionStore, as a write (see write): the session's version and the
+// guard are checked in the transaction that holds its writes.
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, formatError("commit", err)
-	}
-	req := &commitReq{ctx: ctx, c: c, done: make(chan error, 1)}
-	select {
-	case s.commits <- req:
-	case <-ctx.Done():
-		return 0, formatError("commit", ctx.Err())
-	case <-s.quit:
-		return 0, formatError("commit", errClosed)
-	}
-	if err := <-req.done; err != nil { // the committer always answers: it may be running it
+	if err := s.write(ctx, "commit", func(ctx context.Context, tx *writeTx) error { return s.commit(ctx, tx, c) }); err != nil {
 		return 0, err
 	}
 	return c.Version + 1, nil
 }
 
-// committer runs the Commits sent to it, as many as are waiting at once in one transaction,
+// write runs fn on the writer and returns its error, formatted for op. Writes are serialised
+// on the one writer connection; those that arrive while a transaction runs are run together
+// in the next one (group commit), each in a savepoint of its own: one that fails is rolled
+// back alone, and the others' writes reach the WAL in one transaction, which costs about what
+// one write's did. write returns only once the transaction holding fn's writes has
+// committed, as durable as before: the group shares the WAL append, not a promise. A write
+// whose context has ended when its turn comes fails and changes nothing; once started, it runs
+// to its end: fn's ctx cannot be cancelled (an interrupted statement would roll back the whole
+// transaction, the group's other writes with it). fn must not call write: the committer runs
+// it.
+func (s *Store) write(ctx context.Context, op string, fn func(ctx context.Context, tx *writeTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return formatError(op, err)
+	}
+	req := &writeReq{ctx: ctx, op: op, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return formatError(op, ctx.Err())
+	case <-s.quit:
+		return formatError(op, errClosed)
+	}
+	return <-req.done // the committer always answers: it may be running it
+}
+
+// committer runs the writes sent to it, as many as are waiting at once in one transaction,
 // until the store closes.
 func (s *Store) committer() {
 	defer s.stopped.Done()
-	group := make([]*commitReq, 0, maxGroup)
+	group := make([]*writeReq, 0, maxGroup)
 	for {
 		select {
-		case r := <-s.commits:
+		case r := <-s.writes:
 			group = append(group[:0], r)
 		case <-s.quit:
 			return
 		}
 		// Yield once before gathering the group: goroutines already runnable (agents whose API
-		// call has just returned) hand their Commits over before the transaction starts rather
+		// call has just returned) hand their writes over before the transaction starts rather
 		// than after it. It waits for no one (a pass through the scheduler, not a timer), and
-		// each Commit a group shares saves the pages it would have appended to the WAL alone:
+		// each write a group shares saves the pages it would have appended to the WAL alone:
 		// in the verification benchmark groups grow from 1.6 to 3.7 Commits.
 		runtime.Gosched()
 	waiting:
 		for len(group) < maxGroup {
 			select {
-			case r := <-s.commits:
+			case r := <-s.writes:
 				group = append(group, r)
 			default:
 				break waiting
 			}
 		}
-		s.commitGroup(group)
+		s.writeGroup(group)
 	}
 }
 
-// commitGroup runs group's Commits in one IMMEDIATE transaction, each in a savepoint, and
-// answers each. A Commit alone in its group runs without a savepoint: its failure rolls back
+// writeGroup runs group's writes in one IMMEDIATE transaction, each in a savepoint, and
+// answers each. A write alone in its group runs without a savepoint: its failure rolls back
 // the transaction, which holds nothing else.
-func (s *Store) commitGroup(group []*commitReq) {
-	bg := context.Background() // the group's statements; each Commit's own are not cancelled midway either
+func (s *Store) writeGroup(group []*writeReq) {
+	bg := context.Background() // no statement is cancelled midway
 	if len(group) == 1 {
 		r := group[0]
 		if err := r.ctx.Err(); err != nil {
-			r.done <- formatError("commit", err)
+			r.done <- formatError(r.op, err)
 			return
 		}
-		r.done <- s.write(bg, "commit", func(tx *sql.Tx) error { return s.commit(bg, &writeTx{s: s, tx: tx}, r.c) })
+		r.done <- formatError(r.op, s.transaction(bg, func(tx *writeTx) error { return r.fn(bg, tx) }))
 		return
 	}
 	errs := make([]error, len(group))
-	err := s.write(bg, "commit", func(tx *sql.Tx) error {
-		g := &writeTx{s: s, tx: tx}
+	err := s.transaction(bg, func(g *writeTx) error {
 		for i, r := range group {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
 				continue
@@ -405,7 +452,7 @@ func (s *Store) commitGroup(group []*commitReq) {
 			if _, err := g.exec(bg, savepoint); err != nil {
 				return err
 			}
-			if errs[i] = s.commit(bg, g, r.c); errs[i] != nil {
+			if errs[i] = r.fn(bg, g); errs[i] != nil {
 				if _, err := g.exec(bg, rollbackTo); err != nil {
 					return err
 				}
@@ -417,12 +464,10 @@ func (s *Store) commitGroup(group []*commitReq) {
 		return nil
 	})
 	for i, r := range group {
-		switch {
-		case err != nil: // nothing of the group was committed
-			r.done <- err
-		default:
-			r.done <- formatError("commit", errs[i])
+		if err != nil { // nothing of the group was committed
+			errs[i] = err
 		}
+		r.done <- formatError(r.op, errs[i])
 	}
 }
 
@@ -490,7 +535,7 @@ func (s *Store) insertEffects(ctx context.Context, tx *writeTx, c flows.Commit) 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, insertWrite, w.Key, w.Engagement, us(w.At), payload, us(w.At)); err != nil {
+		if _, err := tx.exec(ctx, insertWrite, w.Key, w.Engagement, us(w.At), payload); err != nil {
 			return err
 		}
 	}
@@ -518,7 +563,7 @@ func (s *Store) Failures(ctx context.Context, person string, since time.Time) ([
 	ctx, err := keyRead(ctx) // the person's failures in the lockout window: a few index entries
 	var rows *sql.Rows
 	if err == nil {
-		rows, err = s.query(ctx, s.r, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
+		rows, err = s.query(ctx, `SELECT at FROM failures WHERE person = ? AND at > ? ORDER BY at`, person, us(since))
 	}
 	if err != nil {
 		return nil, formatError("failures", err)
@@ -551,7 +596,7 @@ func (s *Store) Verified(ctx context.Context, key flows.VerifiedKey, now time.Ti
 	ctx, err := keyRead(ctx)
 	var st *sql.Stmt
 	if err == nil {
-		st, err = s.prepared(ctx, s.r, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`)
+		st, err = s.prepared(ctx, `SELECT at, until FROM marks WHERE engagement = ? AND person = ? AND role = ? AND until > ?`)
 	}
 	if err == nil {
 		err = st.QueryRowContext(ctx, key.Engagement, key.Person, int(key.Role), us(now)).Scan(&from, &until)
@@ -585,8 +630,8 @@ func (s *Store) VerifiedByEngagement(ctx context.Context, engagement string, now
 
 // ResetFailures implements flows.SessionStore.
 func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, error) {
-	err := s.write(ctx, "reset failures", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM failures WHERE person = ?`, r.Person)
+	err := s.write(ctx, "reset failures", func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.tx.ExecContext(ctx, `DELETE FROM failures WHERE person = ?`, r.Person)
 		if err != nil {
 			return err
 		}
@@ -595,12 +640,12 @@ func (s *Store) ResetFailures(ctx context.Context, r flows.Reset) (flows.Reset, 
 			return err
 		}
 		r.Cleared = int(n)
-		_, err = tx.ExecContext(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES (?, ?, ?, ?, ?)`,
+		_, err = tx.tx.ExecContext(ctx, `INSERT INTO resets (person, actor, reason, at, cleared) VALUES (?, ?, ?, ?, ?)`,
 			r.Person, r.Actor, r.Reason, us(r.At), r.Cleared)
 		if err != nil {
 			return err
 		}
-		return s.insertEffects(ctx, &writeTx{s: s, tx: tx}, flows.Commit{Outbox: r.Outbox}) // its events
+		return s.insertEffects(ctx, tx, flows.Commit{Outbox: r.Outbox}) // its events
 	})
 	if err != nil {
 		return flows.Reset{}, err
@@ -634,49 +679,58 @@ func scanEntry(rows *sql.Rows) (store.StoredEntry, error) {
 		return e, err
 	}
 	e.At, e.NextAttempt = at(queued), at(next)
+	if next == math.MaxInt64 { // behind
+		e.NextAttempt = e.At
+	}
 	e.Decode(payload)
 	return e, nil
 }
 
-// ClaimOutbox implements flows.Outbox in one statement on the writer: the heads of the
-// engagements' queues that are due. A claimed write whose payload cannot be read is parked
-// (store.CodeUnreadable), not returned.
+// ClaimOutbox implements flows.Outbox in one statement, a write (see write). A claimed write
+// whose payload cannot be read is parked (store.CodeUnreadable), not returned.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]flows.OutboxEntry, error) {
-	rows, err := s.query(ctx, s.w, `UPDATE outbox SET status = 2, attempts = attempts + 1, next_attempt = ?
-		WHERE id IN (
-			SELECT o.id FROM outbox o
-			WHERE o.status IN (1, 2) AND o.next_attempt <= ?
-			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)
-			ORDER BY o.id LIMIT ?)
-		RETURNING `+entryColumns, us(now.Add(lease)), us(now), max)
+	var claimed []store.StoredEntry
+	err := s.write(ctx, "claim outbox", func(ctx context.Context, tx *writeTx) error {
+		st, err := tx.stmt(ctx, claimOutbox)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, us(now.Add(lease)), us(now), max)
+		if err != nil {
+			return err
+		}
+		claimed, err = collect(rows, scanEntry)
+		return err
+	})
 	if err != nil {
-		return nil, formatError("claim outbox", err)
+		return nil, err
 	}
-	claimed, err := collect(rows, scanEntry)
-	if err != nil {
-		return nil, formatError("claim outbox", err)
-	}
+	slices.SortFunc(claimed, func(a, b store.StoredEntry) int { return cmp.Compare(a.ID, b.ID) }) // oldest first
 	return store.Readable(ctx, claimed, s.Park), nil
 }
 
-// settle runs an update of the write c claims, conditional on the claim still holding.
-func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set string, args ...any) error {
-	st, err := s.prepared(ctx, s.w, `UPDATE outbox SET `+set+` WHERE id = ? AND status = 2 AND attempts = ?`)
-	if err != nil {
-		return formatError(op, err)
-	}
-	res, err := st.ExecContext(ctx, append(args, c.ID, c.Attempt)...)
-	return affected(op, res, err, flows.ErrClaimLost)
+// settle runs query, an update of the write c claims conditional on the claim still holding,
+// with args and then c's id and attempt; when the write leaves its engagement's queue
+// (delivered, parked), the next write of the queue becomes due.
+func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, query string, args ...any) error {
+	return s.write(ctx, op, func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.exec(ctx, query, append(args, c.ID, c.Attempt)...)
+		if err := changed(res, err, flows.ErrClaimLost); err != nil || query == settleReschedule {
+			return err
+		}
+		_, err = tx.exec(ctx, promoteNext, c.ID)
+		return err
+	})
 }
 
-// affected returns err formatted, none when the statement changed no row, else nil.
-func affected(op string, res sql.Result, err, none error) error {
+// changed returns err, or none when the statement changed no row.
+func changed(res sql.Result, err, none error) error {
 	if err != nil {
-		return formatError(op, err)
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return formatError(op, err)
+		return err
 	}
 	if n == 0 {
 		return none
@@ -686,17 +740,17 @@ func affected(op string, res sql.Result, err, none error) error {
 
 // Delivered implements flows.Outbox.
 func (s *Store) Delivered(ctx context.Context, c flows.OutboxClaim, now time.Time) error {
-	return s.settle(ctx, "delivered", c, `status = 4, delivered_at = ?, next_attempt = ?`, us(now), us(now))
+	return s.settle(ctx, "delivered", c, settleDelivered, us(now), us(now))
 }
 
 // Reschedule implements flows.Outbox.
 func (s *Store) Reschedule(ctx context.Context, c flows.OutboxClaim, code string, next time.Time) error {
-	return s.settle(ctx, "reschedule", c, `status = 1, code = ?, next_attempt = ?`, code, us(next))
+	return s.settle(ctx, "reschedule", c, settleReschedule, code, us(next))
 }
 
 // Park implements flows.Outbox.
 func (s *Store) Park(ctx context.Context, c flows.OutboxClaim, code string) error {
-	return s.settle(ctx, "park", c, `status = 3, code = ?`, code)
+	return s.settle(ctx, "park", c, settlePark, code)
 }
 
 // ListOutbox implements flows.Outbox.
@@ -717,14 +771,21 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 
 // RetryParked implements flows.Outbox.
 func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET status = 1, next_attempt = ? WHERE id = ? AND status = 3`, us(now), id)
-	return affected("retry parked", res, err, flows.ErrNotFound)
+	return s.write(ctx, "retry parked", func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET status = 1, next_attempt = CASE WHEN EXISTS (
+				SELECT 1 FROM outbox p WHERE p.engagement = outbox.engagement AND p.status IN (1, 2) AND p.id < outbox.id)
+			THEN `+behind+` ELSE ? END
+			WHERE id = ? AND status = 3`, us(now), id)
+		return changed(res, err, flows.ErrNotFound)
+	})
 }
 
 // DiscardParked implements flows.Outbox.
 func (s *Store) DiscardParked(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND status = 3`, id)
-	return affected("discard parked", res, err, flows.ErrNotFound)
+	return s.write(ctx, "discard parked", func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND status = 3`, id)
+		return changed(res, err, flows.ErrNotFound)
+	})
 }
 
 // AuditByEngagement implements flows.AuditLog.
@@ -753,13 +814,13 @@ func (s *Store) audit(ctx context.Context, where, arg string) ([]flows.AuditEven
 	return out, formatError("audit", err)
 }
 
-// Sweep implements store.Store, in one write transaction.
+// Sweep implements store.Store, as one write.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
 	steps := store.SweepSteps(&sw, now, r, `?`)
-	err := s.write(ctx, "sweep", func(tx *sql.Tx) error {
+	err := s.write(ctx, "sweep", func(ctx context.Context, tx *writeTx) error {
 		for _, st := range steps {
-			res, err := tx.ExecContext(ctx, st.SQL, us(st.Before))
+			res, err := tx.tx.ExecContext(ctx, st.SQL, us(st.Before))
 			if err != nil {
 				return err
 			}
