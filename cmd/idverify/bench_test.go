@@ -48,7 +48,7 @@ func BenchmarkServeSteps(b *testing.B) {
 		for _, run := range []struct {
 			outbox bool
 			rate   int
-		}{{true, 2000}, {true, 5000}, {false, 2000}, {false, 5000}} {
+		}{{true, 2000}, {true, 3500}, {true, 5000}, {false, 2000}, {false, 5000}} {
 			name := fmt.Sprintf("%s/%s/paced-%d-steps-s", driver, map[bool]string{false: "no-outbox", true: "outbox"}[run.outbox], run.rate)
 			b.Run(name, func(b *testing.B) {
 				benchSteps(b, 200, driver, run.outbox, time.Duration(float64(200)/float64(run.rate)*float64(time.Second)))
