@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -53,4 +54,55 @@ func TestWALStartsAgainUnderSteadyWrites(t *testing.T) {
 	fi, err := os.Stat(path + "-wal")
 	require.NoError(t, err)
 	assert.Less(t, fi.Size(), int64(16<<20), "the WAL's size")
+}
+
+// A reader on an old snapshot (a slow list, an operator's sqlite3 shell, a backup in another
+// process) holds up no write. SQLite lets a RESTART checkpoint wait for such a reader through
+// the busy handler, BusyTimeout at each attempt, and the committer's RESTART has every write
+// queued behind it: 200 Commits took more than BusyTimeout with the reader open (the WAL
+// cannot start again while it reads, so each checkpoint asks for another RESTART).
+func TestWritesDoNotWaitForAnOldReader(t *testing.T) {
+	defer sqlite.SetCheckpoints(time.Millisecond, 8, 1<<20)()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "idverify.db")
+	st, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	defer st.Close()
+	data := bytes.Repeat([]byte{'s'}, 2000)
+	commit := func(i int) error {
+		_, err := st.Commit(ctx, flows.Commit{Session: fmt.Sprint("s-", i), Data: data})
+		return err
+	}
+	for i := range 20 {
+		require.NoError(t, commit(i))
+	}
+
+	db, err := sql.Open("sqlite", path) // another handle on the file, as an operator's
+	require.NoError(t, err)
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	var n int
+	require.NoError(t, tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions`).Scan(&n)) // its snapshot, held
+	require.Equal(t, 20, n)
+
+	done := make(chan error, 1)
+	go func() {
+		for i := 20; i < 220; i++ {
+			if err := commit(i); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(sqlite.BusyTimeout / 2): // a bound on a wait for a lock, not a measurement
+		t.Error("the writes waited for the reader")
+		require.NoError(t, tx.Rollback())
+		require.NoError(t, <-done)
+	}
 }

@@ -498,8 +498,7 @@ func (s *Store) committer() {
 		// in the verification benchmark groups grow from 1.6 to 3.7 Commits.
 		runtime.Gosched()
 		if s.restart.Swap(false) {
-			// Readers finish in microseconds; a failure is asked for again by the next pass.
-			_, _ = s.w.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)")
+			s.restartWAL()
 		}
 	waiting:
 		for len(group) < maxGroup {
@@ -512,6 +511,23 @@ func (s *Store) committer() {
 		}
 		s.writeGroup(group)
 	}
+}
+
+// restartWAL runs a RESTART checkpoint on the writer, between two transactions, with the
+// writer's busy handler off. With it, SQLite's RESTART waits up to BusyTimeout for each reader
+// on an old snapshot and then for each reader of the WAL, every write queued behind it: a
+// reader held for long (a slow list, an operator's sqlite3 shell, a backup in another process)
+// held up the writes 10 s at each attempt, an attempt every checkpointEvery while it read.
+// Without it the checkpoint copies what those readers let it and returns; the checkpointer
+// asks again after its next pass, and the WAL starts again once they have moved on.
+func (s *Store) restartWAL() {
+	bg := context.Background()
+	if _, err := s.w.ExecContext(bg, "PRAGMA busy_timeout = 0"); err != nil {
+		return
+	}
+	_, _ = s.w.ExecContext(bg, "PRAGMA wal_checkpoint(RESTART)")
+	// It cannot fail on an open connection; on a new one (the old one lost) the DSN's holds.
+	_, _ = s.w.ExecContext(bg, "PRAGMA busy_timeout = "+strconv.Itoa(int(BusyTimeout/time.Millisecond)))
 }
 
 // writeGroup runs group's writes in one IMMEDIATE transaction, each in a savepoint, and
