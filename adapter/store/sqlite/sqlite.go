@@ -915,23 +915,49 @@ func (s *Store) audit(ctx context.Context, where, arg string) ([]flows.AuditEven
 	return out, formatError("audit", err)
 }
 
-// Sweep implements store.Store, as one write.
+// sweepBatch bounds the rows one write of a sweep deletes.
+var sweepBatch = 1000
+
+// Sweep implements store.Store, each statement a batch of sweepBatch rows at a time, each
+// batch a write of its own: as one write, a sweep of a large backlog (the first after a
+// retention is set, or after days down) held the one writer for as long as it deleted, every
+// step's Commit queued behind it, and could not be stopped by ctx once started. Between
+// batches the Commits go, and ctx is checked.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
-	steps := store.SweepSteps(&sw, now, r, `?`)
-	err := s.write(ctx, "sweep", func(ctx context.Context, tx *writeTx) error {
-		for _, st := range steps {
-			res, err := tx.tx.ExecContext(ctx, st.SQL, us(st.Before))
-			if err != nil {
+	for _, st := range store.SweepSteps(&sw, now, r, `?`) {
+		query, err := sweepBatchSQL(st.SQL)
+		if err != nil {
+			return sw, err
+		}
+		for {
+			var n int64
+			err := s.write(ctx, "sweep", func(ctx context.Context, tx *writeTx) error {
+				res, err := tx.tx.ExecContext(ctx, query, us(st.Before), sweepBatch)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
 				return err
-			}
-			n, err := res.RowsAffected()
+			})
 			if err != nil {
-				return err
+				return sw, err
 			}
 			*st.Count += n
+			if n < int64(sweepBatch) {
+				break
+			}
 		}
-		return nil
-	})
-	return sw, err
+	}
+	return sw, nil
+}
+
+// sweepBatchSQL turns a sweep's statement, DELETE FROM table WHERE condition, into one that
+// deletes a batch of its rows (a LIMIT as its last parameter).
+func sweepBatchSQL(query string) (string, error) {
+	table, cond, ok := strings.Cut(strings.TrimPrefix(query, "DELETE FROM "), " WHERE ")
+	if !ok || strings.ContainsAny(table, " ()") {
+		return "", fmt.Errorf("sqlite: a sweep statement not of the form DELETE FROM table WHERE condition: %.40s", query)
+	}
+	return "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + cond + " LIMIT ?)", nil
 }
