@@ -112,3 +112,25 @@ func TestWritesDoNotWaitForAnOldReader(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 }
+
+// A checkpointer whose checkpoints fail (here its connection is closed; an I/O error would do)
+// leaves the checkpoint to the committer's RESTART. The writer's automatic checkpoint is off,
+// so nothing else copied the WAL into the database: it grew by every Commit, silently, for as
+// long as the process ran.
+func TestWALStartsAgainWhenTheCheckpointerFails(t *testing.T) {
+	defer sqlite.SetCheckpoints(0, 1<<30, 64<<10)() // no restart asked for by the WAL's size
+	path := filepath.Join(t.TempDir(), "idverify.db")
+	st, err := sqlite.Open(t.Context(), path)
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, sqlite.BreakCheckpointer(st))
+
+	data := bytes.Repeat([]byte{'s'}, 8<<10)
+	for i := range 300 {
+		_, err := st.Commit(t.Context(), flows.Commit{Session: fmt.Sprint("s-", i), Data: data})
+		require.NoError(t, err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	require.NoError(t, err)
+	assert.Less(t, fi.Size(), int64(1<<20), "the WAL's size, after 300 Commits of 8 KB")
+}

@@ -24,3 +24,6 @@ func SetSweepBatch(n int) (restore func()) {
 	sweepBatch = n
 	return func() { sweepBatch = b }
 }
+
+// BreakCheckpointer closes the checkpointer's connection: its checkpoints fail from then on.
+func BreakCheckpointer(s *Store) error { return s.c.Close() }

@@ -248,7 +248,10 @@ func (s *Store) checkpointer() {
 		case <-s.quit:
 			return
 		}
-		if frames, err := checkpoint("PASSIVE"); err == nil && frames > walRestartFrames {
+		// A PASSIVE checkpoint that fails (its connection lost, an I/O error) leaves the
+		// checkpoint to the committer's RESTART: the writer's own is off (wal_autocheckpoint(0)),
+		// so nothing else would copy the WAL, which would grow with every Commit.
+		if frames, err := checkpoint("PASSIVE"); err != nil || frames > walRestartFrames {
 			s.restart.Store(true)
 		}
 		pause.Reset(checkpointEvery)
