@@ -13,3 +13,17 @@ func SetCheckpoints(every time.Duration, restartFrames, sizeLimit int) (restore 
 	checkpointEvery, walRestartFrames, walSizeLimit = every, restartFrames, sizeLimit
 	return func() { checkpointEvery, walRestartFrames, walSizeLimit = e, f, l }
 }
+
+// SweepBatchSQL is a sweep statement as the store runs it, a batch at a time.
+var SweepBatchSQL = sweepBatchSQL
+
+// SetSweepBatch sets how many rows one write of a sweep deletes, until the returned function
+// restores it.
+func SetSweepBatch(n int) (restore func()) {
+	b := sweepBatch
+	sweepBatch = n
+	return func() { sweepBatch = b }
+}
+
+// BreakCheckpointer closes the checkpointer's connection: its checkpoints fail from then on.
+func BreakCheckpointer(s *Store) error { return s.c.Close() }

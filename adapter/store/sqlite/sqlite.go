@@ -248,7 +248,10 @@ func (s *Store) checkpointer() {
 		case <-s.quit:
 			return
 		}
-		if frames, err := checkpoint("PASSIVE"); err == nil && frames > walRestartFrames {
+		// A PASSIVE checkpoint that fails (its connection lost, an I/O error) leaves the
+		// checkpoint to the committer's RESTART: the writer's own is off (wal_autocheckpoint(0)),
+		// so nothing else would copy the WAL, which would grow with every Commit.
+		if frames, err := checkpoint("PASSIVE"); err != nil || frames > walRestartFrames {
 			s.restart.Store(true)
 		}
 		pause.Reset(checkpointEvery)
@@ -498,8 +501,7 @@ func (s *Store) committer() {
 		// in the verification benchmark groups grow from 1.6 to 3.7 Commits.
 		runtime.Gosched()
 		if s.restart.Swap(false) {
-			// Readers finish in microseconds; a failure is asked for again by the next pass.
-			_, _ = s.w.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)")
+			s.restartWAL()
 		}
 	waiting:
 		for len(group) < maxGroup {
@@ -512,6 +514,23 @@ func (s *Store) committer() {
 		}
 		s.writeGroup(group)
 	}
+}
+
+// restartWAL runs a RESTART checkpoint on the writer, between two transactions, with the
+// writer's busy handler off. With it, SQLite's RESTART waits up to BusyTimeout for each reader
+// on an old snapshot and then for each reader of the WAL, every write queued behind it: a
+// reader held for long (a slow list, an operator's sqlite3 shell, a backup in another process)
+// held up the writes 10 s at each attempt, an attempt every checkpointEvery while it read.
+// Without it the checkpoint copies what those readers let it and returns; the checkpointer
+// asks again after its next pass, and the WAL starts again once they have moved on.
+func (s *Store) restartWAL() {
+	bg := context.Background()
+	if _, err := s.w.ExecContext(bg, "PRAGMA busy_timeout = 0"); err != nil {
+		return
+	}
+	_, _ = s.w.ExecContext(bg, "PRAGMA wal_checkpoint(RESTART)")
+	// It cannot fail on an open connection; on a new one (the old one lost) the DSN's holds.
+	_, _ = s.w.ExecContext(bg, "PRAGMA busy_timeout = "+strconv.Itoa(int(BusyTimeout/time.Millisecond)))
 }
 
 // writeGroup runs group's writes in one IMMEDIATE transaction, each in a savepoint, and
@@ -899,23 +918,49 @@ func (s *Store) audit(ctx context.Context, where, arg string) ([]flows.AuditEven
 	return out, formatError("audit", err)
 }
 
-// Sweep implements store.Store, as one write.
+// sweepBatch bounds the rows one write of a sweep deletes.
+var sweepBatch = 1000
+
+// Sweep implements store.Store, each statement a batch of sweepBatch rows at a time, each
+// batch a write of its own: as one write, a sweep of a large backlog (the first after a
+// retention is set, or after days down) held the one writer for as long as it deleted, every
+// step's Commit queued behind it, and could not be stopped by ctx once started. Between
+// batches the Commits go, and ctx is checked.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (store.Swept, error) {
 	var sw store.Swept
-	steps := store.SweepSteps(&sw, now, r, `?`)
-	err := s.write(ctx, "sweep", func(ctx context.Context, tx *writeTx) error {
-		for _, st := range steps {
-			res, err := tx.tx.ExecContext(ctx, st.SQL, us(st.Before))
-			if err != nil {
+	for _, st := range store.SweepSteps(&sw, now, r, `?`) {
+		query, err := sweepBatchSQL(st.SQL)
+		if err != nil {
+			return sw, err
+		}
+		for {
+			var n int64
+			err := s.write(ctx, "sweep", func(ctx context.Context, tx *writeTx) error {
+				res, err := tx.tx.ExecContext(ctx, query, us(st.Before), sweepBatch)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
 				return err
-			}
-			n, err := res.RowsAffected()
+			})
 			if err != nil {
-				return err
+				return sw, err
 			}
 			*st.Count += n
+			if n < int64(sweepBatch) {
+				break
+			}
 		}
-		return nil
-	})
-	return sw, err
+	}
+	return sw, nil
+}
+
+// sweepBatchSQL turns a sweep's statement, DELETE FROM table WHERE condition, into one that
+// deletes a batch of its rows (a LIMIT as its last parameter).
+func sweepBatchSQL(query string) (string, error) {
+	table, cond, ok := strings.Cut(strings.TrimPrefix(query, "DELETE FROM "), " WHERE ")
+	if !ok || strings.ContainsAny(table, " ()") {
+		return "", fmt.Errorf("sqlite: a sweep statement not of the form DELETE FROM table WHERE condition: %.40s", query)
+	}
+	return "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + cond + " LIMIT ?)", nil
 }

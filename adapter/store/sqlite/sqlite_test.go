@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -81,40 +80,5 @@ func TestReadsOnEndedContext(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			require.ErrorIs(t, read(), context.Canceled)
 		})
-	}
-}
-
-// The sweep's statements each read an index, not the whole table (a full scan of sessions or
-// the audit would hold the one writer for as long as it reads them), but for resets, which only
-// admins write.
-func TestSweepUsesIndexes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "idverify.db")
-	st, err := sqlite.Open(t.Context(), path)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	defer db.Close()
-
-	all := store.Retention{Sessions: time.Hour, Failures: time.Hour, Delivered: time.Hour, Audit: time.Hour}
-	for _, step := range store.SweepSteps(&store.Swept{}, time.Now(), all, `?`) {
-		rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+step.SQL, 0)
-		require.NoError(t, err)
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-			plan = append(plan, detail)
-		}
-		require.NoError(t, rows.Err())
-		rows.Close()
-		if strings.Contains(step.SQL, "FROM resets") {
-			continue
-		}
-		for _, detail := range plan {
-			require.NotContains(t, detail, "SCAN", "%s: %v", step.SQL, plan)
-		}
-		require.NotEmpty(t, plan, step.SQL)
 	}
 }
