@@ -39,17 +39,7 @@ func TestClaimWalksTheDueIndex(t *testing.T) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	rows, err := db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+sqlite.ClaimOutboxQuery, 0, 0, 4)
-	require.NoError(t, err)
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-		plan = append(plan, detail)
-	}
-	require.NoError(t, rows.Err())
-	joined := strings.Join(plan, "\n")
+	joined := strings.Join(queryPlan(t, db, sqlite.ClaimOutboxQuery, 0, 0, 4), "\n")
 	assert.Contains(t, joined, "SEARCH o USING INDEX outbox_due", "the due writes in the index's order")
 	assert.NotContains(t, joined, "TEMP B-TREE", "no sort of every due write")
 
@@ -265,4 +255,22 @@ func writesBehindAtRandom(t *testing.T, seed uint64) {
 			require.NoError(t, st.Delivered(ctx, e.Claim(), now))
 		}
 	}
+}
+
+// queryPlan returns the details of SQLite's EXPLAIN QUERY PLAN for query with args, one line
+// a step ("SEARCH o USING INDEX outbox_due …", "USE TEMP B-TREE FOR ORDER BY").
+func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	return plan
 }

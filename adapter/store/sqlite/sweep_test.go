@@ -98,17 +98,7 @@ func TestSweepBatchesUseIndexes(t *testing.T) {
 	for _, step := range store.SweepSteps(&store.Swept{}, time.Now(), all, `?`) {
 		query, err := sqlite.SweepBatchSQL(step.SQL)
 		require.NoError(t, err)
-		rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, 0, 10)
-		require.NoError(t, err)
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-			plan = append(plan, detail)
-		}
-		require.NoError(t, rows.Err())
-		rows.Close()
+		plan := queryPlan(t, db, query, 0, 10)
 		require.NotEmpty(t, plan, query)
 		if strings.Contains(step.SQL, "FROM resets") {
 			continue
