@@ -5,6 +5,9 @@ import "time"
 // ClaimOutboxQuery is the claim's statement, for its query plan.
 const ClaimOutboxQuery = claimOutbox
 
+// ListOutboxQuery is ListOutbox's statement, for its query plan.
+const ListOutboxQuery = listOutbox
+
 // SetCheckpoints sets how often the checkpointer runs, the WAL's restart mark (frames) and
 // the size it is cut back to (bytes), for stores opened until the returned function restores
 // them.

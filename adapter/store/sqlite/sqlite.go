@@ -857,12 +857,15 @@ func (s *Store) Park(ctx context.Context, c flows.OutboxClaim, code string) erro
 	return s.settle(ctx, "park", c, settlePark, code)
 }
 
+// listOutbox lists the writes not delivered, by the partial index outbox_undelivered.
+const listOutbox = `SELECT ` + entryColumns + ` FROM outbox WHERE status IN (1, 2, 3) AND id > ? ORDER BY id LIMIT ?`
+
 // ListOutbox implements flows.Outbox.
 func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.OutboxEntry, error) {
 	if max <= 0 {
 		max = -1 // no limit
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+entryColumns+` FROM outbox WHERE status IN (1, 2, 3) AND id > ? ORDER BY id LIMIT ?`, after, max)
+	rows, err := s.r.QueryContext(ctx, listOutbox, after, max)
 	if err != nil {
 		return nil, formatError("list outbox", err)
 	}
