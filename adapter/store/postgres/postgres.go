@@ -434,7 +434,9 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 
 // settle runs an update of the write c claims, conditional on the claim still holding; when
 // the write leaves its engagement's queue (delivered, parked), under the queue's lock, and the
-// next write of the queue becomes due.
+// next write of the queue becomes due. Those three statements are one batch, which pgx runs as
+// one implicit transaction, each statement still with a snapshot of its own: one round trip,
+// where a BEGIN and a COMMIT would add two.
 func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, closes bool, set string, args ...any) error {
 	update := `UPDATE outbox SET ` + set + ` WHERE id = $1 AND status = 2 AND attempts = $2`
 	args = append([]any{c.ID, c.Attempt}, args...)
@@ -448,19 +450,16 @@ func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, clos
 		}
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(lockQueueOf, c.ID)
-		b.Queue(update, args...).Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				return flows.ErrClaimLost
-			}
-			return nil
-		})
-		b.Queue(promoteNext, c.ID)
-		return tx.SendBatch(ctx, b).Close()
+	b := &pgx.Batch{}
+	b.Queue(lockQueueOf, c.ID)
+	b.Queue(update, args...).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return flows.ErrClaimLost // the promotion that follows then finds the queue's head open, not behind
+		}
+		return nil
 	})
-	return formatError(op, err) // passes ErrClaimLost
+	b.Queue(promoteNext, c.ID)
+	return formatError(op, s.pool.SendBatch(ctx, b).Close()) // passes ErrClaimLost
 }
 
 // Delivered implements flows.Outbox.
@@ -497,21 +496,18 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 
 // RetryParked implements flows.Outbox.
 func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { // under its queue's lock: it opens a write
-		b := &pgx.Batch{}
-		b.Queue(lockQueueOf, id)
-		b.Queue(`UPDATE outbox SET status = 1, next_attempt = CASE WHEN EXISTS (
-				SELECT 1 FROM outbox p WHERE p.engagement = outbox.engagement AND p.status IN (1, 2) AND p.id < outbox.id)
-			THEN `+behind+` ELSE $2 END
-			WHERE id = $1 AND status = 3`, id, now).Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				return flows.ErrNotFound
-			}
-			return nil
-		})
-		return tx.SendBatch(ctx, b).Close()
+	b := &pgx.Batch{} // one transaction, under its queue's lock: it opens a write
+	b.Queue(lockQueueOf, id)
+	b.Queue(`UPDATE outbox SET status = 1, next_attempt = CASE WHEN EXISTS (
+			SELECT 1 FROM outbox p WHERE p.engagement = outbox.engagement AND p.status IN (1, 2) AND p.id < outbox.id)
+		THEN `+behind+` ELSE $2 END
+		WHERE id = $1 AND status = 3`, id, now).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return flows.ErrNotFound
+		}
+		return nil
 	})
-	return formatError("retry parked", err) // passes ErrNotFound
+	return formatError("retry parked", s.pool.SendBatch(ctx, b).Close()) // passes ErrNotFound
 }
 
 // DiscardParked implements flows.Outbox. A parked write is not open: its queue does not change.
