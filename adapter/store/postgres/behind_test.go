@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/store/postgres"
+	"github.com/idverify/idverify/adapter/store/storetest"
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/flows/flowstest"
 )
@@ -98,6 +99,16 @@ func TestWritesBehindAreNotDue(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "event-1", got[0].Key, "then the next event, one at a time")
+}
+
+// The promotion of the writes behind, attacked at random (storetest.TestWritesBehindAtRandom).
+func TestWritesBehindAreNeverStuck(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			st := openSchema(t, 1)[0]
+			storetest.TestWritesBehindAtRandom(t, seed, st, func(t *testing.T) int { return stuck(t, st) })
+		})
+	}
 }
 
 // Two replicas at once: steps commit writes of a few engagements (some several in one Commit)
