@@ -119,7 +119,14 @@ func TestWritesBehindAreNeverStuck(t *testing.T) {
 func TestWritesBehindAcrossReplicas(t *testing.T) {
 	ctx := t.Context()
 	stores := openSchema(t, 2)
-	const committers, commits, engagements, workersPerStore = 6, 40, 3, 3
+	const committers, commits, engagements, workersPerStore = 8, 30, 2, 3
+	// Each insert sleeps 10 ms after it decided whether its write goes behind, before its
+	// transaction commits: a close on the other replica in that window, were it not held up by
+	// the queue's lock, would promote without seeing the write.
+	_, err := stores[0].Pool().Exec(ctx, `CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END $$;
+		CREATE TRIGGER slow_insert AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION slow_insert()`)
+	require.NoError(t, err)
 
 	var seq atomic.Int64                 // orders the closes: a write's close begins after the one before it committed
 	type settled struct{ id, seq int64 } // a write delivered or parked, at seq
