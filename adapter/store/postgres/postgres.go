@@ -6,7 +6,9 @@
 // names are locked FOR UPDATE in person order, the guard's count is read under that lock, and
 // the failures, marks, outbox writes and audit events are inserted, all or nothing. So a guard
 // holds across replicas: no other commit or reset can change a person's failures between the
-// count and the commit. Outbox writes are claimed with FOR UPDATE SKIP LOCKED.
+// count and the commit. Outbox writes are claimed with FOR UPDATE SKIP LOCKED; the writes
+// queued behind an open write of their engagement wait out of the claim's way until it is
+// delivered or parked, under a per-engagement lock (see lockQueue).
 //
 //	st, err := postgres.Open(ctx, "postgres://idverify@db:5432/idverify")
 //	if err != nil { ... }
@@ -202,7 +204,8 @@ func lockPeople(ctx context.Context, tx pgx.Tx, people []string, g flows.Guard) 
 }
 
 // insertEffects inserts a commit's failures, marks, outbox writes and audit events in one
-// round trip.
+// round trip, the outbox writes under their engagements' queue locks (see lockQueue), taken
+// in engagement order after the session's and the people's rows.
 func insertEffects(ctx context.Context, tx pgx.Tx, c flows.Commit) error {
 	b := &pgx.Batch{}
 	for _, f := range c.Failures {
@@ -213,13 +216,20 @@ func insertEffects(ctx context.Context, tx pgx.Tx, c flows.Commit) error {
 			ON CONFLICT (engagement, person, role) DO UPDATE SET at = EXCLUDED.at, until = EXCLUDED.until`,
 			m.Engagement, m.Person, int16(m.Role), m.At, m.Until)
 	}
+	engagements := make([]string, 0, len(c.Outbox))
+	for _, w := range c.Outbox {
+		engagements = append(engagements, w.Engagement)
+	}
+	slices.Sort(engagements)
+	for _, e := range slices.Compact(engagements) {
+		b.Queue(lockQueue, e)
+	}
 	for _, w := range c.Outbox {
 		payload, err := store.EncodeWrite(w)
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt) VALUES ($1, $2, $3, $4, 1, $3)
-			ON CONFLICT (key) DO NOTHING`, w.Key, w.Engagement, w.At, payload)
+		b.Queue(insertWrite, w.Key, w.Engagement, w.At, payload)
 	}
 	for _, a := range c.Audit {
 		b.Queue(`INSERT INTO audit (at, session_key, engagement, actor, step, from_state, to_state, outcome, person, rule, failures)
@@ -328,7 +338,58 @@ func (s *Store) Resets(ctx context.Context, person string) ([]flows.Reset, error
 	return out, nil
 }
 
-const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code, next_attempt`
+// The statements that change which writes of an engagement are open (pending or claimed):
+// a write queued, delivered or parked, a parked write retried.
+const (
+	// lockQueue takes the engagement's queue lock, until the transaction ends. Each of those
+	// statements runs after it in its transaction, and so, READ COMMITTED taking a snapshot per
+	// statement, sees every change of the queue's open writes committed before: the
+	// transactions that change a queue go one at a time, as on SQLite's one writer. Without it a
+	// write queued behind an open write that another replica's Delivered, not seeing the new
+	// write, closes at the same time, would wait behind for ever; and so would the write behind
+	// two writes of one queue closing at once (a retried parked write goes before the claimed
+	// head), each promotion seeing the other still open. A lock of the head's row would not do:
+	// an insert locks only what its snapshot sees. A claim or a reschedule leaves the write open
+	// and takes no lock. Under the lock a queue's ids are drawn in commit order too: without
+	// it a write could commit, be claimed and delivered before one of its queue with a lower id
+	// committed. Lock order: a Commit takes the session's row, the people's rows, then these;
+	// a settlement or a retry takes this one, then its write's row, which no Commit locks; so
+	// no cycle. The key is a 64-bit hash of the engagement: two engagements sharing one only go
+	// one at a time, and since a Commit takes its locks in engagement order, two Commits can
+	// deadlock on them (PostgreSQL then fails one) only through a 64-bit collision.
+	lockQueue = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+	// lockQueueOf takes the queue lock of the write id's engagement.
+	lockQueueOf = `SELECT pg_advisory_xact_lock(hashtextextended(engagement, 0)) FROM outbox WHERE id = $1`
+	// insertWrite queues a write due at its time, or behind an open write of its engagement.
+	insertWrite = `INSERT INTO outbox (key, engagement, queued_at, payload, status, next_attempt)
+		SELECT $1::text, $2::text, $3::timestamptz, $4::jsonb, 1, CASE WHEN EXISTS (
+			SELECT 1 FROM outbox WHERE engagement = $2 AND status IN (1, 2)) THEN ` + behind + ` ELSE $3 END
+		ON CONFLICT (key) DO NOTHING`
+	// promoteNext makes the oldest open write of the engagement of the write id (which has
+	// just been delivered or parked) due at its queued time, if it waited behind.
+	promoteNext = `UPDATE outbox SET next_attempt = queued_at
+		WHERE id = (SELECT min(id) FROM outbox WHERE engagement = (SELECT engagement FROM outbox WHERE id = $1) AND status IN (1, 2))
+		  AND next_attempt = ` + behind
+)
+
+// behind is the next_attempt of a write queued behind an open write of its engagement: it
+// cannot go before that one is delivered or parked, which makes the next write due at its
+// queued time (promoteNext), so each engagement's oldest open write has a real next_attempt.
+// The writes behind so sit at the far end of the index outbox_due, where no claim walks: were
+// they due, a claim would step over every write queued behind a queue's head waiting out its
+// backoff (a webhook subscriber down, whose events are one queue), at every claim. A parked
+// write an operator retries goes behind too, unless it is its engagement's oldest open write,
+// when the queue's head it goes before keeps its real time (the claim's NOT EXISTS keeps the
+// order); so do the writes of a database of an earlier version, which are only slower to claim
+// past. ListOutbox shows the queued time instead. An earlier version does not promote: before
+// going back to one, make them due again
+// (UPDATE outbox SET next_attempt = queued_at WHERE next_attempt = 'infinity').
+const behind = `'infinity'::timestamptz`
+
+// entryColumns are an entry's columns, a write behind showing its queued time (pgx cannot
+// scan infinity into a time.Time).
+const entryColumns = `id, key, engagement, queued_at, payload, status, attempts, code,
+	CASE WHEN next_attempt = ` + behind + ` THEN queued_at ELSE next_attempt END`
 
 func scanEntry(row pgx.CollectableRow) (store.StoredEntry, error) {
 	var e store.StoredEntry
@@ -371,32 +432,49 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	return store.Readable(ctx, claimed, s.Park), nil
 }
 
-// settle runs an update of the write c claims, conditional on the claim still holding.
-func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, set string, args ...any) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET `+set+` WHERE id = $1 AND status = 2 AND attempts = $2`,
-		append([]any{c.ID, c.Attempt}, args...)...)
-	if err != nil {
-		return formatError(op, err)
+// settle runs an update of the write c claims, conditional on the claim still holding; when
+// the write leaves its engagement's queue (delivered, parked), under the queue's lock, and the
+// next write of the queue becomes due. Those three statements are one batch, which pgx runs as
+// one implicit transaction, each statement still with a snapshot of its own: one round trip,
+// where a BEGIN and a COMMIT would add two.
+func (s *Store) settle(ctx context.Context, op string, c flows.OutboxClaim, closes bool, set string, args ...any) error {
+	update := `UPDATE outbox SET ` + set + ` WHERE id = $1 AND status = 2 AND attempts = $2`
+	args = append([]any{c.ID, c.Attempt}, args...)
+	if !closes {
+		tag, err := s.pool.Exec(ctx, update, args...)
+		if err != nil {
+			return formatError(op, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return flows.ErrClaimLost
+		}
+		return nil
 	}
-	if tag.RowsAffected() == 0 {
-		return flows.ErrClaimLost
-	}
-	return nil
+	b := &pgx.Batch{}
+	b.Queue(lockQueueOf, c.ID)
+	b.Queue(update, args...).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return flows.ErrClaimLost // the promotion that follows then finds the queue's head open, not behind
+		}
+		return nil
+	})
+	b.Queue(promoteNext, c.ID)
+	return formatError(op, s.pool.SendBatch(ctx, b).Close()) // passes ErrClaimLost
 }
 
 // Delivered implements flows.Outbox.
 func (s *Store) Delivered(ctx context.Context, c flows.OutboxClaim, now time.Time) error {
-	return s.settle(ctx, "delivered", c, `status = 4, delivered_at = $3, next_attempt = $3`, now)
+	return s.settle(ctx, "delivered", c, true, `status = 4, delivered_at = $3, next_attempt = $3`, now)
 }
 
 // Reschedule implements flows.Outbox.
 func (s *Store) Reschedule(ctx context.Context, c flows.OutboxClaim, code string, next time.Time) error {
-	return s.settle(ctx, "reschedule", c, `status = 1, code = $3, next_attempt = $4`, code, next)
+	return s.settle(ctx, "reschedule", c, false, `status = 1, code = $3, next_attempt = $4`, code, next)
 }
 
 // Park implements flows.Outbox.
 func (s *Store) Park(ctx context.Context, c flows.OutboxClaim, code string) error {
-	return s.settle(ctx, "park", c, `status = 3, code = $3`, code)
+	return s.settle(ctx, "park", c, true, `status = 3, code = $3`, code)
 }
 
 // ListOutbox implements flows.Outbox.
@@ -418,10 +496,21 @@ func (s *Store) ListOutbox(ctx context.Context, after int64, max int) ([]flows.O
 
 // RetryParked implements flows.Outbox.
 func (s *Store) RetryParked(ctx context.Context, id int64, now time.Time) error {
-	return s.parked(ctx, "retry parked", `UPDATE outbox SET status = 1, next_attempt = $2 WHERE id = $1 AND status = 3`, id, now)
+	b := &pgx.Batch{} // one transaction, under its queue's lock: it opens a write
+	b.Queue(lockQueueOf, id)
+	b.Queue(`UPDATE outbox SET status = 1, next_attempt = CASE WHEN EXISTS (
+			SELECT 1 FROM outbox p WHERE p.engagement = outbox.engagement AND p.status IN (1, 2) AND p.id < outbox.id)
+		THEN `+behind+` ELSE $2 END
+		WHERE id = $1 AND status = 3`, id, now).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return flows.ErrNotFound
+		}
+		return nil
+	})
+	return formatError("retry parked", s.pool.SendBatch(ctx, b).Close()) // passes ErrNotFound
 }
 
-// DiscardParked implements flows.Outbox.
+// DiscardParked implements flows.Outbox. A parked write is not open: its queue does not change.
 func (s *Store) DiscardParked(ctx context.Context, id int64) error {
 	return s.parked(ctx, "discard parked", `DELETE FROM outbox WHERE id = $1 AND status = 3`, id)
 }

@@ -2,11 +2,8 @@ package sqlite_test
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/store/sqlite"
+	"github.com/idverify/idverify/adapter/store/storetest"
 	"github.com/idverify/idverify/flows"
 	"github.com/idverify/idverify/flows/flowstest"
 )
@@ -132,128 +130,24 @@ func TestWritesBehindAreNotDue(t *testing.T) {
 	assert.Equal(t, "event-1", got[0].Key, "then the next event, one at a time")
 }
 
-// The promotion of the writes behind, attacked at random: writes queued (several of one
-// engagement in one Commit, events of a reset), claimed, delivered, rescheduled, parked,
-// retried and discarded by an operator, claims dropped by a crashed worker and their leases
-// run out. After each operation no engagement's oldest open write waits behind (it would never
-// be claimed again), and no claim returns a write while an earlier one of its engagement is
-// open; at the end every write is delivered.
+// The promotion of the writes behind, attacked at random (storetest.TestWritesBehindAtRandom).
 func TestWritesBehindAreNeverStuck(t *testing.T) {
 	for seed := range uint64(3) {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { writesBehindAtRandom(t, seed) })
-	}
-}
-
-func writesBehindAtRandom(t *testing.T, seed uint64) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "idverify.db")
-	st, err := sqlite.Open(ctx, path)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-
-	rnd := rand.New(rand.NewPCG(seed, 1))
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	const lease = 10 * time.Second
-	var held []flows.OutboxEntry
-	queued := 0
-	write := func() flows.OutboxWrite {
-		queued++
-		key := fmt.Sprint("w", queued)
-		return flows.OutboxWrite{Key: key, Engagement: fmt.Sprint("e", rnd.IntN(3)), At: now, Writeback: flows.Writeback{Key: key}}
-	}
-	list := func() []flows.OutboxEntry {
-		l, err := st.ListOutbox(ctx, 0, 0)
-		require.NoError(t, err)
-		return l
-	}
-	parked := func() []flows.OutboxEntry {
-		var out []flows.OutboxEntry
-		for _, e := range list() {
-			if e.Status == flows.OutboxParked {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	claim := func(at time.Time, max int) []flows.OutboxEntry {
-		open := list()
-		got, err := st.ClaimOutbox(ctx, at, lease, max)
-		require.NoError(t, err)
-		for _, e := range got {
-			for _, o := range open {
-				if o.Engagement == e.Engagement && o.ID < e.ID {
-					require.Equal(t, flows.OutboxParked, o.Status, "%s claimed while %s of its engagement is open", e.Key, o.Key)
-				}
-			}
-		}
-		return got
-	}
-	settled := func(err error) {
-		if !errors.Is(err, flows.ErrClaimLost) { // its lease ran out and another claim took it
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "idverify.db")
+			st, err := sqlite.Open(t.Context(), path)
 			require.NoError(t, err)
-		}
-	}
-	for op := range 200 {
-		switch rnd.IntN(9) {
-		case 0, 1: // a step queues writes, some of one engagement
-			c := flows.Commit{Session: fmt.Sprint("s", op), Data: []byte("x")}
-			for range 1 + rnd.IntN(3) {
-				c.Outbox = append(c.Outbox, write())
-			}
-			_, err := st.Commit(ctx, c)
+			t.Cleanup(func() { require.NoError(t, st.Close()) })
+			db, err := sql.Open("sqlite", path)
 			require.NoError(t, err)
-		case 2: // a reset queues its events
-			_, err := st.ResetFailures(ctx, flows.Reset{Person: "p", Actor: "a", At: now, Outbox: []flows.OutboxWrite{write()}})
-			require.NoError(t, err)
-		case 3:
-			held = append(held, claim(now, 1+rnd.IntN(4))...)
-		case 4, 5: // a worker settles a claim
-			if len(held) == 0 {
-				continue
-			}
-			i := rnd.IntN(len(held))
-			c := held[i].Claim()
-			held = slices.Delete(held, i, i+1)
-			switch rnd.IntN(4) {
-			case 0, 1:
-				settled(st.Delivered(ctx, c, now))
-			case 2:
-				settled(st.Reschedule(ctx, c, "unavailable", now.Add(time.Duration(rnd.IntN(30))*time.Second)))
-			case 3:
-				settled(st.Park(ctx, c, "REJECTED"))
-			}
-		case 6: // an operator retries or discards a parked write
-			if p := parked(); len(p) > 0 {
-				e := p[rnd.IntN(len(p))]
-				if rnd.IntN(3) == 0 {
-					require.NoError(t, st.DiscardParked(ctx, e.ID))
-				} else {
-					require.NoError(t, st.RetryParked(ctx, e.ID, now))
-				}
-			}
-		case 7: // a worker crashes with its claims
-			held = held[:0]
-		case 8:
-			now = now.Add(time.Duration(rnd.IntN(20)) * time.Second)
-		}
-		var stuck int
-		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM outbox o WHERE status IN (1, 2) AND next_attempt = 9223372036854775807
-			AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)`).Scan(&stuck))
-		require.Zero(t, stuck, "op %d: an engagement's oldest open write waits behind", op)
-	}
-
-	for _, e := range parked() {
-		require.NoError(t, st.RetryParked(ctx, e.ID, now))
-	}
-	for round := 0; len(list()) > 0; round++ {
-		require.Less(t, round, 1000, "writes never delivered: %+v", list())
-		now = now.Add(time.Hour)
-		for _, e := range claim(now, 100) {
-			require.NoError(t, st.Delivered(ctx, e.Claim(), now))
-		}
+			t.Cleanup(func() { db.Close() })
+			storetest.TestWritesBehindAtRandom(t, seed, st, func(t *testing.T) int {
+				var n int
+				require.NoError(t, db.QueryRowContext(t.Context(), `SELECT count(*) FROM outbox o WHERE status IN (1, 2) AND next_attempt = 9223372036854775807
+					AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)`).Scan(&n))
+				return n
+			})
+		})
 	}
 }
 

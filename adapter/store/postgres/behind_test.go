@@ -1,0 +1,223 @@
+package postgres_test
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/adapter/store/postgres"
+	"github.com/idverify/idverify/adapter/store/storetest"
+	"github.com/idverify/idverify/flows"
+	"github.com/idverify/idverify/flows/flowstest"
+)
+
+// due counts the rows a claim at now may walk: those its index condition on outbox_due admits.
+func due(t *testing.T, st *postgres.Store, now time.Time) int {
+	var n int
+	require.NoError(t, st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE status IN (1, 2) AND next_attempt <= $1`, now).Scan(&n))
+	return n
+}
+
+// stuck counts the engagements' oldest open writes that wait behind: never claimed again.
+func stuck(t *testing.T, st *postgres.Store) int {
+	var n int
+	require.NoError(t, st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM outbox o WHERE status IN (1, 2) AND next_attempt = 'infinity'
+		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.engagement = o.engagement AND p.status IN (1, 2) AND p.id < o.id)`).Scan(&n))
+	return n
+}
+
+// The writes queued behind an open write of their engagement are not due, whatever their time:
+// a claim walks the queues' heads only, so a queue held up (its head waiting out a backoff, the
+// events of a subscriber that is down) costs it nothing. Each write becomes due when the one
+// before it is delivered or parked, and the queues still go in order.
+func TestWritesBehindAreNotDue(t *testing.T) {
+	ctx := t.Context()
+	st := openSchema(t, 1)[0]
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	queue := func(key, engagement string) {
+		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"), Outbox: []flows.OutboxWrite{{
+			Key: key, Engagement: engagement, At: at, Writeback: flowstest.OutboxWrite(at)}}})
+		require.NoError(t, err)
+	}
+	const events, calls = 300, 10
+	for i := range events {
+		queue(fmt.Sprint("event-", i), "event/crm")
+		if i < 3*calls {
+			queue(fmt.Sprint("call-", i%calls, "-", i/calls), fmt.Sprint("call-", i%calls))
+		}
+	}
+	now := at.Add(time.Minute)
+	require.Equal(t, 1+calls, due(t, st, now), "the heads")
+
+	head, err := st.ClaimOutbox(ctx, now, time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, head, 1)
+	require.Equal(t, "event-0", head[0].Key)
+	require.NoError(t, st.Reschedule(ctx, head[0].Claim(), "unavailable", now.Add(time.Hour)))
+	assert.Equal(t, calls, due(t, st, now), "the events wait behind their head, which waits for its backoff")
+
+	for round := range 3 {
+		got, err := st.ClaimOutbox(ctx, now, time.Minute, 2*calls)
+		require.NoError(t, err)
+		require.Len(t, got, calls, "round %d: one write of each call, none of the events", round)
+		for i, e := range got {
+			assert.Equal(t, fmt.Sprint("call-", i, "-", round), e.Key)
+			if i == 0 {
+				require.NoError(t, st.Park(ctx, e.Claim(), "REJECTED"))
+			} else {
+				require.NoError(t, st.Delivered(ctx, e.Claim(), now))
+			}
+		}
+		if round < 2 {
+			assert.Equal(t, calls, due(t, st, now), "round %d: the next write of each call, delivered or parked", round)
+		}
+	}
+	assert.Zero(t, due(t, st, now))
+
+	list, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, list, 3+events, "3 parked, the events")
+	for _, e := range list {
+		if e.Status == flows.OutboxPending && e.Attempts == 0 {
+			assert.Equal(t, at, e.NextAttempt.UTC(), "%s: a write behind shows its queued time", e.Key)
+		}
+	}
+	got, err := st.ClaimOutbox(ctx, now.Add(time.Hour), time.Minute, 4)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "event-0", got[0].Key, "the head, once its backoff is over")
+	require.NoError(t, st.Delivered(ctx, got[0].Claim(), now.Add(time.Hour)))
+	got, err = st.ClaimOutbox(ctx, now.Add(time.Hour), time.Minute, 4)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "event-1", got[0].Key, "then the next event, one at a time")
+}
+
+// The promotion of the writes behind, attacked at random (storetest.TestWritesBehindAtRandom).
+func TestWritesBehindAreNeverStuck(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			st := openSchema(t, 1)[0]
+			storetest.TestWritesBehindAtRandom(t, seed, st, func(t *testing.T) int { return stuck(t, st) })
+		})
+	}
+}
+
+// Two replicas at once: steps commit writes of a few engagements (some several in one Commit)
+// while workers on both handles claim, deliver, park and reschedule. A write queued behind an
+// open write that the other replica closes at that moment must still be promoted: at the end
+// no write is open (none waits behind for ever), and each engagement's writes were closed in
+// the order they were queued.
+func TestWritesBehindAcrossReplicas(t *testing.T) {
+	ctx := t.Context()
+	stores := openSchema(t, 2)
+	const committers, commits, engagements, workersPerStore = 8, 30, 2, 3
+	// Each insert sleeps 10 ms after it decided whether its write goes behind, before its
+	// transaction commits: a close on the other replica in that window, were it not held up by
+	// the queue's lock, would promote without seeing the write.
+	_, err := stores[0].Pool().Exec(ctx, `CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN PERFORM pg_sleep(0.01); RETURN NULL; END $$;
+		CREATE TRIGGER slow_insert AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION slow_insert()`)
+	require.NoError(t, err)
+
+	var seq atomic.Int64                 // orders the closes: a write's close begins after the one before it committed
+	type settled struct{ id, seq int64 } // a write delivered or parked, at seq
+	var mu sync.Mutex
+	closed := map[string][]settled{} // by engagement
+	queued := map[string]bool{}
+
+	var commitWG sync.WaitGroup
+	for g := range committers {
+		commitWG.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(g), 2))
+			for c := range commits {
+				commit := flows.Commit{Session: fmt.Sprint("s", g, "-", c), Data: []byte("x")}
+				for w := range 1 + rnd.IntN(3) {
+					key := fmt.Sprint("w", g, "-", c, "-", w)
+					commit.Outbox = append(commit.Outbox, flows.OutboxWrite{Key: key, Engagement: fmt.Sprint("e", rnd.IntN(engagements)),
+						At: time.Now(), Writeback: flows.Writeback{Key: key}})
+				}
+				_, err := stores[rnd.IntN(2)].Commit(ctx, commit)
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				for _, w := range commit.Outbox {
+					queued[w.Key] = true
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	var done atomic.Bool
+	go func() { commitWG.Wait(); done.Store(true) }()
+
+	deadline := time.Now().Add(30 * time.Second) // then a write still open fails the test
+	var workWG sync.WaitGroup
+	for i := range 2 * workersPerStore {
+		st := stores[i%2]
+		workWG.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(i), 3))
+			for time.Now().Before(deadline) {
+				finished := done.Load() // read before the claim: nothing is queued after it
+				got, err := st.ClaimOutbox(ctx, time.Now(), time.Minute, 1+rnd.IntN(3))
+				if !assert.NoError(t, err) {
+					return
+				}
+				if len(got) == 0 {
+					var open int
+					if !assert.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE status IN (1, 2)`).Scan(&open)) || finished && open == 0 {
+						return
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				for _, e := range got {
+					n := seq.Add(1)
+					var err error
+					closes := true
+					switch rnd.IntN(8) {
+					case 0, 1:
+						err, closes = st.Reschedule(ctx, e.Claim(), "unavailable", time.Now()), false
+					case 2:
+						err = st.Park(ctx, e.Claim(), "REJECTED")
+					default:
+						err = st.Delivered(ctx, e.Claim(), time.Now())
+					}
+					if !assert.NoError(t, err) {
+						return
+					}
+					if closes {
+						mu.Lock()
+						closed[e.Engagement] = append(closed[e.Engagement], settled{e.ID, n})
+						mu.Unlock()
+					}
+				}
+			}
+		})
+	}
+	workWG.Wait()
+	require.True(t, done.Load())
+	require.Zero(t, stuck(t, stores[0]), "an engagement's oldest open write waits behind")
+
+	list, err := stores[0].ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	for _, e := range list {
+		require.Equal(t, flows.OutboxParked, e.Status, "%s is still open", e.Key)
+	}
+	var delivered int
+	require.NoError(t, stores[0].Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE status = 4`).Scan(&delivered))
+	assert.Equal(t, len(queued), delivered+len(list), "every write delivered or parked")
+	for e, cs := range closed {
+		slices.SortFunc(cs, func(a, b settled) int { return cmp.Compare(a.seq, b.seq) })
+		assert.True(t, slices.IsSortedFunc(cs, func(a, b settled) int { return cmp.Compare(a.id, b.id) }), "%s closed out of order: %v", e, cs)
+	}
+}
