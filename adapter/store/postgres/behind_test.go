@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -160,21 +161,24 @@ func TestWritesBehindAcrossReplicas(t *testing.T) {
 	var done atomic.Bool
 	go func() { commitWG.Wait(); done.Store(true) }()
 
-	deadline := time.Now().Add(30 * time.Second) // then a write still open fails the test
+	// A worker stops when the steps are done, its claim finds nothing and no write is claimed:
+	// the claimed writes' workers go on, so the last one stops only when no write left open can
+	// be claimed, the writes that wait behind for ever among them, which the checks below count.
+	// No deadline: how long the run takes on a busy machine decides nothing.
 	var workWG sync.WaitGroup
 	for i := range 2 * workersPerStore {
 		st := stores[i%2]
 		workWG.Go(func() {
 			rnd := rand.New(rand.NewPCG(uint64(i), 3))
-			for time.Now().Before(deadline) {
+			for {
 				finished := done.Load() // read before the claim: nothing is queued after it
 				got, err := st.ClaimOutbox(ctx, time.Now(), time.Minute, 1+rnd.IntN(3))
 				if !assert.NoError(t, err) {
 					return
 				}
 				if len(got) == 0 {
-					var open int
-					if !assert.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE status IN (1, 2)`).Scan(&open)) || finished && open == 0 {
+					var claimed int
+					if !assert.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE status = 2`).Scan(&claimed)) || finished && claimed == 0 {
 						return
 					}
 					time.Sleep(time.Millisecond)
@@ -218,6 +222,80 @@ func TestWritesBehindAcrossReplicas(t *testing.T) {
 	assert.Equal(t, len(queued), delivered+len(list), "every write delivered or parked")
 	for e, cs := range closed {
 		slices.SortFunc(cs, func(a, b settled) int { return cmp.Compare(a.seq, b.seq) })
-		assert.True(t, slices.IsSortedFunc(cs, func(a, b settled) int { return cmp.Compare(a.id, b.id) }), "%s closed out of order: %v", e, cs)
+		for i := 1; i < len(cs); i++ {
+			if !assert.Less(t, cs[i-1].id, cs[i].id, "%s: write %d closed after write %d", e, cs[i].id, cs[i-1].id) {
+				break
+			}
+		}
 	}
+}
+
+// A write queued while another replica delivers the write before it, step by step: the insert
+// decides its write goes behind, then waits (a trigger blocks it on a lock the test holds)
+// before its transaction commits; the delivery starts then. Under the queue lock the delivery
+// waits for the insert's commit and its promotion sees the write; without it, it would commit
+// first and promote nothing, and the write would wait behind for ever. The test moves on
+// from lock states it reads in pg_locks, never from a sleep.
+func TestWritesBehindQueuedWhileTheHeadCloses(t *testing.T) {
+	ctx := t.Context()
+	stores := openSchema(t, 2)
+	engagement := fmt.Sprint("engagement-", rand.Int64()) // its queue lock is the database's, shared with other tests
+	gate := rand.Int64()                                  // the advisory lock the trigger waits for
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	queue := func(st *postgres.Store, key string) error {
+		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"), Outbox: []flows.OutboxWrite{{
+			Key: key, Engagement: engagement, At: at, Writeback: flows.Writeback{Key: key}}}})
+		return err
+	}
+	require.NoError(t, queue(stores[0], "head"))
+	head, err := stores[1].ClaimOutbox(ctx, at, time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, head, 1)
+
+	_, err = stores[0].Pool().Exec(ctx, fmt.Sprintf(`CREATE FUNCTION gated_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN PERFORM pg_advisory_lock(%[1]d); PERFORM pg_advisory_unlock(%[1]d); RETURN NULL; END $$;
+		CREATE TRIGGER gated_insert AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION gated_insert()`, gate))
+	require.NoError(t, err)
+	conn, err := stores[0].Pool().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, gate)
+	require.NoError(t, err)
+	waiters := func(key string, arg any) int { // sessions waiting for the advisory lock key
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND objsubid = 1 AND ((classid::int8 << 32) | objid::int8) = `+key, arg).Scan(&n))
+		return n
+	}
+
+	queued := make(chan error, 1)
+	go func() { queued <- queue(stores[0], "behind") }()
+	for waiters(`$1::int8`, gate) == 0 { // the insert has decided, and waits
+		select {
+		case err := <-queued:
+			require.FailNow(t, "the insert did not wait for the gate", "%v", err)
+		default:
+			runtime.Gosched()
+		}
+	}
+	delivered := make(chan error, 1)
+	go func() { delivered <- stores[1].Delivered(ctx, head[0].Claim(), at) }()
+	for waiting := false; !waiting; {
+		select {
+		case err := <-delivered: // no queue lock held it back
+			delivered <- err
+			waiting = true
+		default:
+			waiting = waiters(`hashtextextended($1, 0)`, engagement) > 0
+		}
+	}
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, gate)
+	require.NoError(t, err)
+	require.NoError(t, <-queued)
+	require.NoError(t, <-delivered)
+
+	got, err := stores[0].ClaimOutbox(ctx, at, time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "the write queued behind the head is due once the head is delivered")
+	assert.Equal(t, "behind", got[0].Key)
 }
