@@ -230,17 +230,64 @@ func TestWritesBehindAcrossReplicas(t *testing.T) {
 	}
 }
 
+// gatedInserts makes the insert of write key into st's outbox wait, after it decided its row, for an
+// advisory lock the test holds until open() (a trigger), and returns open and waiting(key,
+// arg), the sessions waiting for the advisory lock key (SQL of arg; "": the gate): the tests below move on
+// from lock states read in pg_locks, never from a sleep.
+func gatedInserts(t *testing.T, st *postgres.Store, key string) (open func(), waiting func(key string, arg any) int) {
+	ctx := t.Context()
+	gate := rand.Int64() // advisory locks are the database's, shared with other tests
+	_, err := st.Pool().Exec(ctx, fmt.Sprintf(`CREATE FUNCTION gated_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.key = '%[2]s' THEN PERFORM pg_advisory_lock(%[1]d); PERFORM pg_advisory_unlock(%[1]d); END IF; RETURN NULL; END $$;
+		CREATE TRIGGER gated_insert AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION gated_insert()`, gate, key))
+	require.NoError(t, err)
+	conn, err := st.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	t.Cleanup(conn.Release)
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, gate)
+	require.NoError(t, err)
+	open = func() {
+		_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, gate)
+		require.NoError(t, err)
+	}
+	waiting = func(key string, arg any) int {
+		if key == "" { // the gate
+			key, arg = `$1::int8`, gate
+		}
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND objsubid = 1 AND ((classid::int8 << 32) | objid::int8) = `+key, arg).Scan(&n))
+		return n
+	}
+	return open, waiting
+}
+
+// until calls wait until it is true or done delivers (an operation that did not block, which
+// is then put back); it reports whether done did.
+func until(wait func() bool, done chan error) bool {
+	for {
+		select {
+		case err := <-done:
+			done <- err
+			return true
+		default:
+			if wait() {
+				return false
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
 // A write queued while another replica delivers the write before it, step by step: the insert
-// decides its write goes behind, then waits (a trigger blocks it on a lock the test holds)
-// before its transaction commits; the delivery starts then. Under the queue lock the delivery
-// waits for the insert's commit and its promotion sees the write; without it, it would commit
-// first and promote nothing, and the write would wait behind for ever. The test moves on
-// from lock states it reads in pg_locks, never from a sleep.
+// decides its write goes behind, then waits before its transaction commits; the delivery
+// starts then. Under the queue lock the delivery waits for the insert's commit and its
+// promotion sees the write; without it, it would commit first and promote nothing, and the
+// write would wait behind for ever.
 func TestWritesBehindQueuedWhileTheHeadCloses(t *testing.T) {
 	ctx := t.Context()
 	stores := openSchema(t, 2)
 	engagement := fmt.Sprint("engagement-", rand.Int64()) // its queue lock is the database's, shared with other tests
-	gate := rand.Int64()                                  // the advisory lock the trigger waits for
 	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	queue := func(st *postgres.Store, key string) error {
 		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"), Outbox: []flows.OutboxWrite{{
@@ -252,45 +299,14 @@ func TestWritesBehindQueuedWhileTheHeadCloses(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, head, 1)
 
-	_, err = stores[0].Pool().Exec(ctx, fmt.Sprintf(`CREATE FUNCTION gated_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN PERFORM pg_advisory_lock(%[1]d); PERFORM pg_advisory_unlock(%[1]d); RETURN NULL; END $$;
-		CREATE TRIGGER gated_insert AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION gated_insert()`, gate))
-	require.NoError(t, err)
-	conn, err := stores[0].Pool().Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, gate)
-	require.NoError(t, err)
-	waiters := func(key string, arg any) int { // sessions waiting for the advisory lock key
-		var n int
-		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-			AND objsubid = 1 AND ((classid::int8 << 32) | objid::int8) = `+key, arg).Scan(&n))
-		return n
-	}
-
+	open, waiting := gatedInserts(t, stores[0], "behind")
 	queued := make(chan error, 1)
 	go func() { queued <- queue(stores[0], "behind") }()
-	for waiters(`$1::int8`, gate) == 0 { // the insert has decided, and waits
-		select {
-		case err := <-queued:
-			require.FailNow(t, "the insert did not wait for the gate", "%v", err)
-		default:
-			runtime.Gosched()
-		}
-	}
+	require.False(t, until(func() bool { return waiting("", nil) > 0 }, queued), "the insert did not wait at the gate")
 	delivered := make(chan error, 1)
 	go func() { delivered <- stores[1].Delivered(ctx, head[0].Claim(), at) }()
-	for waiting := false; !waiting; {
-		select {
-		case err := <-delivered: // no queue lock held it back
-			delivered <- err
-			waiting = true
-		default:
-			waiting = waiters(`hashtextextended($1, 0)`, engagement) > 0
-		}
-	}
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, gate)
-	require.NoError(t, err)
+	until(func() bool { return waiting(`hashtextextended($1, 0)`, engagement) > 0 }, delivered)
+	open()
 	require.NoError(t, <-queued)
 	require.NoError(t, <-delivered)
 
@@ -298,4 +314,40 @@ func TestWritesBehindQueuedWhileTheHeadCloses(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1, "the write queued behind the head is due once the head is delivered")
 	assert.Equal(t, "behind", got[0].Key)
+}
+
+// Two replicas queue a write of one engagement each, the first insert waiting after it drew
+// its id, before its commit. Under the queue lock the second waits for it; without it, it
+// would commit the later id first, and a claim would hand it out while the earlier write,
+// not yet committed, is still to come: the queue delivered out of order.
+func TestWritesQueuedInIDOrder(t *testing.T) {
+	ctx := t.Context()
+	stores := openSchema(t, 2)
+	engagement := fmt.Sprint("engagement-", rand.Int64())
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	queue := func(st *postgres.Store, key string) error {
+		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"), Outbox: []flows.OutboxWrite{{
+			Key: key, Engagement: engagement, At: at, Writeback: flows.Writeback{Key: key}}}})
+		return err
+	}
+	open, waiting := gatedInserts(t, stores[0], "first")
+	first := make(chan error, 1)
+	go func() { first <- queue(stores[0], "first") }()
+	require.False(t, until(func() bool { return waiting("", nil) > 0 }, first), "the insert did not wait at the gate")
+	second := make(chan error, 1)
+	go func() { second <- queue(stores[1], "second") }()
+	until(func() bool { return waiting(`hashtextextended($1, 0)`, engagement) > 0 }, second)
+	got, err := stores[1].ClaimOutbox(ctx, at, time.Minute, 1)
+	require.NoError(t, err)
+	assert.Empty(t, got, "a write handed out before the write queued before it has committed")
+	open()
+	require.NoError(t, <-first)
+	require.NoError(t, <-second)
+	for _, key := range []string{"first", "second"} {
+		got, err := stores[1].ClaimOutbox(ctx, at, time.Minute, 1)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, key, got[0].Key)
+		require.NoError(t, stores[1].Delivered(ctx, got[0].Claim(), at))
+	}
 }
