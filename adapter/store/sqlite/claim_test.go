@@ -50,84 +50,16 @@ func TestClaimWalksTheDueIndex(t *testing.T) {
 	assert.Equal(t, []string{"write-0", "write-1", "write-2", "write-3"}, keys, "the heads due longest, oldest first")
 }
 
-// The writes queued behind an open write of their engagement are not due, whatever their time:
-// the due end of the index outbox_due, which a claim walks, holds the queues' heads only, so a
-// queue held up (its head waiting out a backoff, the thousand events of a subscriber that is
-// down) costs a claim nothing. Each write becomes due when the one before it is delivered or
-// parked, and the queues still go in order.
+// The writes behind are not due (storetest.TestWritesBehindAreNotDue): the due end of the
+// index outbox_due, which a claim walks, holds the queues' heads only.
 func TestWritesBehindAreNotDue(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "idverify.db")
-	st, err := sqlite.Open(ctx, path)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	queue := func(key, engagement string) {
-		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"), Outbox: []flows.OutboxWrite{{
-			Key: key, Engagement: engagement, At: at, Writeback: flowstest.OutboxWrite(at)}}})
-		require.NoError(t, err)
-	}
-	const events, calls = 1000, 10
-	for i := range events {
-		queue(fmt.Sprint("event-", i), "event/crm")
-		if i < 3*calls {
-			queue(fmt.Sprint("call-", i%calls, "-", i/calls), fmt.Sprint("call-", i%calls))
-		}
-	}
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	now := at.Add(time.Minute)
-	due := func() int { // the rows a claim at now may walk
+	st, db := openWithSQL(t)
+	storetest.TestWritesBehindAreNotDue(t, st, 1000, func(now time.Time) int { // the rows a claim at now may walk
 		var n int
-		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM outbox INDEXED BY outbox_due
+		require.NoError(t, db.QueryRowContext(t.Context(), `SELECT count(*) FROM outbox INDEXED BY outbox_due
 			WHERE status IN (1, 2) AND next_attempt <= ?`, now.UnixMicro()).Scan(&n))
 		return n
-	}
-	require.Equal(t, 1+calls, due(), "the heads")
-
-	head, err := st.ClaimOutbox(ctx, now, time.Minute, 1)
-	require.NoError(t, err)
-	require.Len(t, head, 1)
-	require.Equal(t, "event-0", head[0].Key)
-	require.NoError(t, st.Reschedule(ctx, head[0].Claim(), "unavailable", now.Add(time.Hour)))
-	assert.Equal(t, calls, due(), "999 events wait behind their head, which waits for its backoff")
-
-	for round := range 3 {
-		got, err := st.ClaimOutbox(ctx, now, time.Minute, 2*calls)
-		require.NoError(t, err)
-		require.Len(t, got, calls, "round %d: one write of each call, none of the events", round)
-		for i, e := range got {
-			assert.Equal(t, fmt.Sprint("call-", i, "-", round), e.Key)
-			if i == 0 {
-				require.NoError(t, st.Park(ctx, e.Claim(), "REJECTED"))
-			} else {
-				require.NoError(t, st.Delivered(ctx, e.Claim(), now))
-			}
-		}
-		if round < 2 {
-			assert.Equal(t, calls, due(), "round %d: the next write of each call, delivered or parked", round)
-		}
-	}
-	assert.Zero(t, due())
-
-	list, err := st.ListOutbox(ctx, 0, 0)
-	require.NoError(t, err)
-	require.Len(t, list, 3+events, "3 parked, the events")
-	for _, e := range list {
-		if e.Status == flows.OutboxPending && e.Attempts == 0 {
-			assert.Equal(t, at, e.NextAttempt.UTC(), "%s: a write behind shows its queued time", e.Key)
-		}
-	}
-	got, err := st.ClaimOutbox(ctx, now.Add(time.Hour), time.Minute, 4)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	assert.Equal(t, "event-0", got[0].Key, "the head, once its backoff is over")
-	require.NoError(t, st.Delivered(ctx, got[0].Claim(), now.Add(time.Hour)))
-	got, err = st.ClaimOutbox(ctx, now.Add(time.Hour), time.Minute, 4)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	assert.Equal(t, "event-1", got[0].Key, "then the next event, one at a time")
+	})
 }
 
 // The promotion of the writes behind, attacked at random (storetest.TestWritesBehindAtRandom).
@@ -173,6 +105,16 @@ func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) []string {
 // past every delivered write kept for days (the metrics list them at every scrape, /readyz at
 // every probe).
 func TestListOutboxSkipsTheDelivered(t *testing.T) {
+	_, db := openWithSQL(t)
+	plan := strings.Join(queryPlan(t, db, sqlite.ListOutboxQuery, 0, 10), "\n")
+	assert.Contains(t, plan, "USING INDEX outbox_undelivered", plan)
+	assert.NotContains(t, plan, "TEMP B-TREE", plan)
+}
+
+// openWithSQL opens a store on a new file, and a plain connection to the same file for the
+// test's own SQL (query plans, counts).
+func openWithSQL(t *testing.T) (*sqlite.Store, *sql.DB) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "idverify.db")
 	st, err := sqlite.Open(t.Context(), path)
 	require.NoError(t, err)
@@ -180,7 +122,5 @@ func TestListOutboxSkipsTheDelivered(t *testing.T) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	plan := strings.Join(queryPlan(t, db, sqlite.ListOutboxQuery, 0, 10), "\n")
-	assert.Contains(t, plan, "USING INDEX outbox_undelivered", plan)
-	assert.NotContains(t, plan, "TEMP B-TREE", plan)
+	return st, db
 }

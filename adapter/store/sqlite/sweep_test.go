@@ -86,13 +86,7 @@ func TestSweepCommitsInBatches(t *testing.T) {
 // The batched form of each sweep statement still reads an index, not the whole table (but for
 // resets, which only admins write).
 func TestSweepBatchesUseIndexes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "idverify.db")
-	st, err := sqlite.Open(t.Context(), path)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	defer db.Close()
+	_, db := openWithSQL(t)
 
 	all := store.Retention{Sessions: time.Hour, Failures: time.Hour, Delivered: time.Hour, Audit: time.Hour}
 	for _, step := range store.SweepSteps(&store.Swept{}, time.Now(), all, `?`) {

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/idverify/adapter/store"
 	"github.com/idverify/idverify/flows"
+	"github.com/idverify/idverify/flows/flowstest"
 )
 
 // TestWritesBehindAtRandom attacks a store's promotion of the writes behind at random, from
@@ -122,4 +124,72 @@ func TestWritesBehindAtRandom(t *testing.T, seed uint64, st store.Store, stuck f
 			require.NoError(t, st.Delivered(ctx, e.Claim(), now))
 		}
 	}
+}
+
+// TestWritesBehindAreNotDue checks a store's writes queued behind an open write of their
+// engagement: they are not due, whatever their time, so a claim walks the queues' heads only
+// and a queue held up (its head waiting out a backoff, the events of a subscriber that is
+// down) costs it nothing. Each write becomes due when the one before it is delivered or
+// parked, and the queues still go in order. events writes are queued on one engagement; due
+// counts, in the driver's own SQL, the writes a claim at now may walk.
+func TestWritesBehindAreNotDue(t *testing.T, st store.Store, events int, due func(now time.Time) int) {
+	ctx := t.Context()
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	queue := func(key, engagement string) {
+		_, err := st.Commit(ctx, flows.Commit{Session: key, Data: []byte("x"), Outbox: []flows.OutboxWrite{{
+			Key: key, Engagement: engagement, At: at, Writeback: flowstest.OutboxWrite(at)}}})
+		require.NoError(t, err)
+	}
+	const calls = 10
+	for i := range events {
+		queue(fmt.Sprint("event-", i), "event/crm")
+		if i < 3*calls {
+			queue(fmt.Sprint("call-", i%calls, "-", i/calls), fmt.Sprint("call-", i%calls))
+		}
+	}
+	now := at.Add(time.Minute)
+	require.Equal(t, 1+calls, due(now), "the heads")
+
+	head, err := st.ClaimOutbox(ctx, now, time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, head, 1)
+	require.Equal(t, "event-0", head[0].Key)
+	require.NoError(t, st.Reschedule(ctx, head[0].Claim(), "unavailable", now.Add(time.Hour)))
+	assert.Equal(t, calls, due(now), "the events wait behind their head, which waits for its backoff")
+
+	for round := range 3 {
+		got, err := st.ClaimOutbox(ctx, now, time.Minute, 2*calls)
+		require.NoError(t, err)
+		require.Len(t, got, calls, "round %d: one write of each call, none of the events", round)
+		for i, e := range got {
+			assert.Equal(t, fmt.Sprint("call-", i, "-", round), e.Key)
+			if i == 0 {
+				require.NoError(t, st.Park(ctx, e.Claim(), "REJECTED"))
+			} else {
+				require.NoError(t, st.Delivered(ctx, e.Claim(), now))
+			}
+		}
+		if round < 2 {
+			assert.Equal(t, calls, due(now), "round %d: the next write of each call, delivered or parked", round)
+		}
+	}
+	assert.Zero(t, due(now))
+
+	list, err := st.ListOutbox(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, list, 3+events, "3 parked, the events")
+	for _, e := range list {
+		if e.Status == flows.OutboxPending && e.Attempts == 0 {
+			assert.Equal(t, at, e.NextAttempt.UTC(), "%s: a write behind shows its queued time", e.Key)
+		}
+	}
+	got, err := st.ClaimOutbox(ctx, now.Add(time.Hour), time.Minute, 4)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "event-0", got[0].Key, "the head, once its backoff is over")
+	require.NoError(t, st.Delivered(ctx, got[0].Claim(), now.Add(time.Hour)))
+	got, err = st.ClaimOutbox(ctx, now.Add(time.Hour), time.Minute, 4)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "event-1", got[0].Key, "then the next event, one at a time")
 }
