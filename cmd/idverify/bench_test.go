@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -88,13 +90,18 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 			body: `{"version":3,"answers":[{"field":"PersonBirthdate","value":"12/04/1985"},{"field":"PersonMobilePhone","value":"+14155550101"}]}`},
 	}
 	addr := strings.TrimPrefix(m.URL, "http://")
-	session := func(conn *loadConn, latencies []time.Duration, next *time.Time, pace time.Duration) ([]time.Duration, error) {
+	// late: how late the agent's timer woke each time it slept until a step was due. The
+	// agents share the process's scheduler with the service (in a process of their own, on
+	// the same two cores, they cost 54 to 63 µs a step, not 25, and the p99 tripled), so a
+	// goroutine of the service's waits about as long for a CPU as their timers do.
+	session := func(conn *loadConn, latencies []time.Duration, late *[]time.Duration, next *time.Time, pace time.Duration) ([]time.Duration, error) {
 		var id string
 		for _, s := range steps {
 			start := time.Now()
 			if pace > 0 {
 				if d := time.Until(*next); d > 0 {
 					time.Sleep(d)
+					*late = append(*late, time.Since(*next))
 				}
 				start, *next = *next, next.Add(pace)
 			}
@@ -117,6 +124,7 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		lates     []time.Duration
 		firstErr  error
 		wg        sync.WaitGroup
 	)
@@ -130,7 +138,7 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 		defer conns[i].close()
 		wg.Go(func() {
 			var none time.Time
-			if _, err := session(conns[i], nil, &none, 0); err != nil {
+			if _, err := session(conns[i], nil, nil, &none, 0); err != nil {
 				mu.Lock()
 				firstErr = cmp.Or(firstErr, err)
 				mu.Unlock()
@@ -140,22 +148,41 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	wg.Wait()
 	require.NoError(b, firstErr)
 	work := make(chan struct{})
+	// IDVERIFY_BENCH_CPUPROFILE names a file for a CPU profile of the measured steps alone
+	// (-cpuprofile also holds the setup, the migrations and the warm-up).
+	if path := os.Getenv("IDVERIFY_BENCH_CPUPROFILE"); path != "" && b.N > 1 {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.StartCPUProfile(f))
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	// IDVERIFY_BENCH_TRACE names a file for an execution trace of the measured steps, for
+	// `go tool trace` (its -pprof=sched profile says where goroutines waited for a CPU).
+	if path := os.Getenv("IDVERIFY_BENCH_TRACE"); path != "" && b.N > 1 {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, trace.Start(f))
+		defer f.Close()
+		defer trace.Stop()
+	}
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	start := time.Now()
 	for i := range concurrency {
 		wg.Go(func() {
-			var mine []time.Duration
+			var mine, late []time.Duration
 			var err error
 			// Paced sessions start spread over one pace, not all at once.
 			next := start.Add(time.Duration(i) * pace / time.Duration(concurrency))
 			for range work {
-				if mine, err = session(conns[i], mine, &next, pace); err != nil {
+				if mine, err = session(conns[i], mine, &late, &next, pace); err != nil {
 					break
 				}
 			}
 			mu.Lock()
 			latencies = append(latencies, mine...)
+			lates = append(lates, late...)
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
@@ -185,6 +212,12 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	// On a shared machine steps/s says how much CPU the process got; the CPU time a step
 	// costs (this process: client, API, engine, SQLite and fake org together) says what it needs.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(latencies)), "cpu-µs/step")
+	if len(lates) > 0 {
+		// How late the agents' timers woke to send a step, at the p99: what of the latency
+		// is the process's queue for a CPU rather than any one part of the service.
+		slices.Sort(lates)
+		b.ReportMetric(float64(lates[len(lates)*99/100])/float64(time.Millisecond), "send-late-p99-ms")
+	}
 	b.ReportMetric(0, "ns/op")
 	if withOutbox {
 		// What the worker had not delivered when the last step answered.

@@ -30,3 +30,12 @@ func SetSweepBatch(n int) (restore func()) {
 
 // BreakCheckpointer closes the checkpointer's connection: its checkpoints fail from then on.
 func BreakCheckpointer(s *Store) error { return s.c.Close() }
+
+// CatchUp is the checkpointer's catching up before a RESTART, with the WAL's restart mark and
+// the tail it aims for.
+func CatchUp(checkpoint func() (int, error), restartFrames, tail int) (int, error) {
+	f, t := walRestartFrames, restartTail
+	walRestartFrames, restartTail = restartFrames, tail
+	defer func() { walRestartFrames, restartTail = f, t }()
+	return catchUp(checkpoint)
+}
