@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,13 +83,8 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	require.NoError(b, m.Run(b.Context()))
 	defer m.Close()
 
-	steps := []demoStep{
-		{method: "POST", path: "/v1/sessions", body: `{"phone":"+14155550101","channel":"Voice Call"}`},
-		{method: "POST", path: "/v1/sessions/$S/reason", body: `{"version":1,"reason":"Change of address"}`},
-		{method: "POST", path: "/v1/sessions/$S/subject", body: `{"version":2,"subject":"self"}`},
-		{method: "POST", path: "/v1/sessions/$S/answers",
-			body: `{"version":3,"answers":[{"field":"PersonBirthdate","value":"12/04/1985"},{"field":"PersonMobilePhone","value":"+14155550101"}]}`},
-	}
+	callers := benchCallers(b, m)
+	var sessions atomic.Int64 // how many have started: the next caller is callers[sessions % len]
 	addr := strings.TrimPrefix(m.URL, "http://")
 	// late: how late the agent's timer woke each time it slept until a step was due. The
 	// agents share the process's scheduler with the service (in a process of their own, on
@@ -96,7 +92,8 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	// goroutine of the service's waits about as long for a CPU as their timers do.
 	session := func(conn *loadConn, latencies []time.Duration, late *[]time.Duration, next *time.Time, pace time.Duration) ([]time.Duration, error) {
 		var id string
-		for _, s := range steps {
+		c := callers[int(sessions.Add(1)-1)%len(callers)]
+		for _, s := range c.steps {
 			start := time.Now()
 			if pace > 0 {
 				if d := time.Until(*next); d > 0 {
@@ -225,4 +222,49 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 		require.NoError(b, err)
 		b.ReportMetric(float64(len(list)), "undelivered")
 	}
+}
+
+// benchCaller is one caller of the benchmark: a person account of the fake org and the four
+// steps that verify them (start by their mobile number, reason, subject, their birth date and
+// number as answers).
+type benchCaller struct{ steps []demoStep }
+
+// benchCallerCount is how many different people call during a benchmark: each session
+// verifies the next, so that one person's sessions are 2,000 sessions apart, never at once.
+// Callers are different people, as at a contact centre. With one person calling 200 times at
+// once, the values the phone lookup reads ahead for the subject step were taken by one session
+// and every other session's subject step asked Salesforce again (a call a verification makes
+// only when its caller is also on another line), and one person's index entries (audit,
+// failures, marks) were all appended side by side.
+const benchCallerCount = 2000
+
+// benchCallers adds benchCallerCount person accounts to m's fake org, each with a mobile
+// number of its own (the 555-01xx numbers reserved for fiction, under 20 area codes other than
+// the demo people's 415) and a birth date, and returns their sessions' steps.
+func benchCallers(b testing.TB, m *Main) []benchCaller {
+	require.NotNil(b, m.FakeOrg, "the benchmark runs on the embedded fake org")
+	areas := []int{201, 206, 212, 213, 214, 303, 305, 310, 312, 404, 720, 503, 512, 602, 617, 646, 702, 713, 718, 919}
+	db := m.FakeOrg.DB()
+	tx := db.Begin(true)
+	callers := make([]benchCaller, 0, benchCallerCount)
+	for i := range benchCallerCount {
+		phone := fmt.Sprintf("+1%d55501%02d", areas[i/100], i%100)
+		born := time.Date(1950+i%50, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
+		_, e := tx.Create("Account", map[string]any{"RecordTypeId": db.PersonAccountRecordTypeID(),
+			"FirstName": fmt.Sprint("Caller", i), "LastName": "Bench", "PersonBirthdate": born.Format(time.DateOnly),
+			"Phone": phone, "PersonMobilePhone": phone, "Type": "Customer - Direct"})
+		if e != nil {
+			tx.Rollback()
+			require.Failf(b, "a benchmark caller", "%v", e)
+		}
+		callers = append(callers, benchCaller{steps: []demoStep{
+			{method: "POST", path: "/v1/sessions", body: `{"phone":"` + phone + `","channel":"Voice Call"}`},
+			{method: "POST", path: "/v1/sessions/$S/reason", body: `{"version":1,"reason":"Change of address"}`},
+			{method: "POST", path: "/v1/sessions/$S/subject", body: `{"version":2,"subject":"self"}`},
+			{method: "POST", path: "/v1/sessions/$S/answers", body: `{"version":3,"answers":[{"field":"PersonBirthdate","value":"` +
+				born.Format("02/01/2006") + `"},{"field":"PersonMobilePhone","value":"` + phone + `"}]}`},
+		}})
+	}
+	tx.Commit()
+	return callers
 }
