@@ -1,0 +1,62 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/idverify/config"
+)
+
+// The serve benchmark's sessions are checked as it checks them: its callers are verified, and
+// a session that ends otherwise is an error. A wrong answer is answered 200 (outcome "failed");
+// with one person calling, five of them locked the person and the benchmark stopped at the
+// next 423, but its 2,000 callers call a few times each, so it measured failed verifications
+// as if they were the verifications it reports.
+func TestBenchSessionsAreVerified(t *testing.T) {
+	s := startDemo(t, func(c *config.Config) {
+		c.Server.RateLimit = config.RateLimit{KeyPerSecond: 1e9, KeyBurst: 1e9, PersonPerMinute: 1e9, PersonBurst: 1e9}
+	})
+	callers := benchCallers(t, s.Main)
+	require.Len(t, callers, benchCallerCount)
+	wrong := func(c benchCaller) benchCaller {
+		steps := append([]demoStep(nil), c.steps...)
+		last := &steps[len(steps)-1]
+		last.body = strings.Replace(last.body, "/19", "/18", 1) // born a century earlier: not theirs
+		return benchCaller{steps: steps}
+	}
+	for _, tc := range []struct {
+		name     string
+		caller   benchCaller
+		verified bool
+	}{
+		{name: "the first caller", caller: callers[0], verified: true},
+		{name: "the last caller", caller: callers[len(callers)-1], verified: true},
+		{name: "a wrong birth date", caller: wrong(callers[1])},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := &loadConn{addr: strings.TrimPrefix(s.URL, "http://")}
+			defer conn.close()
+			var id string
+			var err error
+			for i, st := range tc.caller.steps {
+				status, body, e := conn.do(st.method, strings.ReplaceAll(st.path, "$S", id), s.demo.key, []byte(st.body))
+				require.NoError(t, e)
+				if id == "" {
+					_, rest, _ := strings.Cut(string(body), `"session":"`)
+					id, _, _ = strings.Cut(rest, `"`)
+				}
+				if err = checkBenchStep(st, i == len(tc.caller.steps)-1, status, body); err != nil {
+					break
+				}
+			}
+			if tc.verified {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, `ended "failed"`)
+			}
+		})
+	}
+}
