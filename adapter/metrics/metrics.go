@@ -168,6 +168,28 @@ func (m *Metrics) WatchOutbox(o flows.Outbox, now func() time.Time) {
 		age:   prometheus.NewDesc("idverify_outbox_oldest_age_seconds", "Age of the oldest write not delivered yet (0 when none).", nil, nil)})
 }
 
+// WAL is what an embedded SQLite store did to keep its write-ahead log short (sqlite.WALStats).
+type WAL struct {
+	Checkpoints, CheckpointErrors, Restarts, RestartErrors uint64
+}
+
+// WatchWAL registers the SQLite store's checkpoint counters, read from stats at each scrape.
+// A failing checkpoint leaves the WAL file to grow with every write: alert on the errors.
+func (m *Metrics) WatchWAL(stats func() WAL) {
+	counter := func(name, help string, v func(WAL) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+	}
+	m.reg.MustRegister(
+		counter("idverify_sqlite_checkpoints_total", "PASSIVE checkpoints the SQLite store ran (its WAL copied into the database beside the writer).",
+			func(w WAL) uint64 { return w.Checkpoints }),
+		counter("idverify_sqlite_checkpoint_errors_total", "PASSIVE checkpoints that failed: the WAL grows until one succeeds.",
+			func(w WAL) uint64 { return w.CheckpointErrors }),
+		counter("idverify_sqlite_wal_restarts_total", "RESTART checkpoints the SQLite store ran to start its WAL again (a pause of the writer).",
+			func(w WAL) uint64 { return w.Restarts }),
+		counter("idverify_sqlite_wal_restart_errors_total", "RESTART checkpoints that failed.",
+			func(w WAL) uint64 { return w.RestartErrors }))
+}
+
 type outboxCollector struct {
 	o          flows.Outbox
 	now        func() time.Time

@@ -109,3 +109,18 @@ func TestRecorderAndOutbox(t *testing.T) {
 		assert.Contains(t, text, want)
 	}
 }
+
+// The SQLite store's checkpoint counters are read at each scrape: a checkpoint that fails is
+// what an operator alerts on (the WAL grows until one succeeds).
+func TestWAL(t *testing.T) {
+	m := metrics.New()
+	wal := metrics.WAL{Checkpoints: 12, CheckpointErrors: 1, Restarts: 3}
+	m.WatchWAL(func() metrics.WAL { return wal })
+	text := scrape(t, m)
+	for _, want := range []string{"idverify_sqlite_checkpoints_total 12", "idverify_sqlite_checkpoint_errors_total 1",
+		"idverify_sqlite_wal_restarts_total 3", "idverify_sqlite_wal_restart_errors_total 0"} {
+		assert.Contains(t, text, want)
+	}
+	wal.CheckpointErrors = 5
+	assert.Contains(t, scrape(t, m), "idverify_sqlite_checkpoint_errors_total 5", "read again at the next scrape")
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/idverify/idverify/adapter/outbox"
 	"github.com/idverify/idverify/adapter/salesforce"
 	"github.com/idverify/idverify/adapter/store"
+	"github.com/idverify/idverify/adapter/store/sqlite"
 	"github.com/idverify/idverify/adapter/webhook"
 	"github.com/idverify/idverify/config"
 	"github.com/idverify/idverify/flows"
@@ -250,6 +251,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.Metrics.WatchOutbox(m.Store, time.Now)
+	if st, ok := m.Store.(*sqlite.Store); ok {
+		m.Metrics.WatchWAL(func() metrics.WAL { return metrics.WAL(st.WALStats()) })
+	}
 	// The webhooks (events.webhooks) get their events through the outbox worker. With none
 	// configured the engine queues no event, and the worker needs no Notifier.
 	var notifier flows.Notifier

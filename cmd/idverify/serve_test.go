@@ -228,7 +228,7 @@ func TestEveryScenarioOverHTTP(t *testing.T) {
 	metricsText := scrape(t, s.URL, s.demo.key, http.StatusOK)
 	for _, want := range []string{`idverify_outcomes_total{outcome="verified"} 6`, `idverify_outcomes_total{outcome="locked"} 1`,
 		`idverify_lockouts_total 1`, `idverify_outbox_deliveries_total{result="delivered"}`, `idverify_salesforce_requests_total{result="2xx"}`,
-		`idverify_salesforce_api_usage `, `idverify_outbox_depth{status="pending"} 0`,
+		`idverify_salesforce_api_usage `, `idverify_outbox_depth{status="pending"} 0`, `idverify_sqlite_checkpoint_errors_total 0`,
 		`idverify_http_requests_total{key="demo",route="POST /v1/sessions/{id}/answers",status="200"}`} {
 		assert.True(t, strings.Contains(string(metricsText), want), "/metrics lacks %s", want)
 	}

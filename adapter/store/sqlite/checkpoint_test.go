@@ -61,6 +61,9 @@ func TestWALStartsAgainUnderSteadyWrites(t *testing.T) {
 	fi, err := os.Stat(path + "-wal")
 	require.NoError(t, err)
 	assert.Less(t, fi.Size(), int64(16<<20), "the WAL's size")
+	stats := st.WALStats()
+	assert.Positive(t, stats.Restarts, "RESTARTs counted")
+	assert.Zero(t, stats.CheckpointErrors+stats.RestartErrors, "no checkpoint failed")
 }
 
 // A reader on an old snapshot (a slow list, an operator's sqlite3 shell, a backup in another
@@ -134,6 +137,12 @@ func TestWALStartsAgainWhenTheCheckpointerFails(t *testing.T) {
 	fi, err := os.Stat(path + "-wal")
 	require.NoError(t, err)
 	assert.Less(t, fi.Size(), int64(1<<20), "the WAL's size, after 300 Commits of 8 KB")
+	// And the failures are counted, for serve's metrics: nothing else tells.
+	stats := st.WALStats()
+	assert.Positive(t, stats.CheckpointErrors, "failed checkpoints counted")
+	assert.Equal(t, stats.Checkpoints, stats.CheckpointErrors, "every checkpoint failed")
+	assert.Positive(t, stats.Restarts, "RESTARTs counted")
+	assert.Zero(t, stats.RestartErrors, "the writer's RESTARTs succeed")
 }
 
 // Before it asks the committer for a RESTART (which holds every write while it copies what

@@ -57,6 +57,8 @@ type Store struct {
 	// restart asks the committer to start the WAL again (checkpointer).
 	wrote   chan struct{}
 	restart atomic.Bool
+	// wal counts the checkpoints for WALStats.
+	wal struct{ checkpoints, checkpointErrors, restarts, restartErrors atomic.Uint64 }
 	// stmts holds the writer's prepared statements of frequent writes, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
@@ -250,6 +252,10 @@ func (s *Store) checkpointer() {
 	checkpoint := func() (frames int, err error) {
 		var busy, copied int
 		err = s.c.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+		s.wal.checkpoints.Add(1)
+		if err != nil {
+			s.wal.checkpointErrors.Add(1)
+		}
 		return frames, err
 	}
 	for {
@@ -555,12 +561,32 @@ func (s *Store) committer() {
 // asks again after its next pass, and the WAL starts again once they have moved on.
 func (s *Store) restartWAL() {
 	bg := context.Background()
+	s.wal.restarts.Add(1)
 	if _, err := s.w.ExecContext(bg, "PRAGMA busy_timeout = 0"); err != nil {
+		s.wal.restartErrors.Add(1)
 		return
 	}
-	_, _ = s.w.ExecContext(bg, "PRAGMA wal_checkpoint(RESTART)")
+	if _, err := s.w.ExecContext(bg, "PRAGMA wal_checkpoint(RESTART)"); err != nil {
+		s.wal.restartErrors.Add(1)
+	}
 	// It cannot fail on an open connection; on a new one (the old one lost) the DSN's holds.
 	_, _ = s.w.ExecContext(bg, "PRAGMA busy_timeout = "+strconv.Itoa(int(BusyTimeout/time.Millisecond)))
+}
+
+// WALStats counts what the store did to keep its WAL short since it opened. A PASSIVE
+// checkpoint or a RESTART that fails (a full disk, an I/O error) leaves the WAL to grow until
+// one succeeds; nothing else tells, so serve exports these as metrics.
+type WALStats struct {
+	Checkpoints      uint64 // PASSIVE checkpoints the checkpointer ran
+	CheckpointErrors uint64 // of which failed
+	Restarts         uint64 // RESTART checkpoints the committer ran to start the WAL again
+	RestartErrors    uint64 // of which failed
+}
+
+// WALStats returns the store's checkpoint counts.
+func (s *Store) WALStats() WALStats {
+	return WALStats{Checkpoints: s.wal.checkpoints.Load(), CheckpointErrors: s.wal.checkpointErrors.Load(),
+		Restarts: s.wal.restarts.Load(), RestartErrors: s.wal.restartErrors.Load()}
 }
 
 // writeGroup runs group's writes in one IMMEDIATE transaction, each in a savepoint, and
