@@ -170,7 +170,7 @@ func (m *Metrics) WatchOutbox(o flows.Outbox, now func() time.Time) {
 
 // WAL is what an embedded SQLite store did to keep its write-ahead log short (sqlite.WALStats).
 type WAL struct {
-	Checkpoints, CheckpointErrors, Restarts, RestartErrors uint64
+	Checkpoints, CheckpointErrors, Restarts, RestartsBusy, RestartErrors uint64
 }
 
 // WatchWAL registers the SQLite store's checkpoint counters, read from stats at each scrape.
@@ -186,6 +186,8 @@ func (m *Metrics) WatchWAL(stats func() WAL) {
 			func(w WAL) uint64 { return w.CheckpointErrors }),
 		counter("idverify_sqlite_wal_restarts_total", "RESTART checkpoints the SQLite store ran to start its WAL again (a pause of the writer).",
 			func(w WAL) uint64 { return w.Restarts }),
+		counter("idverify_sqlite_wal_restarts_busy_total", "RESTART checkpoints a reader kept from starting the WAL again (tried again later): nearly all busy for long is a reader held open, and the WAL grows.",
+			func(w WAL) uint64 { return w.RestartsBusy }),
 		counter("idverify_sqlite_wal_restart_errors_total", "RESTART checkpoints that failed.",
 			func(w WAL) uint64 { return w.RestartErrors }))
 }

@@ -114,11 +114,11 @@ func TestRecorderAndOutbox(t *testing.T) {
 // what an operator alerts on (the WAL grows until one succeeds).
 func TestWAL(t *testing.T) {
 	m := metrics.New()
-	wal := metrics.WAL{Checkpoints: 12, CheckpointErrors: 1, Restarts: 3}
+	wal := metrics.WAL{Checkpoints: 12, CheckpointErrors: 1, Restarts: 3, RestartsBusy: 2}
 	m.WatchWAL(func() metrics.WAL { return wal })
 	text := scrape(t, m)
-	for _, want := range []string{"idverify_sqlite_checkpoints_total 12", "idverify_sqlite_checkpoint_errors_total 1",
-		"idverify_sqlite_wal_restarts_total 3", "idverify_sqlite_wal_restart_errors_total 0"} {
+	for _, want := range []string{"idverify_sqlite_checkpoints_total 12\n", "idverify_sqlite_checkpoint_errors_total 1\n",
+		"idverify_sqlite_wal_restarts_total 3\n", "idverify_sqlite_wal_restarts_busy_total 2\n", "idverify_sqlite_wal_restart_errors_total 0\n"} {
 		assert.Contains(t, text, want)
 	}
 	wal.CheckpointErrors = 5

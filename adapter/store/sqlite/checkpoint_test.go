@@ -115,6 +115,12 @@ func TestWritesDoNotWaitForAnOldReader(t *testing.T) {
 		require.NoError(t, tx.Rollback())
 		require.NoError(t, <-done)
 	}
+	// The WAL could not start again while the reader held its snapshot: the RESTARTs are
+	// counted as busy (what tells an operator of a held reader, the WAL growing), not as
+	// failures and not as starts alone.
+	stats := st.WALStats()
+	assert.Positive(t, stats.RestartsBusy, "busy RESTARTs counted")
+	assert.Zero(t, stats.RestartErrors, "a busy RESTART is no failure")
 }
 
 // A checkpointer whose checkpoints fail (here its connection is closed; an I/O error would do)

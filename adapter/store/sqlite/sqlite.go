@@ -58,7 +58,7 @@ type Store struct {
 	wrote   chan struct{}
 	restart atomic.Bool
 	// wal counts the checkpoints for WALStats.
-	wal struct{ checkpoints, checkpointErrors, restarts, restartErrors atomic.Uint64 }
+	wal struct{ checkpoints, checkpointErrors, restarts, restartsBusy, restartErrors atomic.Uint64 }
 	// stmts holds the writer's prepared statements of frequent writes, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
@@ -566,8 +566,12 @@ func (s *Store) restartWAL() {
 		s.wal.restartErrors.Add(1)
 		return
 	}
-	if _, err := s.w.ExecContext(bg, "PRAGMA wal_checkpoint(RESTART)"); err != nil {
+	// A reader in the way is no error: the pragma answers busy in its row (and -1 frames).
+	var busy, frames, copied int
+	if err := s.w.QueryRowContext(bg, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied); err != nil {
 		s.wal.restartErrors.Add(1)
+	} else if busy != 0 {
+		s.wal.restartsBusy.Add(1)
 	}
 	// It cannot fail on an open connection; on a new one (the old one lost) the DSN's holds.
 	_, _ = s.w.ExecContext(bg, "PRAGMA busy_timeout = "+strconv.Itoa(int(BusyTimeout/time.Millisecond)))
@@ -575,18 +579,23 @@ func (s *Store) restartWAL() {
 
 // WALStats counts what the store did to keep its WAL short since it opened. A PASSIVE
 // checkpoint or a RESTART that fails (a full disk, an I/O error) leaves the WAL to grow until
-// one succeeds; nothing else tells, so serve exports these as metrics.
+// one succeeds; so does a reader that keeps every RESTART busy (an operator's sqlite3 shell
+// left in a transaction, a backup in another process). A RESTART is busy now and then under
+// load (a read of the store's own in its way), and the next one starts the WAL again: RESTARTs
+// all or nearly all busy for long is a held reader. Nothing else tells, so serve exports these
+// as metrics.
 type WALStats struct {
 	Checkpoints      uint64 // PASSIVE checkpoints the checkpointer ran
 	CheckpointErrors uint64 // of which failed
 	Restarts         uint64 // RESTART checkpoints the committer ran to start the WAL again
+	RestartsBusy     uint64 // of which a reader kept from starting it again (no error: tried again)
 	RestartErrors    uint64 // of which failed
 }
 
 // WALStats returns the store's checkpoint counts.
 func (s *Store) WALStats() WALStats {
 	return WALStats{Checkpoints: s.wal.checkpoints.Load(), CheckpointErrors: s.wal.checkpointErrors.Load(),
-		Restarts: s.wal.restarts.Load(), RestartErrors: s.wal.restartErrors.Load()}
+		Restarts: s.wal.restarts.Load(), RestartsBusy: s.wal.restartsBusy.Load(), RestartErrors: s.wal.restartErrors.Load()}
 }
 
 // writeGroup runs group's writes in one IMMEDIATE transaction, each in a savepoint, and
