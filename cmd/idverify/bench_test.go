@@ -95,7 +95,7 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 	session := func(conn *loadConn, latencies []time.Duration, late *[]time.Duration, next *time.Time, pace time.Duration) ([]time.Duration, error) {
 		var id string
 		c := callers[int(sessions.Add(1)-1)%len(callers)]
-		for i, s := range c.steps {
+		for i := range c.steps {
 			start := time.Now()
 			if pace > 0 {
 				if d := time.Until(*next); d > 0 {
@@ -104,18 +104,12 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 				}
 				start, *next = *next, next.Add(pace)
 			}
-			status, body, err := conn.do(s.method, strings.ReplaceAll(s.path, "$S", id), d.key, []byte(s.body))
+			var err error
+			id, err = c.step(conn, d.key, i, id)
 			if err != nil {
 				return latencies, err
 			}
 			latencies = append(latencies, time.Since(start))
-			if err := checkBenchStep(s, i == len(c.steps)-1, status, body); err != nil {
-				return latencies, err
-			}
-			if id == "" {
-				_, rest, _ := strings.Cut(string(body), `"session":"`)
-				id, _, _ = strings.Cut(rest, `"`)
-			}
 		}
 		return latencies, nil
 	}
@@ -231,6 +225,25 @@ func benchSteps(b *testing.B, concurrency int, driver string, withOutbox bool, p
 // verified. A failed verification is answered 200 with outcome "failed": with one person
 // calling, five of them locked the person and the next session's subject step was refused
 // (423); with 2,000 callers each calls a few times, so only the outcome tells.
+// step sends the caller's step i on conn, in session id ("" before the first step creates
+// it), checks its answer (checkBenchStep) and returns the session's id.
+func (c benchCaller) step(conn *loadConn, key string, i int, id string) (string, error) {
+	s := c.steps[i]
+	status, body, err := conn.do(s.method, strings.ReplaceAll(s.path, "$S", id), key, []byte(s.body))
+	if err != nil {
+		return id, err
+	}
+	if err := checkBenchStep(s, i == len(c.steps)-1, status, body); err != nil {
+		return id, err
+	}
+	if id == "" {
+		_, rest, _ := bytes.Cut(body, []byte(`"session":"`))
+		sid, _, _ := bytes.Cut(rest, []byte(`"`))
+		id = string(sid)
+	}
+	return id, nil
+}
+
 func checkBenchStep(s demoStep, last bool, status int, body []byte) error {
 	if status >= 300 {
 		return fmt.Errorf("%s: %d %s", s.path, status, body)

@@ -41,14 +41,8 @@ func TestBenchSessionsAreVerified(t *testing.T) {
 			defer conn.close()
 			var id string
 			var err error
-			for i, st := range tc.caller.steps {
-				status, body, e := conn.do(st.method, strings.ReplaceAll(st.path, "$S", id), s.demo.key, []byte(st.body))
-				require.NoError(t, e)
-				if id == "" {
-					_, rest, _ := strings.Cut(string(body), `"session":"`)
-					id, _, _ = strings.Cut(rest, `"`)
-				}
-				if err = checkBenchStep(st, i == len(tc.caller.steps)-1, status, body); err != nil {
+			for i := range tc.caller.steps {
+				if id, err = tc.caller.step(conn, s.demo.key, i, id); err != nil {
 					break
 				}
 			}
