@@ -17,3 +17,13 @@ func Codes() []string {
 	}
 	return out
 }
+
+// RouteAccess returns the key each endpoint of a needs, by "METHOD /pattern": "none", "any"
+// or "admin".
+func RouteAccess(a *API) map[string]string {
+	out := map[string]string{}
+	for _, rt := range a.routes() {
+		out[rt.method+" "+rt.pattern] = map[access]string{noKey: "none", anyKey: "any", adminKey: "admin"}[rt.access]
+	}
+	return out
+}

@@ -33,6 +33,36 @@ func TestSpecDescribesEveryRoute(t *testing.T) {
 	assert.Equal(t, routes, described, "a route the spec does not describe, or an operation no route serves")
 }
 
+// Each operation says what the route asks of its caller: no key (security: []) exactly for the
+// routes that need none, the 401 and 429 answers where a key is needed, the admin tag and the
+// 403 answer exactly for the admin routes, and the Idempotency-Key header on every POST.
+// TestSpecDescribesEveryRoute compares methods and paths only: a spec that dropped /healthz's
+// `security: []`, or tagged a session route admin, passed it and every other test.
+func TestSpecSaysWhatEachRouteNeeds(t *testing.T) {
+	doc, _ := loadSpec(t)
+	e := newEnv(t, backends[0])
+	for route, need := range httpapi.RouteAccess(e.api) {
+		method, path, _ := strings.Cut(route, " ")
+		item := doc.Paths.Value(path)
+		require.NotNil(t, item, route)
+		op := item.GetOperation(method)
+		require.NotNil(t, op, route)
+		open := op.Security != nil && len(*op.Security) == 0
+		assert.Equal(t, need == "none", open, "%s: security: [] in the spec exactly when the route needs no key", route)
+		assert.Equal(t, need != "none", op.Responses.Value("401") != nil, "%s: a 401 answer exactly when a key is needed", route)
+		assert.Equal(t, need != "none", op.Responses.Value("429") != nil, "%s: a 429 answer exactly when a key (and its rate limit) is needed", route)
+		assert.Equal(t, need == "admin", slices.Contains(op.Tags, "admin"), "%s: the admin tag exactly on admin routes", route)
+		assert.Equal(t, need == "admin", op.Responses.Value("403") != nil, "%s: a 403 answer exactly on admin routes", route)
+		if method == http.MethodPost {
+			var idem bool
+			for _, p := range append(slices.Clone(op.Parameters), item.Parameters...) {
+				idem = idem || (p.Value != nil && p.Value.In == "header" && p.Value.Name == "Idempotency-Key")
+			}
+			assert.True(t, idem, "%s: every POST honours Idempotency-Key", route)
+		}
+	}
+}
+
 // The codes the API answers with are the ones the spec lists in Problem.code.
 func TestSpecListsEveryProblemCode(t *testing.T) {
 	doc, _ := loadSpec(t)
