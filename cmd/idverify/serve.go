@@ -252,6 +252,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Metrics.WatchOutbox(m.Store, time.Now)
 	if st, ok := m.Store.(*sqlite.Store); ok {
+		st.SetLogger(log)
 		m.Metrics.WatchWAL(func() metrics.WAL { return metrics.WAL(st.WALStats()) })
 	}
 	// The webhooks (events.webhooks) get their events through the outbox worker. With none

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
@@ -59,6 +60,9 @@ type Store struct {
 	restart atomic.Bool
 	// wal counts the checkpoints for WALStats.
 	wal struct{ checkpoints, checkpointErrors, restarts, restartsBusy, restartErrors atomic.Uint64 }
+	// log is where failed checkpoints are told (SetLogger), a line a minute at most of each.
+	log                             atomic.Pointer[slog.Logger]
+	checkpointFailed, restartFailed failureLog
 	// stmts holds the writer's prepared statements of frequent writes, by SQL text: parsing a
 	// statement costs about as much as running it.
 	stmts map[string]*sql.Stmt
@@ -255,6 +259,7 @@ func (s *Store) checkpointer() {
 		s.wal.checkpoints.Add(1)
 		if err != nil {
 			s.wal.checkpointErrors.Add(1)
+			s.checkpointFailed.failed(s.log.Load(), time.Now(), "sqlite: a checkpoint failed: the WAL grows with every write until one succeeds", formatError("checkpoint", err))
 		}
 		return frames, err
 	}
@@ -564,12 +569,14 @@ func (s *Store) restartWAL() {
 	s.wal.restarts.Add(1)
 	if _, err := s.w.ExecContext(bg, "PRAGMA busy_timeout = 0"); err != nil {
 		s.wal.restartErrors.Add(1)
+		s.restartFailed.failed(s.log.Load(), time.Now(), "sqlite: a RESTART checkpoint failed: the WAL did not start again", formatError("restart", err))
 		return
 	}
 	// A reader in the way is no error: the pragma answers busy in its row (and -1 frames).
 	var busy, frames, copied int
 	if err := s.w.QueryRowContext(bg, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied); err != nil {
 		s.wal.restartErrors.Add(1)
+		s.restartFailed.failed(s.log.Load(), time.Now(), "sqlite: a RESTART checkpoint failed: the WAL did not start again", formatError("restart", err))
 	} else if busy != 0 {
 		s.wal.restartsBusy.Add(1)
 	}
@@ -590,6 +597,39 @@ type WALStats struct {
 	Restarts         uint64 // RESTART checkpoints the committer ran to start the WAL again
 	RestartsBusy     uint64 // of which a reader kept from starting it again (no error: tried again)
 	RestartErrors    uint64 // of which failed
+}
+
+// SetLogger has the store log its checkpoints that fail, which nothing else would tell but
+// WALStats: the WAL then grows with every write until one succeeds (a full disk, an I/O
+// error). One line a minute at most for each kind, with how many failed unlogged since the
+// last; its error names the operation and SQLite's code only.
+func (s *Store) SetLogger(l *slog.Logger) { s.log.Store(l) }
+
+// failureLog logs a failure that may repeat every checkpointEvery at most once a
+// failureLogEvery.
+type failureLog struct {
+	mu     sync.Mutex
+	last   time.Time // when a line was last logged
+	missed int       // failures since then, not logged
+}
+
+// failureLogEvery is how often a failureLog logs at most.
+const failureLogEvery = time.Minute
+
+func (f *failureLog) failed(l *slog.Logger, now time.Time, msg string, err error) {
+	if l == nil {
+		return
+	}
+	f.mu.Lock()
+	if !f.last.IsZero() && now.Sub(f.last) < failureLogEvery {
+		f.missed++
+		f.mu.Unlock()
+		return
+	}
+	missed := f.missed
+	f.last, f.missed = now, 0
+	f.mu.Unlock()
+	l.Error(msg, "err", err, "unlogged_failures_before", missed)
 }
 
 // WALStats returns the store's checkpoint counts.
