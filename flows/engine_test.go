@@ -463,7 +463,13 @@ func TestLockoutAndUnlock(t *testing.T) {
 	var stepErr *flows.StepError
 	require.ErrorAs(t, err, &stepErr)
 	assert.Equal(t, "subject", stepErr.Step)
+	assert.Equal(t, flows.StateSubject, stepErr.State, "the error names the state the session is still in")
 	assert.Equal(t, before, h.store.Raw(v.Session), "an error changes nothing")
+	// A search type the subject step refuses, as well.
+	_, err = h.e.SetSubject(h.ctx, flows.SubjectRequest{Session: v.Session, Subject: flows.SubjectSelf, SearchType: "nope"})
+	require.ErrorIs(t, err, flows.ErrUnknownSearchType)
+	require.ErrorAs(t, err, &stepErr)
+	assert.Equal(t, flows.StateSubject, stepErr.State, "the error names the state the session is still in")
 
 	// Once the first failure leaves the window, the person may try again.
 	h.clock.Advance(26*time.Minute + 59*time.Second)

@@ -164,12 +164,23 @@ func (e *Engine) runStep(ctx context.Context, name, actor, id string, version ui
 	if !allowed.has(s.state) {
 		return fail(stepErr(name, s.state, ErrOutOfOrder, "the session expects step "+expectedStep(s.state)))
 	}
-	out, err := fn(t)
-	if err != nil {
+	// A step that fails stores nothing, so its error names the state the session is still in,
+	// not the one fn had moved its copy to (SetSubject refusing a locked caller in StateSubject
+	// had said StateSearch).
+	state := s.state
+	failStep := func(err error) (View, bool, error) {
+		var se *StepError
+		if errors.As(err, &se) && se.State != 0 {
+			se.State = state
+		}
 		return fail(err)
 	}
+	out, err := fn(t)
+	if err != nil {
+		return failStep(err)
+	}
 	if out.values, err = e.revealValues(t, out.values); err != nil {
-		return fail(err)
+		return failStep(err)
 	}
 	s.updated = t.now.UnixNano()
 	next, err := e.commit(t, current)

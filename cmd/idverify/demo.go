@@ -232,7 +232,9 @@ to verify callers against your org.
 	writeConsoleBanner(w, m)
 	fmt.Fprint(w, "\nOr paste these into a shell (they need curl) to walk two callers through verification:\n\n")
 	writeDemoScript(w, m.URL, key)
-	fmt.Fprintf(w, "\n# What the outbox wrote to the fake org (a second or two after each outcome): the engagements,\n# their attendees and topics\n")
+	// Pasted at once, the queries would run before the outbox has written anything (it polls
+	// every second): the script waits for it.
+	fmt.Fprintf(w, "\n# What the outbox wrote to the fake org (a second or two after each outcome): the engagements,\n# their attendees and topics\nsleep 2\n")
 	org := m.FakeOrg
 	writeFakeOrgScript(w, m.FakeOrgURL, cfg.Salesforce.APIVersion, url.Values{"client_id": {org.ClientID()},
 		"client_secret": {org.ClientSecret()}, "username": {org.Username()}, "password": {org.Password()}})
