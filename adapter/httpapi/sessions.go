@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -109,7 +108,7 @@ func decode(body []byte, v any) error {
 		if _, terr := dec.Token(); terr != io.EOF {
 			return &apiError{kind: errMalformedJSON, detail: "the body holds more than one JSON value"}
 		}
-		return exactMembers(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v), "")
+		return exactMembers(body, reflect.TypeOf(v))
 	}
 	var (
 		syntax    *json.SyntaxError
@@ -135,75 +134,6 @@ func decode(body []byte, v any) error {
 		return &apiError{kind: errUnknownField, field: name, detail: "remove the member: the endpoint does not take it"}
 	}
 	return &apiError{kind: errMalformedJSON, detail: "the body is not the JSON object the endpoint takes"}
-}
-
-// exactMembers checks what encoding/json lets through in a body it decoded into a value of
-// type t: a member named in another case than the endpoint's ("Reason" is taken as "reason")
-// is an unknown member, and a member given twice (the last would win) is refused, as is a
-// key given twice in a map (search fields: named by the map's member, as a map's keys are
-// input). dec reads the body again; in is the member the value is in.
-func exactMembers(dec *json.Decoder, t reflect.Type, in string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil // Decode took the body: it cannot fail here
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch tok {
-	case json.Delim('['):
-		elem := t
-		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
-			elem = t.Elem()
-		}
-		for dec.More() {
-			if err := exactMembers(dec, elem, in); err != nil {
-				return err
-			}
-		}
-		_, _ = dec.Token()
-	case json.Delim('{'):
-		members := map[string]reflect.Type{}
-		if t.Kind() == reflect.Struct {
-			for i := range t.NumField() {
-				f := t.Field(i)
-				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-				if name == "-" || !f.IsExported() {
-					continue
-				}
-				members[cmp.Or(name, f.Name)] = f.Type
-			}
-		}
-		seen := map[string]bool{}
-		for dec.More() {
-			k, _ := dec.Token()
-			name, _ := k.(string)
-			echo := name
-			if !safeName.MatchString(echo) {
-				echo = "" // input: echoed only when it is a plain name
-			}
-			vt := reflect.TypeFor[any]()
-			switch t.Kind() {
-			case reflect.Struct:
-				ft, ok := members[name]
-				if !ok {
-					return &apiError{kind: errUnknownField, field: echo, detail: "remove the member: the endpoint does not take it (names are case-sensitive)"}
-				}
-				vt = ft
-			case reflect.Map:
-				vt, echo = t.Elem(), in
-			}
-			if seen[name] {
-				return &apiError{kind: errInvalidValue, field: echo, detail: "give each member once"}
-			}
-			seen[name] = true
-			if err := exactMembers(dec, vt, echo); err != nil {
-				return err
-			}
-		}
-		_, _ = dec.Token()
-	}
-	return nil
 }
 
 // safeName is what a member name must look like to be echoed in a problem.
