@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,4 +55,35 @@ func TestBenchSessionsAreVerified(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestVariantFile(t *testing.T) {
+	for _, tc := range []struct{ path, name, want string }{
+		{"cpu.prof", "BenchmarkServeSteps/sqlite/no-outbox", "cpu-sqlite-no-outbox.prof"},
+		{"/tmp/t.out", "BenchmarkServeSteps/sqlite/outbox/paced-5000-steps-s", "/tmp/t-sqlite-outbox-paced-5000-steps-s.out"},
+		{"trace", "BenchmarkServeSteps/postgres/no-outbox", "trace-postgres-no-outbox"},
+		{"cpu.prof", "BenchmarkServeSteps", "cpu-BenchmarkServeSteps.prof"},
+	} {
+		assert.Equal(t, tc.want, variantFile(tc.path, tc.name), tc.path)
+	}
+}
+
+// A second round of a variant (-count 2, or another -cpu: the same b.Name()) writes a file of
+// its own, not over the first's.
+func TestBenchFileTakesANewNameEachRound(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cpu.prof")
+	for range 3 {
+		f := benchFile(t, path, "BenchmarkServeSteps/sqlite/no-outbox")
+		_, err := f.WriteString(f.Name())
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+	}
+	var names []string
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"cpu-sqlite-no-outbox-2.prof", "cpu-sqlite-no-outbox-3.prof", "cpu-sqlite-no-outbox.prof"}, names)
 }
