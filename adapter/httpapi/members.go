@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // exactMembers checks what encoding/json lets through in body, a JSON value it has decoded
@@ -129,7 +130,9 @@ func (s *memberScanner) object(t reflect.Type, in []byte) error {
 		}
 		from := s.i
 		name, escaped := s.str()
-		if escaped { // as encoding/json reads it: "\u0072eason" is "reason"
+		// As encoding/json reads it: "\u0072eason" is "reason", and each byte of invalid UTF-8
+		// is U+FFFD ("A\xff" and "A\xfe" are one key).
+		if escaped || !utf8.Valid(name) {
 			var unquoted string
 			if json.Unmarshal(s.b[from:s.i], &unquoted) == nil {
 				name = []byte(unquoted)

@@ -51,6 +51,8 @@ func TestDecodeMatchesMembersExactly(t *testing.T) {
 		{"twice, inside an array's object", `{"version":1,"answers":[{"field":"a","value":"b"},{"field":"a","field":"c"}]}`, errInvalidValue, "field"},
 		{"a map's key twice", `{"version":1,"fields":{"LastName":"Doe","LastName":"x"}}`, errInvalidValue, "fields"},
 		{"a map's key twice, past the first sixteen", many(true), errInvalidValue, "fields"},
+		{"a map's key twice, as encoding/json reads invalid UTF-8", "{\"version\":1,\"fields\":{\"A\xff\":\"x\",\"A\xfe\":\"y\"}}", errInvalidValue, "fields"},
+		{"two keys of invalid UTF-8 that differ", "{\"version\":1,\"fields\":{\"A\xff\":\"x\",\"B\xfe\":\"y\"}}", nil, ""},
 		{"twice, in a nested object", `{"version":1,"lead":{"first_name":"a","first_name":"b"}}`, errInvalidValue, "first_name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
