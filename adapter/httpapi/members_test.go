@@ -80,3 +80,31 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// A body of JSON's whitespace alone is an empty one; a body of other spaces (which
+// bytes.TrimSpace takes and encoding/json refuses) is not JSON.
+func TestDecodeEmptyBodyIsJSONWhitespaceOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		kind       error // nil: decoded
+	}{
+		{"empty", "", nil},
+		{"JSON's whitespace", " \t\r\n", nil},
+		{"no-break space", "\u00a0", errMalformedJSON},
+		{"next line", "\u0085", errMalformedJSON},
+		{"vertical tab and form feed", "\v\f", errMalformedJSON},
+		{"no-break space before an object", "\u00a0{}", errMalformedJSON},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var req membersReq
+			err := decode([]byte(tc.body), &req)
+			if tc.kind == nil {
+				require.NoError(t, err)
+				return
+			}
+			var ae *apiError
+			require.True(t, errors.As(err, &ae), "%v", err)
+			assert.Equal(t, tc.kind, ae.kind)
+		})
+	}
+}

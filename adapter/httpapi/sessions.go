@@ -92,13 +92,19 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, c *call, ans answe
 	writeJSON(w, r, ans.status, "application/json", ans.body)
 }
 
+// jsonSpace is the whitespace JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
 // decode reads body, a JSON object, into v: no unknown member, no trailing data. An empty body
 // is an empty object.
 func decode(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
+	// JSON's whitespace only: bytes.TrimSpace also takes \v, \f, U+0085 and U+00A0, which
+	// encoding/json refuses, and a body of them alone was taken for an empty one.
+	trimmed := bytes.Trim(body, jsonSpace)
+	if len(trimmed) == 0 {
+		body, trimmed = []byte("{}"), []byte("{}")
 	}
-	if bytes.TrimSpace(body)[0] != '{' {
+	if trimmed[0] != '{' {
 		return &apiError{kind: errMalformedJSON, detail: "the body is not a JSON object"} // null, too
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
