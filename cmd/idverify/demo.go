@@ -207,9 +207,9 @@ func writeFakeOrgScript(w io.Writer, orgURL, apiVersion string, creds url.Values
 // Where the configuration overrode a demo value (its own API keys, its own store), it says so.
 func printBanner(w io.Writer, m *Main, d *demo) {
 	cfg := m.Config
-	key, adminKey := d.key, d.adminKey
+	key, adminKey, scriptAdmin := d.key, d.adminKey, d.adminKey
 	if !slices.ContainsFunc(cfg.Server.APIKeys, func(k config.APIKey) bool { return k.SHA256 == httpapi.HashKey(d.key) }) {
-		key, adminKey = "YOUR_KEY", "(server.api_keys: the configured keys replace the demo's)"
+		key, adminKey, scriptAdmin = "YOUR_KEY", "(server.api_keys: the configured keys replace the demo's)", "YOUR_ADMIN_KEY"
 	}
 	storeLine := fmt.Sprintf("%s (store.dsn)", cfg.Store.Driver)
 	if cfg.Store.Driver == config.DriverSQLite && cfg.Store.DSN.Value() == d.db {
@@ -232,9 +232,12 @@ to verify callers against your org.
 	writeConsoleBanner(w, m)
 	fmt.Fprint(w, "\nOr paste these into a shell (they need curl) to walk two callers through verification:\n\n")
 	writeDemoScript(w, m.URL, key)
-	// Pasted at once, the queries would run before the outbox has written anything (it polls
-	// every second): the script waits for it.
-	fmt.Fprintf(w, "\n# What the outbox wrote to the fake org (a second or two after each outcome): the engagements,\n# their attendees and topics\nsleep 2\n")
+	// Pasted at once, the queries would run before the outbox has written anything (it looks
+	// every second): the script waits until the admin API lists nothing left to deliver, ten
+	// seconds at most (a fixed sleep would be a guess that a loaded machine can outrun).
+	fmt.Fprintf(w, "\n# What the outbox wrote to the fake org: the engagements, their attendees and topics, once it\n"+
+		"# has delivered them (it looks every second; this waits until nothing is left, 10 s at most)\nADMIN=%s\n"+
+		"for i in 1 2 3 4 5 6 7 8 9 10; do curl -sS -H \"Authorization: Bearer $ADMIN\" \"$IDV/v1/admin/outbox\" | grep -q '\"entries\":\\[\\]' && break; sleep 1; done\n", scriptAdmin)
 	org := m.FakeOrg
 	writeFakeOrgScript(w, m.FakeOrgURL, cfg.Salesforce.APIVersion, url.Values{"client_id": {org.ClientID()},
 		"client_secret": {org.ClientSecret()}, "username": {org.Username()}, "password": {org.Password()}})
