@@ -191,7 +191,12 @@ func echo(name []byte) string {
 }
 
 // structMembers returns the JSON members of struct type t as encoding/json names them, with
-// their types, those of embedded structs promoted; made once a type.
+// their types, those of embedded structs promoted; made once a type. It knows what the API's
+// request types use (tags naming members, "-", embedding without conflicts, string-keyed
+// maps), not all encoding/json does: a "-," tag (a member named "-"), a tag encoding/json
+// finds invalid, conflicting embedded names, a struct embedding a pointer to itself, or
+// non-string map keys ("01" and "1") need more here first. FuzzDecodeMembers compares the
+// two on the request types.
 func structMembers(t reflect.Type) map[string]reflect.Type {
 	if m, ok := structMembersCache.Load(t); ok {
 		return m.(map[string]reflect.Type)

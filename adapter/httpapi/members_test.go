@@ -46,6 +46,8 @@ func TestDecodeMatchesMembersExactly(t *testing.T) {
 		{"another case", `{"Version":1}`, errUnknownField, "Version"},
 		{"another case, inside", `{"version":1,"answers":[{"field":"a","Value":"b"}]}`, errUnknownField, "Value"},
 		{"another case, not a plain name", `{"version":1,"Reas on":"x"}`, errUnknownField, ""},
+		{"another case, of the wrong type", `{"version":1,"VERSION":"x"}`, errUnknownField, "VERSION"},
+		{"twice, the first of the wrong type", `{"version":"x","version":1}`, errInvalidValue, "version"},
 		{"twice", `{"version":1,"reason":"a","reason":"b"}`, errInvalidValue, "reason"},
 		{"twice, once escaped", `{"version":1,"\u0076ersion":2}`, errInvalidValue, "version"},
 		{"twice, inside an array's object", `{"version":1,"answers":[{"field":"a","value":"b"},{"field":"a","field":"c"}]}`, errInvalidValue, "field"},

@@ -124,6 +124,11 @@ func decode(body []byte, v any) error {
 	case errors.As(err, &wrongType) && wrongType.Field == "":
 		return &apiError{kind: errMalformedJSON, detail: "the body is not a JSON object"}
 	case errors.As(err, &wrongType):
+		// encoding/json has read the whole value before it found the type wrong, so the body is
+		// JSON: a member in another case ("VERSION": "x" taken as version) is what to name.
+		if merr := exactMembers(body, reflect.TypeOf(v)); merr != nil {
+			return merr
+		}
 		field := wrongType.Field
 		if !safeName.MatchString(field) {
 			field = ""
