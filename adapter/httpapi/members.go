@@ -29,7 +29,7 @@ type memberScanner struct {
 }
 
 func (s *memberScanner) space() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+	for s.i < len(s.b) && strings.IndexByte(jsonSpace, s.b[s.i]) >= 0 {
 		s.i++
 	}
 }
@@ -72,7 +72,7 @@ func (s *memberScanner) value(t reflect.Type, in []byte) error {
 	case '"':
 		s.str()
 	default: // a number, true, false or null
-		for s.i < len(s.b) && bytes.IndexByte([]byte(",]} \t\r\n"), s.b[s.i]) < 0 {
+		for s.i < len(s.b) && strings.IndexByte(",]}"+jsonSpace, s.b[s.i]) < 0 {
 			s.i++
 		}
 	}

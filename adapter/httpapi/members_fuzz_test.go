@@ -102,7 +102,7 @@ func FuzzDecodeMembers(f *testing.F) {
 		// Only bodies Decode accepts reach exactMembers.
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
-		if trimmed := bytes.Trim(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' || dec.Decode(&req) != nil {
+		if trimmed := bytes.Trim(body, jsonSpace); len(trimmed) == 0 || trimmed[0] != '{' || dec.Decode(&req) != nil {
 			return
 		}
 		if _, err := dec.Token(); err != io.EOF {
